@@ -1,0 +1,5 @@
+//! One module per subcommand. Each exposes an `Args` struct (clap) and an
+//! async `run` returning the process exit code.
+
+pub mod config;
+pub mod review;

@@ -1,0 +1,71 @@
+//! The `sashiko` binary: command-line glue over the library crates.
+//!
+//! Every subcommand lives in its own module under `commands/` and returns an
+//! exit code. This file only parses arguments, sets up logging and maps
+//! errors to exit status 2. It must never hold review, parsing or storage
+//! logic of its own.
+
+mod commands;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// LLM-assisted review of Linux kernel patches.
+#[derive(Debug, Parser)]
+#[command(name = "sashiko", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Review commits, an mbox, or a Message-ID.
+    Review(commands::review::ReviewArgs),
+    /// Print the effective configuration (secrets redacted).
+    Config(commands::config::ConfigArgs),
+}
+
+/// Exit status for a run that failed with an error (as opposed to one that
+/// completed and found problems, which is 1).
+pub const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sashiko: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Review(args) => commands::review::run(args).await,
+            Command::Config(args) => commands::config::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("sashiko: error: {error:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SASHIKO_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}

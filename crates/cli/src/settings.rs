@@ -1,0 +1,220 @@
+//! Effective configuration: built-in defaults, then
+//! `$XDG_CONFIG_HOME/sashiko/config.toml`, then `SASHIKO_*` environment
+//! variables, then command-line flags (later wins).
+//!
+//! Secrets (API keys) are held in [`Secret`], whose `Debug`, `Display` and
+//! `Serialize` never show the value. Nothing here talks to the network.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A value that must never be printed or logged.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<redacted>")
+    }
+}
+
+/// The `[llm]` table of config.toml and its environment/flag overrides.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    /// `openai` (any OpenAI-compatible server), `anthropic` or `gemini`.
+    pub provider: Option<String>,
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub api_key: Option<Secret>,
+    /// Ask for `{"type":"json_object","schema":...}` instead of
+    /// `json_schema` (llama.cpp's server wants this).
+    #[serde(default)]
+    pub json_object_schema: bool,
+    /// Maximum output tokens per stage request.
+    pub max_output_tokens: Option<u32>,
+}
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub db: Option<String>,
+    #[serde(default)]
+    pub llm: LlmSettings,
+    /// Directory holding the stage manifest and prompts (default: the
+    /// `prompts/` directory shipped with sashiko).
+    pub prompts: Option<PathBuf>,
+}
+
+/// Values given on the command line; `None` means "not given".
+#[derive(Clone, Debug, Default)]
+pub struct FlagSettings {
+    pub db: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub base_url: Option<String>,
+    pub prompts: Option<PathBuf>,
+}
+
+/// The configuration in force, with where each part came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    pub config_file: Option<PathBuf>,
+    pub db: String,
+    pub llm: LlmSettings,
+    pub prompts: PathBuf,
+}
+
+impl Settings {
+    /// Load the file (if any), apply the environment and the flags.
+    pub fn load(flags: &FlagSettings) -> anyhow::Result<Settings> {
+        let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let config_path = config_file_path();
+        let file = match &config_path {
+            Some(path) if path.exists() => read_file_settings(path)?,
+            _ => FileSettings::default(),
+        };
+        let mut llm = file.llm.clone();
+        override_with(&mut llm.provider, env("SASHIKO_LLM_PROVIDER"));
+        override_with(&mut llm.base_url, env("SASHIKO_LLM_BASE_URL"));
+        override_with(&mut llm.model, env("SASHIKO_LLM_MODEL"));
+        override_with(&mut llm.api_key, env("SASHIKO_LLM_API_KEY").map(Secret::new));
+        override_with(&mut llm.provider, flags.provider.clone());
+        override_with(&mut llm.model, flags.model.clone());
+        override_with(&mut llm.base_url, flags.base_url.clone());
+        if llm.api_key.is_none() {
+            let fallback = match llm.provider.as_deref() {
+                Some("anthropic") => env("ANTHROPIC_API_KEY"),
+                Some("gemini") => env("GEMINI_API_KEY"),
+                Some("openai") => env("OPENAI_API_KEY"),
+                _ => None,
+            };
+            llm.api_key = fallback.map(Secret::new);
+        }
+        let db = flags
+            .db
+            .clone()
+            .or_else(|| env("SASHIKO_DB"))
+            .or(file.db.clone())
+            .unwrap_or_else(default_db_url);
+        let prompts = flags
+            .prompts
+            .clone()
+            .or_else(|| env("SASHIKO_PROMPTS").map(PathBuf::from))
+            .or(file.prompts.clone())
+            .unwrap_or_else(default_prompts_dir);
+        Ok(Settings {
+            config_file: config_path.filter(|path| path.exists()),
+            db,
+            llm,
+            prompts,
+        })
+    }
+
+    /// True when enough is configured to talk to a model.
+    pub fn llm_configured(&self) -> bool {
+        self.llm.provider.is_some() && self.llm.model.is_some()
+    }
+}
+
+fn override_with<T>(slot: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *slot = value;
+    }
+}
+
+fn read_file_settings(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing configuration file {}", path.display()))
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// `$XDG_CONFIG_HOME/sashiko/config.toml` (or `~/.config/...`); overridden
+/// by `SASHIKO_CONFIG`.
+pub fn config_file_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SASHIKO_CONFIG") {
+        return Some(PathBuf::from(path));
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home_dir().map(|home| home.join(".config")))?;
+    Some(base.join("sashiko").join("config.toml"))
+}
+
+/// `sqlite:$XDG_DATA_HOME/sashiko/sashiko.db` (or `~/.local/share/...`).
+pub fn default_db_url() -> String {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home_dir().map(|home| home.join(".local").join("share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    format!("sqlite:{}", base.join("sashiko").join("sashiko.db").display())
+}
+
+/// The prompts shipped with sashiko: next to the executable's source tree
+/// when run from a checkout, else `/usr/share/sashiko/prompts`.
+pub fn default_prompts_dir() -> PathBuf {
+    let from_checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts");
+    if from_checkout.join("stages.toml").exists() {
+        return from_checkout.canonicalize().unwrap_or(from_checkout);
+    }
+    PathBuf::from("/usr/share/sashiko/prompts")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_serialisation() {
+        let settings = LlmSettings {
+            api_key: Some(Secret::new("sk-very-secret")),
+            ..LlmSettings::default()
+        };
+        let debug = format!("{settings:?}");
+        let toml_text = toml::to_string(&settings).expect("settings serialise");
+        let json_text = serde_json::to_string(&settings).expect("settings serialise");
+        for text in [debug, toml_text, json_text] {
+            assert!(!text.contains("sk-very-secret"), "leaked in {text}");
+            assert!(text.contains("redacted"), "no marker in {text}");
+        }
+    }
+
+    #[test]
+    fn file_settings_parse_and_reject_unknown_keys() {
+        let parsed: FileSettings = toml::from_str(
+            "db = \"sqlite:/tmp/x.db\"\n[llm]\nprovider = \"openai\"\nmodel = \"m\"\n",
+        )
+        .expect("valid config parses");
+        assert_eq!(parsed.db.as_deref(), Some("sqlite:/tmp/x.db"));
+        assert_eq!(parsed.llm.provider.as_deref(), Some("openai"));
+        let error = toml::from_str::<FileSettings>("[llm]\nmodle = \"x\"\n")
+            .expect_err("typo must be rejected");
+        assert!(error.to_string().contains("modle"), "{error}");
+    }
+}

@@ -1,0 +1,18 @@
+//! The staged reviewer: runs the stages of a prompt set over a patch
+//! series and returns anchored, verified findings.
+//!
+//! Architecture invariant: this crate performs no IO of its own except
+//! loading a prompt directory on request ([`prompts::PromptSet::load`]) and
+//! talking to a model through the [`sashiko_llm::LlmClient`] trait object it
+//! is given. Patch text is untrusted: it reaches the model only inside
+//! nonce-delimited blocks, and the model's answer is parsed as data.
+
+pub mod anchor;
+pub mod finding;
+pub mod prescan;
+pub mod prompts;
+pub mod series;
+
+pub use finding::{Evidence, Finding, Location, Severity};
+pub use prompts::{PromptSet, StageDef, StageKind};
+pub use series::{ReviewPatch, ReviewSeries};

@@ -1,0 +1,295 @@
+//! The prompt set: `prompts/stages.toml` and the files it names, loaded
+//! as data. Maintainers change stages, prompts and schemas there without
+//! touching Rust. Every review records the set's hash.
+//!
+//! This module reads files only when asked to load a directory; the rest
+//! works on values.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::finding::Severity;
+
+/// Why a prompt set could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    #[error("cannot read prompt file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid stage manifest {path}: {detail}")]
+    Manifest { path: PathBuf, detail: String },
+    #[error("invalid JSON schema {path}: {source}")]
+    Schema {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+/// What a stage is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    /// Asks the model for findings about the series.
+    Finder,
+    /// Asks the model to confirm, merge or drop the finders' candidates.
+    Verify,
+    /// A deterministic check built into sashiko; needs no model.
+    Builtin,
+}
+
+/// When a stage runs. All given conditions must hold; none given = always.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageCondition {
+    /// Run only if an added or removed line contains one of these words.
+    #[serde(default)]
+    pub touches_any: Vec<String>,
+    /// Run only if a changed file's path starts with one of these.
+    #[serde(default)]
+    pub paths_any: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageEntry {
+    name: String,
+    kind: StageKind,
+    goal: String,
+    prompt: Option<String>,
+    schema: Option<String>,
+    builtin: Option<String>,
+    #[serde(default)]
+    context: Vec<String>,
+    #[serde(default)]
+    when: StageCondition,
+    max_severity: Option<Severity>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetHeader {
+    name: String,
+    version: String,
+    system: String,
+    prescan: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    prompt_set: SetHeader,
+    stages: Vec<StageEntry>,
+}
+
+/// A stage, ready to run.
+#[derive(Clone, Debug)]
+pub struct StageDef {
+    pub name: String,
+    pub kind: StageKind,
+    pub goal: String,
+    /// The stage's instructions (Markdown); empty for builtins.
+    pub prompt: String,
+    /// JSON schema of the answer (finder and verify stages).
+    pub schema: Option<serde_json::Value>,
+    /// Name of the built-in check for `Builtin` stages.
+    pub builtin: Option<String>,
+    pub context: Vec<String>,
+    pub when: StageCondition,
+    /// Findings of this stage are capped at this severity (style: low).
+    pub max_severity: Option<Severity>,
+}
+
+/// Phrases and characters the deterministic pre-scan looks for.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrescanRules {
+    /// Lower-case phrases that address an automated reviewer.
+    #[serde(default)]
+    pub reviewer_phrases: Vec<String>,
+}
+
+/// A loaded prompt set.
+#[derive(Clone, Debug)]
+pub struct PromptSet {
+    pub name: String,
+    pub version: String,
+    /// sha256 over the manifest and every file it names.
+    pub hash: String,
+    /// Instructions shared by every stage (the cacheable prefix).
+    pub system: String,
+    pub stages: Vec<StageDef>,
+    pub prescan: PrescanRules,
+    pub root: PathBuf,
+}
+
+impl PromptSet {
+    /// Load `dir/stages.toml` and the files it references.
+    pub fn load(dir: &Path) -> Result<PromptSet, PromptError> {
+        let mut files = FileReader {
+            root: dir.to_path_buf(),
+            read: BTreeMap::new(),
+        };
+        let manifest_path = dir.join("stages.toml");
+        let manifest_text = files.read("stages.toml")?;
+        let manifest: Manifest =
+            toml::from_str(&manifest_text).map_err(|error| PromptError::Manifest {
+                path: manifest_path.clone(),
+                detail: error.to_string(),
+            })?;
+        let system = files.read(&manifest.prompt_set.system)?;
+        let prescan = match &manifest.prompt_set.prescan {
+            Some(file) => {
+                let text = files.read(file)?;
+                toml::from_str(&text).map_err(|error| PromptError::Manifest {
+                    path: dir.join(file),
+                    detail: error.to_string(),
+                })?
+            }
+            None => PrescanRules::default(),
+        };
+        let mut stages = Vec::new();
+        for entry in manifest.stages {
+            stages.push(load_stage(entry, &mut files, &manifest_path)?);
+        }
+        let mut hasher = Sha256::new();
+        for (name, content) in &files.read {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(content.as_bytes());
+            hasher.update([0]);
+        }
+        Ok(PromptSet {
+            name: manifest.prompt_set.name,
+            version: manifest.prompt_set.version,
+            hash: hex::encode(&hasher.finalize()[..12]),
+            system,
+            stages,
+            prescan,
+            root: dir.to_path_buf(),
+        })
+    }
+
+    pub fn stage(&self, name: &str) -> Option<&StageDef> {
+        self.stages.iter().find(|stage| stage.name == name)
+    }
+}
+
+fn load_stage(
+    entry: StageEntry,
+    files: &mut FileReader,
+    manifest_path: &Path,
+) -> Result<StageDef, PromptError> {
+    let invalid = |detail: String| PromptError::Manifest {
+        path: manifest_path.to_path_buf(),
+        detail,
+    };
+    let needs_model = matches!(entry.kind, StageKind::Finder | StageKind::Verify);
+    if needs_model && (entry.prompt.is_none() || entry.schema.is_none()) {
+        return Err(invalid(format!(
+            "stage {:?} needs both `prompt` and `schema`",
+            entry.name
+        )));
+    }
+    if entry.kind == StageKind::Builtin && entry.builtin.is_none() {
+        return Err(invalid(format!("builtin stage {:?} needs `builtin`", entry.name)));
+    }
+    let prompt = match &entry.prompt {
+        Some(file) => files.read(file)?,
+        None => String::new(),
+    };
+    let schema = match &entry.schema {
+        Some(file) => {
+            let text = files.read(file)?;
+            Some(
+                serde_json::from_str(&text).map_err(|source| PromptError::Schema {
+                    path: files.root.join(file),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    Ok(StageDef {
+        name: entry.name,
+        kind: entry.kind,
+        goal: entry.goal,
+        prompt,
+        schema,
+        builtin: entry.builtin,
+        context: entry.context,
+        when: entry.when,
+        max_severity: entry.max_severity,
+    })
+}
+
+struct FileReader {
+    root: PathBuf,
+    read: BTreeMap<String, String>,
+}
+
+impl FileReader {
+    fn read(&mut self, relative: &str) -> Result<String, PromptError> {
+        if let Some(content) = self.read.get(relative) {
+            return Ok(content.clone());
+        }
+        let path = self.root.join(relative);
+        let content = std::fs::read_to_string(&path).map_err(|source| PromptError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        self.read.insert(relative.to_owned(), content.clone());
+        Ok(content)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts")
+    }
+
+    #[test]
+    fn shipped_prompt_set_loads_with_required_stages() {
+        let set = PromptSet::load(&shipped()).expect("shipped prompts load");
+        for name in ["resource", "locking", "style", "verify", "prescan"] {
+            assert!(set.stage(name).is_some(), "missing stage {name}");
+        }
+        assert_eq!(set.hash.len(), 24);
+        assert!(set.system.contains("{nonce}"), "system prompt must use the nonce");
+    }
+
+    #[test]
+    fn hash_changes_when_a_prompt_changes() {
+        let dir = std::env::temp_dir().join(format!("sashiko-prompts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_dir(&shipped(), &dir);
+        let before = PromptSet::load(&dir).expect("copy loads").hash;
+        let style = dir.join("stages/style.md");
+        let mut text = std::fs::read_to_string(&style).expect("style prompt");
+        text.push_str("\nOne more rule.\n");
+        std::fs::write(&style, text).expect("write");
+        let after = PromptSet::load(&dir).expect("edited copy loads").hash;
+        assert_ne!(before, after);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("readdir") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+    }
+}
