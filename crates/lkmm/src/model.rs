@@ -1,0 +1,386 @@
+//! The relations and axioms of linux-kernel.cat (with linux-kernel.bell and
+//! lock.cat) evaluated on one candidate execution.
+//!
+//! `Skeleton` holds what depends only on the chosen control-flow paths;
+//! `check` adds reads-from and coherence order. This module must never
+//! enumerate candidates; it only judges one.
+
+use crate::prims::{tag, FenceKind};
+use crate::rel::{Rel, Set};
+use crate::thread::Kind;
+
+/// One event of a candidate execution.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// `None` for initial writes.
+    pub thread: Option<usize>,
+    pub kind: Kind,
+    pub loc: Option<usize>,
+    pub tags: u32,
+}
+
+/// Path-dependent (rf- and co-independent) part of the model.
+pub struct Skeleton {
+    pub n: usize,
+    pub events: Vec<Event>,
+    pub po: Rel,
+    pub int: Rel,
+    pub ext: Rel,
+    pub loc: Rel,
+    pub rmw: Rel,
+    pub addr: Rel,
+    pub data: Rel,
+    pub ctrl: Rel,
+    s: Sets,
+    acq_po: Rel,
+    po_rel: Rel,
+    rmb: Rel,
+    wmb: Rel,
+    mb_static: Rel,
+    gp: Rel,
+    rmb_fencerel: Rel,
+    after_unlock_lock_po: Rel,
+    rcu_rscs: Rel,
+    has_plain: bool,
+    has_rcu: bool,
+    has_srcu: bool,
+}
+
+#[derive(Clone)]
+struct Sets {
+    r: Set,
+    w: Set,
+    m: Set,
+    iw: Set,
+    marked: Set,
+    plain: Set,
+    acquire: Set,
+    release: Set,
+    mb: Set,
+    r4rmb: Set,
+    not_noreturn: Set,
+    ul: Set,
+    lkr: Set,
+    srcu_lock: Set,
+    srcu_unlock: Set,
+    not_srcu_unlock: Set,
+    sync_rcu: Set,
+    sync_srcu: Set,
+}
+
+/// The verdict of the model on one candidate execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judgement {
+    pub consistent: bool,
+    pub data_race: bool,
+}
+
+fn set_of(events: &[Event], pred: impl Fn(&Event) -> bool) -> Set {
+    let mut s = Set::empty(events.len());
+    for (i, e) in events.iter().enumerate() {
+        if pred(e) {
+            s.insert(i);
+        }
+    }
+    s
+}
+
+fn has(e: &Event, t: u32) -> bool {
+    e.tags & t != 0
+}
+
+impl Skeleton {
+    /// Build from events (initial writes first), program order and raw
+    /// dependencies (read -> dependent event) and RMW pairs.
+    pub fn new(events: Vec<Event>, rmw_pairs: &[(usize, usize)], addr: &[(usize, usize)], data: &[(usize, usize)], ctrl: &[(usize, usize)]) -> Skeleton {
+        let n = events.len();
+        let mut po = Rel::empty(n);
+        let mut int = Rel::empty(n);
+        let mut loc = Rel::empty(n);
+        for a in 0..n {
+            for b in 0..n {
+                match (events[a].thread, events[b].thread) {
+                    (Some(x), Some(y)) if x == y => {
+                        int.insert(a, b);
+                        if a < b {
+                            po.insert(a, b);
+                        }
+                    }
+                    (None, None) if a == b => int.insert(a, b),
+                    _ => {}
+                }
+                if events[a].loc.is_some() && events[a].loc == events[b].loc {
+                    loc.insert(a, b);
+                }
+            }
+        }
+        let all = Set::empty(n).complement(n);
+        let ext = Rel::cross(n, &all, &all).minus(&int);
+        let pair_rel = |pairs: &[(usize, usize)]| {
+            let mut r = Rel::empty(n);
+            for &(a, b) in pairs {
+                r.insert(a, b);
+            }
+            r
+        };
+        let rmw = pair_rel(rmw_pairs);
+        let rmw_dom_rng = rmw.domain().union(&rmw.range());
+        let r = set_of(&events, |e| e.kind == Kind::R);
+        let w = set_of(&events, |e| e.kind == Kind::W);
+        let m = r.union(&w);
+        let failed = set_of(&events, |e| has(e, tag::RMW)).minus(&rmw_dom_rng);
+        let failed = failed.union(&set_of(&events, |e| has(e, tag::FAILED)));
+        let marked_tags = tag::IW | tag::ONCE | tag::RELEASE | tag::ACQUIRE | tag::MB | tag::RMW | tag::NORETURN
+            | tag::LKR | tag::LKW | tag::UL | tag::LF | tag::RL | tag::RU | tag::SRCU_LOCK | tag::SRCU_UNLOCK;
+        let marked = set_of(&events, |e| !matches!(e.kind, Kind::R | Kind::W) || has(e, marked_tags));
+        let plain = m.minus(&marked);
+        let acquire = set_of(&events, |e| has(e, tag::ACQUIRE)).minus(&w).minus(&failed).union(&set_of(&events, |e| has(e, tag::LKR)));
+        let release = set_of(&events, |e| has(e, tag::RELEASE)).minus(&r).minus(&failed).union(&set_of(&events, |e| has(e, tag::UL)));
+        let mb = set_of(&events, |e| has(e, tag::MB)).minus(&failed);
+        let noreturn = set_of(&events, |e| has(e, tag::NORETURN)).minus(&w);
+        let r4rmb = r.minus(&noreturn);
+        let fence = |k: FenceKind| set_of(&events, move |e| e.kind == Kind::F(k));
+        let sync_srcu = set_of(&events, |e| e.kind == Kind::SyncSrcu);
+        let srcu_unlock = set_of(&events, |e| has(e, tag::SRCU_UNLOCK));
+        let s = Sets {
+            r: r.clone(),
+            w: w.clone(),
+            m: m.clone(),
+            iw: set_of(&events, |e| has(e, tag::IW)),
+            marked,
+            plain: plain.clone(),
+            acquire: acquire.clone(),
+            release: release.clone(),
+            mb: mb.clone(),
+            r4rmb: r4rmb.clone(),
+            not_noreturn: noreturn.complement(n),
+            ul: set_of(&events, |e| has(e, tag::UL)),
+            lkr: set_of(&events, |e| has(e, tag::LKR)),
+            srcu_lock: set_of(&events, |e| has(e, tag::SRCU_LOCK)),
+            srcu_unlock: srcu_unlock.clone(),
+            not_srcu_unlock: srcu_unlock.complement(n),
+            sync_rcu: fence(FenceKind::SyncRcu),
+            sync_srcu: sync_srcu.clone(),
+        };
+        let fencerel = |f: &Set| po.restrict_range(f).seq(&po);
+        let rmw_set = set_of(&events, |e| has(e, tag::RMW));
+        let lkw = set_of(&events, |e| has(e, tag::LKW));
+        let acq_po = po.restrict(&acquire, &m);
+        let po_rel = po.restrict(&m, &release);
+        let rmb_fencerel = fencerel(&fence(FenceKind::Rmb));
+        let rmb = rmb_fencerel.restrict(&r4rmb, &r4rmb);
+        let wmb = fencerel(&fence(FenceKind::Wmb)).restrict(&w, &w);
+        let mut mb_static = fencerel(&fence(FenceKind::Mb)).restrict(&m, &m);
+        mb_static.union_with(&po.restrict(&m, &mb.inter(&r)));
+        mb_static.union_with(&po.restrict(&mb.inter(&w), &m));
+        let id_rmw = Rel::identity_on(n, &rmw_set);
+        let m_id = Rel::identity_on(n, &m);
+        mb_static.union_with(&m_id.seq(&fencerel(&fence(FenceKind::BeforeAtomic))).seq(&id_rmw).seq(&po.opt()).restrict_range(&m));
+        mb_static.union_with(&m_id.seq(&po.opt()).seq(&id_rmw).seq(&fencerel(&fence(FenceKind::AfterAtomic))).restrict_range(&m));
+        mb_static.union_with(
+            &m_id.seq(&po.opt()).seq(&Rel::identity_on(n, &lkw)).seq(&fencerel(&fence(FenceKind::AfterSpinlock))).restrict_range(&m),
+        );
+        mb_static.union_with(
+            &m_id.seq(&po.opt()).seq(&Rel::identity_on(n, &srcu_unlock)).seq(&fencerel(&fence(FenceKind::AfterSrcuReadUnlock))).restrict_range(&m),
+        );
+        let after_unlock_lock_po = Rel::identity_on(n, &fence(FenceKind::AfterUnlockLock)).seq(&po).restrict_range(&m);
+        let gp = po.restrict_range(&s.sync_rcu.union(&sync_srcu)).seq(&po.opt());
+        let rcu_rscs = match_rcu(&events, &po);
+        let has_rcu = !s.sync_rcu.is_empty() || !sync_srcu.is_empty();
+        let has_srcu = !s.srcu_lock.is_empty() || !srcu_unlock.is_empty();
+        Skeleton {
+            n,
+            events,
+            po,
+            int,
+            ext,
+            loc,
+            rmw,
+            addr: pair_rel(addr),
+            data: pair_rel(data),
+            ctrl: pair_rel(ctrl),
+            has_plain: !plain.is_empty(),
+            s,
+            acq_po,
+            po_rel,
+            rmb,
+            wmb,
+            mb_static,
+            gp,
+            rmb_fencerel,
+            after_unlock_lock_po,
+            rcu_rscs,
+            has_rcu,
+            has_srcu,
+        }
+    }
+
+    /// Judge one candidate given `rf` (write -> read) and `co` (transitive).
+    pub fn check(&self, rf: &Rel, co: &Rel) -> Judgement {
+        let n = self.n;
+        let s = &self.s;
+        let no = Judgement { consistent: false, data_race: false };
+        let fr = rf.inverse().seq(co);
+        let rfe = rf.inter(&self.ext);
+        let rfi = rf.inter(&self.int);
+        // Coherence and atomicity are checked by the enumerator per location.
+        let id = |set: &Set| Rel::identity_on(n, set);
+        let marked_id = id(&s.marked);
+        // Dependencies extended through plain accesses.
+        let carry_dep = self.data.restrict_range(&s.not_srcu_unlock).seq(&rfi).star();
+        let addr = carry_dep.seq(&self.addr);
+        let data = carry_dep.seq(&self.data);
+        let ctrl = carry_dep.seq(&self.ctrl);
+        let po_unlock_lock_po =
+            self.po.restrict_range(&s.ul).seq(&self.po.union(rf)).restrict_range(&s.lkr).seq(&self.po);
+        let mut mb = self.mb_static.clone();
+        if !s.ul.is_empty() {
+            mb.union_with(&id(&s.m).seq(&po_unlock_lock_po).seq(&self.after_unlock_lock_po));
+        }
+        let strong_fence = mb.union(&self.gp);
+        let nonrw_fence = strong_fence.union(&self.po_rel).union(&self.acq_po);
+        let fence = nonrw_fence.union(&self.wmb).union(&self.rmb);
+        let dep = addr.union(&data);
+        let rwdep = dep.union(&ctrl).restrict_range(&s.w);
+        let overwrite = co.union(&fr);
+        let to_w = rwdep.union(&overwrite.inter(&self.int)).union(&addr.restrict_range(&s.plain).seq(&self.wmb));
+        let to_r = addr.restrict_range(&s.r).union(&dep.restrict_range(&s.marked).seq(&rfi));
+        let ppo = to_r.union(&to_w).union(&fence.inter(&self.int)).union(&po_unlock_lock_po.inter(&self.int));
+        let a_cumul = |r: &Rel| rfe.restrict_range(&s.marked).opt().seq(r);
+        let rmw_sequence = rf.seq(&self.rmw).star();
+        let cumul_fence = marked_id
+            .seq(&a_cumul(&strong_fence.union(&self.po_rel)).union(&self.wmb).union(&po_unlock_lock_po))
+            .restrict_range(&s.marked)
+            .seq(&rmw_sequence);
+        let cumul_star = cumul_fence.star();
+        let prop = marked_id
+            .seq(&overwrite.inter(&self.ext).opt())
+            .seq(&cumul_star)
+            .restrict_range(&s.marked)
+            .seq(&rfe.opt())
+            .restrict_range(&s.marked);
+        let hb = marked_id.seq(&ppo.union(&rfe).union(&prop.minus_identity().inter(&self.int))).restrict_range(&s.marked);
+        if !hb.is_acyclic() {
+            return no;
+        }
+        let hb_star = hb.star();
+        let pb = prop.seq(&strong_fence).seq(&hb_star).restrict_range(&s.marked);
+        if !pb.is_acyclic() {
+            return no;
+        }
+        let pb_star = pb.star();
+        let mut rb = Rel::empty(n);
+        let mut rcu_fence = Rel::empty(n);
+        if self.has_rcu {
+            let srcu_rscs = if self.has_srcu {
+                let carry_srcu = self.data.restrict_range(&s.not_srcu_unlock).seq(rf).star();
+                id(&s.srcu_lock).seq(&carry_srcu).seq(&data_raw_to(&self.data, &s.srcu_unlock)).inter(&self.loc)
+            } else {
+                Rel::empty(n)
+            };
+            let rcu_link = self.po.opt().seq(&hb_star).seq(&pb_star).seq(&prop).seq(&self.po);
+            let rcu_order = rcu_order(n, &s.sync_rcu, &s.sync_srcu, &self.rcu_rscs.inverse(), &srcu_rscs.inverse(), &rcu_link, &self.loc);
+            rcu_fence = self.po.seq(&rcu_order).seq(&self.po.opt());
+            rb = prop.seq(&rcu_fence).seq(&hb_star).seq(&pb_star).restrict_range(&s.marked);
+            if !rb.is_irreflexive() {
+                return no;
+            }
+        }
+        if !self.has_plain {
+            return Judgement { consistent: true, data_race: false };
+        }
+        // Plain accesses: the fences now include rcu-fence.
+        let fence = fence.union(&rcu_fence);
+        let strong_fence = strong_fence.union(&rcu_fence);
+        let xbstar = hb.union(&pb).union(&rb).star();
+        let vis = cumul_star
+            .seq(&rfe.opt())
+            .restrict_range(&s.marked)
+            .seq(&strong_fence.restrict_range(&s.marked).seq(&xbstar).union(&xbstar.inter(&self.int)));
+        let w_pre_bounded = marked_id.seq(&addr.union(&fence).opt());
+        let rmb_r = id(&s.r4rmb).seq(&self.rmb_fencerel).restrict_range(&s.not_noreturn);
+        let r_pre_bounded = marked_id.seq(&addr.union(&nonrw_fence).union(&rmb_r).opt());
+        let w_post_bounded = fence.opt().restrict_range(&s.marked).seq(&rmw_sequence);
+        let rmb_w = id(&s.not_noreturn).seq(&self.rmb_fencerel).restrict_range(&s.r4rmb);
+        let r_post_bounded = nonrw_fence.union(&rmb_w).opt().restrict_range(&s.marked);
+        let sf_xb = strong_fence.seq(&xbstar);
+        let post_vis = w_post_bounded.seq(&vis);
+        let ww_vis = fence.union(&sf_xb.seq(&w_pre_bounded)).union(&post_vis.seq(&w_pre_bounded));
+        let wr_vis = fence.union(&sf_xb.seq(&r_pre_bounded)).union(&post_vis.seq(&r_pre_bounded));
+        let rw_xbstar = fence.union(&r_post_bounded.seq(&xbstar).seq(&w_pre_bounded));
+        let m_not_iw = s.m.minus(&s.iw);
+        let pre_race = self.ext.inter(&Rel::cross(n, &s.plain, &s.m).union(&Rel::cross(n, &m_not_iw, &s.plain)));
+        let wr_incoh = pre_race.inter(rf).inter(&rw_xbstar.inverse());
+        let rw_incoh = pre_race.inter(&fr).inter(&wr_vis.inverse());
+        let ww_incoh = pre_race.inter(co).inter(&ww_vis.inverse());
+        if !(wr_incoh.is_empty() && rw_incoh.is_empty() && ww_incoh.is_empty()) {
+            return no;
+        }
+        let all = Set::empty(n).complement(n);
+        let ww_nonrace = ww_vis
+            .inter(&Rel::cross(n, &s.marked, &s.w).union(&rw_xbstar))
+            .inter(&Rel::cross(n, &s.w, &s.marked).union(&wr_vis));
+        let ww_race = pre_race.inter(co).minus(&ww_nonrace);
+        let wr_race = pre_race.inter(&co.opt().seq(rf)).minus(&wr_vis).minus(&rw_xbstar.inverse());
+        let rw_race = pre_race.inter(&fr).minus(&rw_xbstar);
+        let _ = all;
+        let data_race = !(ww_race.is_empty() && wr_race.is_empty() && rw_race.is_empty());
+        Judgement { consistent: true, data_race }
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+}
+
+fn data_raw_to(data: &Rel, range: &Set) -> Rel {
+    data.restrict_range(range)
+}
+
+/// rcu-rscs: match nested rcu_read_lock/unlock per process.
+fn match_rcu(events: &[Event], po: &Rel) -> Rel {
+    let n = events.len();
+    let mut out = Rel::empty(n);
+    let mut stacks: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    let _ = po;
+    for (i, e) in events.iter().enumerate() {
+        let Some(t) = e.thread else { continue };
+        match e.kind {
+            Kind::F(FenceKind::RcuLock) => stacks.entry(t).or_default().push(i),
+            Kind::F(FenceKind::RcuUnlock) => {
+                if let Some(l) = stacks.entry(t).or_default().pop() {
+                    out.insert(l, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Least fixpoint of rcu-order.
+fn rcu_order(n: usize, sync_rcu: &Set, sync_srcu: &Set, rcu_rscsi: &Rel, srcu_rscsi: &Rel, link: &Rel, loc: &Rel) -> Rel {
+    let gp = Rel::identity_on(n, sync_rcu);
+    let sgp = Rel::identity_on(n, sync_srcu);
+    let base = gp
+        .union(&sgp)
+        .union(&gp.seq(link).seq(rcu_rscsi))
+        .union(&sgp.seq(link).seq(srcu_rscsi).inter(loc))
+        .union(&rcu_rscsi.seq(link).seq(&gp))
+        .union(&srcu_rscsi.seq(link).seq(&sgp).inter(loc));
+    let mut order = base.clone();
+    loop {
+        let lo = link.seq(&order).seq(link);
+        let mut next = base.clone();
+        next.union_with(&gp.seq(&lo).seq(rcu_rscsi));
+        next.union_with(&sgp.seq(&lo).seq(srcu_rscsi).inter(loc));
+        next.union_with(&rcu_rscsi.seq(&lo).seq(&gp));
+        next.union_with(&srcu_rscsi.seq(&lo).seq(&sgp).inter(loc));
+        next.union_with(&order.seq(link).seq(&order));
+        next.union_with(&order);
+        if next == order {
+            return order;
+        }
+        order = next;
+    }
+}

@@ -1,0 +1,146 @@
+//! The result of deciding a litmus test and its herd7-style rendering.
+//!
+//! Only formatting lives here; it must never change counts or verdicts.
+
+use std::fmt::Write as _;
+
+use crate::ast::{AtomValue, Litmus, Prop, Quantifier, StateLoc};
+use crate::check::Tally;
+
+/// herd7's observation word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Never,
+    Sometimes,
+    Always,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Never => "Never",
+            Verdict::Sometimes => "Sometimes",
+            Verdict::Always => "Always",
+        })
+    }
+}
+
+/// Decided test: verdict, witness counts as herd7 prints them, flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub name: String,
+    pub verdict: Verdict,
+    /// Consistent executions satisfying the condition's proposition.
+    pub positive: u64,
+    /// Consistent executions not satisfying it.
+    pub negative: u64,
+    pub data_race: bool,
+    /// Distinct final states over the observed locations, rendered.
+    pub states: Vec<String>,
+    /// Candidate executions examined.
+    pub candidates: u64,
+    condition: String,
+    quantifier: Quantifier,
+}
+
+impl Outcome {
+    pub(crate) fn from_tally(test: &Litmus, tally: Tally) -> Outcome {
+        let (p, n) = (tally.positive, tally.negative);
+        let verdict = if p == 0 {
+            Verdict::Never
+        } else if n == 0 {
+            Verdict::Always
+        } else {
+            Verdict::Sometimes
+        };
+        let states = tally
+            .states
+            .iter()
+            .map(|s| {
+                let mut line = String::new();
+                for (loc, v) in s {
+                    let _ = write!(line, "{}={}; ", render_loc(loc), v);
+                }
+                line.trim_end().to_string()
+            })
+            .collect();
+        Outcome {
+            name: test.name.clone(),
+            verdict,
+            positive: p,
+            negative: n,
+            data_race: tally.data_race,
+            states,
+            candidates: tally.candidates,
+            condition: render_prop(&test.condition),
+            quantifier: test.quantifier,
+        }
+    }
+
+    /// Whether the test's condition is validated, as herd7's `Ok`/`No` line.
+    pub fn validated(&self) -> bool {
+        match self.quantifier {
+            Quantifier::Exists => self.positive > 0,
+            Quantifier::NotExists => self.positive == 0,
+            Quantifier::Forall => self.negative == 0,
+        }
+    }
+
+    /// One-line human summary, e.g. for a review finding.
+    pub fn summary(&self) -> String {
+        let race = if self.data_race { ", data race flagged" } else { "" };
+        format!(
+            "{}: {} ({} executions satisfy the condition, {} do not{race})",
+            self.name, self.verdict, self.positive, self.negative
+        )
+    }
+
+    /// herd7-style report.
+    pub fn render_herd(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "Test {} Allowed", self.name);
+        let _ = writeln!(out, "States {}", self.states.len());
+        for s in &self.states {
+            let _ = writeln!(out, "{s}");
+        }
+        let _ = writeln!(out, "{}", if self.validated() { "Ok" } else { "No" });
+        let _ = writeln!(out, "Witnesses");
+        let _ = writeln!(out, "Positive: {} Negative: {}", self.positive, self.negative);
+        if self.data_race {
+            let _ = writeln!(out, "Flag data-race");
+        }
+        let q = match self.quantifier {
+            Quantifier::Exists => "exists",
+            Quantifier::NotExists => "~exists",
+            Quantifier::Forall => "forall",
+        };
+        let _ = writeln!(out, "Condition {q} ({})", self.condition);
+        let _ = writeln!(out, "Observation {} {} {} {}", self.name, self.verdict, self.positive, self.negative);
+        out
+    }
+}
+
+fn render_loc(loc: &StateLoc) -> String {
+    match loc {
+        StateLoc::Reg(t, r) => format!("{t}:{r}"),
+        StateLoc::Mem(x) => format!("[{x}]"),
+    }
+}
+
+fn render_prop(p: &Prop) -> String {
+    match p {
+        Prop::True => "true".into(),
+        Prop::False => "false".into(),
+        Prop::Atom(l, v) => {
+            let v = match v {
+                AtomValue::Int(i) => i.to_string(),
+                AtomValue::Addr(a) => a.clone(),
+                AtomValue::Loc(l) => render_loc(l),
+            };
+            format!("{}={v}", render_loc(l))
+        }
+        Prop::Not(a) => format!("~{}", render_prop(a)),
+        Prop::And(a, b) => format!("{} /\\ {}", render_prop(a), render_prop(b)),
+        Prop::Or(a, b) => format!("({} \\/ {})", render_prop(a), render_prop(b)),
+    }
+}
