@@ -1,0 +1,269 @@
+//! Storage for sashiko on SQLite (embedded default) or PostgreSQL (scale).
+//!
+//! One [`Store`] type serves both backends with one logical schema
+//! (migrations in `migrations/sqlite` and `migrations/postgres`, kept in
+//! step). Queries are plain runtime SQL with `$N` parameters, which both
+//! drivers accept; the few places where the dialects differ (the clock, row
+//! locking) are spelled out per backend next to each other.
+//!
+//! The store keeps what it is given: raw message bytes, review usage, bug
+//! history. It must never decide review policy (what is a finding, what to
+//! send), never talk to the network other than the database, and never
+//! lose a row silently: every write either happens or returns an error.
+
+mod bugs;
+mod error;
+mod messages;
+mod migrations;
+mod reviews;
+mod types;
+
+pub use bugs::{
+    subsystem_from_path, Bug, BugFilter, BugHistoryEntry, BugPage, BugState, Promotion, StateChange,
+};
+pub use error::{redact_url, StoreError};
+pub use migrations::{embedded_files, MigrationState, MigrationStatus};
+pub use reviews::FinishedReview;
+pub use types::*;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use error::QueryContext;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+/// A connection pool to one sashiko database, SQLite or PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// An SQLite file (or memory).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl BackendKind {
+    /// `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool. The body is
+/// compiled once per backend, so it may use driver-specific types freely as
+/// long as the text is valid for both.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite($pool) => $body,
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// The current time in milliseconds since the Unix epoch, as an SQL
+/// expression evaluated by the database, so that leases compare against one
+/// clock however many machines the workers run on.
+const SQLITE_NOW: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+const POSTGRES_NOW: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+
+/// Tables whose rows [`Store::count`] can count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    /// Mailing lists.
+    Lists,
+    /// Raw messages.
+    Messages,
+    /// Series (all versions of one patch set).
+    Series,
+    /// One version of a series.
+    SeriesVersions,
+    /// Patches of series versions.
+    Patches,
+    /// Review runs.
+    Reviews,
+    /// Findings of reviews.
+    Findings,
+    /// Bugs.
+    Bugs,
+    /// Bug state changes.
+    BugHistory,
+    /// Replies to our reviews.
+    Feedback,
+    /// Outgoing mail.
+    Outbox,
+    /// Queued work.
+    Jobs,
+    /// Resume points of ingest sources.
+    IngestCursors,
+}
+
+impl Table {
+    /// The SQL table name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Lists => "lists",
+            Table::Messages => "messages",
+            Table::Series => "series",
+            Table::SeriesVersions => "series_versions",
+            Table::Patches => "patches",
+            Table::Reviews => "reviews",
+            Table::Findings => "findings",
+            Table::Bugs => "bugs",
+            Table::BugHistory => "bug_history",
+            Table::Feedback => "feedback",
+            Table::Outbox => "outbox",
+            Table::Jobs => "jobs",
+            Table::IngestCursors => "ingest_cursors",
+        }
+    }
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite:PATH` (the file and its parent directories
+    /// are created; WAL journal, busy timeout, foreign keys on),
+    /// `sqlite::memory:`, or `postgres://...` / `postgresql://...`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_with(url, &ConnectOptions::default()).await
+    }
+
+    /// Like [`Store::connect`] with explicit pool settings.
+    pub async fn connect_with(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
+        let redacted = redact_url(url);
+        let connect_error = |source| StoreError::Connect {
+            url: redacted.clone(),
+            source,
+        };
+        if url.starts_with("sqlite:") {
+            let sqlite_options = SqliteConnectOptions::from_str(url)
+                .map_err(connect_error)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(options.busy_timeout)
+                .foreign_keys(true);
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !in_memory {
+                if let Some(parent) = sqlite_options.get_filename().parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|source| {
+                            StoreError::CreateDir {
+                                path: parent.display().to_string(),
+                                source,
+                            }
+                        })?;
+                    }
+                }
+            }
+            // An in-memory database exists once per connection: keep exactly one.
+            let max = if in_memory {
+                1
+            } else {
+                options.max_connections
+            };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(sqlite_options)
+                .await
+                .map_err(connect_error)?;
+            Ok(Store {
+                backend: Backend::Sqlite(pool),
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect(url)
+                .await
+                .map_err(connect_error)?;
+            Ok(Store {
+                backend: Backend::Postgres(pool),
+            })
+        } else {
+            Err(StoreError::UnsupportedUrl { url: redacted })
+        }
+    }
+
+    /// Which backend this store talks to.
+    pub fn backend(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+
+    /// Replaces `{now}` in `template` with this backend's clock expression.
+    pub(crate) fn sql(&self, template: &str) -> String {
+        let now = match self.backend {
+            Backend::Sqlite(_) => SQLITE_NOW,
+            Backend::Postgres(_) => POSTGRES_NOW,
+        };
+        template.replace("{now}", now)
+    }
+
+    /// Number of rows in `table`.
+    pub async fn count(&self, table: Table) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", table.name());
+        on_pool!(self, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await)
+            .context(|| format!("counting rows of {}", table.name()))
+    }
+
+    /// The resume point stored for ingest source `source`, if any.
+    pub async fn get_cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT value FROM ingest_cursors WHERE source = $1";
+        on_pool!(self, pool => sqlx::query_scalar::<_, String>(sql).bind(source).fetch_optional(pool).await)
+            .context(|| format!("reading the ingest cursor of {source:?}"))
+    }
+
+    /// Stores `value` as the resume point of ingest source `source`.
+    pub async fn set_cursor(&self, source: &str, value: &str) -> Result<(), StoreError> {
+        let sql = self.sql(
+            "INSERT INTO ingest_cursors (source, value, updated_at) VALUES ($1, $2, {now}) \
+             ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        );
+        on_pool!(self, pool => sqlx::query(&sql).bind(source).bind(value).execute(pool).await.map(|_| ()))
+            .context(|| format!("storing the ingest cursor of {source:?}"))
+    }
+}
+
+/// Pool settings for [`Store::connect_with`].
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long to wait for a free connection.
+    pub acquire_timeout: Duration,
+    /// How long SQLite waits on a locked database before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(30),
+            busy_timeout: Duration::from_secs(30),
+        }
+    }
+}
