@@ -26,6 +26,8 @@ enum Command {
     Review(commands::review::ReviewArgs),
     /// Print the effective configuration (secrets redacted).
     Config(commands::config::ConfigArgs),
+    /// Decide C litmus tests under the Linux-kernel memory model.
+    Litmus(commands::litmus::LitmusArgs),
 }
 
 /// Exit status for a run that failed with an error (as opposed to one that
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Review(args) => commands::review::run(args).await,
             Command::Config(args) => commands::config::run(args).await,
+            Command::Litmus(args) => commands::litmus::run(args).await,
         }
     });
     match result {

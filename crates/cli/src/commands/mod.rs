@@ -2,4 +2,5 @@
 //! async `run` returning the process exit code.
 
 pub mod config;
+pub mod litmus;
 pub mod review;
