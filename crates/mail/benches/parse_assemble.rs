@@ -1,0 +1,2 @@
+//! Placeholder replaced in the benchmark step.
+fn main() {}
