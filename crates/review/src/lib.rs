@@ -16,3 +16,9 @@ pub mod series;
 pub use finding::{Evidence, Finding, Location, Severity};
 pub use prompts::{PromptSet, StageDef, StageKind};
 pub use series::{ReviewPatch, ReviewSeries};
+pub mod engine;
+pub mod request;
+pub mod verify;
+pub mod wire;
+
+pub use engine::{run_review, ReviewError, ReviewOptions, ReviewOutput, StageReport, StageState};

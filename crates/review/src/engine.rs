@@ -1,0 +1,386 @@
+//! Running a prompt set over a series: builtin checks, finder stages
+//! (concurrently, on a shared prefix), anchoring, then verification.
+//!
+//! The model's answers are parsed as data into findings; nothing in an
+//! answer can change which stages run, who is told, or what is stored
+//! beyond the findings themselves. An answer that leaks the canary marks
+//! the review compromised.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::stream::{self, StreamExt};
+use sashiko_llm::{chat_structured, LlmClient, LlmError, Usage};
+use serde::Serialize;
+
+use crate::anchor::PatchLines;
+use crate::finding::Finding;
+use crate::prescan;
+use crate::prompts::{PromptSet, StageDef, StageKind};
+use crate::request::{self, ReviewSecrets};
+use crate::series::ReviewSeries;
+use crate::verify;
+use crate::wire::FindingsAnswer;
+
+/// Knobs of one review.
+#[derive(Clone, Debug)]
+pub struct ReviewOptions {
+    /// Attempts per stage when the answer is not valid for its schema
+    /// (each attempt already includes one repair round).
+    pub max_attempts: u32,
+    /// Finder stages in flight at once.
+    pub concurrency: usize,
+    pub max_output_tokens: u32,
+}
+
+impl Default for ReviewOptions {
+    fn default() -> Self {
+        ReviewOptions {
+            max_attempts: 2,
+            concurrency: 4,
+            max_output_tokens: 4096,
+        }
+    }
+}
+
+/// What happened to a stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageState {
+    /// It ran and its answer was used.
+    Ran,
+    /// It should have run but could not (no model configured). Never
+    /// counts as passed.
+    Skipped,
+    /// Its condition does not hold for this series (e.g. no barriers).
+    NotApplicable,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StageReport {
+    pub name: String,
+    pub state: StageState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub candidates: usize,
+    pub attempts: u32,
+    pub repairs: u32,
+    pub usage: Usage,
+    pub elapsed_ms: u64,
+    pub retry_wait_ms: u64,
+}
+
+/// A candidate finding that did not make it into the result, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct DroppedFinding {
+    pub finding: Finding,
+    pub reason: String,
+}
+
+/// The result of a review.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReviewOutput {
+    pub findings: Vec<Finding>,
+    pub dropped: Vec<DroppedFinding>,
+    /// Candidates citing lines outside the patch (dropped, counted).
+    pub unanchored: usize,
+    pub stages: Vec<StageReport>,
+    pub usage: Usage,
+    /// True when a model answer contained the canary: the review must not
+    /// be reported.
+    pub compromised: bool,
+    pub prompt_set_hash: String,
+}
+
+impl ReviewOutput {
+    pub fn skipped_stages(&self) -> impl Iterator<Item = &StageReport> {
+        self.stages.iter().filter(|stage| stage.state == StageState::Skipped)
+    }
+}
+
+/// Why a review could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("stage {stage} failed against {endpoint}: {source}")]
+    Stage {
+        stage: String,
+        endpoint: String,
+        source: LlmError,
+    },
+}
+
+/// Progress callback: a short human-readable line per event.
+pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
+/// Run every stage of `prompts` over `series`.
+pub async fn run_review(
+    prompts: &PromptSet,
+    series: &ReviewSeries,
+    client: Option<Arc<dyn LlmClient>>,
+    options: &ReviewOptions,
+    progress: Progress<'_>,
+) -> Result<ReviewOutput, ReviewError> {
+    let secrets = ReviewSecrets::random();
+    let mut output = ReviewOutput {
+        findings: Vec::new(),
+        dropped: Vec::new(),
+        unanchored: 0,
+        stages: Vec::new(),
+        usage: Usage::default(),
+        compromised: false,
+        prompt_set_hash: prompts.hash.clone(),
+    };
+    let patch_lines: Vec<(u32, PatchLines)> = series
+        .patches
+        .iter()
+        .map(|patch| (patch.index, PatchLines::from_diff(&patch.diff)))
+        .collect();
+
+    for stage in prompts.stages.iter().filter(|s| s.kind == StageKind::Builtin) {
+        let findings = run_builtin(prompts, stage, series);
+        output.stages.push(stage_report(stage, StageState::Ran, None, findings.len()));
+        output.findings.extend(findings);
+    }
+
+    let mut finder_stages = Vec::new();
+    for stage in prompts.stages.iter().filter(|s| s.kind == StageKind::Finder) {
+        if let Some(reason) = not_applicable_reason(stage, series) {
+            output.stages.push(stage_report(stage, StageState::NotApplicable, Some(reason), 0));
+        } else if client.is_none() {
+            output.stages.push(stage_report(stage, StageState::Skipped, Some(no_model()), 0));
+        } else {
+            finder_stages.push(stage);
+        }
+    }
+
+    let mut candidates = Vec::new();
+    if let Some(client) = &client {
+        let results: Vec<_> = stream::iter(finder_stages.iter().map(|stage| {
+            let client = Arc::clone(client);
+            let secrets = &secrets;
+            async move {
+                let request = request::finder_request(prompts, stage, series, secrets, options.max_output_tokens);
+                let result = ask_findings(client.as_ref(), stage, &request, options).await;
+                (stage, result)
+            }
+        }))
+        .buffered(options.concurrency.max(1))
+        .collect()
+        .await;
+        for (stage, result) in results {
+            let (findings, report, leaked) = result?;
+            progress(&format!("stage {} done: {} candidate(s)", stage.name, findings.len()));
+            output.compromised |= leaked || findings.iter().any(|f| leaks(f, &secrets.canary));
+            output.usage += report.usage;
+            output.stages.push(report);
+            candidates.extend(findings);
+        }
+    }
+
+    let (anchored, unanchored): (Vec<Finding>, Vec<Finding>) = candidates
+        .into_iter()
+        .partition(|finding| is_anchored(finding, &patch_lines));
+    output.unanchored = unanchored.len();
+    for finding in unanchored {
+        output.dropped.push(DroppedFinding {
+            finding,
+            reason: "cites lines outside the patch".to_owned(),
+        });
+    }
+    let (mut kept, merged) = verify::merge_identical(anchored);
+    output.dropped.extend(merged);
+
+    if let Some(stage) = prompts.stages.iter().find(|s| s.kind == StageKind::Verify) {
+        match &client {
+            _ if kept.is_empty() => output.stages.push(stage_report(
+                stage,
+                StageState::NotApplicable,
+                Some("no candidate findings to verify".to_owned()),
+                0,
+            )),
+            None => output.stages.push(stage_report(stage, StageState::Skipped, Some(no_model()), 0)),
+            Some(client) => {
+                let verified =
+                    verify::run(client.as_ref(), prompts, stage, series, &secrets, kept, options).await?;
+                progress(&format!("stage {} done", stage.name));
+                output.compromised |= verified.leaked;
+                output.usage += verified.report.usage;
+                output.stages.push(verified.report);
+                output.dropped.extend(verified.dropped);
+                kept = verified.kept;
+            }
+        }
+    }
+    output.findings.extend(kept);
+    output
+        .findings
+        .sort_by(|a, b| (a.patch_index, &a.file, a.line_start).cmp(&(b.patch_index, &b.file, b.line_start)));
+    Ok(output)
+}
+
+fn no_model() -> String {
+    "no model configured".to_owned()
+}
+
+fn leaks(finding: &Finding, canary: &str) -> bool {
+    finding.problem.contains(canary)
+        || finding.severity_explanation.contains(canary)
+        || finding.suggestion.as_deref().is_some_and(|s| s.contains(canary))
+}
+
+fn is_anchored(finding: &Finding, patch_lines: &[(u32, PatchLines)]) -> bool {
+    patch_lines
+        .iter()
+        .find(|(index, _)| *index == finding.patch_index)
+        .is_some_and(|(_, lines)| lines.covers(&finding.file, finding.line_start, finding.line_end))
+}
+
+pub(crate) fn stage_report(
+    stage: &StageDef,
+    state: StageState,
+    reason: Option<String>,
+    candidates: usize,
+) -> StageReport {
+    StageReport {
+        name: stage.name.clone(),
+        state,
+        reason,
+        candidates,
+        attempts: 0,
+        repairs: 0,
+        usage: Usage::default(),
+        elapsed_ms: 0,
+        retry_wait_ms: 0,
+    }
+}
+
+fn run_builtin(prompts: &PromptSet, stage: &StageDef, series: &ReviewSeries) -> Vec<Finding> {
+    let mut findings = match stage.builtin.as_deref() {
+        Some("prescan") => prescan::prescan(series, &prompts.prescan),
+        Some("checkpatch") => prescan::checkpatch(series),
+        other => {
+            tracing::warn!(stage = %stage.name, builtin = ?other, "unknown builtin check, skipped");
+            Vec::new()
+        }
+    };
+    for finding in &mut findings {
+        finding.stage = stage.name.clone();
+        cap_severity(stage, finding);
+    }
+    findings
+}
+
+fn cap_severity(stage: &StageDef, finding: &mut Finding) {
+    if let Some(cap) = stage.max_severity {
+        finding.severity = finding.severity.min(cap);
+    }
+}
+
+/// Why `stage` does not apply to `series`, if it does not.
+pub fn not_applicable_reason(stage: &StageDef, series: &ReviewSeries) -> Option<String> {
+    let when = &stage.when;
+    if !when.paths_any.is_empty() {
+        let touched = series.patches.iter().any(|patch| {
+            PatchLines::from_diff(&patch.diff)
+                .files()
+                .any(|file| when.paths_any.iter().any(|prefix| file.starts_with(prefix.as_str())))
+        });
+        if !touched {
+            return Some(format!("no changed file under {}", when.paths_any.join(", ")));
+        }
+    }
+    if !when.touches_any.is_empty() {
+        let touched = series.patches.iter().any(|patch| {
+            patch
+                .diff
+                .lines()
+                .filter(|line| {
+                    (line.starts_with('+') && !line.starts_with("+++"))
+                        || (line.starts_with('-') && !line.starts_with("---"))
+                })
+                .any(|line| when.touches_any.iter().any(|word| line.contains(word.as_str())))
+        });
+        if !touched {
+            return Some("no changed line uses the patterns this stage reviews".to_owned());
+        }
+    }
+    None
+}
+
+/// Ask one finder stage, retrying invalid answers up to the bound.
+async fn ask_findings(
+    client: &dyn LlmClient,
+    stage: &StageDef,
+    request: &sashiko_llm::ChatRequest,
+    options: &ReviewOptions,
+) -> Result<(Vec<Finding>, StageReport, bool), ReviewError> {
+    let started = Instant::now();
+    let mut report = stage_report(stage, StageState::Ran, None, 0);
+    let mut last_error = None;
+    for _ in 0..options.max_attempts.max(1) {
+        report.attempts += 1;
+        match chat_structured(client, request).await {
+            Ok(answer) => {
+                report.usage += answer.response.usage;
+                report.repairs += answer.repairs;
+                report.retry_wait_ms += millis(answer.response.retry_wait);
+                let leaked = answer.response.text.contains(&canary_of(request));
+                match serde_json::from_value::<FindingsAnswer>(answer.value) {
+                    Ok(parsed) => {
+                        let findings: Vec<Finding> = parsed
+                            .findings
+                            .into_iter()
+                            .map(|wire| {
+                                let mut finding = wire.into_finding(&stage.name);
+                                cap_severity(stage, &mut finding);
+                                finding
+                            })
+                            .collect();
+                        report.candidates = findings.len();
+                        report.elapsed_ms = millis(started.elapsed());
+                        return Ok((findings, report, leaked));
+                    }
+                    Err(error) => {
+                        last_error = Some(LlmError::InvalidStructuredOutput {
+                            stage: stage.name.clone(),
+                            provider: client.provider().to_owned(),
+                            model: client.model().to_owned(),
+                            detail: format!("answer does not fit the findings shape: {error}"),
+                        });
+                    }
+                }
+            }
+            Err(error @ LlmError::InvalidStructuredOutput { .. }) => last_error = Some(error),
+            Err(error) => return Err(stage_error(client, stage, error)),
+        }
+    }
+    let error = last_error.unwrap_or_else(|| LlmError::InvalidStructuredOutput {
+        stage: stage.name.clone(),
+        provider: client.provider().to_owned(),
+        model: client.model().to_owned(),
+        detail: "no attempt was made".to_owned(),
+    });
+    Err(stage_error(client, stage, error))
+}
+
+/// The canary is the only `SASHIKO-CANARY-` token in the system prompt.
+pub(crate) fn canary_of(request: &sashiko_llm::ChatRequest) -> String {
+    request
+        .system
+        .split_whitespace()
+        .find(|word| word.starts_with("SASHIKO-CANARY-"))
+        .map(|word| word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned())
+        .unwrap_or_else(|| "SASHIKO-CANARY-".to_owned())
+}
+
+pub(crate) fn stage_error(client: &dyn LlmClient, stage: &StageDef, source: LlmError) -> ReviewError {
+    ReviewError::Stage {
+        stage: stage.name.clone(),
+        endpoint: client.endpoint(),
+        source,
+    }
+}
+
+pub(crate) fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,129 @@
+//! Building the requests of one review. All stages share one prefix (the
+//! system instructions and the series), so providers that cache prompts
+//! pay for it once; only the last message differs per stage.
+//!
+//! Untrusted text (subjects, commit messages, diffs, cover letters, and
+//! candidate findings that quote them) is placed only inside blocks whose
+//! markers carry a per-review random nonce the patch author cannot know.
+
+use rand::Rng;
+use sashiko_llm::{ChatRequest, Message};
+
+use crate::anchor::number_diff_lines;
+use crate::prompts::{PromptSet, StageDef};
+use crate::series::ReviewSeries;
+
+/// Per-review secrets: the block nonce and the canary token.
+#[derive(Clone, Debug)]
+pub struct ReviewSecrets {
+    pub nonce: String,
+    pub canary: String,
+}
+
+impl ReviewSecrets {
+    pub fn random() -> ReviewSecrets {
+        let mut rng = rand::thread_rng();
+        let nonce: u64 = rng.gen();
+        let canary: u128 = rng.gen();
+        ReviewSecrets {
+            nonce: format!("{nonce:016x}"),
+            canary: format!("SASHIKO-CANARY-{canary:032x}"),
+        }
+    }
+}
+
+/// Wrap untrusted text in a labelled, nonce-delimited block.
+pub fn untrusted_block(nonce: &str, label: &str, text: &str) -> String {
+    format!(
+        "<<<UNTRUSTED {nonce} BEGIN {label}>>>\n{}\n<<<UNTRUSTED {nonce} END>>>\n",
+        text.trim_end()
+    )
+}
+
+/// The system instructions with this review's nonce and canary filled in.
+pub fn system_prompt(prompts: &PromptSet, secrets: &ReviewSecrets) -> String {
+    prompts
+        .system
+        .replace("{nonce}", &secrets.nonce)
+        .replace("{canary}", &secrets.canary)
+}
+
+/// The shared series message: every patch in its own block.
+pub fn series_message(series: &ReviewSeries, secrets: &ReviewSecrets) -> String {
+    let total = series.patches.len();
+    let mut text = format!("The series has {total} patch(es), numbered 1 to {total}.\n\n");
+    if let Some(cover) = &series.cover_letter {
+        text.push_str(&untrusted_block(&secrets.nonce, "cover letter", cover));
+        text.push('\n');
+    }
+    for patch in &series.patches {
+        let body = format!(
+            "Subject: {}\nFrom: {}\n\n{}\n---\n{}",
+            patch.subject,
+            patch.author,
+            patch.commit_message.trim(),
+            number_diff_lines(&patch.diff)
+        );
+        let label = format!("patch {}/{total}", patch.index);
+        text.push_str(&untrusted_block(&secrets.nonce, &label, &body));
+        text.push('\n');
+    }
+    text
+}
+
+/// The stage-specific instructions (tool-authored, outside any block).
+fn stage_instructions(stage: &StageDef) -> String {
+    let mut text = format!("{}\n\nGoal of this stage: {}\n", stage.prompt.trim(), stage.goal);
+    if let Some(schema) = &stage.schema {
+        text.push_str("\nAnswer with one JSON object valid against this schema:\n");
+        text.push_str(&serde_json::to_string(schema).unwrap_or_default());
+        text.push('\n');
+    }
+    text
+}
+
+/// A finder stage's request.
+pub fn finder_request(
+    prompts: &PromptSet,
+    stage: &StageDef,
+    series: &ReviewSeries,
+    secrets: &ReviewSecrets,
+    max_output_tokens: u32,
+) -> ChatRequest {
+    base_request(prompts, stage, series, secrets, max_output_tokens)
+        .with_message(Message::user_text(stage_instructions(stage)))
+}
+
+/// The verification stage's request: the candidates are model output that
+/// may quote patch text, so they travel in a block too.
+pub fn verify_request(
+    prompts: &PromptSet,
+    stage: &StageDef,
+    series: &ReviewSeries,
+    secrets: &ReviewSecrets,
+    candidates_json: &str,
+    max_output_tokens: u32,
+) -> ChatRequest {
+    let mut text = stage_instructions(stage);
+    text.push_str("\nThe candidate findings:\n");
+    text.push_str(&untrusted_block(&secrets.nonce, "candidate findings", candidates_json));
+    base_request(prompts, stage, series, secrets, max_output_tokens)
+        .with_message(Message::user_text(text))
+}
+
+fn base_request(
+    prompts: &PromptSet,
+    stage: &StageDef,
+    series: &ReviewSeries,
+    secrets: &ReviewSecrets,
+    max_output_tokens: u32,
+) -> ChatRequest {
+    let mut request = ChatRequest::new(stage.name.clone(), system_prompt(prompts, secrets))
+        .with_user_text(series_message(series, secrets))
+        .with_shared_prefix(1)
+        .with_max_output_tokens(max_output_tokens);
+    if let Some(schema) = &stage.schema {
+        request = request.with_schema(stage.name.replace('-', "_"), schema.clone());
+    }
+    request
+}
