@@ -1,0 +1,481 @@
+//! A scripted fake LLM server for tests and manual runs.
+//!
+//! It speaks the real wire protocols on 127.0.0.1 — OpenAI chat completions
+//! (`/v1/chat/completions`), Anthropic Messages (`/v1/messages`) and Gemini
+//! generateContent (`/v1beta/models/{model}:generateContent`) — all on one
+//! port, with real usage blocks (including simulated prompt caching). It
+//! answers from a [`FakeScript`] chosen by the `x-sashiko-stage` header or
+//! by the tool whose result the request carries, and records every request.
+//!
+//! The server runs on its own thread and runtime, so it keeps real time
+//! even when a test pauses tokio's clock. It must never listen on anything
+//! but a loopback address.
+
+mod anthropic;
+mod gemini;
+mod openai;
+mod script;
+
+pub use script::{AnswerQueue, FakeAnswer, FakeErrorKind, FakeScript, ScriptError};
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::config::ProviderKind;
+use crate::http::STAGE_HEADER;
+use crate::tokens::estimate_text;
+
+/// One request the fake received.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordedRequest {
+    pub protocol: ProviderKind,
+    pub path: String,
+    /// The `x-sashiko-stage` header, or empty.
+    pub stage: String,
+    /// Lower-case header names.
+    pub headers: BTreeMap<String, String>,
+    /// The body as JSON (`null` if it was not JSON).
+    pub body: Value,
+}
+
+/// What a protocol module extracts from a request.
+pub(crate) struct RequestFacts {
+    pub model: String,
+    /// Names of tools whose results the last message carries.
+    pub tool_results: Vec<String>,
+    /// The prompt as a sequence of segments (system, then messages), for
+    /// counting tokens and simulating prefix caching.
+    pub segments: Vec<String>,
+    /// Explicit cache breakpoints (segment indices, inclusive); `None`
+    /// means automatic prefix caching.
+    pub breakpoints: Option<Vec<usize>>,
+    /// Why the real service would refuse this request, if it would.
+    pub problem: Option<String>,
+}
+
+/// Usage the fake reports, in protocol-neutral terms.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FakeUsage {
+    pub input: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+    pub output: u64,
+}
+
+/// A successful answer to render.
+pub(crate) enum Reply {
+    Text {
+        text: String,
+        truncated: bool,
+    },
+    ToolCall {
+        id: String,
+        name: String,
+        input: Value,
+    },
+}
+
+impl Reply {
+    fn output_tokens(&self) -> u64 {
+        match self {
+            Reply::Text { text, .. } => estimate_text(text).max(1),
+            Reply::ToolCall { name, input, .. } => {
+                estimate_text(name) + estimate_text(&input.to_string())
+            }
+        }
+    }
+}
+
+struct FakeState {
+    script: Mutex<FakeScript>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    seen_prefixes: Mutex<HashSet<String>>,
+    counter: Mutex<u64>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running fake server; stops when dropped.
+pub struct FakeLlmServer {
+    addr: SocketAddr,
+    state: Arc<FakeState>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    finished: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+/// Errors starting the fake.
+#[derive(Debug, thiserror::Error)]
+pub enum FakeServerError {
+    #[error("fake LLM server: refusing to listen on non-loopback address {0}")]
+    NotLoopback(SocketAddr),
+    #[error("fake LLM server: cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("fake LLM server: cannot start its thread: {0}")]
+    Thread(std::io::Error),
+}
+
+impl FakeLlmServer {
+    /// Starts on a free port of 127.0.0.1.
+    pub async fn start(script: FakeScript) -> FakeLlmServer {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_on(addr, script)
+            .await
+            .expect("binding a free port on 127.0.0.1 for the fake LLM server")
+    }
+
+    /// Starts on `addr`, which must be a loopback address.
+    pub async fn start_on(
+        addr: SocketAddr,
+        script: FakeScript,
+    ) -> Result<FakeLlmServer, FakeServerError> {
+        if !addr.ip().is_loopback() {
+            return Err(FakeServerError::NotLoopback(addr));
+        }
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|source| FakeServerError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| FakeServerError::Bind { addr, source })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| FakeServerError::Bind { addr, source })?;
+        let state = Arc::new(FakeState {
+            script: Mutex::new(script),
+            requests: Mutex::new(Vec::new()),
+            seen_prefixes: Mutex::new(HashSet::new()),
+            counter: Mutex::new(0),
+        });
+        let router = Router::new()
+            .route("/v1/chat/completions", post(openai_handler))
+            .route("/v1/messages", post(anthropic_handler))
+            .route("/v1beta/models/{model_action}", post(gemini_handler))
+            .with_state(state.clone());
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let (finished_tx, finished_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("fake-llm-{}", local.port()))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        tracing::error!("fake LLM server: cannot start its runtime: {error}");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            let serve =
+                                axum::serve(listener, router).with_graceful_shutdown(async {
+                                    let _ = shutdown_rx.await;
+                                });
+                            if let Err(error) = serve.await {
+                                tracing::error!("fake LLM server stopped: {error}");
+                            }
+                        }
+                        Err(error) => {
+                            tracing::error!("fake LLM server: cannot use its listener: {error}")
+                        }
+                    }
+                });
+                let _ = finished_tx.send(());
+            })
+            .map_err(FakeServerError::Thread)?;
+        Ok(FakeLlmServer {
+            addr: local,
+            state,
+            shutdown: Some(shutdown_tx),
+            finished: Some(finished_rx),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The OpenAI-style base URL, `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        self.base_url_for(ProviderKind::Openai)
+    }
+
+    /// The base URL a client of `kind` should be configured with.
+    pub fn base_url_for(&self, kind: ProviderKind) -> String {
+        match kind {
+            ProviderKind::Openai | ProviderKind::Anthropic => format!("http://{}/v1", self.addr),
+            ProviderKind::Gemini => format!("http://{}/v1beta", self.addr),
+        }
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.requests).clone()
+    }
+
+    /// Requests received for one stage.
+    pub fn requests_for(&self, stage: &str) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|request| request.stage == stage)
+            .collect()
+    }
+
+    /// Replaces the script (answers already queued are dropped).
+    pub fn set_script(&self, script: FakeScript) {
+        *lock(&self.state.script) = script;
+    }
+
+    /// Stops the server and waits until its port is closed.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(finished) = self.finished.take() {
+            let _ = tokio::task::spawn_blocking(move || finished.recv()).await;
+        }
+    }
+}
+
+impl Drop for FakeLlmServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+fn hash_prefix(segments: &[String]) -> String {
+    let mut hasher = Sha256::new();
+    for segment in segments {
+        hasher.update(segment.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+impl FakeState {
+    fn next_id(&self) -> u64 {
+        let mut counter = lock(&self.counter);
+        *counter += 1;
+        *counter
+    }
+
+    /// Input usage with simulated caching: automatic prefix caching, or
+    /// explicit breakpoints (read when seen before, written otherwise).
+    fn input_usage(&self, facts: &RequestFacts) -> FakeUsage {
+        let tokens: Vec<u64> = facts
+            .segments
+            .iter()
+            .map(|segment| estimate_text(segment) + 4)
+            .collect();
+        let total: u64 = tokens.iter().sum();
+        let prefix_tokens = |end: usize| tokens[..=end].iter().sum::<u64>();
+        let mut seen = lock(&self.seen_prefixes);
+        let mut usage = FakeUsage::default();
+        match &facts.breakpoints {
+            None => {
+                for end in 0..facts.segments.len() {
+                    let key = hash_prefix(&facts.segments[..=end]);
+                    // The whole prompt is never a cache hit in full: the
+                    // last segment is always new work.
+                    if end + 1 < facts.segments.len() && seen.contains(&key) {
+                        usage.cache_read = prefix_tokens(end);
+                    }
+                    seen.insert(key);
+                }
+            }
+            Some(breakpoints) => {
+                for &end in breakpoints
+                    .iter()
+                    .filter(|end| **end < facts.segments.len())
+                {
+                    let key = hash_prefix(&facts.segments[..=end]);
+                    let upto = prefix_tokens(end);
+                    if seen.contains(&key) {
+                        usage.cache_read = usage.cache_read.max(upto);
+                    } else {
+                        usage.cache_write = upto.saturating_sub(usage.cache_read);
+                        seen.insert(key);
+                    }
+                }
+            }
+        }
+        usage.input = total.saturating_sub(usage.cache_read + usage.cache_write);
+        usage
+    }
+}
+
+/// How one protocol reads requests and writes answers.
+pub(crate) trait FakeProtocol {
+    const KIND: ProviderKind;
+    fn facts(body: &Value, model_from_path: Option<&str>) -> RequestFacts;
+    fn render(reply: &Reply, usage: FakeUsage, model: &str, id: u64) -> Value;
+    /// Status, extra headers and body of a provider-shaped error.
+    fn error(
+        kind: FakeErrorKind,
+        retry_after: Option<std::time::Duration>,
+        message: &str,
+    ) -> (u16, Vec<(String, String)>, Value);
+}
+
+async fn openai_handler(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle::<openai::OpenAi>(state, "/v1/chat/completions".into(), headers, body, None).await
+}
+
+async fn anthropic_handler(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle::<anthropic::Anthropic>(state, "/v1/messages".into(), headers, body, None).await
+}
+
+async fn gemini_handler(
+    State(state): State<Arc<FakeState>>,
+    Path(model_action): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v1beta/models/{model_action}");
+    let Some(model) = model_action.strip_suffix(":generateContent") else {
+        let (status, extra, body) = gemini::Gemini::error(
+            FakeErrorKind::BadRequest,
+            None,
+            &format!("the fake serves only :generateContent, not {model_action}"),
+        );
+        return respond(status, extra, body.to_string());
+    };
+    let model = model.to_string();
+    handle::<gemini::Gemini>(state, path, headers, body, Some(model)).await
+}
+
+fn respond(status: u16, headers: Vec<(String, String)>, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, body).into_response();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(name.as_bytes()),
+            axum::http::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+        .headers_mut()
+        .entry(axum::http::header::CONTENT_TYPE)
+        .or_insert(axum::http::HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn handle<P: FakeProtocol>(
+    state: Arc<FakeState>,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+    model_from_path: Option<String>,
+) -> Response {
+    let stage = headers
+        .get(STAGE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let recorded_headers = headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+        })
+        .collect();
+    let json: Option<Value> = serde_json::from_slice(&body).ok();
+    lock(&state.requests).push(RecordedRequest {
+        protocol: P::KIND,
+        path,
+        stage: stage.clone(),
+        headers: recorded_headers,
+        body: json.clone().unwrap_or(Value::Null),
+    });
+    let Some(json) = json else {
+        let (status, extra, body) = P::error(
+            FakeErrorKind::BadRequest,
+            None,
+            "the request body is not JSON",
+        );
+        return respond(status, extra, body.to_string());
+    };
+    let facts = P::facts(&json, model_from_path.as_deref());
+    if let Some(problem) = &facts.problem {
+        let (status, extra, body) = P::error(FakeErrorKind::BadRequest, None, problem);
+        return respond(status, extra, body.to_string());
+    }
+    let answer = lock(&state.script).next_answer(&stage, &facts.tool_results);
+    let Some(mut answer) = answer else {
+        let message = format!("the fake LLM has no answer scripted for stage {stage:?}");
+        let (status, extra, body) = P::error(FakeErrorKind::BadRequest, None, &message);
+        return respond(status, extra, body.to_string());
+    };
+    while let FakeAnswer::Delay(wait, inner) = answer {
+        tokio::time::sleep(wait).await;
+        answer = *inner;
+    }
+    let id = state.next_id();
+    let reply = match answer {
+        FakeAnswer::Status {
+            code,
+            headers,
+            body,
+        } => return respond(code, headers.into_iter().collect(), body),
+        FakeAnswer::Error { kind, retry_after } => {
+            let (status, extra, body) = P::error(kind, retry_after, "scripted error");
+            return respond(status, extra, body.to_string());
+        }
+        FakeAnswer::Delay(..) => unreachable!("delays were unwrapped above"),
+        FakeAnswer::Json(value) => Reply::Text {
+            text: value.to_string(),
+            truncated: false,
+        },
+        FakeAnswer::Text(text) => Reply::Text {
+            text,
+            truncated: false,
+        },
+        FakeAnswer::Truncated(text) => Reply::Text {
+            text,
+            truncated: true,
+        },
+        FakeAnswer::ToolCall {
+            id: call_id,
+            name,
+            input,
+        } => Reply::ToolCall {
+            id: call_id.unwrap_or_else(|| format!("call_fake_{id}")),
+            name,
+            input,
+        },
+    };
+    let mut usage = state.input_usage(&facts);
+    usage.output = reply.output_tokens();
+    let body = P::render(&reply, usage, &facts.model, id);
+    respond(200, Vec::new(), body.to_string())
+}
