@@ -1,0 +1,217 @@
+//! The kernel-style inline reply: quote only the hunks commented on, with
+//! `> `, mark gaps with `[ ... ]`, and put each comment right under the
+//! line it is about. Diff lines are quoted verbatim, never rewrapped.
+//! Pre-existing bugs are not part of a reply (they go to the bug database).
+
+use sashiko_review::{Finding, ReviewPatch};
+
+use crate::wrap::wrap;
+
+/// Lines of context quoted above the first line a comment is about.
+const LEAD_CONTEXT: u32 = 3;
+/// Prose width of comments.
+const WIDTH: usize = 72;
+
+struct DiffLine<'a> {
+    text: &'a str,
+    /// Post-patch line number (None for removed lines and headers).
+    new_line: Option<u32>,
+    file: &'a str,
+    is_header: bool,
+}
+
+fn diff_lines(diff: &str) -> Vec<DiffLine<'_>> {
+    let mut out = Vec::new();
+    let mut file = "";
+    let mut next: Option<u32> = None;
+    for text in diff.lines() {
+        let mut line = DiffLine {
+            text,
+            new_line: None,
+            file,
+            is_header: false,
+        };
+        if text.starts_with("diff --git ") {
+            next = None;
+            line.is_header = true;
+        } else if let Some(path) = text.strip_prefix("+++ ") {
+            file = path.strip_prefix("b/").unwrap_or(path);
+            line.file = file;
+            line.is_header = true;
+        } else if text.starts_with("@@ ") {
+            next = sashiko_review::anchor::parse_hunk_header(text).map(|span| span.start);
+            line.is_header = true;
+        } else if let Some(number) = next {
+            if !text.starts_with('-') && !text.starts_with('\\') {
+                line.new_line = Some(number);
+                next = Some(number + 1);
+            }
+        } else {
+            line.is_header = true;
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// The reply body for one patch, or `None` when no finding is for it.
+pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<String> {
+    let mut findings: Vec<&Finding> = findings
+        .iter()
+        .copied()
+        .filter(|finding| finding.patch_index == patch.index && !finding.preexisting)
+        .collect();
+    if findings.is_empty() {
+        return None;
+    }
+    let lines = diff_lines(&patch.diff);
+    let position = |finding: &Finding| {
+        lines.iter().position(|line| {
+            line.file == finding.file && line.new_line.is_some_and(|number| number >= finding.line_end)
+        })
+    };
+    findings.sort_by_key(|finding| position(finding).unwrap_or(usize::MAX));
+
+    let mut out = String::new();
+    let mut quoted_up_to: Option<usize> = None;
+    let mut current_file = "";
+    let mut unplaced = Vec::new();
+    for finding in findings {
+        let Some(end) = position(finding) else {
+            unplaced.push(finding);
+            continue;
+        };
+        if lines[end].file != current_file {
+            current_file = lines[end].file;
+            if let Some(header) = lines[..end].iter().rev().find(|l| l.text.starts_with("diff --git ")) {
+                if !out.is_empty() {
+                    out.push_str("> [ ... ]\n\n");
+                }
+                out.push_str(&format!("> {}\n", header.text));
+            }
+        }
+        let first_wanted = finding.line_start.saturating_sub(LEAD_CONTEXT);
+        let mut start = end;
+        while start > 0 {
+            let previous = &lines[start - 1];
+            if previous.is_header && !previous.text.starts_with("@@ ") {
+                break;
+            }
+            if previous.new_line.is_some_and(|number| number < first_wanted) {
+                break;
+            }
+            start -= 1;
+            if previous.text.starts_with("@@ ") {
+                break;
+            }
+        }
+        if let Some(done) = quoted_up_to {
+            start = start.max(done + 1);
+            if start > done + 1 {
+                out.push_str("> [ ... ]\n");
+            }
+        }
+        for line in &lines[start..=end.max(start)] {
+            out.push_str(&format!("> {}", line.text).trim_end().to_owned());
+            out.push('\n');
+        }
+        quoted_up_to = Some(end.max(start));
+        out.push('\n');
+        out.push_str(&comment(finding));
+        out.push('\n');
+    }
+    if !unplaced.is_empty() {
+        if !out.is_empty() {
+            out.push_str("> [ ... ]\n\n");
+        }
+        for finding in unplaced {
+            out.push_str(&comment(finding));
+            out.push('\n');
+        }
+    }
+    Some(out)
+}
+
+fn comment(finding: &Finding) -> String {
+    let mut text = finding.problem.trim().to_owned();
+    if let Some(suggestion) = &finding.suggestion {
+        text.push_str("\n\n");
+        text.push_str(suggestion.trim());
+    }
+    wrap(&text, WIDTH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sashiko_review::Severity;
+
+    const DIFF: &str = "diff --git a/a.c b/a.c
+--- a/a.c
++++ b/a.c
+@@ -1,8 +1,9 @@
+ int f(void)
+ {
+ 	char *p = kmalloc(16, GFP_KERNEL);
++	if (g())
++		return -EIO;
+ 	use(p);
+ 	kfree(p);
+ 	return 0;
+ }
+";
+
+    fn patch() -> ReviewPatch {
+        ReviewPatch {
+            index: 1,
+            subject: "a: add check".into(),
+            author: "A <a@b>".into(),
+            message_id: None,
+            commit_id: None,
+            commit_message: String::new(),
+            diff: DIFF.into(),
+        }
+    }
+
+    fn finding(line: u32, preexisting: bool) -> Finding {
+        Finding {
+            patch_index: 1,
+            file: "a.c".into(),
+            line_start: line,
+            line_end: line + 1,
+            stage: "resource".into(),
+            severity: Severity::High,
+            problem: "Does this leak p when g() fails? The early return skips the kfree() below.".into(),
+            severity_explanation: String::new(),
+            preexisting,
+            locations: vec![],
+            evidence: vec![],
+            suggestion: None,
+        }
+    }
+
+    #[test]
+    fn quotes_only_the_commented_hunk_and_comments_below_it() {
+        let found = finding(4, false);
+        let reply = render_patch_reply(&patch(), &[&found]).expect("a reply");
+        let expected = "> diff --git a/a.c b/a.c
+> @@ -1,8 +1,9 @@
+>  int f(void)
+>  {
+>  	char *p = kmalloc(16, GFP_KERNEL);
+> +	if (g())
+> +		return -EIO;
+
+Does this leak p when g() fails? The early return skips the kfree()
+below.
+
+";
+        assert_eq!(reply, expected);
+    }
+
+    #[test]
+    fn preexisting_findings_are_not_in_the_reply() {
+        let found = finding(4, true);
+        assert!(render_patch_reply(&patch(), &[&found]).is_none());
+    }
+}

@@ -1,0 +1,204 @@
+//! The JSON document of `sashiko review --format json`: the series, its
+//! patches, findings in b4's field names (problem, severity,
+//! severity_explanation, preexisting, locations), skipped stages and usage.
+//! These structs are the wire format; they convert from the core types
+//! explicitly so the core can change without breaking consumers.
+
+use serde::Serialize;
+
+use sashiko_review::{Finding, ReviewOutput, ReviewSeries, StageState};
+
+/// Everything about one review that is not in the series or the output.
+#[derive(Clone, Debug)]
+pub struct ReviewMeta<'a> {
+    pub review_id: Option<i64>,
+    pub status: &'a str,
+    pub provider: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub endpoint: Option<&'a str>,
+    /// Where the series came from (`git:HEAD~3..`, `mbox:path`, ...).
+    pub source: &'a str,
+    pub wall_ms: u64,
+}
+
+#[derive(Serialize)]
+pub struct ReviewDocument<'a> {
+    pub review: ReviewHeader<'a>,
+    pub series: SeriesView<'a>,
+    pub patches: Vec<PatchView<'a>>,
+    pub findings: Vec<FindingView<'a>>,
+    pub skipped_stages: Vec<SkippedView<'a>>,
+    pub stages: &'a [sashiko_review::StageReport],
+    pub dropped: DroppedView,
+    pub usage: UsageView,
+}
+
+#[derive(Serialize)]
+pub struct ReviewHeader<'a> {
+    pub id: Option<i64>,
+    pub status: &'a str,
+    pub provider: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub endpoint: Option<&'a str>,
+    pub prompt_set_hash: &'a str,
+    pub source: &'a str,
+    pub compromised: bool,
+}
+
+#[derive(Serialize)]
+pub struct SeriesView<'a> {
+    pub title: &'a str,
+    pub version: u32,
+    pub total: usize,
+}
+
+#[derive(Serialize)]
+pub struct PatchView<'a> {
+    pub index: u32,
+    pub subject: &'a str,
+    pub author: &'a str,
+    pub message_id: Option<&'a str>,
+    pub commit_id: Option<&'a str>,
+    pub findings: usize,
+}
+
+#[derive(Serialize)]
+pub struct LocationView<'a> {
+    pub file: &'a str,
+    pub line_start: u32,
+    pub line_end: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct FindingView<'a> {
+    pub patch_index: u32,
+    pub stage: &'a str,
+    pub file: &'a str,
+    pub line_start: u32,
+    pub line_end: u32,
+    pub problem: &'a str,
+    pub severity: &'a str,
+    pub severity_explanation: &'a str,
+    pub preexisting: bool,
+    /// The primary location first, then the others.
+    pub locations: Vec<LocationView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<&'a str>,
+    pub evidence: &'a [sashiko_review::Evidence],
+    pub fingerprint: String,
+}
+
+impl<'a> FindingView<'a> {
+    pub fn from_finding(finding: &'a Finding) -> FindingView<'a> {
+        let mut locations = vec![LocationView {
+            file: &finding.file,
+            line_start: finding.line_start,
+            line_end: finding.line_end,
+            note: None,
+        }];
+        locations.extend(finding.locations.iter().map(|location| LocationView {
+            file: &location.file,
+            line_start: location.line_start,
+            line_end: location.line_end,
+            note: location.note.as_deref(),
+        }));
+        FindingView {
+            patch_index: finding.patch_index,
+            stage: &finding.stage,
+            file: &finding.file,
+            line_start: finding.line_start,
+            line_end: finding.line_end,
+            problem: &finding.problem,
+            severity: finding.severity.as_str(),
+            severity_explanation: &finding.severity_explanation,
+            preexisting: finding.preexisting,
+            locations,
+            suggestion: finding.suggestion.as_deref(),
+            evidence: &finding.evidence,
+            fingerprint: finding.fingerprint(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SkippedView<'a> {
+    pub name: &'a str,
+    pub reason: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct DroppedView {
+    /// Candidates that cited lines outside the patch.
+    pub unanchored: usize,
+    /// Candidates removed by deduplication or verification.
+    pub verification: usize,
+}
+
+#[derive(Serialize)]
+pub struct UsageView {
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub cached_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub wall_ms: u64,
+}
+
+pub fn document<'a>(series: &'a ReviewSeries, output: &'a ReviewOutput, meta: &ReviewMeta<'a>) -> ReviewDocument<'a> {
+    ReviewDocument {
+        review: ReviewHeader {
+            id: meta.review_id,
+            status: meta.status,
+            provider: meta.provider,
+            model: meta.model,
+            endpoint: meta.endpoint,
+            prompt_set_hash: &output.prompt_set_hash,
+            source: meta.source,
+            compromised: output.compromised,
+        },
+        series: SeriesView {
+            title: &series.title,
+            version: series.version,
+            total: series.patches.len(),
+        },
+        patches: series
+            .patches
+            .iter()
+            .map(|patch| PatchView {
+                index: patch.index,
+                subject: &patch.subject,
+                author: &patch.author,
+                message_id: patch.message_id.as_deref(),
+                commit_id: patch.commit_id.as_deref(),
+                findings: output.findings.iter().filter(|f| f.patch_index == patch.index).count(),
+            })
+            .collect(),
+        findings: output.findings.iter().map(FindingView::from_finding).collect(),
+        skipped_stages: output
+            .stages
+            .iter()
+            .filter(|stage| stage.state == StageState::Skipped)
+            .map(|stage| SkippedView {
+                name: &stage.name,
+                reason: stage.reason.as_deref().unwrap_or(""),
+            })
+            .collect(),
+        stages: &output.stages,
+        dropped: DroppedView {
+            unanchored: output.unanchored,
+            verification: output.dropped.len().saturating_sub(output.unanchored),
+        },
+        usage: UsageView {
+            requests: output.usage.requests,
+            input_tokens: output.usage.input_tokens,
+            cached_tokens: output.usage.cache_read_tokens,
+            cache_write_tokens: output.usage.cache_write_tokens,
+            output_tokens: output.usage.output_tokens,
+            reasoning_tokens: output.usage.reasoning_tokens,
+            wall_ms: meta.wall_ms,
+        },
+    }
+}

@@ -1,0 +1,90 @@
+//! The terse text report of `sashiko review`: findings per patch, what was
+//! skipped and why, usage, then the inline reply the bot would send.
+
+use std::fmt::Write as _;
+
+use sashiko_review::{Finding, ReviewOutput, ReviewSeries, StageState};
+
+use crate::inline::render_patch_reply;
+use crate::json::ReviewMeta;
+
+pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Series: {} ({} patch{})  [{}]",
+        series.title,
+        series.patches.len(),
+        if series.patches.len() == 1 { "" } else { "es" },
+        meta.source
+    );
+    if output.compromised {
+        out.push_str("!! The model's answer leaked the review canary: this review is marked compromised and must not be reported.\n");
+    }
+    for patch in &series.patches {
+        let findings: Vec<&Finding> = output.findings.iter().filter(|f| f.patch_index == patch.index).collect();
+        let _ = writeln!(out, "\n[{}/{}] {}", patch.index, series.patches.len(), patch.subject);
+        if findings.is_empty() {
+            out.push_str("  no findings\n");
+        }
+        for finding in findings {
+            let first_line = finding.problem.lines().next().unwrap_or("");
+            let _ = writeln!(
+                out,
+                "  {:<8} {}:{}-{}  {}{}: {}",
+                finding.severity.as_str(),
+                finding.file,
+                finding.line_start,
+                finding.line_end,
+                finding.stage,
+                if finding.preexisting { " (pre-existing)" } else { "" },
+                first_line
+            );
+        }
+    }
+    let skipped: Vec<&str> = output
+        .stages
+        .iter()
+        .filter(|stage| stage.state == StageState::Skipped)
+        .map(|stage| stage.name.as_str())
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nSkipped (no model configured, NOT checked): {}\n  To run them, point sashiko at a model, e.g. a local Ollama:\n    SASHIKO_LLM_PROVIDER=openai SASHIKO_LLM_BASE_URL=http://127.0.0.1:11434/v1 SASHIKO_LLM_MODEL=qwen2.5-coder\n  or a hosted one with SASHIKO_LLM_API_KEY set; see `sashiko config` and the README.",
+            skipped.join(", ")
+        );
+    }
+    let not_applicable: Vec<String> = output
+        .stages
+        .iter()
+        .filter(|stage| stage.state == StageState::NotApplicable)
+        .map(|stage| stage.name.clone())
+        .collect();
+    if !not_applicable.is_empty() {
+        let _ = writeln!(out, "Not applicable to this series: {}", not_applicable.join(", "));
+    }
+    if output.unanchored > 0 {
+        let _ = writeln!(out, "Dropped {} candidate(s) citing lines outside the patch.", output.unanchored);
+    }
+    let usage = &output.usage;
+    let _ = writeln!(
+        out,
+        "Usage: {} request(s), {} input tokens ({} cached), {} output tokens, {:.1} s",
+        usage.requests,
+        usage.input_tokens + usage.cache_read_tokens,
+        usage.cache_read_tokens,
+        usage.output_tokens,
+        meta.wall_ms as f64 / 1000.0
+    );
+    if !output.compromised {
+        let all: Vec<&Finding> = output.findings.iter().collect();
+        for patch in &series.patches {
+            if let Some(reply) = render_patch_reply(patch, &all) {
+                let _ = writeln!(out, "\n---- inline reply to [{}/{}] {} ----\n", patch.index, series.patches.len(), patch.subject);
+                out.push_str(&reply);
+            }
+        }
+    }
+    out
+}
