@@ -15,6 +15,7 @@ mod bugs;
 mod error;
 mod messages;
 mod migrations;
+mod queue;
 mod reviews;
 mod types;
 
@@ -23,6 +24,10 @@ pub use bugs::{
 };
 pub use error::{redact_url, StoreError};
 pub use migrations::{embedded_files, MigrationState, MigrationStatus};
+pub use queue::worker::{
+    default_worker_id, run_worker, JobFailure, JobHandler, WorkerConfig, WorkerReport,
+};
+pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig};
 pub use reviews::FinishedReview;
 pub use types::*;
 
