@@ -216,31 +216,40 @@ impl<'a> Checker<'a> {
         }
         let ctx = Ctx { paths, base: &base, events, locs: &self.locs };
         let mut rf = vec![usize::MAX; n];
-        self.rf_dfs(&ctx, &skeleton, &reads, &candidates, 0, &mut rf, &critical, tally)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn rf_dfs(
-        &self,
-        ctx: &Ctx<'_>,
-        skeleton: &Skeleton,
-        reads: &[usize],
-        candidates: &[Vec<usize>],
-        k: usize,
-        rf: &mut Vec<usize>,
-        critical: &[(usize, usize)],
-        tally: &mut Tally,
-    ) -> Result<(), LitmusError> {
-        if !ctx.constraints_hold(rf, k == reads.len()) {
+        let mut partial_hb = skeleton.hb_static.clone();
+        if !partial_hb.is_acyclic() {
             return Ok(());
         }
-        if k == reads.len() {
-            return self.co_stage(ctx, skeleton, rf, critical, tally);
+        let mut search = RfSearch { skeleton: &skeleton, reads: &reads, candidates: &candidates, critical: &critical, partial_hb: &mut partial_hb };
+        self.rf_dfs(&ctx, &mut search, 0, &mut rf, tally)
+    }
+
+    fn rf_dfs(&self, ctx: &Ctx<'_>, search: &mut RfSearch<'_>, k: usize, rf: &mut Vec<usize>, tally: &mut Tally) -> Result<(), LitmusError> {
+        if !ctx.constraints_hold(rf, k == search.reads.len()) {
+            return Ok(());
         }
-        let r = reads[k];
-        for &w in &candidates[k] {
+        if k == search.reads.len() {
+            return self.co_stage(ctx, search.skeleton, rf, search.critical, tally);
+        }
+        let r = search.reads[k];
+        for &w in &search.candidates[k] {
             rf[r] = w;
-            self.rf_dfs(ctx, skeleton, reads, candidates, k + 1, rf, critical, tally)?;
+            // An external rf between marked accesses is an hb edge: prune
+            // as soon as the known part of hb has a cycle.
+            let events = ctx.events;
+            let hb_edge = events[w].thread.is_some()
+                && events[w].thread != events[r].thread
+                && search.skeleton.is_marked(w)
+                && search.skeleton.is_marked(r);
+            if hb_edge {
+                search.partial_hb.insert(w, r);
+                if search.partial_hb.is_acyclic() {
+                    self.rf_dfs(ctx, search, k + 1, rf, tally)?;
+                }
+                search.partial_hb.remove(w, r);
+            } else {
+                self.rf_dfs(ctx, search, k + 1, rf, tally)?;
+            }
         }
         rf[r] = usize::MAX;
         Ok(())
@@ -343,6 +352,14 @@ impl<'a> Checker<'a> {
     pub fn location_names(&self) -> &[String] {
         &self.locs.names
     }
+}
+
+struct RfSearch<'a> {
+    skeleton: &'a Skeleton,
+    reads: &'a [usize],
+    candidates: &'a [Vec<usize>],
+    critical: &'a [(usize, usize)],
+    partial_hb: &'a mut Rel,
 }
 
 struct Ctx<'a> {

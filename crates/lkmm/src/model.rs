@@ -41,6 +41,8 @@ pub struct Skeleton {
     rmb_fencerel: Rel,
     after_unlock_lock_po: Rel,
     rcu_rscs: Rel,
+    /// The part of hb known before rf and co are chosen (for pruning).
+    pub hb_static: Rel,
     has_plain: bool,
     has_rcu: bool,
     has_srcu: bool,
@@ -186,6 +188,19 @@ impl Skeleton {
         let after_unlock_lock_po = Rel::identity_on(n, &fence(FenceKind::AfterUnlockLock)).seq(&po).restrict_range(&m);
         let gp = po.restrict_range(&s.sync_rcu.union(&sync_srcu)).seq(&po.opt());
         let rcu_rscs = match_rcu(&events, &po);
+        let addr_rel = pair_rel(addr);
+        let data_rel = pair_rel(data);
+        let ctrl_rel = pair_rel(ctrl);
+        let hb_static = addr_rel
+            .restrict_range(&r)
+            .union(&addr_rel.union(&data_rel).union(&ctrl_rel).restrict_range(&w))
+            .union(&mb_static)
+            .union(&gp)
+            .union(&po_rel)
+            .union(&acq_po)
+            .union(&wmb)
+            .union(&rmb)
+            .restrict(&s.marked, &s.marked);
         let has_rcu = !s.sync_rcu.is_empty() || !sync_srcu.is_empty();
         let has_srcu = !s.srcu_lock.is_empty() || !srcu_unlock.is_empty();
         Skeleton {
@@ -196,9 +211,10 @@ impl Skeleton {
             ext,
             loc,
             rmw,
-            addr: pair_rel(addr),
-            data: pair_rel(data),
-            ctrl: pair_rel(ctrl),
+            addr: addr_rel,
+            data: data_rel,
+            ctrl: ctrl_rel,
+            hb_static,
             has_plain: !plain.is_empty(),
             s,
             acq_po,
@@ -326,6 +342,10 @@ impl Skeleton {
         let _ = all;
         let data_race = !(ww_race.is_empty() && wr_race.is_empty() && rw_race.is_empty());
         Judgement { consistent: true, data_race }
+    }
+
+    pub fn is_marked(&self, e: usize) -> bool {
+        self.s.marked.contains(e)
     }
 
     pub fn events(&self) -> &[Event] {

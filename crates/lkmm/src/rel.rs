@@ -89,6 +89,9 @@ impl Rel {
     pub fn insert(&mut self, a: usize, b: usize) {
         self.bits[a * self.stride + b / 64] |= 1 << (b % 64);
     }
+    pub fn remove(&mut self, a: usize, b: usize) {
+        self.bits[a * self.stride + b / 64] &= !(1 << (b % 64));
+    }
     pub fn contains(&self, a: usize, b: usize) -> bool {
         self.bits[a * self.stride + b / 64] & (1 << (b % 64)) != 0
     }

@@ -209,7 +209,7 @@ impl Exec<'_> {
                     Ok(vec![st])
                 }
                 Some(e) => Ok(self
-                    .expr(e, st)?
+                    .expr(e, with_default(st, name))?
                     .into_iter()
                     .map(|(mut st, v)| {
                         st.regs.insert(name.clone(), v);
@@ -579,6 +579,12 @@ impl<'e> MapFirst<'e> for (Option<&'e Expr>, &'e Expr) {
             None => (Ok(k), self.1),
         }
     }
+}
+
+/// `int r = f(r);` reads the uninitialised `r`, which herd7 takes as 0.
+fn with_default(mut st: Path, name: &str) -> Path {
+    st.regs.entry(name.to_string()).or_insert_with(|| konst(0));
+    st
 }
 
 fn addr_deps(addr: &Rc<Sym>) -> Vec<usize> {

@@ -83,6 +83,7 @@ fn run(select: &dyn Fn(usize, &Row) -> bool) -> Option<Stats> {
                     LitmusError::Invalid(m) => format!("invalid: {m}"),
                     LitmusError::Timeout(_) => "timeout".to_string(),
                 };
+                println!("  not decided: {}: {e}", row.path);
                 *stats.unsupported.entry(key).or_default() += 1;
                 continue;
             }
