@@ -184,19 +184,30 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
 
 fn fill_body(parsed: &mut ParsedMessage, body: crate::body::BodyText) {
     let inline = body.inline;
+    // A patch sent as an attachment carries its own commit message (and
+    // trailers) before its diff.
+    let mut attached_message = "";
     let (message_end, diff) = match crate::diff::first_diff_line(&inline) {
         Some(start) => (start, inline[start..].to_owned()),
         None => {
             let attached = &body.attached_patches;
-            let diff = crate::diff::first_diff_line(attached)
-                .map(|start| attached[start..].to_owned())
-                .unwrap_or_default();
+            let diff = match crate::diff::first_diff_line(attached) {
+                Some(start) => {
+                    let end = separator_line(&attached[..start]).unwrap_or(start);
+                    attached_message = &attached[..end];
+                    attached[start..].to_owned()
+                }
+                None => String::new(),
+            };
             (inline.len(), diff)
         }
     };
     let message_end = separator_line(&inline[..message_end]).unwrap_or(message_end);
     parsed.commit_message = inline[..message_end].trim_end().to_owned();
     parsed.trailers = trailer::commit_trailers(&parsed.commit_message);
+    parsed
+        .trailers
+        .extend(trailer::commit_trailers(attached_message));
     parsed.review_trailers = trailer::reply_trailers(&inline);
     parsed.meta_trailers = trailer::meta_trailers(&inline);
     parsed.patch_id = crate::patch_id::stable_patch_id(&diff);

@@ -76,6 +76,10 @@ pub fn parse_subject(subject: &str) -> SubjectTags {
         rest = trimmed.to_owned();
         break;
     }
+    // "[PATCH net-next v3 00/23][pull request]" is a patch series.
+    if tags.has_patch_keyword {
+        tags.is_pull_request = false;
+    }
     tags.prefix = prefix_groups.join(" ");
     tags.title = rest.trim().to_owned();
     tags

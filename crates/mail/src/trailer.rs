@@ -91,12 +91,13 @@ fn is_meta_key(key: &str) -> bool {
 
 /// Trailer lines of a commit message or cover letter text (the part before
 /// the first `---`). Every line that looks like a trailer counts, wherever
-/// it stands, as long as it is not quoted with `>`.
+/// it stands, as long as it is not quoted with `>`. Indented lines count
+/// too: a commit pasted from `git show` indents its trailers.
 pub fn commit_trailers(message_part: &str) -> Vec<Trailer> {
     message_part
         .lines()
         .filter_map(|line| {
-            let (key, value) = split_key_value(line)?;
+            let (key, value) = split_key_value(line.trim_start())?;
             is_commit_key(key).then(|| Trailer {
                 key: key.to_owned(),
                 value: value.to_owned(),

@@ -48,7 +48,8 @@ pub(crate) fn classify(
     by_id: &HashMap<&str, usize>,
 ) -> Vec<Role> {
     let mut roles: Vec<Role> = messages.iter().map(role_of).collect();
-    // A plain mail without diff that patches answer is their cover letter.
+    // A mail without diff that patches answer is their cover letter, also
+    // without a `[PATCH 0/N]` prefix ("improve use_mm v2", "[PATCHSET v2] x").
     for (position, message) in messages.iter().enumerate() {
         if !unique[position]
             || roles[position] != Role::Patch
@@ -60,9 +61,11 @@ pub(crate) fn classify(
             continue;
         };
         let parent_message = &messages[parent];
-        if roles[parent] == Role::Other
+        if matches!(roles[parent], Role::Other | Role::Patch)
             && !parent_message.has_diff()
-            && parent_message.parent_id().is_none()
+            && parent_message
+                .parent_id()
+                .is_none_or(|grandparent| !by_id.contains_key(grandparent))
             && parent_message.author_email() == message.author_email()
         {
             roles[parent] = Role::UnprefixedCover;

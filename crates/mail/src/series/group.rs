@@ -85,8 +85,10 @@ impl Context<'_> {
                     unthreaded: false,
                 };
             };
+            // Siblings that answer the same mail belong together even when
+            // that mail is not their cover (a v2 posted under the v1 cover).
             let stop = Walk {
-                anchor: self.messages[current].message_id.clone(),
+                anchor: self.messages[parent].message_id.clone(),
                 cover: None,
                 unthreaded: false,
             };
@@ -95,10 +97,9 @@ impl Context<'_> {
             }
             let parent_message = &self.messages[parent];
             match self.roles[parent] {
-                Role::Cover
-                    if self.total_of(parent) == total
-                        && self.versions_compatible(patch, parent) =>
-                {
+                // A cover announcing another count ("[PATCHSET v4 0/7]" over
+                // "[PATCH n/5]") is still the cover of the patches answering it.
+                Role::Cover if self.versions_compatible(patch, parent) => {
                     return Walk {
                         anchor: parent_message.message_id.clone(),
                         cover: Some(parent),
@@ -177,6 +178,23 @@ pub(crate) fn group_patches(
         }
     }
     let mut groups: Vec<Group> = groups.into_values().collect();
+    // Under one cover, a group whose total matches the cover's keeps it;
+    // groups of another total keep it only when no group matches.
+    let covers_matched: HashSet<usize> = groups
+        .iter()
+        .filter_map(|group| {
+            group
+                .cover
+                .filter(|&cover| context.total_of(cover) == group.total)
+        })
+        .collect();
+    for group in &mut groups {
+        if let Some(cover) = group.cover {
+            if context.total_of(cover) != group.total && covers_matched.contains(&cover) {
+                group.cover = None;
+            }
+        }
+    }
     // Covers that no patch reached become groups of their own, to be joined
     // with unthreaded patches or reported with every part missing.
     for position in 0..messages.len() {

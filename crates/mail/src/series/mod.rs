@@ -159,11 +159,19 @@ fn build_series(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Series {
     let total = group.total.max(1);
-    let mut patch_indices: Vec<Option<usize>> = vec![None; total as usize];
+    // Patches numbered past the total ("[PATCH 4/3]", an afterthought) are
+    // kept after the announced ones.
+    let highest = group
+        .patches
+        .iter()
+        .map(|&(number, _)| number)
+        .max()
+        .unwrap_or(0);
+    let mut patch_indices: Vec<Option<usize>> = vec![None; total.max(highest) as usize];
     let mut duplicate_numbers: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     let mut extra: Vec<usize> = Vec::new();
     for &(number, position) in &group.patches {
-        if number == 0 || number > total {
+        if number == 0 {
             extra.push(position);
             continue;
         }
@@ -185,7 +193,7 @@ fn build_series(
     let missing_numbers: Vec<u32> = patch_indices
         .iter()
         .enumerate()
-        .filter(|(_, index)| index.is_none())
+        .filter(|(slot, index)| index.is_none() && (*slot as u32) < total)
         .map(|(slot, _)| slot as u32 + 1)
         .collect();
     let present: Vec<usize> = patch_indices.iter().flatten().copied().collect();
@@ -291,7 +299,7 @@ fn report_series_problems(
             Diagnostic::warning(
                 DiagnosticKind::DuplicatePatchNumber,
                 format!(
-                    "patch numbered outside 1..={} left out of the series",
+                    "patch numbered 0 in a series of {} left out of the series",
                     series.total
                 ),
             )
