@@ -230,36 +230,9 @@ impl Store {
 
     /// Bugs matching `filter`, newest first, one page at a time.
     pub async fn list_bugs(&self, filter: &BugFilter) -> Result<BugPage, StoreError> {
-        let limit = if filter.limit == 0 {
-            50
-        } else {
-            filter.limit.min(10_000)
-        };
-        let mut conditions = Vec::new();
-        let mut next_parameter = 1;
-        let mut parameter = |column: &str| {
-            let text = format!("{column} = ${next_parameter}");
-            next_parameter += 1;
-            text
-        };
-        if filter.subsystem.is_some() {
-            conditions.push(parameter("subsystem"));
-        }
-        if filter.state.is_some() {
-            conditions.push(parameter("state"));
-        }
-        if filter.before_id.is_some() {
-            conditions.push(format!("id < ${next_parameter}"));
-            next_parameter += 1;
-        }
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
-        let sql = format!("SELECT {BUG_COLUMNS} FROM bugs {where_clause} ORDER BY id DESC LIMIT ${next_parameter}");
+        let (sql, limit) = list_bugs_sql(filter);
         let what = || format!("listing bugs ({filter:?})");
-        let bugs: Vec<Bug> = on_pool!(self, pool => {
+        let mut bugs: Vec<Bug> = on_pool!(self, pool => {
             let mut query = sqlx::query(&sql);
             if let Some(subsystem) = &filter.subsystem {
                 query = query.bind(subsystem);
@@ -273,7 +246,6 @@ impl Store {
             let rows = query.bind(i64::from(limit) + 1).fetch_all(pool).await.context(what)?;
             rows.iter().map(bug_from_row).collect::<Result<Vec<_>, _>>().context(what)?
         });
-        let mut bugs = bugs;
         let more = bugs.len() > limit as usize;
         bugs.truncate(limit as usize);
         let next_before = if more {
@@ -282,6 +254,60 @@ impl Store {
             None
         };
         Ok(BugPage { bugs, next_before })
+    }
+
+    /// The database's query plan for [`Store::list_bugs`] with `filter`, one
+    /// line per plan node (to check which index serves it).
+    pub async fn explain_list_bugs(&self, filter: &BugFilter) -> Result<String, StoreError> {
+        let (sql, limit) = list_bugs_sql(filter);
+        let what = || format!("explaining the bug listing ({filter:?})");
+        let lines: Vec<String> = match &self.backend {
+            crate::Backend::Sqlite(pool) => {
+                let explain = format!("EXPLAIN QUERY PLAN {sql}");
+                let mut query = sqlx::query(&explain);
+                if let Some(subsystem) = &filter.subsystem {
+                    query = query.bind(subsystem);
+                }
+                if let Some(state) = filter.state {
+                    query = query.bind(state.as_str());
+                }
+                if let Some(before) = filter.before_id {
+                    query = query.bind(before);
+                }
+                let rows = query
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(pool)
+                    .await
+                    .context(what)?;
+                rows.iter()
+                    .map(|row| row.try_get::<String, _>("detail"))
+                    .collect::<Result<_, _>>()
+                    .context(what)?
+            }
+            crate::Backend::Postgres(pool) => {
+                let explain = format!("EXPLAIN {sql}");
+                let mut query = sqlx::query(&explain);
+                if let Some(subsystem) = &filter.subsystem {
+                    query = query.bind(subsystem);
+                }
+                if let Some(state) = filter.state {
+                    query = query.bind(state.as_str());
+                }
+                if let Some(before) = filter.before_id {
+                    query = query.bind(before);
+                }
+                let rows = query
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(pool)
+                    .await
+                    .context(what)?;
+                rows.iter()
+                    .map(|row| row.try_get::<String, _>(0))
+                    .collect::<Result<_, _>>()
+                    .context(what)?
+            }
+        };
+        Ok(lines.join("\n"))
     }
 
     /// The state changes of a bug, oldest first.
@@ -303,4 +329,34 @@ impl Store {
             )
             .collect())
     }
+}
+
+/// The listing query for `filter` and its page size. Parameters, in order:
+/// subsystem, state, before_id (each only when set), then the limit.
+fn list_bugs_sql(filter: &BugFilter) -> (String, u32) {
+    let limit = if filter.limit == 0 {
+        50
+    } else {
+        filter.limit.min(10_000)
+    };
+    let mut conditions = Vec::new();
+    if filter.subsystem.is_some() {
+        conditions.push(format!("subsystem = ${}", conditions.len() + 1));
+    }
+    if filter.state.is_some() {
+        conditions.push(format!("state = ${}", conditions.len() + 1));
+    }
+    if filter.before_id.is_some() {
+        conditions.push(format!("id < ${}", conditions.len() + 1));
+    }
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {BUG_COLUMNS} FROM bugs {where_clause} ORDER BY id DESC LIMIT ${}",
+        conditions.len() + 1
+    );
+    (sql, limit)
 }

@@ -11,6 +11,8 @@
     reason = "each test binary uses a different part of this module"
 )]
 
+pub mod builders;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sashiko_store::{BackendKind, Store};
@@ -151,4 +153,53 @@ macro_rules! both_backends {
             }
         )+
     };
+}
+
+/// Inserts `n_bugs` bugs spread over `n_subsystems` subsystems (`subsystem-K`)
+/// and the six states, straight in SQL (fast enough for 100,000), then
+/// refreshes the planner's statistics.
+pub async fn seed_bugs(db: &TestDb, n_bugs: i64, n_subsystems: i64) {
+    let columns =
+        "fingerprint, subsystem, state, severity, title, file, line_start, line_end, preexisting, \
+                   created_at, updated_at";
+    let values = "'seed-' || i, 'subsystem-' || (i % $2), \
+                  CASE i % 6 WHEN 0 THEN 'open' WHEN 1 THEN 'confirmed' WHEN 2 THEN 'invalid' \
+                  WHEN 3 THEN 'fixed' WHEN 4 THEN 'known' ELSE 'open' END, \
+                  'medium', 'seeded bug ' || i, 'dir/file' || (i % 97) || '.c', i % 1000, i % 1000 + 3, \
+                  i % 2 = 0, 1700000000000 + i, 1700000000000 + i";
+    match db.store.backend() {
+        BackendKind::Sqlite => {
+            let mut connection = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
+            let sql = format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                 INSERT INTO bugs ({columns}) SELECT {values} FROM n"
+            );
+            sqlx::query(&sql)
+                .bind(n_bugs)
+                .bind(n_subsystems)
+                .execute(&mut connection)
+                .await
+                .expect("seed bugs");
+            sqlx::query("ANALYZE")
+                .execute(&mut connection)
+                .await
+                .expect("analyze");
+        }
+        BackendKind::Postgres => {
+            let mut connection = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            let sql = format!("INSERT INTO bugs ({columns}) SELECT {values} FROM generate_series(1::bigint, $1) AS i");
+            sqlx::query(&sql)
+                .bind(n_bugs)
+                .bind(n_subsystems)
+                .execute(&mut connection)
+                .await
+                .expect("seed bugs");
+            sqlx::query("ANALYZE")
+                .execute(&mut connection)
+                .await
+                .expect("analyze");
+        }
+    }
 }
