@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::ast::{AtomValue, InitEntry, InitValue, Litmus, Prop, StateLoc};
 use crate::error::LitmusError;
-use crate::model::{Event, Skeleton};
+use crate::model::{Event, RfPart, Skeleton};
 use crate::prims::tag;
 use crate::rel::Rel;
 use crate::thread::{execute, Kind, LocationInfo, Path, ADDR_BASE};
@@ -274,6 +274,9 @@ impl<'a> Checker<'a> {
                 rf_rel.insert(w, r);
             }
         }
+        let Some(part) = skeleton.rf_part(&rf_rel) else {
+            return Ok(());
+        };
         let mut choice = vec![0usize; nloc];
         loop {
             tally.candidates += 1;
@@ -288,7 +291,7 @@ impl<'a> Checker<'a> {
                 }
             }
             let finals: Vec<usize> = (0..nloc).map(|l| *per_loc[l][choice[l]].last().unwrap_or(&l)).collect();
-            self.judge(ctx, skeleton, rf, &rf_rel, &co, &finals, tally);
+            self.judge(ctx, skeleton, rf, &part, &co, &finals, tally);
             let mut l = 0;
             loop {
                 if l == nloc {
@@ -305,7 +308,7 @@ impl<'a> Checker<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn judge(&self, ctx: &Ctx<'_>, skeleton: &Skeleton, rf: &[usize], rf_rel: &Rel, co: &Rel, finals: &[usize], tally: &mut Tally) {
+    fn judge(&self, ctx: &Ctx<'_>, skeleton: &Skeleton, rf: &[usize], part: &RfPart, co: &Rel, finals: &[usize], tally: &mut Tally) {
         // The filter and condition only read the final state: evaluate first.
         let state = |loc: &StateLoc| -> Option<i64> {
             match loc {
@@ -334,7 +337,7 @@ impl<'a> Checker<'a> {
                 return;
             }
         }
-        let judgement = skeleton.check(rf_rel, co);
+        let judgement = skeleton.check(part, co);
         if !judgement.consistent {
             return;
         }

@@ -40,7 +40,13 @@ pub struct Skeleton {
     gp: Rel,
     rmb_fencerel: Rel,
     after_unlock_lock_po: Rel,
-    rcu_rscs: Rel,
+    rcu_rscs_inv: Rel,
+    marked_id: Rel,
+    rmb_r: Rel,
+    rmb_w: Rel,
+    pre_race: Rel,
+    marked_w: Rel,
+    w_marked: Rel,
     /// The part of hb known before rf and co are chosen (for pruning).
     pub hb_static: Rel,
     has_plain: bool,
@@ -68,6 +74,20 @@ struct Sets {
     not_srcu_unlock: Set,
     sync_rcu: Set,
     sync_srcu: Set,
+}
+
+/// Relations fixed once reads-from is chosen.
+pub struct RfPart {
+    rf: Rel,
+    rfe: Rel,
+    addr: Rel,
+    strong_fence: Rel,
+    nonrw_fence: Rel,
+    fence: Rel,
+    ppo_base: Rel,
+    rmw_sequence: Rel,
+    cumul_star: Rel,
+    srcu_rscs: Rel,
 }
 
 /// The verdict of the model on one candidate execution.
@@ -201,6 +221,13 @@ impl Skeleton {
             .union(&wmb)
             .union(&rmb)
             .restrict(&s.marked, &s.marked);
+        let rmb_r = Rel::identity_on(n, &r4rmb).seq(&rmb_fencerel).restrict_range(&s.not_noreturn);
+        let rmb_w = Rel::identity_on(n, &s.not_noreturn).seq(&rmb_fencerel).restrict_range(&r4rmb);
+        let m_not_iw = m.minus(&s.iw);
+        let marked_id = Rel::identity_on(n, &s.marked);
+        let marked_w = Rel::cross(n, &s.marked, &s.w);
+        let w_marked = Rel::cross(n, &s.w, &s.marked);
+        let pre_race = ext.inter(&Rel::cross(n, &plain, &m).union(&Rel::cross(n, &m_not_iw, &plain)));
         let has_rcu = !s.sync_rcu.is_empty() || !sync_srcu.is_empty();
         let has_srcu = !s.srcu_lock.is_empty() || !srcu_unlock.is_empty();
         Skeleton {
@@ -225,43 +252,49 @@ impl Skeleton {
             gp,
             rmb_fencerel,
             after_unlock_lock_po,
-            rcu_rscs,
+            rcu_rscs_inv: rcu_rscs.inverse(),
+            marked_id,
+            rmb_r,
+            rmb_w,
+            pre_race,
+            marked_w,
+            w_marked,
             has_rcu,
             has_srcu,
         }
     }
 
-    /// Judge one candidate given `rf` (write -> read) and `co` (transitive).
-    pub fn check(&self, rf: &Rel, co: &Rel) -> Judgement {
+    /// The rf-dependent, co-independent relations; `None` when the part of
+    /// hb they determine already has a cycle (no co can make it consistent).
+    pub fn rf_part(&self, rf: &Rel) -> Option<RfPart> {
         let n = self.n;
         let s = &self.s;
-        let no = Judgement { consistent: false, data_race: false };
-        let fr = rf.inverse().seq(co);
         let rfe = rf.inter(&self.ext);
         let rfi = rf.inter(&self.int);
-        // Coherence and atomicity are checked by the enumerator per location.
-        let id = |set: &Set| Rel::identity_on(n, set);
-        let marked_id = id(&s.marked);
+        let marked_id = Rel::identity_on(n, &s.marked);
         // Dependencies extended through plain accesses.
         let carry_dep = self.data.restrict_range(&s.not_srcu_unlock).seq(&rfi).star();
         let addr = carry_dep.seq(&self.addr);
         let data = carry_dep.seq(&self.data);
         let ctrl = carry_dep.seq(&self.ctrl);
-        let po_unlock_lock_po =
-            self.po.restrict_range(&s.ul).seq(&self.po.union(rf)).restrict_range(&s.lkr).seq(&self.po);
+        let mut po_unlock_lock_po = Rel::empty(n);
         let mut mb = self.mb_static.clone();
         if !s.ul.is_empty() {
-            mb.union_with(&id(&s.m).seq(&po_unlock_lock_po).seq(&self.after_unlock_lock_po));
+            po_unlock_lock_po = self.po.restrict_range(&s.ul).seq(&self.po.union(rf)).restrict_range(&s.lkr).seq(&self.po);
+            mb.union_with(&Rel::identity_on(n, &s.m).seq(&po_unlock_lock_po).seq(&self.after_unlock_lock_po));
         }
         let strong_fence = mb.union(&self.gp);
         let nonrw_fence = strong_fence.union(&self.po_rel).union(&self.acq_po);
         let fence = nonrw_fence.union(&self.wmb).union(&self.rmb);
         let dep = addr.union(&data);
         let rwdep = dep.union(&ctrl).restrict_range(&s.w);
-        let overwrite = co.union(&fr);
-        let to_w = rwdep.union(&overwrite.inter(&self.int)).union(&addr.restrict_range(&s.plain).seq(&self.wmb));
+        let to_w_base = rwdep.union(&addr.restrict_range(&s.plain).seq(&self.wmb));
         let to_r = addr.restrict_range(&s.r).union(&dep.restrict_range(&s.marked).seq(&rfi));
-        let ppo = to_r.union(&to_w).union(&fence.inter(&self.int)).union(&po_unlock_lock_po.inter(&self.int));
+        let ppo_base = to_r.union(&to_w_base).union(&fence.inter(&self.int)).union(&po_unlock_lock_po.inter(&self.int));
+        let hb_base = ppo_base.union(&rfe).restrict(&s.marked, &s.marked);
+        if !hb_base.is_acyclic() {
+            return None;
+        }
         let a_cumul = |r: &Rel| rfe.restrict_range(&s.marked).opt().seq(r);
         let rmw_sequence = rf.seq(&self.rmw).star();
         let cumul_fence = marked_id
@@ -269,18 +302,49 @@ impl Skeleton {
             .restrict_range(&s.marked)
             .seq(&rmw_sequence);
         let cumul_star = cumul_fence.star();
-        let prop = marked_id
-            .seq(&overwrite.inter(&self.ext).opt())
-            .seq(&cumul_star)
+        let srcu_rscs = if self.has_rcu && self.has_srcu {
+            let carry_srcu = self.data.restrict_range(&s.not_srcu_unlock).seq(rf).star();
+            Rel::identity_on(n, &s.srcu_lock).seq(&carry_srcu).seq(&self.data.restrict_range(&s.srcu_unlock)).inter(&self.loc)
+        } else {
+            Rel::empty(n)
+        };
+        Some(RfPart {
+            rf: rf.clone(),
+            rfe,
+            addr,
+            strong_fence,
+            nonrw_fence,
+            fence,
+            ppo_base,
+            rmw_sequence,
+            cumul_star,
+            srcu_rscs,
+        })
+    }
+
+    /// Judge one candidate: the rf part plus `co` (transitive).
+    pub fn check(&self, part: &RfPart, co: &Rel) -> Judgement {
+        let n = self.n;
+        let s = &self.s;
+        let no = Judgement { consistent: false, data_race: false };
+        let rf = &part.rf;
+        let fr = rf.inverse().seq(co);
+        let overwrite = co.union(&fr);
+        let ppo = part.ppo_base.union(&overwrite.inter(&self.int));
+        let prop = overwrite
+            .inter(&self.ext)
+            .restrict_domain(&s.marked)
+            .union(&self.marked_id)
+            .seq(&part.cumul_star)
             .restrict_range(&s.marked)
-            .seq(&rfe.opt())
+            .seq(&part.rfe.opt())
             .restrict_range(&s.marked);
-        let hb = marked_id.seq(&ppo.union(&rfe).union(&prop.minus_identity().inter(&self.int))).restrict_range(&s.marked);
+        let hb = ppo.union(&part.rfe).union(&prop.minus_identity().inter(&self.int)).restrict(&s.marked, &s.marked);
         if !hb.is_acyclic() {
             return no;
         }
         let hb_star = hb.star();
-        let pb = prop.seq(&strong_fence).seq(&hb_star).restrict_range(&s.marked);
+        let pb = prop.seq(&part.strong_fence).seq(&hb_star).restrict_range(&s.marked);
         if !pb.is_acyclic() {
             return no;
         }
@@ -288,14 +352,8 @@ impl Skeleton {
         let mut rb = Rel::empty(n);
         let mut rcu_fence = Rel::empty(n);
         if self.has_rcu {
-            let srcu_rscs = if self.has_srcu {
-                let carry_srcu = self.data.restrict_range(&s.not_srcu_unlock).seq(rf).star();
-                id(&s.srcu_lock).seq(&carry_srcu).seq(&data_raw_to(&self.data, &s.srcu_unlock)).inter(&self.loc)
-            } else {
-                Rel::empty(n)
-            };
             let rcu_link = self.po.opt().seq(&hb_star).seq(&pb_star).seq(&prop).seq(&self.po);
-            let rcu_order = rcu_order(n, &s.sync_rcu, &s.sync_srcu, &self.rcu_rscs.inverse(), &srcu_rscs.inverse(), &rcu_link, &self.loc);
+            let rcu_order = rcu_order(n, &s.sync_rcu, &s.sync_srcu, &self.rcu_rscs_inv, &part.srcu_rscs.inverse(), &rcu_link, &self.loc);
             rcu_fence = self.po.seq(&rcu_order).seq(&self.po.opt());
             rb = prop.seq(&rcu_fence).seq(&hb_star).seq(&pb_star).restrict_range(&s.marked);
             if !rb.is_irreflexive() {
@@ -306,40 +364,36 @@ impl Skeleton {
             return Judgement { consistent: true, data_race: false };
         }
         // Plain accesses: the fences now include rcu-fence.
-        let fence = fence.union(&rcu_fence);
-        let strong_fence = strong_fence.union(&rcu_fence);
+        let fence = part.fence.union(&rcu_fence);
+        let strong_fence = part.strong_fence.union(&rcu_fence);
+        let nonrw_fence = &part.nonrw_fence;
+        let addr = &part.addr;
         let xbstar = hb.union(&pb).union(&rb).star();
-        let vis = cumul_star
-            .seq(&rfe.opt())
+        let vis = part
+            .cumul_star
+            .seq(&part.rfe.opt())
             .restrict_range(&s.marked)
             .seq(&strong_fence.restrict_range(&s.marked).seq(&xbstar).union(&xbstar.inter(&self.int)));
-        let w_pre_bounded = marked_id.seq(&addr.union(&fence).opt());
-        let rmb_r = id(&s.r4rmb).seq(&self.rmb_fencerel).restrict_range(&s.not_noreturn);
-        let r_pre_bounded = marked_id.seq(&addr.union(&nonrw_fence).union(&rmb_r).opt());
-        let w_post_bounded = fence.opt().restrict_range(&s.marked).seq(&rmw_sequence);
-        let rmb_w = id(&s.not_noreturn).seq(&self.rmb_fencerel).restrict_range(&s.r4rmb);
-        let r_post_bounded = nonrw_fence.union(&rmb_w).opt().restrict_range(&s.marked);
+        let w_pre_bounded = self.marked_id.seq(&addr.union(&fence).opt());
+        let r_pre_bounded = self.marked_id.seq(&addr.union(nonrw_fence).union(&self.rmb_r).opt());
+        let w_post_bounded = fence.opt().restrict_range(&s.marked).seq(&part.rmw_sequence);
+        let r_post_bounded = nonrw_fence.union(&self.rmb_w).opt().restrict_range(&s.marked);
         let sf_xb = strong_fence.seq(&xbstar);
         let post_vis = w_post_bounded.seq(&vis);
         let ww_vis = fence.union(&sf_xb.seq(&w_pre_bounded)).union(&post_vis.seq(&w_pre_bounded));
         let wr_vis = fence.union(&sf_xb.seq(&r_pre_bounded)).union(&post_vis.seq(&r_pre_bounded));
         let rw_xbstar = fence.union(&r_post_bounded.seq(&xbstar).seq(&w_pre_bounded));
-        let m_not_iw = s.m.minus(&s.iw);
-        let pre_race = self.ext.inter(&Rel::cross(n, &s.plain, &s.m).union(&Rel::cross(n, &m_not_iw, &s.plain)));
+        let pre_race = &self.pre_race;
         let wr_incoh = pre_race.inter(rf).inter(&rw_xbstar.inverse());
         let rw_incoh = pre_race.inter(&fr).inter(&wr_vis.inverse());
         let ww_incoh = pre_race.inter(co).inter(&ww_vis.inverse());
         if !(wr_incoh.is_empty() && rw_incoh.is_empty() && ww_incoh.is_empty()) {
             return no;
         }
-        let all = Set::empty(n).complement(n);
-        let ww_nonrace = ww_vis
-            .inter(&Rel::cross(n, &s.marked, &s.w).union(&rw_xbstar))
-            .inter(&Rel::cross(n, &s.w, &s.marked).union(&wr_vis));
+        let ww_nonrace = ww_vis.inter(&self.marked_w.union(&rw_xbstar)).inter(&self.w_marked.union(&wr_vis));
         let ww_race = pre_race.inter(co).minus(&ww_nonrace);
         let wr_race = pre_race.inter(&co.opt().seq(rf)).minus(&wr_vis).minus(&rw_xbstar.inverse());
         let rw_race = pre_race.inter(&fr).minus(&rw_xbstar);
-        let _ = all;
         let data_race = !(ww_race.is_empty() && wr_race.is_empty() && rw_race.is_empty());
         Judgement { consistent: true, data_race }
     }
@@ -353,9 +407,6 @@ impl Skeleton {
     }
 }
 
-fn data_raw_to(data: &Rel, range: &Set) -> Rel {
-    data.restrict_range(range)
-}
 
 /// rcu-rscs: match nested rcu_read_lock/unlock per process.
 fn match_rcu(events: &[Event], po: &Rel) -> Rel {

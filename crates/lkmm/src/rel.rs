@@ -137,17 +137,30 @@ impl Rel {
     /// `self ; other`
     pub fn seq(&self, other: &Rel) -> Rel {
         let mut out = Rel::empty(self.n);
-        for a in 0..self.n {
-            let mut acc = vec![0u64; self.stride];
-            let mut any = false;
-            for b in self.successors(a) {
-                any = true;
-                for (x, y) in acc.iter_mut().zip(other.row(b)) {
-                    *x |= y;
+        let stride = self.stride;
+        if stride == 1 {
+            // Up to 64 events: one word per row.
+            for (a, row) in self.bits.iter().enumerate() {
+                let mut w = *row;
+                let mut acc = 0u64;
+                while w != 0 {
+                    acc |= other.bits[w.trailing_zeros() as usize];
+                    w &= w - 1;
                 }
+                out.bits[a] = acc;
             }
-            if any {
-                out.row_mut(a).copy_from_slice(&acc);
+            return out;
+        }
+        for a in 0..self.n {
+            for wi in 0..stride {
+                let mut w = self.bits[a * stride + wi];
+                while w != 0 {
+                    let b = wi * 64 + w.trailing_zeros() as usize;
+                    w &= w - 1;
+                    for x in 0..stride {
+                        out.bits[a * stride + x] |= other.bits[b * stride + x];
+                    }
+                }
             }
         }
         out
@@ -164,19 +177,19 @@ impl Rel {
     /// `[domain] ; self ; [range]`
     pub fn restrict(&self, domain: &Set, range: &Set) -> Rel {
         let mut out = Rel::empty(self.n);
+        let stride = self.stride;
         for a in domain.iter() {
-            let src = self.row(a).to_vec();
-            for (x, (s, r)) in out.row_mut(a).iter_mut().zip(src.iter().zip(&range.words)) {
-                *x = s & r;
+            for x in 0..stride {
+                out.bits[a * stride + x] = self.bits[a * stride + x] & range.words[x];
             }
         }
         out
     }
     pub fn restrict_domain(&self, domain: &Set) -> Rel {
         let mut out = Rel::empty(self.n);
+        let stride = self.stride;
         for a in domain.iter() {
-            let src = self.row(a).to_vec();
-            out.row_mut(a).copy_from_slice(&src);
+            out.bits[a * stride..(a + 1) * stride].copy_from_slice(&self.bits[a * stride..(a + 1) * stride]);
         }
         out
     }
@@ -192,15 +205,31 @@ impl Rel {
     /// `self+`, by Warshall's algorithm on rows.
     pub fn plus(&self) -> Rel {
         let mut out = self.clone();
+        let stride = self.stride;
+        if stride == 1 {
+            for k in 0..self.n {
+                let row_k = out.bits[k];
+                if row_k == 0 {
+                    continue;
+                }
+                let mask = 1u64 << k;
+                for row in out.bits.iter_mut() {
+                    if *row & mask != 0 {
+                        *row |= row_k;
+                    }
+                }
+            }
+            return out;
+        }
         for k in 0..self.n {
-            let row_k = out.row(k).to_vec();
-            if row_k.iter().all(|w| *w == 0) {
+            if out.bits[k * stride..(k + 1) * stride].iter().all(|w| *w == 0) {
                 continue;
             }
             for i in 0..self.n {
                 if out.contains(i, k) {
-                    for (x, y) in out.row_mut(i).iter_mut().zip(&row_k) {
-                        *x |= y;
+                    for x in 0..stride {
+                        let v = out.bits[k * stride + x];
+                        out.bits[i * stride + x] |= v;
                     }
                 }
             }
