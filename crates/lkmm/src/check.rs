@@ -558,63 +558,166 @@ fn critical_owner(events: &[Event], r: usize, _critical: &[(usize, usize)]) -> O
 }
 
 /// All coherence orders of location `l` (initial write first) that satisfy
-/// per-location coherence and atomicity for the chosen rf.
+/// per-location coherence and atomicity for the chosen rf. Orders are built
+/// write by write, respecting the precedences that rf and program order
+/// already force, so impossible orders are never generated.
 fn location_orders(events: &[Event], l: usize, rf: &[usize], critical: &[(usize, usize)], skeleton: &Skeleton) -> Vec<Vec<usize>> {
-    let mut writes: Vec<usize> = (0..events.len()).filter(|&i| events[i].kind == Kind::W && events[i].loc == Some(l) && events[i].tags & tag::IW == 0).collect();
-    let accesses: Vec<usize> = (0..events.len()).filter(|&i| events[i].kind == Kind::R && events[i].loc == Some(l)).collect();
-    // Units: an LKW followed immediately by its UL.
+    let is_write = |i: usize| events[i].kind == Kind::W && events[i].loc == Some(l) && events[i].tags & tag::IW == 0;
+    let writes: Vec<usize> = (0..events.len()).filter(|&i| is_write(i)).collect();
+    let reads: Vec<usize> = (0..events.len()).filter(|&i| events[i].kind == Kind::R && events[i].loc == Some(l)).collect();
+    // Units: an LKW followed immediately by its UL; other writes alone.
     let ul_of: BTreeMap<usize, usize> = critical.iter().copied().collect();
     let uls: BTreeSet<usize> = critical.iter().map(|&(_, u)| u).collect();
-    writes.retain(|w| !uls.contains(w));
-    let unmatched_lkw: Vec<usize> = writes.iter().copied().filter(|w| events[*w].tags & tag::LKW != 0 && !ul_of.contains_key(w)).collect();
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    let mut unit_of: BTreeMap<usize, usize> = BTreeMap::new();
+    for &w in &writes {
+        if uls.contains(&w) {
+            continue;
+        }
+        let mut unit = vec![w];
+        if let Some(&u) = ul_of.get(&w) {
+            unit.push(u);
+        }
+        for &e in &unit {
+            unit_of.insert(e, units.len());
+        }
+        units.push(unit);
+    }
+    let k = units.len();
+    let mut preds: Vec<Vec<bool>> = vec![vec![false; k]; k];
+    let mut follow: Vec<Option<usize>> = vec![None; k];
+    let mut first: Option<usize> = None;
+    let mut impossible = false;
+    // Record that `a` precedes `b` in co (the initial write is always first).
+    let mut before = |a: usize, b: usize, preds: &mut Vec<Vec<bool>>| {
+        if events[a].tags & tag::IW != 0 || a == b {
+            return;
+        }
+        if events[b].tags & tag::IW != 0 {
+            impossible = true;
+            return;
+        }
+        let (ua, ub) = (unit_of[&a], unit_of[&b]);
+        if ua != ub {
+            preds[ub][ua] = true;
+        }
+    };
+    let po = |a: usize, b: usize| skeleton.po.contains(a, b);
+    for (i, &w1) in writes.iter().enumerate() {
+        for &w2 in &writes[i + 1..] {
+            if po(w1, w2) {
+                before(w1, w2, &mut preds);
+            }
+        }
+    }
+    for &r in &reads {
+        let src = rf[r];
+        if src == usize::MAX {
+            return Vec::new();
+        }
+        for &w in &writes {
+            if po(r, w) {
+                before(src, w, &mut preds);
+            } else if po(w, r) && w != src {
+                before(w, src, &mut preds);
+            }
+        }
+        for &r2 in &reads {
+            if po(r, r2) && rf[r2] != src {
+                before(src, rf[r2], &mut preds);
+            }
+        }
+        // Atomicity: the RMW's write immediately follows the read's source.
+        if let Some(w) = skeleton.rmw_write_of(r) {
+            let uw = unit_of[&w];
+            if events[src].tags & tag::IW != 0 {
+                if first.is_some_and(|f| f != uw) {
+                    return Vec::new();
+                }
+                first = Some(uw);
+            } else {
+                let us = unit_of[&src];
+                if units[us].last() != Some(&src) || follow[us].is_some_and(|f| f != uw) {
+                    return Vec::new();
+                }
+                follow[us] = Some(uw);
+            }
+        }
+    }
+    if impossible {
+        return Vec::new();
+    }
+    // An LKW that is never unlocked comes last.
+    for u in 0..k {
+        if events[units[u][0]].tags & tag::LKW != 0 && units[u].len() == 1 {
+            for (v, row) in preds[u].iter_mut().enumerate() {
+                if v != u {
+                    *row = true;
+                }
+            }
+        }
+    }
+    let mut is_follower = vec![false; k];
+    for f in follow.iter().flatten() {
+        is_follower[*f] = true;
+    }
+    if let Some(f) = first {
+        is_follower[f] = true;
+    }
     let mut out = Vec::new();
-    let mut order = vec![l];
-    let mut used = vec![false; writes.len()];
-    permute(&writes, &mut used, &mut order, &mut |o| {
-        if let Some(&u) = unmatched_lkw.first() {
-            if *o.last().unwrap_or(&l) != u {
-                return;
-            }
+    let mut order: Vec<usize> = Vec::with_capacity(k);
+    let mut placed = vec![false; k];
+    let search = UnitSearch { units: &units, preds: &preds, follow: &follow, first, is_follower: &is_follower };
+    search.dfs(&mut order, &mut placed, &mut |o| {
+        let mut full = vec![l];
+        for &u in o {
+            full.extend_from_slice(&units[u]);
         }
-        let mut full = Vec::with_capacity(o.len() + uls.len());
-        for &w in o {
-            full.push(w);
-            if let Some(&u) = ul_of.get(&w) {
-                full.push(u);
-            }
-        }
-        if coherent(events, &full, &accesses, rf, skeleton) {
+        if coherent(events, &full, &reads, rf, skeleton) {
             out.push(full);
         }
     });
     out
 }
 
-fn permute(items: &[usize], used: &mut Vec<bool>, order: &mut Vec<usize>, visit: &mut dyn FnMut(&[usize])) {
-    if order.len() == items.len() + 1 {
-        visit(order);
-        return;
-    }
-    for i in 0..items.len() {
-        if used[i] {
-            continue;
-        }
-        // CoWW: writes of one thread stay in program order.
-        let e = items[i];
-        if (0..i).any(|j| !used[j] && same_thread_before(items[j], e, items)) {
-            continue;
-        }
-        used[i] = true;
-        order.push(e);
-        permute(items, used, order, visit);
-        order.pop();
-        used[i] = false;
-    }
+struct UnitSearch<'a> {
+    units: &'a [Vec<usize>],
+    preds: &'a [Vec<bool>],
+    follow: &'a [Option<usize>],
+    first: Option<usize>,
+    is_follower: &'a [bool],
 }
 
-fn same_thread_before(_a: usize, _b: usize, _items: &[usize]) -> bool {
-    // Thread identity is checked in `coherent`; indices alone cannot tell.
-    false
+impl UnitSearch<'_> {
+    fn dfs(&self, order: &mut Vec<usize>, placed: &mut Vec<bool>, visit: &mut dyn FnMut(&[usize])) {
+        let k = self.units.len();
+        if order.len() == k {
+            visit(order);
+            return;
+        }
+        let required = match order.last() {
+            None => self.first,
+            Some(&u) => self.follow[u],
+        };
+        for u in 0..k {
+            if placed[u] {
+                continue;
+            }
+            match required {
+                Some(req) if req != u => continue,
+                None if self.is_follower[u] => continue,
+                _ => {}
+            }
+            if (0..k).any(|p| self.preds[u][p] && !placed[p]) {
+                continue;
+            }
+            placed[u] = true;
+            order.push(u);
+            self.dfs(order, placed, visit);
+            order.pop();
+            placed[u] = false;
+        }
+    }
 }
 
 /// acyclic(po-loc | rf | co | fr) on one location, plus the atomicity axiom.
@@ -647,9 +750,9 @@ fn coherent(events: &[Event], order: &[usize], reads: &[usize], rf: &[usize], sk
             rel.insert(idx[&r], idx[&later]);
         }
         // Atomicity: no write of another thread between the read's source and its RMW write.
-        for (b, c) in skeleton.rmw.pairs() {
-            if b == r {
-                let Some(&wc) = rank.get(&c) else { continue };
+        if let Some(c) = skeleton.rmw_write_of(r) {
+            {
+                let Some(&wc) = rank.get(&c) else { return false };
                 if wc <= wr {
                     return false;
                 }

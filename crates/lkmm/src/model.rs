@@ -398,6 +398,11 @@ impl Skeleton {
         Judgement { consistent: true, data_race }
     }
 
+    /// The write of the RMW (or lock) whose read is `r`.
+    pub fn rmw_write_of(&self, r: usize) -> Option<usize> {
+        self.rmw.successors(r).next()
+    }
+
     pub fn is_marked(&self, e: usize) -> bool {
         self.s.marked.contains(e)
     }
