@@ -50,6 +50,7 @@ fn migrator(backend: BackendKind) -> Migrator {
 
 /// Whether one migration has been applied.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MigrationState {
     /// Recorded in the database.
     Applied,
