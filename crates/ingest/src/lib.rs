@@ -15,13 +15,17 @@ pub mod maildir;
 pub mod mbox;
 pub mod mbox_source;
 pub mod nntp;
+pub mod pipeline;
 pub mod public_inbox;
 mod seen;
 pub mod source;
+pub mod store_cursor;
 
 #[cfg(test)]
 mod test_support;
 
 pub use cursor::{CursorStore, CursorStoreError, JsonFileCursorStore, MemoryCursorStore};
 pub use error::SourceError;
+pub use pipeline::{ingest, IngestCounts, IngestError, IngestOptions, IngestReport};
 pub use source::{open, MessageSource, SourceDiagnostic, SourceMessage, SourceSpec};
+pub use store_cursor::StoreCursorStore;

@@ -1,0 +1,488 @@
+//! Ingest proper: read sources, store every message once, assemble series
+//! and store them, advancing each source's cursor as messages are stored.
+//!
+//! Two phases per run. The *message phase* reads each source from its saved
+//! cursor, stores each message (idempotent on Message-ID, raw bytes kept)
+//! and saves the cursor every [`IngestOptions::cursor_every`] messages and
+//! at the end, always after the messages it covers are stored. The *series
+//! phase* assembles series (with `sashiko-mail`) over every message the
+//! sources hold, not just the new ones, so a run that resumes after a crash
+//! stores exactly the series one clean run would; series writes are
+//! idempotent too. Local sources are read again from their start for this;
+//! for NNTP the group's Message-IDs come from `OVER` and the bytes from the
+//! store.
+//!
+//! This module must never write a message or series other than through
+//! `sashiko-store`, and never save a cursor ahead of what is stored.
+
+use std::collections::{HashMap, HashSet};
+
+use sashiko_mail::{assemble, parse_message, ParsedMessage, Series};
+use sashiko_store::{NewMessage, NewPatch, NewSeriesVersion, Store, StoreError};
+use serde::Serialize;
+
+use crate::cursor::CursorStore;
+use crate::error::SourceError;
+use crate::source::{self, MessageSource, SourceSpec};
+
+/// How an ingest run behaves.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// The list name stored with each message; `None` uses the message's
+    /// List-Id.
+    pub list: Option<String>,
+    /// Save the cursor after this many stored messages (and at the end).
+    pub cursor_every: u64,
+    /// Assemble and store series after the messages.
+    pub assemble_series: bool,
+    /// Stop abruptly after storing this many messages in total, without
+    /// saving the cursor since its last save and without the series phase,
+    /// exactly as a crash at that point would. For tests and drills.
+    pub interrupt_after: Option<u64>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            list: None,
+            cursor_every: 100,
+            assemble_series: true,
+            interrupt_after: None,
+        }
+    }
+}
+
+/// What a run did; printed by `sashiko ingest`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IngestCounts {
+    /// Messages handed out by the sources in the message phase.
+    pub messages_read: u64,
+    /// Of those, stored now.
+    pub messages_new: u64,
+    /// Of those, already stored (by an earlier run or earlier in this one).
+    pub messages_duplicate: u64,
+    /// Series versions assembled and stored in the series phase.
+    pub series: u64,
+    /// Pull requests seen in the series phase (not stored as series).
+    pub pull_requests: u64,
+    /// Source and parser diagnostics.
+    pub diagnostics: u64,
+}
+
+/// The outcome of a run: counts, what was odd, which sources failed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IngestReport {
+    pub counts: IngestCounts,
+    pub diagnostics: Vec<String>,
+    /// `(source key, error)` for sources that could not be read; the other
+    /// sources were still ingested.
+    pub failed_sources: Vec<(String, String)>,
+    /// True when [`IngestOptions::interrupt_after`] stopped the run.
+    pub interrupted: bool,
+}
+
+/// A failure that stops the whole run (the database is unusable).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("storing input from {source_key} failed")]
+    Store {
+        source_key: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error("saving the cursor of {source_key} failed")]
+    Cursor {
+        source_key: String,
+        #[source]
+        source: crate::cursor::CursorStoreError,
+    },
+}
+
+/// Ingests `specs` into `store`, cursors in `cursors`.
+pub async fn ingest(
+    specs: &[SourceSpec],
+    store: &Store,
+    cursors: &dyn CursorStore,
+    options: &IngestOptions,
+) -> Result<IngestReport, IngestError> {
+    let mut report = IngestReport::default();
+    for spec in specs {
+        let key = spec.key();
+        match ingest_messages(spec, store, cursors, options, &mut report).await {
+            Ok(()) => {}
+            Err(RunError::Fatal(error)) => return Err(error),
+            Err(RunError::Source(error)) => {
+                report.failed_sources.push((key, error_chain(&error)));
+            }
+        }
+        if report.interrupted {
+            return Ok(report);
+        }
+    }
+    if options.assemble_series {
+        let messages = window(specs, store, &mut report).await?;
+        store_series(&messages, store, &mut report).await?;
+    }
+    report.counts.diagnostics = report.diagnostics.len() as u64;
+    Ok(report)
+}
+
+enum RunError {
+    Fatal(IngestError),
+    Source(SourceError),
+}
+
+async fn ingest_messages(
+    spec: &SourceSpec,
+    store: &Store,
+    cursors: &dyn CursorStore,
+    options: &IngestOptions,
+    report: &mut IngestReport,
+) -> Result<(), RunError> {
+    let key = spec.key();
+    let cursor_error = |source| {
+        RunError::Fatal(IngestError::Cursor {
+            source_key: key.clone(),
+            source,
+        })
+    };
+    let saved = cursors.get(&key).await.map_err(cursor_error)?;
+    let mut source = source::open(spec, saved.as_deref())
+        .await
+        .map_err(RunError::Source)?;
+    let mut since_save = 0u64;
+    let result = loop {
+        let message = match source.next_message().await {
+            Ok(Some(message)) => message,
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(RunError::Source(error)),
+        };
+        report.counts.messages_read += 1;
+        let parsed = parse_message(&message.bytes);
+        let inserted = store_message(store, &parsed, &message.bytes, options)
+            .await
+            .map_err(|source| {
+                RunError::Fatal(IngestError::Store {
+                    source_key: format!("{key} {}", message.location),
+                    source,
+                })
+            })?;
+        if inserted {
+            report.counts.messages_new += 1;
+        } else {
+            report.counts.messages_duplicate += 1;
+        }
+        if options
+            .interrupt_after
+            .is_some_and(|limit| report.counts.messages_read >= limit)
+        {
+            report.interrupted = true;
+            return Ok(());
+        }
+        since_save += 1;
+        if since_save >= options.cursor_every {
+            cursors
+                .set(&key, &source.cursor())
+                .await
+                .map_err(cursor_error)?;
+            since_save = 0;
+        }
+    };
+    collect_diagnostics(source.as_mut(), report);
+    // Whatever was stored before a read error is covered by the cursor.
+    if since_save > 0 {
+        cursors
+            .set(&key, &source.cursor())
+            .await
+            .map_err(cursor_error)?;
+    }
+    result
+}
+
+fn collect_diagnostics(source: &mut dyn MessageSource, report: &mut IngestReport) {
+    report
+        .diagnostics
+        .extend(source.take_diagnostics().iter().map(ToString::to_string));
+}
+
+/// Stores one message; true when it was new.
+async fn store_message(
+    store: &Store,
+    parsed: &ParsedMessage,
+    raw: &[u8],
+    options: &IngestOptions,
+) -> Result<bool, StoreError> {
+    let author = parsed
+        .from
+        .as_ref()
+        .map(|person| person.display())
+        .unwrap_or_default();
+    let new = NewMessage {
+        message_id: &parsed.message_id,
+        raw,
+        subject: &parsed.subject,
+        author: &author,
+        date: parsed.date.map(rfc3339_utc),
+        list: options.list.as_deref().or(parsed.list_id.as_deref()),
+        in_reply_to: parsed.parent_id(),
+    };
+    Ok(store.upsert_message(&new).await?.inserted)
+}
+
+/// Every message the sources hold, parsed, in source order (duplicates
+/// kept: assembly reports and skips them).
+async fn window(
+    specs: &[SourceSpec],
+    store: &Store,
+    report: &mut IngestReport,
+) -> Result<Vec<ParsedMessage>, IngestError> {
+    let failed: HashSet<String> = report
+        .failed_sources
+        .iter()
+        .map(|(key, _)| key.clone())
+        .collect();
+    let mut messages = Vec::new();
+    for spec in specs {
+        let key = spec.key();
+        if failed.contains(&key) {
+            continue;
+        }
+        let result = match spec {
+            SourceSpec::Nntp { host, port, group } => {
+                nntp_window(host, *port, group, store, &key, &mut messages, report).await
+            }
+            _ => reread_window(spec, &mut messages).await,
+        };
+        if let Err(error) = result {
+            report.failed_sources.push((
+                key,
+                format!(
+                    "reading it again for series assembly: {}",
+                    error_chain(&error)
+                ),
+            ));
+        }
+    }
+    Ok(messages)
+}
+
+async fn reread_window(
+    spec: &SourceSpec,
+    messages: &mut Vec<ParsedMessage>,
+) -> Result<(), SourceError> {
+    let mut source = source::open(spec, None).await?;
+    while let Some(message) = source.next_message().await? {
+        messages.push(parse_message(&message.bytes));
+    }
+    Ok(())
+}
+
+/// The group's messages: ids from `OVER`, bytes from the store (all stored
+/// by the message phase), `ARTICLE` only for what the store lacks.
+async fn nntp_window(
+    host: &str,
+    port: u16,
+    group: &str,
+    store: &Store,
+    key: &str,
+    messages: &mut Vec<ParsedMessage>,
+    report: &mut IngestReport,
+) -> Result<(), SourceError> {
+    let mut client = crate::nntp::NntpClient::connect(host, port).await?;
+    let info = client.group(group).await?;
+    let mut low = info.low;
+    while low <= info.high {
+        let high = info.high.min(low + 999);
+        for entry in client.over(low, high).await? {
+            let message_id = entry
+                .message_id
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>');
+            let stored = store.message_raw(message_id).await.ok().flatten();
+            let raw = match stored {
+                Some(raw) => raw,
+                None => match client.article(entry.number).await? {
+                    Some(raw) => raw,
+                    None => {
+                        report.diagnostics.push(format!(
+                            "{key} article {}: gone before series assembly; left out",
+                            entry.number
+                        ));
+                        continue;
+                    }
+                },
+            };
+            messages.push(parse_message(&raw));
+        }
+        low = high + 1;
+    }
+    client.quit().await;
+    Ok(())
+}
+
+async fn store_series(
+    messages: &[ParsedMessage],
+    store: &Store,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let assembly = assemble(messages);
+    report.counts.pull_requests = assembly.pull_requests.len() as u64;
+    report.diagnostics.extend(
+        messages
+            .iter()
+            .flat_map(|message| &message.diagnostics)
+            .chain(&assembly.diagnostics)
+            .map(|diagnostic| match &diagnostic.message_id {
+                Some(message_id) => format!("<{message_id}>: {}", diagnostic.message),
+                None => diagnostic.message.clone(),
+            }),
+    );
+    let keys = series_keys(&assembly.series);
+    for (series, series_key) in assembly.series.iter().zip(keys) {
+        let new = new_series_version(series, series_key, messages);
+        store
+            .upsert_series_version(&new)
+            .await
+            .map_err(|source| IngestError::Store {
+                source_key: format!("series {:?}", new.series_key),
+                source,
+            })?;
+        report.counts.series += 1;
+    }
+    Ok(())
+}
+
+/// A key per series shared by all its versions: the first message-id of
+/// the oldest version reachable through `previous_version`. A version
+/// number already taken under that key (a resend of the same version) gets
+/// its own first message-id as key instead, so no two versions merge.
+fn series_keys(series: &[Series]) -> Vec<String> {
+    let by_first_id: HashMap<&str, &Series> = series
+        .iter()
+        .filter_map(|one| Some((one.first_message_id()?, one)))
+        .collect();
+    let mut taken: HashSet<(String, u32)> = HashSet::new();
+    series
+        .iter()
+        .map(|one| {
+            let own = one.first_message_id().unwrap_or(&one.title).to_owned();
+            let mut root = one;
+            let mut steps = 0;
+            while let Some(previous) = root
+                .previous_version
+                .as_deref()
+                .and_then(|id| by_first_id.get(id))
+            {
+                root = previous;
+                steps += 1;
+                if steps > series.len() {
+                    break;
+                }
+            }
+            let mut key = root.first_message_id().unwrap_or(&own).to_owned();
+            if !taken.insert((key.clone(), one.version)) {
+                key = own;
+                taken.insert((key.clone(), one.version));
+            }
+            key
+        })
+        .collect()
+}
+
+fn new_series_version(
+    series: &Series,
+    series_key: String,
+    messages: &[ParsedMessage],
+) -> NewSeriesVersion {
+    let author = series
+        .author
+        .as_ref()
+        .map(|person| person.display())
+        .unwrap_or_default();
+    let patches = series
+        .patches()
+        .map(|(number, message_id, position)| {
+            let message = &messages[position];
+            NewPatch {
+                index: number,
+                message_id: message_id.to_owned(),
+                subject: message.subject.clone(),
+                author: message
+                    .from
+                    .as_ref()
+                    .map(|person| person.display())
+                    .unwrap_or_default(),
+                commit_message: message.commit_message.clone(),
+                diff: message.diff.clone(),
+                patch_id: message.patch_id.clone(),
+            }
+        })
+        .collect();
+    NewSeriesVersion {
+        series_key,
+        title: series.title.clone(),
+        author,
+        version: series.version,
+        total: series.total,
+        cover_message_id: series.cover_message_id.clone(),
+        patches,
+    }
+}
+
+/// `error` and its sources joined by `: `.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Seconds since the epoch as RFC 3339 UTC (`2025-02-19T04:23:46Z`).
+pub fn rfc3339_utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let second_of_day = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day % 3600 / 60,
+        second_of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates() {
+        let cases = [
+            (0, "1970-01-01T00:00:00Z"),
+            (1_739_939_026, "2025-02-19T04:23:46Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+        ];
+        for (seconds, expected) in cases {
+            assert_eq!(rfc3339_utc(seconds), expected, "{seconds}");
+        }
+    }
+}
