@@ -9,9 +9,11 @@
 //! into prompt text, and never reach the network except the configured
 //! endpoint.
 
+mod anthropic;
 pub mod config;
 pub mod error;
 pub mod fake;
+mod gemini;
 mod http;
 mod openai;
 pub mod ratelimit;
@@ -23,11 +25,13 @@ pub mod types;
 
 use std::sync::Arc;
 
+pub use anthropic::ANTHROPIC_VERSION;
 pub use config::{
     JsonMode, MaxTokensField, Price, ProviderConfig, ProviderKind, RateLimitConfig, RetryConfig,
     Secret,
 };
 pub use error::{LlmError, Origin};
+pub use gemini::to_gemini_schema;
 pub use http::STAGE_HEADER;
 pub use structured::{chat_structured, StructuredAnswer};
 pub use types::{
@@ -53,9 +57,10 @@ pub fn connect(config: &ProviderConfig) -> Result<Arc<dyn LlmClient>, LlmError> 
             openai::OpenAiWire::new(config),
             config,
         )?)),
-        ProviderKind::Anthropic | ProviderKind::Gemini => Err(LlmError::Config {
-            provider: config.provider.to_string(),
-            detail: "this wire format is not available yet".into(),
-        }),
+        ProviderKind::Anthropic => Ok(Arc::new(http::HttpClient::new(
+            anthropic::AnthropicWire,
+            config,
+        )?)),
+        ProviderKind::Gemini => Ok(Arc::new(http::HttpClient::new(gemini::GeminiWire, config)?)),
     }
 }

@@ -12,34 +12,38 @@ use crate::config::ProviderKind;
 
 pub(crate) struct Anthropic;
 
-fn has_cache_control(blocks: &Value) -> bool {
-    blocks.as_array().is_some_and(|blocks| {
-        blocks
-            .iter()
-            .any(|block| block.get("cache_control").is_some())
-    })
-}
-
 impl FakeProtocol for Anthropic {
     const KIND: ProviderKind = ProviderKind::Anthropic;
 
     fn facts(body: &Value, _model_from_path: Option<&str>) -> RequestFacts {
+        // Anthropic caches up to the block carrying `cache_control`, so the
+        // prompt is segmented per content block.
         let system = body.get("system").cloned().unwrap_or(Value::Null);
         let messages = body
             .get("messages")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let mut segments = vec![system.to_string()];
+        let mut segments = Vec::new();
         let mut breakpoints = Vec::new();
-        if has_cache_control(&system) {
-            breakpoints.push(0);
-        }
-        for (index, message) in messages.iter().enumerate() {
-            segments.push(message.to_string());
-            if has_cache_control(message.get("content").unwrap_or(&Value::Null)) {
-                breakpoints.push(index + 1);
+        let mut add_blocks = |prefix: &str, blocks: &Value| match blocks.as_array() {
+            Some(blocks) => {
+                for block in blocks {
+                    if block.get("cache_control").is_some() {
+                        breakpoints.push(segments.len());
+                    }
+                    segments.push(format!("{prefix}{block}"));
+                }
             }
+            None => segments.push(format!("{prefix}{blocks}")),
+        };
+        add_blocks("system:", &system);
+        for message in &messages {
+            let role = message.get("role").and_then(Value::as_str).unwrap_or("");
+            add_blocks(
+                &format!("{role}:"),
+                message.get("content").unwrap_or(&Value::Null),
+            );
         }
         let mut tool_results = Vec::new();
         if let Some(last) = messages
@@ -78,6 +82,11 @@ impl FakeProtocol for Anthropic {
             tool_results,
             segments,
             breakpoints: Some(breakpoints),
+            forced_tool: body
+                .get("tool_choice")
+                .filter(|choice| choice.get("type").and_then(Value::as_str) == Some("tool"))
+                .and_then(|choice| choice.get("name").and_then(Value::as_str))
+                .map(str::to_string),
             problem: None,
         }
     }

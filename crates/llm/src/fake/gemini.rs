@@ -56,7 +56,17 @@ impl FakeProtocol for Gemini {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        segments.extend(contents.iter().map(Value::to_string));
+        // Implicit caching works on the token prefix; per-part segments
+        // approximate that even when turns are merged.
+        for content in &contents {
+            let role = content.get("role").and_then(Value::as_str).unwrap_or("");
+            let parts = content
+                .get("parts")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            segments.extend(parts.iter().map(|part| format!("{role}:{part}")));
+        }
         let tool_results = contents
             .last()
             .and_then(|content| content.get("parts"))
@@ -77,6 +87,7 @@ impl FakeProtocol for Gemini {
             tool_results,
             segments,
             breakpoints: None,
+            forced_tool: None,
             problem: request_problem(body),
         }
     }

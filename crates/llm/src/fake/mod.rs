@@ -62,6 +62,9 @@ pub(crate) struct RequestFacts {
     pub breakpoints: Option<Vec<usize>>,
     /// Why the real service would refuse this request, if it would.
     pub problem: Option<String>,
+    /// A tool the request forces the model to call (Anthropic
+    /// `tool_choice: {type: tool}`): JSON answers come back as its input.
+    pub forced_tool: Option<String>,
 }
 
 /// Usage the fake reports, in protocol-neutral terms.
@@ -473,6 +476,26 @@ async fn handle<P: FakeProtocol>(
             name,
             input,
         },
+    };
+    let reply = match (reply, &facts.forced_tool) {
+        (
+            Reply::Text {
+                text,
+                truncated: false,
+            },
+            Some(name),
+        ) => match serde_json::from_str::<Value>(&text) {
+            Ok(input @ Value::Object(_)) => Reply::ToolCall {
+                id: format!("toolu_fake_{id}"),
+                name: name.clone(),
+                input,
+            },
+            _ => Reply::Text {
+                text,
+                truncated: false,
+            },
+        },
+        (reply, _) => reply,
     };
     let mut usage = state.input_usage(&facts);
     usage.output = reply.output_tokens();

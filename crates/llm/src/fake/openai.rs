@@ -48,6 +48,7 @@ impl FakeProtocol for OpenAi {
             tool_results,
             segments: messages.iter().map(Value::to_string).collect(),
             breakpoints: None,
+            forced_tool: None,
             problem: None,
         }
     }
