@@ -17,10 +17,19 @@ fn main() {
         println!("SKIP: ../shared/litmus not found; nothing to benchmark");
         return;
     };
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let tsv = args.iter().any(|a| a == "--tsv");
-    let jobs_only: Option<usize> = args.iter().find_map(|a| a.strip_prefix("--jobs=").and_then(|j| j.parse().ok()));
-    let filter = args.iter().find(|a| !a.starts_with("--")).cloned().unwrap_or_default();
+    let jobs_only: Option<usize> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--jobs=").and_then(|j| j.parse().ok()));
+    let filter = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .cloned()
+        .unwrap_or_default();
     let paths: Vec<PathBuf> = index
         .lines()
         .skip(1)
@@ -52,7 +61,14 @@ fn main() {
             if tsv {
                 let rel = p.strip_prefix(&root).unwrap_or(p).display();
                 match r {
-                    Ok(o) => println!("{rel}\t{}\t{}\t{}\t{}\t{}", o.verdict, o.positive, o.negative, if o.data_race { "yes" } else { "no" }, t.as_millis()),
+                    Ok(o) => println!(
+                        "{rel}\t{}\t{}\t{}\t{}\t{}",
+                        o.verdict,
+                        o.positive,
+                        o.negative,
+                        if o.data_race { "yes" } else { "no" },
+                        t.as_millis()
+                    ),
                     Err(e) => println!("{rel}\t{}\t0\t0\tno\t{}\t{e}", kind(e), t.as_millis()),
                 }
             }
@@ -64,8 +80,12 @@ fn main() {
             cpu.as_secs_f64(),
             kernel.as_secs_f64()
         );
-        let mut slowest: Vec<&(PathBuf, Result<sashiko_lkmm::Outcome, LitmusError>, Duration)> = results.iter().collect();
-        slowest.sort_by(|a, b| b.2.cmp(&a.2));
+        let mut slowest: Vec<&(
+            PathBuf,
+            Result<sashiko_lkmm::Outcome, LitmusError>,
+            Duration,
+        )> = results.iter().collect();
+        slowest.sort_by_key(|r| std::cmp::Reverse(r.2));
         for (p, r, t) in slowest.iter().take(10) {
             let rel = p.strip_prefix(&root).unwrap_or(p).display();
             let what = match r {
@@ -85,7 +105,11 @@ fn kind(e: &LitmusError) -> &'static str {
     }
 }
 
-type Row = (PathBuf, Result<sashiko_lkmm::Outcome, LitmusError>, Duration);
+type Row = (
+    PathBuf,
+    Result<sashiko_lkmm::Outcome, LitmusError>,
+    Duration,
+);
 
 fn run(paths: &[PathBuf], jobs: usize) -> Vec<Row> {
     let next = AtomicUsize::new(0);
@@ -99,7 +123,10 @@ fn run(paths: &[PathBuf], jobs: usize) -> Vec<Row> {
                 }
                 let src = std::fs::read_to_string(&paths[i]).unwrap_or_default();
                 let t = Instant::now();
-                let options = Options { deadline: Some(t + Duration::from_secs(10)), ..Options::default() };
+                let options = Options {
+                    deadline: Some(t + Duration::from_secs(10)),
+                    ..Options::default()
+                };
                 let r = check_litmus(&src, &options);
                 out.lock().expect("results lock").push((i, r, t.elapsed()));
             });
@@ -107,5 +134,7 @@ fn run(paths: &[PathBuf], jobs: usize) -> Vec<Row> {
     });
     let mut rows = out.into_inner().expect("results lock");
     rows.sort_by_key(|r| r.0);
-    rows.into_iter().map(|(i, r, t)| (paths[i].clone(), r, t)).collect()
+    rows.into_iter()
+        .map(|(i, r, t)| (paths[i].clone(), r, t))
+        .collect()
 }

@@ -13,9 +13,17 @@ fn main() {
             }
         };
         let start = Instant::now();
-        let options = sashiko_lkmm::Options { deadline: Some(start + Duration::from_secs(120)), ..Default::default() };
+        let options = sashiko_lkmm::Options {
+            deadline: Some(start + Duration::from_secs(120)),
+            ..Default::default()
+        };
         match sashiko_lkmm::check_litmus(&src, &options) {
-            Ok(o) => print!("{}candidates {} in {:.3} s\n\n", o.render_herd(), o.candidates, start.elapsed().as_secs_f64()),
+            Ok(o) => print!(
+                "{}candidates {} in {:.3} s\n\n",
+                o.render_herd(),
+                o.candidates,
+                start.elapsed().as_secs_f64()
+            ),
             Err(e) => println!("{path}: {e} after {:.3} s", start.elapsed().as_secs_f64()),
         }
     }

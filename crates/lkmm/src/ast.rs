@@ -90,9 +90,17 @@ pub enum InitValue {
 #[derive(Debug, Clone, PartialEq)]
 pub enum InitEntry {
     /// A shared location with its C type and optional value.
-    Location { name: String, ctype: String, value: Option<InitValue> },
+    Location {
+        name: String,
+        ctype: String,
+        value: Option<InitValue>,
+    },
     /// `n:r=v` register initialisation.
-    Register { thread: usize, name: String, value: InitValue },
+    Register {
+        thread: usize,
+        name: String,
+        value: InitValue,
+    },
 }
 
 /// A location named in a condition: a register or a shared variable.

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use crate::ast::{AtomValue, InitEntry, InitValue, Litmus, Prop, StateLoc};
+use crate::candidates::{critical_pairs, location_orders, lock_nesting_ok, rf_candidates};
 use crate::error::LitmusError;
 use crate::model::{Event, RfPart, Skeleton};
 use crate::prims::tag;
@@ -65,8 +66,16 @@ fn value_of(locs: &mut Locations, v: &InitValue) -> i64 {
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(test: &'a Litmus, deadline: Option<Instant>, budget: u64) -> Result<Checker<'a>, LitmusError> {
-        let mut locs = Locations { names: Vec::new(), is_lock: Vec::new(), init: Vec::new() };
+    pub fn new(
+        test: &'a Litmus,
+        deadline: Option<Instant>,
+        budget: u64,
+    ) -> Result<Checker<'a>, LitmusError> {
+        let mut locs = Locations {
+            names: Vec::new(),
+            is_lock: Vec::new(),
+            init: Vec::new(),
+        };
         let mut reg_init: BTreeMap<usize, Vec<(String, i64)>> = BTreeMap::new();
         for entry in &test.init {
             match entry {
@@ -79,7 +88,11 @@ impl<'a> Checker<'a> {
                         locs.init[id] = value_of(&mut locs, v);
                     }
                 }
-                InitEntry::Register { thread, name, value } => {
+                InitEntry::Register {
+                    thread,
+                    name,
+                    value,
+                } => {
                     let v = value_of(&mut locs, value);
                     reg_init.entry(*thread).or_default().push((name.clone(), v));
                 }
@@ -112,17 +125,29 @@ impl<'a> Checker<'a> {
         }
         observed.sort();
         observed.dedup();
-        let data_locations: Vec<usize> = (0..locs.names.len()).filter(|&i| !locs.is_lock[i]).collect();
+        let data_locations: Vec<usize> = (0..locs.names.len())
+            .filter(|&i| !locs.is_lock[i])
+            .collect();
         let mut paths = Vec::new();
         for p in &test.processes {
             let index_fn = |name: &str| locs.index(name);
-            let info = LocationInfo { index: &index_fn, data_locations: &data_locations };
+            let info = LocationInfo {
+                index: &index_fn,
+                data_locations: &data_locations,
+            };
             let init = reg_init.get(&p.index).cloned().unwrap_or_default();
             let mut ps = execute(&p.body, &p.params, &init, info)?;
             ps.retain(lock_nesting_ok);
             paths.push(ps);
         }
-        Ok(Checker { test, locs, paths, observed, deadline, budget })
+        Ok(Checker {
+            test,
+            locs,
+            paths,
+            observed,
+            deadline,
+            budget,
+        })
     }
 
     pub fn run(&self) -> Result<Tally, LitmusError> {
@@ -133,7 +158,11 @@ impl<'a> Checker<'a> {
         }
         let mut choice = vec![0usize; counts.len()];
         loop {
-            let chosen: Vec<&Path> = choice.iter().enumerate().map(|(t, &i)| &self.paths[t][i]).collect();
+            let chosen: Vec<&Path> = choice
+                .iter()
+                .enumerate()
+                .map(|(t, &i)| &self.paths[t][i])
+                .collect();
             self.run_combination(&chosen, &mut tally)?;
             // Odometer.
             let mut t = 0;
@@ -153,7 +182,10 @@ impl<'a> Checker<'a> {
 
     fn out_of_time(&self, tally: &Tally) -> Result<(), LitmusError> {
         if tally.candidates > self.budget {
-            return Err(LitmusError::Timeout(format!("more than {} candidate executions", self.budget)));
+            return Err(LitmusError::Timeout(format!(
+                "more than {} candidate executions",
+                self.budget
+            )));
         }
         if tally.candidates % 256 == 0 {
             if let Some(d) = self.deadline {
@@ -169,15 +201,26 @@ impl<'a> Checker<'a> {
         let nloc = self.locs.names.len();
         let mut events = Vec::new();
         for l in 0..nloc {
-            events.push(Event { thread: None, kind: Kind::W, loc: Some(l), tags: tag::IW });
+            events.push(Event {
+                thread: None,
+                kind: Kind::W,
+                loc: Some(l),
+                tags: tag::IW,
+            });
         }
         let mut base = Vec::new();
-        let (mut rmw, mut addr, mut data, mut ctrl) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut rmw, mut addr, mut data, mut ctrl) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (t, p) in paths.iter().enumerate() {
             let b = events.len();
             base.push(b);
             for (i, e) in p.events.iter().enumerate() {
-                events.push(Event { thread: Some(t), kind: e.kind, loc: e.loc, tags: e.tags });
+                events.push(Event {
+                    thread: Some(t),
+                    kind: e.kind,
+                    loc: e.loc,
+                    tags: e.tags,
+                });
                 if let Some(w) = e.rmw_write {
                     rmw.push((b + i, b + w));
                 }
@@ -200,7 +243,9 @@ impl<'a> Checker<'a> {
                 unmatched_per_loc[e.loc.unwrap_or(0)] += 1;
             }
             if e.tags & tag::UL != 0 && !critical.iter().any(|&(_, u)| u == i) {
-                return Err(LitmusError::unsupported("spin_unlock without a matching spin_lock"));
+                return Err(LitmusError::unsupported(
+                    "spin_unlock without a matching spin_lock",
+                ));
             }
         }
         if unmatched_per_loc.iter().any(|&c| c > 1) {
@@ -214,17 +259,35 @@ impl<'a> Checker<'a> {
         for &r in &reads {
             candidates.push(rf_candidates(events, r, &critical));
         }
-        let ctx = Ctx { paths, base: &base, events, locs: &self.locs };
+        let ctx = Ctx {
+            paths,
+            base: &base,
+            events,
+            locs: &self.locs,
+        };
         let mut rf = vec![usize::MAX; n];
         let mut partial_hb = skeleton.hb_static.clone();
         if !partial_hb.is_acyclic() {
             return Ok(());
         }
-        let mut search = RfSearch { skeleton: &skeleton, reads: &reads, candidates: &candidates, critical: &critical, partial_hb: &mut partial_hb };
+        let mut search = RfSearch {
+            skeleton: &skeleton,
+            reads: &reads,
+            candidates: &candidates,
+            critical: &critical,
+            partial_hb: &mut partial_hb,
+        };
         self.rf_dfs(&ctx, &mut search, 0, &mut rf, tally)
     }
 
-    fn rf_dfs(&self, ctx: &Ctx<'_>, search: &mut RfSearch<'_>, k: usize, rf: &mut Vec<usize>, tally: &mut Tally) -> Result<(), LitmusError> {
+    fn rf_dfs(
+        &self,
+        ctx: &Ctx<'_>,
+        search: &mut RfSearch<'_>,
+        k: usize,
+        rf: &mut Vec<usize>,
+        tally: &mut Tally,
+    ) -> Result<(), LitmusError> {
         if !ctx.constraints_hold(rf, k == search.reads.len()) {
             return Ok(());
         }
@@ -255,7 +318,14 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    fn co_stage(&self, ctx: &Ctx<'_>, skeleton: &Skeleton, rf: &[usize], critical: &[(usize, usize)], tally: &mut Tally) -> Result<(), LitmusError> {
+    fn co_stage(
+        &self,
+        ctx: &Ctx<'_>,
+        skeleton: &Skeleton,
+        rf: &[usize],
+        critical: &[(usize, usize)],
+        tally: &mut Tally,
+    ) -> Result<(), LitmusError> {
         let events = ctx.events;
         let n = events.len();
         let nloc = self.locs.names.len();
@@ -290,7 +360,9 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            let finals: Vec<usize> = (0..nloc).map(|l| *per_loc[l][choice[l]].last().unwrap_or(&l)).collect();
+            let finals: Vec<usize> = (0..nloc)
+                .map(|l| *per_loc[l][choice[l]].last().unwrap_or(&l))
+                .collect();
             self.judge(ctx, skeleton, rf, &part, &co, &finals, tally);
             let mut l = 0;
             loop {
@@ -308,7 +380,16 @@ impl<'a> Checker<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn judge(&self, ctx: &Ctx<'_>, skeleton: &Skeleton, rf: &[usize], part: &RfPart, co: &Rel, finals: &[usize], tally: &mut Tally) {
+    fn judge(
+        &self,
+        ctx: &Ctx<'_>,
+        skeleton: &Skeleton,
+        rf: &[usize],
+        part: &RfPart,
+        co: &Rel,
+        finals: &[usize],
+        tally: &mut Tally,
+    ) {
         // The filter and condition only read the final state: evaluate first.
         let state = |loc: &StateLoc| -> Option<i64> {
             match loc {
@@ -348,12 +429,12 @@ impl<'a> Checker<'a> {
             tally.negative += 1;
         }
         tally.data_race |= judgement.data_race;
-        let snapshot: Vec<(StateLoc, i64)> = self.observed.iter().map(|l| (l.clone(), lookup(l))).collect();
+        let snapshot: Vec<(StateLoc, i64)> = self
+            .observed
+            .iter()
+            .map(|l| (l.clone(), lookup(l)))
+            .collect();
         tally.states.insert(snapshot);
-    }
-
-    pub fn location_names(&self) -> &[String] {
-        &self.locs.names
     }
 }
 
@@ -374,7 +455,13 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Value read by local read `v` of thread `t`, following rf.
-    fn read_value(&self, t: usize, v: usize, rf: &[usize], visiting: &mut Vec<usize>) -> Option<i64> {
+    fn read_value(
+        &self,
+        t: usize,
+        v: usize,
+        rf: &[usize],
+        visiting: &mut Vec<usize>,
+    ) -> Option<i64> {
         let g = self.base[t] + v;
         let w = rf[g];
         if w == usize::MAX || visiting.contains(&g) {
@@ -456,311 +543,4 @@ fn eval_prop(p: &Prop, lookup: &mut dyn FnMut(&StateLoc) -> i64, locs: &Location
         Prop::And(a, b) => eval_prop(a, lookup, locs) && eval_prop(b, lookup, locs),
         Prop::Or(a, b) => eval_prop(a, lookup, locs) || eval_prop(b, lookup, locs),
     }
-}
-
-/// lock.cat's lock-nest and nested-is-locked axioms are properties of one path.
-fn lock_nesting_ok(p: &Path) -> bool {
-    let mut held: Vec<usize> = Vec::new();
-    for e in &p.events {
-        let Some(l) = e.loc else { continue };
-        if e.tags & (tag::LKR | tag::RU) != 0 && held.contains(&l) {
-            return false;
-        }
-        if e.tags & tag::LKW != 0 {
-            held.push(l);
-        }
-        if e.tags & tag::UL != 0 {
-            held.retain(|&x| x != l);
-        }
-    }
-    true
-}
-
-/// lock.cat's `critical`: each LKW with the next UL of the same lock in po.
-fn critical_pairs(events: &[Event]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    for (i, e) in events.iter().enumerate() {
-        if e.tags & tag::LKW == 0 {
-            continue;
-        }
-        for (j, f) in events.iter().enumerate().skip(i + 1) {
-            if f.thread != e.thread || f.loc != e.loc {
-                continue;
-            }
-            if f.tags & tag::UL != 0 {
-                out.push((i, j));
-                break;
-            }
-            if f.tags & tag::LKW != 0 {
-                break;
-            }
-        }
-    }
-    out
-}
-
-fn rf_candidates(events: &[Event], r: usize, critical: &[(usize, usize)]) -> Vec<usize> {
-    let re = &events[r];
-    let loc = re.loc;
-    // Latest po-earlier write of the same thread to the same location.
-    let own_prior = (0..r).rev().find(|&w| events[w].thread == re.thread && events[w].kind == Kind::W && events[w].loc == loc);
-    let mut out = Vec::new();
-    for (w, we) in events.iter().enumerate() {
-        if we.kind != Kind::W || we.loc != loc {
-            continue;
-        }
-        let same_thread = we.thread == re.thread;
-        if same_thread && Some(w) != own_prior {
-            continue;
-        }
-        if we.thread.is_none() && own_prior.is_some() {
-            continue;
-        }
-        let ok = if re.tags & tag::LKR != 0 || re.tags & tag::RU != 0 {
-            we.tags & (tag::UL | tag::IW) != 0
-        } else if re.tags & (tag::LF | tag::RL) != 0 {
-            if we.tags & tag::LKW == 0 {
-                false
-            } else {
-                // Inside a critical section an LF reads its own LKW only.
-                let inside = critical_owner(events, r, critical);
-                match inside {
-                    Some(lkw) => lkw == w,
-                    None => !same_thread,
-                }
-            }
-        } else {
-            true
-        };
-        if ok {
-            out.push(w);
-        }
-    }
-    out
-}
-
-/// The LKW whose critical section (po-later, not yet unlocked) contains `r`.
-fn critical_owner(events: &[Event], r: usize, _critical: &[(usize, usize)]) -> Option<usize> {
-    let re = &events[r];
-    let mut owner = None;
-    for (i, e) in events.iter().enumerate().take(r) {
-        if e.thread != re.thread || e.loc != re.loc {
-            continue;
-        }
-        if e.tags & tag::LKW != 0 {
-            owner = Some(i);
-        }
-        if e.tags & tag::UL != 0 {
-            owner = None;
-        }
-    }
-    owner
-}
-
-/// All coherence orders of location `l` (initial write first) that satisfy
-/// per-location coherence and atomicity for the chosen rf. Orders are built
-/// write by write, respecting the precedences that rf and program order
-/// already force, so impossible orders are never generated.
-fn location_orders(events: &[Event], l: usize, rf: &[usize], critical: &[(usize, usize)], skeleton: &Skeleton) -> Vec<Vec<usize>> {
-    let is_write = |i: usize| events[i].kind == Kind::W && events[i].loc == Some(l) && events[i].tags & tag::IW == 0;
-    let writes: Vec<usize> = (0..events.len()).filter(|&i| is_write(i)).collect();
-    let reads: Vec<usize> = (0..events.len()).filter(|&i| events[i].kind == Kind::R && events[i].loc == Some(l)).collect();
-    // Units: an LKW followed immediately by its UL; other writes alone.
-    let ul_of: BTreeMap<usize, usize> = critical.iter().copied().collect();
-    let uls: BTreeSet<usize> = critical.iter().map(|&(_, u)| u).collect();
-    let mut units: Vec<Vec<usize>> = Vec::new();
-    let mut unit_of: BTreeMap<usize, usize> = BTreeMap::new();
-    for &w in &writes {
-        if uls.contains(&w) {
-            continue;
-        }
-        let mut unit = vec![w];
-        if let Some(&u) = ul_of.get(&w) {
-            unit.push(u);
-        }
-        for &e in &unit {
-            unit_of.insert(e, units.len());
-        }
-        units.push(unit);
-    }
-    let k = units.len();
-    let mut preds: Vec<Vec<bool>> = vec![vec![false; k]; k];
-    let mut follow: Vec<Option<usize>> = vec![None; k];
-    let mut first: Option<usize> = None;
-    let mut impossible = false;
-    // Record that `a` precedes `b` in co (the initial write is always first).
-    let mut before = |a: usize, b: usize, preds: &mut Vec<Vec<bool>>| {
-        if events[a].tags & tag::IW != 0 || a == b {
-            return;
-        }
-        if events[b].tags & tag::IW != 0 {
-            impossible = true;
-            return;
-        }
-        let (ua, ub) = (unit_of[&a], unit_of[&b]);
-        if ua != ub {
-            preds[ub][ua] = true;
-        }
-    };
-    let po = |a: usize, b: usize| skeleton.po.contains(a, b);
-    for (i, &w1) in writes.iter().enumerate() {
-        for &w2 in &writes[i + 1..] {
-            if po(w1, w2) {
-                before(w1, w2, &mut preds);
-            }
-        }
-    }
-    for &r in &reads {
-        let src = rf[r];
-        if src == usize::MAX {
-            return Vec::new();
-        }
-        for &w in &writes {
-            if po(r, w) {
-                before(src, w, &mut preds);
-            } else if po(w, r) && w != src {
-                before(w, src, &mut preds);
-            }
-        }
-        for &r2 in &reads {
-            if po(r, r2) && rf[r2] != src {
-                before(src, rf[r2], &mut preds);
-            }
-        }
-        // Atomicity: the RMW's write immediately follows the read's source.
-        if let Some(w) = skeleton.rmw_write_of(r) {
-            let uw = unit_of[&w];
-            if events[src].tags & tag::IW != 0 {
-                if first.is_some_and(|f| f != uw) {
-                    return Vec::new();
-                }
-                first = Some(uw);
-            } else {
-                let us = unit_of[&src];
-                if units[us].last() != Some(&src) || follow[us].is_some_and(|f| f != uw) {
-                    return Vec::new();
-                }
-                follow[us] = Some(uw);
-            }
-        }
-    }
-    if impossible {
-        return Vec::new();
-    }
-    // An LKW that is never unlocked comes last.
-    for u in 0..k {
-        if events[units[u][0]].tags & tag::LKW != 0 && units[u].len() == 1 {
-            for (v, row) in preds[u].iter_mut().enumerate() {
-                if v != u {
-                    *row = true;
-                }
-            }
-        }
-    }
-    let mut is_follower = vec![false; k];
-    for f in follow.iter().flatten() {
-        is_follower[*f] = true;
-    }
-    if let Some(f) = first {
-        is_follower[f] = true;
-    }
-    let mut out = Vec::new();
-    let mut order: Vec<usize> = Vec::with_capacity(k);
-    let mut placed = vec![false; k];
-    let search = UnitSearch { units: &units, preds: &preds, follow: &follow, first, is_follower: &is_follower };
-    search.dfs(&mut order, &mut placed, &mut |o| {
-        let mut full = vec![l];
-        for &u in o {
-            full.extend_from_slice(&units[u]);
-        }
-        if coherent(events, &full, &reads, rf, skeleton) {
-            out.push(full);
-        }
-    });
-    out
-}
-
-struct UnitSearch<'a> {
-    units: &'a [Vec<usize>],
-    preds: &'a [Vec<bool>],
-    follow: &'a [Option<usize>],
-    first: Option<usize>,
-    is_follower: &'a [bool],
-}
-
-impl UnitSearch<'_> {
-    fn dfs(&self, order: &mut Vec<usize>, placed: &mut Vec<bool>, visit: &mut dyn FnMut(&[usize])) {
-        let k = self.units.len();
-        if order.len() == k {
-            visit(order);
-            return;
-        }
-        let required = match order.last() {
-            None => self.first,
-            Some(&u) => self.follow[u],
-        };
-        for u in 0..k {
-            if placed[u] {
-                continue;
-            }
-            match required {
-                Some(req) if req != u => continue,
-                None if self.is_follower[u] => continue,
-                _ => {}
-            }
-            if (0..k).any(|p| self.preds[u][p] && !placed[p]) {
-                continue;
-            }
-            placed[u] = true;
-            order.push(u);
-            self.dfs(order, placed, visit);
-            order.pop();
-            placed[u] = false;
-        }
-    }
-}
-
-/// acyclic(po-loc | rf | co | fr) on one location, plus the atomicity axiom.
-fn coherent(events: &[Event], order: &[usize], reads: &[usize], rf: &[usize], skeleton: &Skeleton) -> bool {
-    let mut rank = BTreeMap::new();
-    for (i, &w) in order.iter().enumerate() {
-        rank.insert(w, i);
-    }
-    let nodes: Vec<usize> = order.iter().chain(reads).copied().collect();
-    let k = nodes.len();
-    let idx: BTreeMap<usize, usize> = nodes.iter().enumerate().map(|(i, &e)| (e, i)).collect();
-    let mut rel = Rel::empty(k);
-    for (a, &ea) in nodes.iter().enumerate() {
-        for (b, &eb) in nodes.iter().enumerate() {
-            if skeleton.po.contains(ea, eb) {
-                rel.insert(a, b);
-            }
-        }
-    }
-    for i in 0..order.len() {
-        for j in i + 1..order.len() {
-            rel.insert(i, j);
-        }
-    }
-    for &r in reads {
-        let w = rf[r];
-        let Some(&wr) = rank.get(&w) else { return false };
-        rel.insert(idx[&w], idx[&r]);
-        for &later in &order[wr + 1..] {
-            rel.insert(idx[&r], idx[&later]);
-        }
-        // Atomicity: no write of another thread between the read's source and its RMW write.
-        if let Some(c) = skeleton.rmw_write_of(r) {
-            {
-                let Some(&wc) = rank.get(&c) else { return false };
-                if wc <= wr {
-                    return false;
-                }
-                if order[wr + 1..wc].iter().any(|&x| events[x].thread != events[r].thread) {
-                    return false;
-                }
-            }
-        }
-    }
-    rel.is_acyclic()
 }

@@ -21,7 +21,11 @@ impl ParseError {
         let before = &src[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
-        ParseError { line, column, message: message.to_string() }
+        ParseError {
+            line,
+            column,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -40,6 +44,8 @@ pub enum LitmusError {
 
 impl LitmusError {
     pub(crate) fn unsupported(feature: impl Into<String>) -> LitmusError {
-        LitmusError::Unsupported { feature: feature.into() }
+        LitmusError::Unsupported {
+            feature: feature.into(),
+        }
     }
 }

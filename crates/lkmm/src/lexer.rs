@@ -21,13 +21,17 @@ pub struct Token {
 }
 
 const PUNCTS: &[&str] = &[
-    "/\\", "\\/", "&&", "||", "==", "!=", "<=", ">=", "<<", ">>", "->", "(", ")", "{", "}",
-    "[", "]", ";", ",", "*", "&", "|", "^", "~", "!", "+", "-", "/", "%", "<", ">", "=", ":",
-    ".", "?",
+    "/\\", "\\/", "&&", "||", "==", "!=", "<=", ">=", "<<", ">>", "->", "(", ")", "{", "}", "[",
+    "]", ";", ",", "*", "&", "|", "^", "~", "!", "+", "-", "/", "%", "<", ">", "=", ":", ".", "?",
 ];
 
 /// Tokenise `src[start..end]`; `ocaml_comments` enables `(* *)` comments.
-pub fn lex(src: &str, start: usize, end: usize, ocaml_comments: bool) -> Result<Vec<Token>, ParseError> {
+pub fn lex(
+    src: &str,
+    start: usize,
+    end: usize,
+    ocaml_comments: bool,
+) -> Result<Vec<Token>, ParseError> {
     let bytes = src.as_bytes();
     let mut tokens = Vec::new();
     let mut i = start;
@@ -71,31 +75,39 @@ pub fn lex(src: &str, start: usize, end: usize, ocaml_comments: bool) -> Result<
             if i >= end {
                 return Err(ParseError::at(src, open, "unterminated string"));
             }
-            tokens.push(Token { tok: Tok::Str(src[open + 1..i].to_string()), offset: open });
+            tokens.push(Token {
+                tok: Tok::Str(src[open + 1..i].to_string()),
+                offset: open,
+            });
             i += 1;
             continue;
         }
         if c.is_ascii_digit() {
             let s = i;
-            let value = if c == b'0' && i + 1 < end && (bytes[i + 1] == b'x' || bytes[i + 1] == b'X') {
-                i += 2;
-                let h = i;
-                while i < end && bytes[i].is_ascii_hexdigit() {
-                    i += 1;
-                }
-                i64::from_str_radix(&src[h..i], 16).ok()
-            } else {
-                while i < end && bytes[i].is_ascii_digit() {
-                    i += 1;
-                }
-                src[s..i].parse::<i64>().ok()
-            };
+            let value =
+                if c == b'0' && i + 1 < end && (bytes[i + 1] == b'x' || bytes[i + 1] == b'X') {
+                    i += 2;
+                    let h = i;
+                    while i < end && bytes[i].is_ascii_hexdigit() {
+                        i += 1;
+                    }
+                    i64::from_str_radix(&src[h..i], 16).ok()
+                } else {
+                    while i < end && bytes[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    src[s..i].parse::<i64>().ok()
+                };
             // C integer suffixes carry no meaning here.
             while i < end && matches!(bytes[i], b'u' | b'U' | b'l' | b'L') {
                 i += 1;
             }
-            let value = value.ok_or_else(|| ParseError::at(src, s, "integer literal out of range"))?;
-            tokens.push(Token { tok: Tok::Int(value), offset: s });
+            let value =
+                value.ok_or_else(|| ParseError::at(src, s, "integer literal out of range"))?;
+            tokens.push(Token {
+                tok: Tok::Int(value),
+                offset: s,
+            });
             continue;
         }
         if c.is_ascii_alphabetic() || c == b'_' {
@@ -103,18 +115,28 @@ pub fn lex(src: &str, start: usize, end: usize, ocaml_comments: bool) -> Result<
             while i < end && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                 i += 1;
             }
-            tokens.push(Token { tok: Tok::Ident(src[s..i].to_string()), offset: s });
+            tokens.push(Token {
+                tok: Tok::Ident(src[s..i].to_string()),
+                offset: s,
+            });
             continue;
         }
         let rest = &src[i..end];
         match PUNCTS.iter().find(|p| rest.starts_with(**p)) {
             Some(p) => {
-                tokens.push(Token { tok: Tok::Punct(p), offset: i });
+                tokens.push(Token {
+                    tok: Tok::Punct(p),
+                    offset: i,
+                });
                 i += p.len();
             }
             None => {
                 let ch = rest.chars().next().unwrap_or('?');
-                return Err(ParseError::at(src, i, &format!("unexpected character {ch:?}")));
+                return Err(ParseError::at(
+                    src,
+                    i,
+                    &format!("unexpected character {ch:?}"),
+                ));
             }
         }
     }

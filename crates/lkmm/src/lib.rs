@@ -8,6 +8,7 @@
 //! `LitmusError::Unsupported`.
 
 pub mod ast;
+mod candidates;
 mod check;
 pub mod error;
 mod lexer;
@@ -37,7 +38,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { deadline: None, max_candidates: 50_000_000 }
+        Options {
+            deadline: None,
+            max_candidates: 50_000_000,
+        }
     }
 }
 

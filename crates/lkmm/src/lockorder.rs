@@ -19,10 +19,16 @@ pub struct LockOrderViolation {
 
 /// Check each function's acquisition sequence against the hierarchy.
 /// A sequence lists lock names in acquisition order; `-name` releases one.
-pub fn check_lock_order(edges: &[(String, String)], functions: &[(String, Vec<String>)]) -> Vec<LockOrderViolation> {
+pub fn check_lock_order(
+    edges: &[(String, String)],
+    functions: &[(String, Vec<String>)],
+) -> Vec<LockOrderViolation> {
     let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (outer, inner) in edges {
-        graph.entry(outer.as_str()).or_default().insert(inner.as_str());
+        graph
+            .entry(outer.as_str())
+            .or_default()
+            .insert(inner.as_str());
     }
     let mut out = Vec::new();
     for (function, sequence) in functions {

@@ -38,7 +38,6 @@ pub struct Skeleton {
     wmb: Rel,
     mb_static: Rel,
     gp: Rel,
-    rmb_fencerel: Rel,
     after_unlock_lock_po: Rel,
     rcu_rscs_inv: Rel,
     marked_id: Rel,
@@ -62,10 +61,6 @@ struct Sets {
     iw: Set,
     marked: Set,
     plain: Set,
-    acquire: Set,
-    release: Set,
-    mb: Set,
-    r4rmb: Set,
     not_noreturn: Set,
     ul: Set,
     lkr: Set,
@@ -114,7 +109,13 @@ fn has(e: &Event, t: u32) -> bool {
 impl Skeleton {
     /// Build from events (initial writes first), program order and raw
     /// dependencies (read -> dependent event) and RMW pairs.
-    pub fn new(events: Vec<Event>, rmw_pairs: &[(usize, usize)], addr: &[(usize, usize)], data: &[(usize, usize)], ctrl: &[(usize, usize)]) -> Skeleton {
+    pub fn new(
+        events: Vec<Event>,
+        rmw_pairs: &[(usize, usize)],
+        addr: &[(usize, usize)],
+        data: &[(usize, usize)],
+        ctrl: &[(usize, usize)],
+    ) -> Skeleton {
         let n = events.len();
         let mut po = Rel::empty(n);
         let mut int = Rel::empty(n);
@@ -152,12 +153,33 @@ impl Skeleton {
         let m = r.union(&w);
         let failed = set_of(&events, |e| has(e, tag::RMW)).minus(&rmw_dom_rng);
         let failed = failed.union(&set_of(&events, |e| has(e, tag::FAILED)));
-        let marked_tags = tag::IW | tag::ONCE | tag::RELEASE | tag::ACQUIRE | tag::MB | tag::RMW | tag::NORETURN
-            | tag::LKR | tag::LKW | tag::UL | tag::LF | tag::RL | tag::RU | tag::SRCU_LOCK | tag::SRCU_UNLOCK;
-        let marked = set_of(&events, |e| !matches!(e.kind, Kind::R | Kind::W) || has(e, marked_tags));
+        let marked_tags = tag::IW
+            | tag::ONCE
+            | tag::RELEASE
+            | tag::ACQUIRE
+            | tag::MB
+            | tag::RMW
+            | tag::NORETURN
+            | tag::LKR
+            | tag::LKW
+            | tag::UL
+            | tag::LF
+            | tag::RL
+            | tag::RU
+            | tag::SRCU_LOCK
+            | tag::SRCU_UNLOCK;
+        let marked = set_of(&events, |e| {
+            !matches!(e.kind, Kind::R | Kind::W) || has(e, marked_tags)
+        });
         let plain = m.minus(&marked);
-        let acquire = set_of(&events, |e| has(e, tag::ACQUIRE)).minus(&w).minus(&failed).union(&set_of(&events, |e| has(e, tag::LKR)));
-        let release = set_of(&events, |e| has(e, tag::RELEASE)).minus(&r).minus(&failed).union(&set_of(&events, |e| has(e, tag::UL)));
+        let acquire = set_of(&events, |e| has(e, tag::ACQUIRE))
+            .minus(&w)
+            .minus(&failed)
+            .union(&set_of(&events, |e| has(e, tag::LKR)));
+        let release = set_of(&events, |e| has(e, tag::RELEASE))
+            .minus(&r)
+            .minus(&failed)
+            .union(&set_of(&events, |e| has(e, tag::UL)));
         let mb = set_of(&events, |e| has(e, tag::MB)).minus(&failed);
         let noreturn = set_of(&events, |e| has(e, tag::NORETURN)).minus(&w);
         let r4rmb = r.minus(&noreturn);
@@ -171,10 +193,6 @@ impl Skeleton {
             iw: set_of(&events, |e| has(e, tag::IW)),
             marked,
             plain: plain.clone(),
-            acquire: acquire.clone(),
-            release: release.clone(),
-            mb: mb.clone(),
-            r4rmb: r4rmb.clone(),
             not_noreturn: noreturn.complement(n),
             ul: set_of(&events, |e| has(e, tag::UL)),
             lkr: set_of(&events, |e| has(e, tag::LKR)),
@@ -197,23 +215,52 @@ impl Skeleton {
         mb_static.union_with(&po.restrict(&mb.inter(&w), &m));
         let id_rmw = Rel::identity_on(n, &rmw_set);
         let m_id = Rel::identity_on(n, &m);
-        mb_static.union_with(&m_id.seq(&fencerel(&fence(FenceKind::BeforeAtomic))).seq(&id_rmw).seq(&po.opt()).restrict_range(&m));
-        mb_static.union_with(&m_id.seq(&po.opt()).seq(&id_rmw).seq(&fencerel(&fence(FenceKind::AfterAtomic))).restrict_range(&m));
         mb_static.union_with(
-            &m_id.seq(&po.opt()).seq(&Rel::identity_on(n, &lkw)).seq(&fencerel(&fence(FenceKind::AfterSpinlock))).restrict_range(&m),
+            &m_id
+                .seq(&fencerel(&fence(FenceKind::BeforeAtomic)))
+                .seq(&id_rmw)
+                .seq(&po.opt())
+                .restrict_range(&m),
         );
         mb_static.union_with(
-            &m_id.seq(&po.opt()).seq(&Rel::identity_on(n, &srcu_unlock)).seq(&fencerel(&fence(FenceKind::AfterSrcuReadUnlock))).restrict_range(&m),
+            &m_id
+                .seq(&po.opt())
+                .seq(&id_rmw)
+                .seq(&fencerel(&fence(FenceKind::AfterAtomic)))
+                .restrict_range(&m),
         );
-        let after_unlock_lock_po = Rel::identity_on(n, &fence(FenceKind::AfterUnlockLock)).seq(&po).restrict_range(&m);
-        let gp = po.restrict_range(&s.sync_rcu.union(&sync_srcu)).seq(&po.opt());
+        mb_static.union_with(
+            &m_id
+                .seq(&po.opt())
+                .seq(&Rel::identity_on(n, &lkw))
+                .seq(&fencerel(&fence(FenceKind::AfterSpinlock)))
+                .restrict_range(&m),
+        );
+        mb_static.union_with(
+            &m_id
+                .seq(&po.opt())
+                .seq(&Rel::identity_on(n, &srcu_unlock))
+                .seq(&fencerel(&fence(FenceKind::AfterSrcuReadUnlock)))
+                .restrict_range(&m),
+        );
+        let after_unlock_lock_po = Rel::identity_on(n, &fence(FenceKind::AfterUnlockLock))
+            .seq(&po)
+            .restrict_range(&m);
+        let gp = po
+            .restrict_range(&s.sync_rcu.union(&sync_srcu))
+            .seq(&po.opt());
         let rcu_rscs = match_rcu(&events, &po);
         let addr_rel = pair_rel(addr);
         let data_rel = pair_rel(data);
         let ctrl_rel = pair_rel(ctrl);
         let hb_static = addr_rel
             .restrict_range(&r)
-            .union(&addr_rel.union(&data_rel).union(&ctrl_rel).restrict_range(&w))
+            .union(
+                &addr_rel
+                    .union(&data_rel)
+                    .union(&ctrl_rel)
+                    .restrict_range(&w),
+            )
             .union(&mb_static)
             .union(&gp)
             .union(&po_rel)
@@ -221,13 +268,18 @@ impl Skeleton {
             .union(&wmb)
             .union(&rmb)
             .restrict(&s.marked, &s.marked);
-        let rmb_r = Rel::identity_on(n, &r4rmb).seq(&rmb_fencerel).restrict_range(&s.not_noreturn);
-        let rmb_w = Rel::identity_on(n, &s.not_noreturn).seq(&rmb_fencerel).restrict_range(&r4rmb);
+        let rmb_r = Rel::identity_on(n, &r4rmb)
+            .seq(&rmb_fencerel)
+            .restrict_range(&s.not_noreturn);
+        let rmb_w = Rel::identity_on(n, &s.not_noreturn)
+            .seq(&rmb_fencerel)
+            .restrict_range(&r4rmb);
         let m_not_iw = m.minus(&s.iw);
         let marked_id = Rel::identity_on(n, &s.marked);
         let marked_w = Rel::cross(n, &s.marked, &s.w);
         let w_marked = Rel::cross(n, &s.w, &s.marked);
-        let pre_race = ext.inter(&Rel::cross(n, &plain, &m).union(&Rel::cross(n, &m_not_iw, &plain)));
+        let pre_race =
+            ext.inter(&Rel::cross(n, &plain, &m).union(&Rel::cross(n, &m_not_iw, &plain)));
         let has_rcu = !s.sync_rcu.is_empty() || !sync_srcu.is_empty();
         let has_srcu = !s.srcu_lock.is_empty() || !srcu_unlock.is_empty();
         Skeleton {
@@ -250,7 +302,6 @@ impl Skeleton {
             wmb,
             mb_static,
             gp,
-            rmb_fencerel,
             after_unlock_lock_po,
             rcu_rscs_inv: rcu_rscs.inverse(),
             marked_id,
@@ -273,15 +324,28 @@ impl Skeleton {
         let rfi = rf.inter(&self.int);
         let marked_id = Rel::identity_on(n, &s.marked);
         // Dependencies extended through plain accesses.
-        let carry_dep = self.data.restrict_range(&s.not_srcu_unlock).seq(&rfi).star();
+        let carry_dep = self
+            .data
+            .restrict_range(&s.not_srcu_unlock)
+            .seq(&rfi)
+            .star();
         let addr = carry_dep.seq(&self.addr);
         let data = carry_dep.seq(&self.data);
         let ctrl = carry_dep.seq(&self.ctrl);
         let mut po_unlock_lock_po = Rel::empty(n);
         let mut mb = self.mb_static.clone();
         if !s.ul.is_empty() {
-            po_unlock_lock_po = self.po.restrict_range(&s.ul).seq(&self.po.union(rf)).restrict_range(&s.lkr).seq(&self.po);
-            mb.union_with(&Rel::identity_on(n, &s.m).seq(&po_unlock_lock_po).seq(&self.after_unlock_lock_po));
+            po_unlock_lock_po = self
+                .po
+                .restrict_range(&s.ul)
+                .seq(&self.po.union(rf))
+                .restrict_range(&s.lkr)
+                .seq(&self.po);
+            mb.union_with(
+                &Rel::identity_on(n, &s.m)
+                    .seq(&po_unlock_lock_po)
+                    .seq(&self.after_unlock_lock_po),
+            );
         }
         let strong_fence = mb.union(&self.gp);
         let nonrw_fence = strong_fence.union(&self.po_rel).union(&self.acq_po);
@@ -289,8 +353,13 @@ impl Skeleton {
         let dep = addr.union(&data);
         let rwdep = dep.union(&ctrl).restrict_range(&s.w);
         let to_w_base = rwdep.union(&addr.restrict_range(&s.plain).seq(&self.wmb));
-        let to_r = addr.restrict_range(&s.r).union(&dep.restrict_range(&s.marked).seq(&rfi));
-        let ppo_base = to_r.union(&to_w_base).union(&fence.inter(&self.int)).union(&po_unlock_lock_po.inter(&self.int));
+        let to_r = addr
+            .restrict_range(&s.r)
+            .union(&dep.restrict_range(&s.marked).seq(&rfi));
+        let ppo_base = to_r
+            .union(&to_w_base)
+            .union(&fence.inter(&self.int))
+            .union(&po_unlock_lock_po.inter(&self.int));
         let hb_base = ppo_base.union(&rfe).restrict(&s.marked, &s.marked);
         if !hb_base.is_acyclic() {
             return None;
@@ -298,13 +367,20 @@ impl Skeleton {
         let a_cumul = |r: &Rel| rfe.restrict_range(&s.marked).opt().seq(r);
         let rmw_sequence = rf.seq(&self.rmw).star();
         let cumul_fence = marked_id
-            .seq(&a_cumul(&strong_fence.union(&self.po_rel)).union(&self.wmb).union(&po_unlock_lock_po))
+            .seq(
+                &a_cumul(&strong_fence.union(&self.po_rel))
+                    .union(&self.wmb)
+                    .union(&po_unlock_lock_po),
+            )
             .restrict_range(&s.marked)
             .seq(&rmw_sequence);
         let cumul_star = cumul_fence.star();
         let srcu_rscs = if self.has_rcu && self.has_srcu {
             let carry_srcu = self.data.restrict_range(&s.not_srcu_unlock).seq(rf).star();
-            Rel::identity_on(n, &s.srcu_lock).seq(&carry_srcu).seq(&self.data.restrict_range(&s.srcu_unlock)).inter(&self.loc)
+            Rel::identity_on(n, &s.srcu_lock)
+                .seq(&carry_srcu)
+                .seq(&self.data.restrict_range(&s.srcu_unlock))
+                .inter(&self.loc)
         } else {
             Rel::empty(n)
         };
@@ -326,7 +402,10 @@ impl Skeleton {
     pub fn check(&self, part: &RfPart, co: &Rel) -> Judgement {
         let n = self.n;
         let s = &self.s;
-        let no = Judgement { consistent: false, data_race: false };
+        let no = Judgement {
+            consistent: false,
+            data_race: false,
+        };
         let rf = &part.rf;
         let fr = rf.inverse().seq(co);
         let overwrite = co.union(&fr);
@@ -339,12 +418,18 @@ impl Skeleton {
             .restrict_range(&s.marked)
             .seq(&part.rfe.opt())
             .restrict_range(&s.marked);
-        let hb = ppo.union(&part.rfe).union(&prop.minus_identity().inter(&self.int)).restrict(&s.marked, &s.marked);
+        let hb = ppo
+            .union(&part.rfe)
+            .union(&prop.minus_identity().inter(&self.int))
+            .restrict(&s.marked, &s.marked);
         if !hb.is_acyclic() {
             return no;
         }
         let hb_star = hb.star();
-        let pb = prop.seq(&part.strong_fence).seq(&hb_star).restrict_range(&s.marked);
+        let pb = prop
+            .seq(&part.strong_fence)
+            .seq(&hb_star)
+            .restrict_range(&s.marked);
         if !pb.is_acyclic() {
             return no;
         }
@@ -352,16 +437,37 @@ impl Skeleton {
         let mut rb = Rel::empty(n);
         let mut rcu_fence = Rel::empty(n);
         if self.has_rcu {
-            let rcu_link = self.po.opt().seq(&hb_star).seq(&pb_star).seq(&prop).seq(&self.po);
-            let rcu_order = rcu_order(n, &s.sync_rcu, &s.sync_srcu, &self.rcu_rscs_inv, &part.srcu_rscs.inverse(), &rcu_link, &self.loc);
+            let rcu_link = self
+                .po
+                .opt()
+                .seq(&hb_star)
+                .seq(&pb_star)
+                .seq(&prop)
+                .seq(&self.po);
+            let rcu_order = rcu_order(
+                n,
+                &s.sync_rcu,
+                &s.sync_srcu,
+                &self.rcu_rscs_inv,
+                &part.srcu_rscs.inverse(),
+                &rcu_link,
+                &self.loc,
+            );
             rcu_fence = self.po.seq(&rcu_order).seq(&self.po.opt());
-            rb = prop.seq(&rcu_fence).seq(&hb_star).seq(&pb_star).restrict_range(&s.marked);
+            rb = prop
+                .seq(&rcu_fence)
+                .seq(&hb_star)
+                .seq(&pb_star)
+                .restrict_range(&s.marked);
             if !rb.is_irreflexive() {
                 return no;
             }
         }
         if !self.has_plain {
-            return Judgement { consistent: true, data_race: false };
+            return Judgement {
+                consistent: true,
+                data_race: false,
+            };
         }
         // Plain accesses: the fences now include rcu-fence.
         let fence = part.fence.union(&rcu_fence);
@@ -373,15 +479,32 @@ impl Skeleton {
             .cumul_star
             .seq(&part.rfe.opt())
             .restrict_range(&s.marked)
-            .seq(&strong_fence.restrict_range(&s.marked).seq(&xbstar).union(&xbstar.inter(&self.int)));
+            .seq(
+                &strong_fence
+                    .restrict_range(&s.marked)
+                    .seq(&xbstar)
+                    .union(&xbstar.inter(&self.int)),
+            );
         let w_pre_bounded = self.marked_id.seq(&addr.union(&fence).opt());
-        let r_pre_bounded = self.marked_id.seq(&addr.union(nonrw_fence).union(&self.rmb_r).opt());
-        let w_post_bounded = fence.opt().restrict_range(&s.marked).seq(&part.rmw_sequence);
-        let r_post_bounded = nonrw_fence.union(&self.rmb_w).opt().restrict_range(&s.marked);
+        let r_pre_bounded = self
+            .marked_id
+            .seq(&addr.union(nonrw_fence).union(&self.rmb_r).opt());
+        let w_post_bounded = fence
+            .opt()
+            .restrict_range(&s.marked)
+            .seq(&part.rmw_sequence);
+        let r_post_bounded = nonrw_fence
+            .union(&self.rmb_w)
+            .opt()
+            .restrict_range(&s.marked);
         let sf_xb = strong_fence.seq(&xbstar);
         let post_vis = w_post_bounded.seq(&vis);
-        let ww_vis = fence.union(&sf_xb.seq(&w_pre_bounded)).union(&post_vis.seq(&w_pre_bounded));
-        let wr_vis = fence.union(&sf_xb.seq(&r_pre_bounded)).union(&post_vis.seq(&r_pre_bounded));
+        let ww_vis = fence
+            .union(&sf_xb.seq(&w_pre_bounded))
+            .union(&post_vis.seq(&w_pre_bounded));
+        let wr_vis = fence
+            .union(&sf_xb.seq(&r_pre_bounded))
+            .union(&post_vis.seq(&r_pre_bounded));
         let rw_xbstar = fence.union(&r_post_bounded.seq(&xbstar).seq(&w_pre_bounded));
         let pre_race = &self.pre_race;
         let wr_incoh = pre_race.inter(rf).inter(&rw_xbstar.inverse());
@@ -390,12 +513,20 @@ impl Skeleton {
         if !(wr_incoh.is_empty() && rw_incoh.is_empty() && ww_incoh.is_empty()) {
             return no;
         }
-        let ww_nonrace = ww_vis.inter(&self.marked_w.union(&rw_xbstar)).inter(&self.w_marked.union(&wr_vis));
+        let ww_nonrace = ww_vis
+            .inter(&self.marked_w.union(&rw_xbstar))
+            .inter(&self.w_marked.union(&wr_vis));
         let ww_race = pre_race.inter(co).minus(&ww_nonrace);
-        let wr_race = pre_race.inter(&co.opt().seq(rf)).minus(&wr_vis).minus(&rw_xbstar.inverse());
+        let wr_race = pre_race
+            .inter(&co.opt().seq(rf))
+            .minus(&wr_vis)
+            .minus(&rw_xbstar.inverse());
         let rw_race = pre_race.inter(&fr).minus(&rw_xbstar);
         let data_race = !(ww_race.is_empty() && wr_race.is_empty() && rw_race.is_empty());
-        Judgement { consistent: true, data_race }
+        Judgement {
+            consistent: true,
+            data_race,
+        }
     }
 
     /// The write of the RMW (or lock) whose read is `r`.
@@ -411,7 +542,6 @@ impl Skeleton {
         &self.events
     }
 }
-
 
 /// rcu-rscs: match nested rcu_read_lock/unlock per process.
 fn match_rcu(events: &[Event], po: &Rel) -> Rel {
@@ -435,7 +565,15 @@ fn match_rcu(events: &[Event], po: &Rel) -> Rel {
 }
 
 /// Least fixpoint of rcu-order.
-fn rcu_order(n: usize, sync_rcu: &Set, sync_srcu: &Set, rcu_rscsi: &Rel, srcu_rscsi: &Rel, link: &Rel, loc: &Rel) -> Rel {
+fn rcu_order(
+    n: usize,
+    sync_rcu: &Set,
+    sync_srcu: &Set,
+    rcu_rscsi: &Rel,
+    srcu_rscsi: &Rel,
+    link: &Rel,
+    loc: &Rel,
+) -> Rel {
     let gp = Rel::identity_on(n, sync_rcu);
     let sgp = Rel::identity_on(n, sync_srcu);
     let base = gp

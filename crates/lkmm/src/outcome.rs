@@ -88,7 +88,11 @@ impl Outcome {
 
     /// One-line human summary, e.g. for a review finding.
     pub fn summary(&self) -> String {
-        let race = if self.data_race { ", data race flagged" } else { "" };
+        let race = if self.data_race {
+            ", data race flagged"
+        } else {
+            ""
+        };
         format!(
             "{}: {} ({} executions satisfy the condition, {} do not{race})",
             self.name, self.verdict, self.positive, self.negative
@@ -105,7 +109,11 @@ impl Outcome {
         }
         let _ = writeln!(out, "{}", if self.validated() { "Ok" } else { "No" });
         let _ = writeln!(out, "Witnesses");
-        let _ = writeln!(out, "Positive: {} Negative: {}", self.positive, self.negative);
+        let _ = writeln!(
+            out,
+            "Positive: {} Negative: {}",
+            self.positive, self.negative
+        );
         if self.data_race {
             let _ = writeln!(out, "Flag data-race");
         }
@@ -115,7 +123,11 @@ impl Outcome {
             Quantifier::Forall => "forall",
         };
         let _ = writeln!(out, "Condition {q} ({})", self.condition);
-        let _ = writeln!(out, "Observation {} {} {} {}", self.name, self.verdict, self.positive, self.negative);
+        let _ = writeln!(
+            out,
+            "Observation {} {} {} {}",
+            self.name, self.verdict, self.positive, self.negative
+        );
         out
     }
 }

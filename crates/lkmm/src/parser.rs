@@ -27,7 +27,11 @@ pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
     }
     let mut name = src[name_start..i].to_string();
     if name.is_empty() {
-        return Err(ParseError::at(src, name_start, "missing test name after `C`"));
+        return Err(ParseError::at(
+            src,
+            name_start,
+            "missing test name after `C`",
+        ));
     }
     if let Some(stripped) = name.strip_suffix(".litmus") {
         name = stripped.to_string();
@@ -68,8 +72,8 @@ pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
     loop {
         i = skip_space_and_comments(src, i, true)?;
         let rest = &src[i..];
-        let is_proc = rest.starts_with('P')
-            && rest[1..].chars().next().is_some_and(|c| c.is_ascii_digit());
+        let is_proc =
+            rest.starts_with('P') && rest[1..].chars().next().is_some_and(|c| c.is_ascii_digit());
         if !is_proc {
             break;
         }
@@ -82,7 +86,11 @@ pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
             .parse()
             .map_err(|_| ParseError::at(src, i, "bad process name"))?;
         if index != processes.len() {
-            return Err(ParseError::at(src, i, &format!("expected process P{}", processes.len())));
+            return Err(ParseError::at(
+                src,
+                i,
+                &format!("expected process P{}", processes.len()),
+            ));
         }
         let close = src[paren..]
             .find(')')
@@ -91,23 +99,45 @@ pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
         let params = parse_params(src, paren + 1, close)?;
         let open = skip_space_and_comments(src, close + 1, false)?;
         if bytes.get(open) != Some(&b'{') {
-            return Err(ParseError::at(src, open, "expected `{` to open the process body"));
+            return Err(ParseError::at(
+                src,
+                open,
+                "expected `{` to open the process body",
+            ));
         }
         let end = matching_brace(src, open)?;
         let tokens = lex(src, open + 1, end, false)?;
-        let mut cursor = Cursor { src, tokens: &tokens, pos: 0, end_offset: end };
+        let mut cursor = Cursor {
+            src,
+            tokens: &tokens,
+            pos: 0,
+            end_offset: end,
+        };
         let mut body = Vec::new();
         while !cursor.at_end() {
             body.push(cursor.statement()?);
         }
-        processes.push(Process { index, params, body });
+        processes.push(Process {
+            index,
+            params,
+            body,
+        });
         i = end + 1;
     }
     if processes.is_empty() {
-        return Err(ParseError::at(src, i, "expected at least one process `P0(...) { ... }`"));
+        return Err(ParseError::at(
+            src,
+            i,
+            "expected at least one process `P0(...) { ... }`",
+        ));
     }
     let tail = lex(src, i, src.len(), true)?;
-    let mut cursor = Cursor { src, tokens: &tail, pos: 0, end_offset: src.len() };
+    let mut cursor = Cursor {
+        src,
+        tokens: &tail,
+        pos: 0,
+        end_offset: src.len(),
+    };
     let mut locations = Vec::new();
     let mut filter = None;
     let mut condition = None;
@@ -131,13 +161,25 @@ pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
             }
             condition = Some((Quantifier::NotExists, cursor.prop()?));
         } else {
-            return Err(ParseError::at(src, offset, "expected `locations`, `filter`, `exists`, `~exists` or `forall`"));
+            return Err(ParseError::at(
+                src,
+                offset,
+                "expected `locations`, `filter`, `exists`, `~exists` or `forall`",
+            ));
         }
         cursor.eat(";");
     }
     // Without a final condition herd7 still enumerates the executions.
     let (quantifier, condition) = condition.unwrap_or((Quantifier::Exists, Prop::True));
-    Ok(Litmus { name, init, processes, locations, filter, quantifier, condition })
+    Ok(Litmus {
+        name,
+        init,
+        processes,
+        locations,
+        filter,
+        quantifier,
+        condition,
+    })
 }
 
 fn skip_space_and_comments(src: &str, mut i: usize, ocaml: bool) -> Result<usize, ParseError> {
@@ -151,7 +193,10 @@ fn skip_space_and_comments(src: &str, mut i: usize, ocaml: bool) -> Result<usize
                 i += 1;
             }
         } else if src[i..].starts_with("/*") {
-            i = src[i + 2..].find("*/").map(|p| i + 2 + p + 2).ok_or_else(|| ParseError::at(src, i, "unterminated /* comment"))?;
+            i = src[i + 2..]
+                .find("*/")
+                .map(|p| i + 2 + p + 2)
+                .ok_or_else(|| ParseError::at(src, i, "unterminated /* comment"))?;
         } else if ocaml && src[i..].starts_with("(*") {
             i = skip_ocaml_comment(src, i, src.len())?;
         } else {
@@ -173,7 +218,10 @@ fn matching_brace(src: &str, open: usize) -> Result<usize, ParseError> {
             continue;
         }
         if src[i..].starts_with("/*") {
-            i = src[i + 2..].find("*/").map(|p| i + 2 + p + 2).ok_or_else(|| ParseError::at(src, i, "unterminated /* comment"))?;
+            i = src[i + 2..]
+                .find("*/")
+                .map(|p| i + 2 + p + 2)
+                .ok_or_else(|| ParseError::at(src, i, "unterminated /* comment"))?;
             continue;
         }
         match bytes[i] {
@@ -200,7 +248,13 @@ fn parse_params(src: &str, start: usize, end: usize) -> Result<Vec<(String, Stri
         }
         let name = match group.last().map(|t| &t.tok) {
             Some(Tok::Ident(n)) => n.clone(),
-            _ => return Err(ParseError::at(src, group[0].offset, "expected a parameter name")),
+            _ => {
+                return Err(ParseError::at(
+                    src,
+                    group[0].offset,
+                    "expected a parameter name",
+                ))
+            }
         };
         let ctype: Vec<String> = group[..group.len() - 1]
             .iter()
@@ -219,10 +273,39 @@ fn parse_params(src: &str, start: usize, end: usize) -> Result<Vec<(String, Stri
 }
 
 const TYPE_WORDS: &[&str] = &[
-    "int", "long", "unsigned", "signed", "char", "short", "intptr_t", "uintptr_t", "u8", "u16",
-    "u32", "u64", "s8", "s16", "s32", "s64", "bool", "atomic_t", "atomic_long_t", "spinlock_t",
-    "const", "volatile", "void", "size_t", "struct", "srcu_struct", "uint32_t", "uint64_t",
-    "int32_t", "int64_t", "_Bool", "__u32", "__u64",
+    "int",
+    "long",
+    "unsigned",
+    "signed",
+    "char",
+    "short",
+    "intptr_t",
+    "uintptr_t",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "s8",
+    "s16",
+    "s32",
+    "s64",
+    "bool",
+    "atomic_t",
+    "atomic_long_t",
+    "spinlock_t",
+    "const",
+    "volatile",
+    "void",
+    "size_t",
+    "struct",
+    "srcu_struct",
+    "uint32_t",
+    "uint64_t",
+    "int32_t",
+    "int64_t",
+    "_Bool",
+    "__u32",
+    "__u64",
 ];
 
 fn is_type_word(s: &str) -> bool {
@@ -230,20 +313,31 @@ fn is_type_word(s: &str) -> bool {
 }
 
 fn parse_init(src: &str, tokens: &[Token], end: usize) -> Result<Vec<InitEntry>, ParseError> {
-    let mut cursor = Cursor { src, tokens, pos: 0, end_offset: end };
+    let mut cursor = Cursor {
+        src,
+        tokens,
+        pos: 0,
+        end_offset: end,
+    };
     let mut entries = Vec::new();
     while !cursor.at_end() {
         if cursor.eat(";") {
             continue;
         }
         // `n:r=v`
-        if let (Some(Tok::Int(thread)), Some(Tok::Punct(":"))) = (cursor.peek_tok(0), cursor.peek_tok(1)) {
+        if let (Some(Tok::Int(thread)), Some(Tok::Punct(":"))) =
+            (cursor.peek_tok(0), cursor.peek_tok(1))
+        {
             let thread = *thread as usize;
             cursor.pos += 2;
             let name = cursor.ident()?;
             cursor.expect("=")?;
             let value = cursor.init_value()?;
-            entries.push(InitEntry::Register { thread, name, value });
+            entries.push(InitEntry::Register {
+                thread,
+                name,
+                value,
+            });
             cursor.expect_end_of_entry()?;
             continue;
         }
@@ -262,13 +356,23 @@ fn parse_init(src: &str, tokens: &[Token], end: usize) -> Result<Vec<InitEntry>,
                 stars += 1;
             }
             let offset = cursor.offset();
-            if let (Some(Tok::Int(thread)), Some(Tok::Punct(":"))) = (cursor.peek_tok(0), cursor.peek_tok(1)) {
+            if let (Some(Tok::Int(thread)), Some(Tok::Punct(":"))) =
+                (cursor.peek_tok(0), cursor.peek_tok(1))
+            {
                 // `int 0:r1;` or `int *1:r1 = &x;` declares a register.
                 let thread = *thread as usize;
                 cursor.pos += 2;
                 let name = cursor.ident()?;
-                let value = if cursor.eat("=") { cursor.init_value()? } else { InitValue::Int(0) };
-                entries.push(InitEntry::Register { thread, name, value });
+                let value = if cursor.eat("=") {
+                    cursor.init_value()?
+                } else {
+                    InitValue::Int(0)
+                };
+                entries.push(InitEntry::Register {
+                    thread,
+                    name,
+                    value,
+                });
                 if !cursor.eat(",") {
                     break;
                 }
@@ -277,17 +381,33 @@ fn parse_init(src: &str, tokens: &[Token], end: usize) -> Result<Vec<InitEntry>,
             let name = cursor.ident()?;
             // `int 0:r0 = 1;` style is not used; `x[2]` arrays are not supported.
             if cursor.peek_is("[") {
-                return Err(ParseError::at(src, offset, "arrays are not supported in the init block"));
+                return Err(ParseError::at(
+                    src,
+                    offset,
+                    "arrays are not supported in the init block",
+                ));
             }
             if cursor.eat(":") {
-                return Err(ParseError::at(src, offset, "unexpected `:` in the init block"));
+                return Err(ParseError::at(
+                    src,
+                    offset,
+                    "unexpected `:` in the init block",
+                ));
             }
-            let value = if cursor.eat("=") { Some(cursor.init_value()?) } else { None };
+            let value = if cursor.eat("=") {
+                Some(cursor.init_value()?)
+            } else {
+                None
+            };
             let mut full_type = ctype.join(" ");
             for _ in 0..stars {
                 full_type.push_str(" *");
             }
-            entries.push(InitEntry::Location { name, ctype: full_type, value });
+            entries.push(InitEntry::Location {
+                name,
+                ctype: full_type,
+                value,
+            });
             if !cursor.eat(",") {
                 break;
             }
@@ -309,7 +429,9 @@ impl<'a> Cursor<'a> {
         self.pos >= self.tokens.len()
     }
     fn offset(&self) -> usize {
-        self.tokens.get(self.pos).map_or(self.end_offset, |t| t.offset)
+        self.tokens
+            .get(self.pos)
+            .map_or(self.end_offset, |t| t.offset)
     }
     fn error(&self, message: &str) -> ParseError {
         ParseError::at(self.src, self.offset(), message)
@@ -389,7 +511,9 @@ impl<'a> Cursor<'a> {
     // ----- final condition -----
 
     fn state_loc(&mut self) -> Result<StateLoc, ParseError> {
-        if let (Some(Tok::Int(thread)), Some(Tok::Punct(":"))) = (self.peek_tok(0), self.peek_tok(1)) {
+        if let (Some(Tok::Int(thread)), Some(Tok::Punct(":"))) =
+            (self.peek_tok(0), self.peek_tok(1))
+        {
             let thread = *thread as usize;
             self.pos += 2;
             return Ok(StateLoc::Reg(thread, self.ident()?));
@@ -444,7 +568,9 @@ impl<'a> Cursor<'a> {
         } else {
             return Err(self.error("expected `=` in condition atom"));
         };
-        let value = if let (Some(Tok::Int(_)), Some(Tok::Punct(":"))) = (self.peek_tok(0), self.peek_tok(1)) {
+        let value = if let (Some(Tok::Int(_)), Some(Tok::Punct(":"))) =
+            (self.peek_tok(0), self.peek_tok(1))
+        {
             AtomValue::Loc(self.state_loc()?)
         } else if self.eat("&") {
             AtomValue::Addr(self.ident()?)
@@ -454,7 +580,11 @@ impl<'a> Cursor<'a> {
             AtomValue::Int(self.int()?)
         };
         let atom = Prop::Atom(loc, value);
-        Ok(if negated { Prop::Not(Box::new(atom)) } else { atom })
+        Ok(if negated {
+            Prop::Not(Box::new(atom))
+        } else {
+            atom
+        })
     }
 
     // ----- process bodies -----
@@ -478,14 +608,21 @@ impl<'a> Cursor<'a> {
             let cond = self.expr()?;
             self.expect(")")?;
             let then = self.statement()?;
-            let otherwise = if self.eat_ident("else") { vec![self.statement()?] } else { Vec::new() };
+            let otherwise = if self.eat_ident("else") {
+                vec![self.statement()?]
+            } else {
+                Vec::new()
+            };
             return Ok(Stmt::If(cond, vec![then], otherwise));
         }
         if let Some(Tok::Ident(word)) = self.peek_tok(0) {
             if is_type_word(word) {
                 return self.declaration();
             }
-            if matches!(word.as_str(), "while" | "for" | "do" | "goto" | "return" | "switch") {
+            if matches!(
+                word.as_str(),
+                "while" | "for" | "do" | "goto" | "return" | "switch"
+            ) {
                 return Err(self.error(&format!("`{word}` statements are not supported")));
             }
         }
@@ -497,7 +634,11 @@ impl<'a> Cursor<'a> {
             return match lhs {
                 Expr::Name(name, _) => Ok(Stmt::AssignReg(name, rhs, offset)),
                 Expr::Deref(target) => Ok(Stmt::Store(*target, rhs, offset)),
-                _ => Err(ParseError::at(self.src, offset, "left side of `=` must be a register or `*pointer`")),
+                _ => Err(ParseError::at(
+                    self.src,
+                    offset,
+                    "left side of `=` must be a register or `*pointer`",
+                )),
             };
         }
         self.expect(";")?;
@@ -516,14 +657,22 @@ impl<'a> Cursor<'a> {
         loop {
             while self.eat("*") {}
             let name = self.ident()?;
-            let init = if self.eat("=") { Some(self.expr()?) } else { None };
+            let init = if self.eat("=") {
+                Some(self.expr()?)
+            } else {
+                None
+            };
             decls.push(Stmt::Decl(name, init));
             if !self.eat(",") {
                 break;
             }
         }
         self.expect(";")?;
-        Ok(if decls.len() == 1 { decls.remove(0) } else { Stmt::Block(decls) })
+        Ok(if decls.len() == 1 {
+            decls.remove(0)
+        } else {
+            Stmt::Block(decls)
+        })
     }
 
     fn expr(&mut self) -> Result<Expr, ParseError> {
@@ -545,7 +694,12 @@ impl<'a> Cursor<'a> {
             &[("^", BinOp::Xor)],
             &[("&", BinOp::And)],
             &[("==", BinOp::Eq), ("!=", BinOp::Ne)],
-            &[("<=", BinOp::Le), (">=", BinOp::Ge), ("<", BinOp::Lt), (">", BinOp::Gt)],
+            &[
+                ("<=", BinOp::Le),
+                (">=", BinOp::Ge),
+                ("<", BinOp::Lt),
+                (">", BinOp::Gt),
+            ],
             &[("<<", BinOp::Shl), (">>", BinOp::Shr)],
             &[("+", BinOp::Add), ("-", BinOp::Sub)],
             &[("*", BinOp::Mul), ("/", BinOp::Div), ("%", BinOp::Rem)],

@@ -61,9 +61,16 @@ pub enum Returns {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prim {
     /// `READ_ONCE(*x)` takes an lvalue; `smp_load_acquire(x)` a pointer.
-    Load { tag: u32, lvalue: bool },
+    Load {
+        tag: u32,
+        lvalue: bool,
+    },
     /// `WRITE_ONCE(*x, v)`; `mb_after` for `smp_store_mb`.
-    Store { tag: u32, lvalue: bool, mb_after: bool },
+    Store {
+        tag: u32,
+        lvalue: bool,
+        mb_after: bool,
+    },
     Fence(FenceKind),
     /// `xchg(x, v)`
     Xchg(u32),
@@ -71,7 +78,12 @@ pub enum Prim {
     Cmpxchg(u32),
     /// `atomic_op(v, x)`; `operand` is `None` when the value comes first as an argument,
     /// `Some(k)` for inc/dec with an implicit constant.
-    AtomicOp { tag: u32, op: BinOp, operand: Option<i64>, returns: Returns },
+    AtomicOp {
+        tag: u32,
+        op: BinOp,
+        operand: Option<i64>,
+        returns: Returns,
+    },
     /// `atomic_add_unless(x, a, u)`
     AddUnless(u32),
     Lock,
@@ -84,7 +96,11 @@ pub enum Prim {
 }
 
 fn ordering_suffix(name: &str) -> (&str, u32) {
-    for (suffix, tag) in [("_relaxed", tag::ONCE), ("_acquire", tag::ACQUIRE), ("_release", tag::RELEASE)] {
+    for (suffix, tag) in [
+        ("_relaxed", tag::ONCE),
+        ("_acquire", tag::ACQUIRE),
+        ("_release", tag::RELEASE),
+    ] {
         if let Some(base) = name.strip_suffix(suffix) {
             return (base, tag);
         }
@@ -96,17 +112,56 @@ fn ordering_suffix(name: &str) -> (&str, u32) {
 pub fn lookup(name: &str) -> Option<Prim> {
     use FenceKind::*;
     let simple = match name {
-        "READ_ONCE" => Some(Prim::Load { tag: tag::ONCE, lvalue: true }),
-        "rcu_dereference" => Some(Prim::Load { tag: tag::ONCE, lvalue: true }),
-        "smp_load_acquire" => Some(Prim::Load { tag: tag::ACQUIRE, lvalue: false }),
-        "atomic_read" => Some(Prim::Load { tag: tag::ONCE, lvalue: false }),
-        "atomic_read_acquire" => Some(Prim::Load { tag: tag::ACQUIRE, lvalue: false }),
-        "WRITE_ONCE" => Some(Prim::Store { tag: tag::ONCE, lvalue: true, mb_after: false }),
-        "rcu_assign_pointer" => Some(Prim::Store { tag: tag::RELEASE, lvalue: true, mb_after: false }),
-        "smp_store_release" => Some(Prim::Store { tag: tag::RELEASE, lvalue: false, mb_after: false }),
-        "smp_store_mb" => Some(Prim::Store { tag: tag::ONCE, lvalue: true, mb_after: true }),
-        "atomic_set" => Some(Prim::Store { tag: tag::ONCE, lvalue: false, mb_after: false }),
-        "atomic_set_release" => Some(Prim::Store { tag: tag::RELEASE, lvalue: false, mb_after: false }),
+        "READ_ONCE" => Some(Prim::Load {
+            tag: tag::ONCE,
+            lvalue: true,
+        }),
+        "rcu_dereference" => Some(Prim::Load {
+            tag: tag::ONCE,
+            lvalue: true,
+        }),
+        "smp_load_acquire" => Some(Prim::Load {
+            tag: tag::ACQUIRE,
+            lvalue: false,
+        }),
+        "atomic_read" => Some(Prim::Load {
+            tag: tag::ONCE,
+            lvalue: false,
+        }),
+        "atomic_read_acquire" => Some(Prim::Load {
+            tag: tag::ACQUIRE,
+            lvalue: false,
+        }),
+        "WRITE_ONCE" => Some(Prim::Store {
+            tag: tag::ONCE,
+            lvalue: true,
+            mb_after: false,
+        }),
+        "rcu_assign_pointer" => Some(Prim::Store {
+            tag: tag::RELEASE,
+            lvalue: true,
+            mb_after: false,
+        }),
+        "smp_store_release" => Some(Prim::Store {
+            tag: tag::RELEASE,
+            lvalue: false,
+            mb_after: false,
+        }),
+        "smp_store_mb" => Some(Prim::Store {
+            tag: tag::ONCE,
+            lvalue: true,
+            mb_after: true,
+        }),
+        "atomic_set" => Some(Prim::Store {
+            tag: tag::ONCE,
+            lvalue: false,
+            mb_after: false,
+        }),
+        "atomic_set_release" => Some(Prim::Store {
+            tag: tag::RELEASE,
+            lvalue: false,
+            mb_after: false,
+        }),
         "smp_mb" => Some(Prim::Fence(Mb)),
         "smp_rmb" => Some(Prim::Fence(Rmb)),
         "smp_wmb" => Some(Prim::Fence(Wmb)),
@@ -173,5 +228,10 @@ pub fn lookup(name: &str) -> Option<Prim> {
 }
 
 fn atomic(tag: u32, op: BinOp, operand: Option<i64>, returns: Returns) -> Prim {
-    Prim::AtomicOp { tag, op, operand, returns }
+    Prim::AtomicOp {
+        tag,
+        op,
+        operand,
+        returns,
+    }
 }

@@ -12,7 +12,9 @@ pub struct Set {
 
 impl Set {
     pub fn empty(n: usize) -> Set {
-        Set { words: vec![0; n.div_ceil(64).max(1)] }
+        Set {
+            words: vec![0; n.div_ceil(64).max(1)],
+        }
     }
     pub fn insert(&mut self, i: usize) {
         self.words[i / 64] |= 1 << (i % 64);
@@ -21,13 +23,34 @@ impl Set {
         self.words[i / 64] & (1 << (i % 64)) != 0
     }
     pub fn union(&self, other: &Set) -> Set {
-        Set { words: self.words.iter().zip(&other.words).map(|(a, b)| a | b).collect() }
+        Set {
+            words: self
+                .words
+                .iter()
+                .zip(&other.words)
+                .map(|(a, b)| a | b)
+                .collect(),
+        }
     }
     pub fn inter(&self, other: &Set) -> Set {
-        Set { words: self.words.iter().zip(&other.words).map(|(a, b)| a & b).collect() }
+        Set {
+            words: self
+                .words
+                .iter()
+                .zip(&other.words)
+                .map(|(a, b)| a & b)
+                .collect(),
+        }
     }
     pub fn minus(&self, other: &Set) -> Set {
-        Set { words: self.words.iter().zip(&other.words).map(|(a, b)| a & !b).collect() }
+        Set {
+            words: self
+                .words
+                .iter()
+                .zip(&other.words)
+                .map(|(a, b)| a & !b)
+                .collect(),
+        }
     }
     pub fn complement(&self, n: usize) -> Set {
         let mut out = Set::empty(n);
@@ -67,7 +90,11 @@ pub struct Rel {
 impl Rel {
     pub fn empty(n: usize) -> Rel {
         let stride = n.div_ceil(64).max(1);
-        Rel { n, stride, bits: vec![0; stride * n] }
+        Rel {
+            n,
+            stride,
+            bits: vec![0; stride * n],
+        }
     }
     pub fn identity_on(n: usize, set: &Set) -> Rel {
         let mut r = Rel::empty(n);
@@ -82,9 +109,6 @@ impl Rel {
             r.row_mut(i).copy_from_slice(&b.words);
         }
         r
-    }
-    pub fn len(&self) -> usize {
-        self.n
     }
     pub fn insert(&mut self, a: usize, b: usize) {
         self.bits[a * self.stride + b / 64] |= 1 << (b % 64);
@@ -114,14 +138,20 @@ impl Rel {
             })
         })
     }
-    pub fn pairs(&self) -> Vec<(usize, usize)> {
-        (0..self.n).flat_map(|a| self.successors(a).map(move |b| (a, b))).collect()
-    }
     pub fn is_empty(&self) -> bool {
         self.bits.iter().all(|w| *w == 0)
     }
     pub fn union(&self, other: &Rel) -> Rel {
-        Rel { n: self.n, stride: self.stride, bits: self.bits.iter().zip(&other.bits).map(|(a, b)| a | b).collect() }
+        Rel {
+            n: self.n,
+            stride: self.stride,
+            bits: self
+                .bits
+                .iter()
+                .zip(&other.bits)
+                .map(|(a, b)| a | b)
+                .collect(),
+        }
     }
     pub fn union_with(&mut self, other: &Rel) {
         for (a, b) in self.bits.iter_mut().zip(&other.bits) {
@@ -129,10 +159,28 @@ impl Rel {
         }
     }
     pub fn inter(&self, other: &Rel) -> Rel {
-        Rel { n: self.n, stride: self.stride, bits: self.bits.iter().zip(&other.bits).map(|(a, b)| a & b).collect() }
+        Rel {
+            n: self.n,
+            stride: self.stride,
+            bits: self
+                .bits
+                .iter()
+                .zip(&other.bits)
+                .map(|(a, b)| a & b)
+                .collect(),
+        }
     }
     pub fn minus(&self, other: &Rel) -> Rel {
-        Rel { n: self.n, stride: self.stride, bits: self.bits.iter().zip(&other.bits).map(|(a, b)| a & !b).collect() }
+        Rel {
+            n: self.n,
+            stride: self.stride,
+            bits: self
+                .bits
+                .iter()
+                .zip(&other.bits)
+                .map(|(a, b)| a & !b)
+                .collect(),
+        }
     }
     /// `self ; other`
     pub fn seq(&self, other: &Rel) -> Rel {
@@ -189,7 +237,8 @@ impl Rel {
         let mut out = Rel::empty(self.n);
         let stride = self.stride;
         for a in domain.iter() {
-            out.bits[a * stride..(a + 1) * stride].copy_from_slice(&self.bits[a * stride..(a + 1) * stride]);
+            out.bits[a * stride..(a + 1) * stride]
+                .copy_from_slice(&self.bits[a * stride..(a + 1) * stride]);
         }
         out
     }
@@ -222,7 +271,10 @@ impl Rel {
             return out;
         }
         for k in 0..self.n {
-            if out.bits[k * stride..(k + 1) * stride].iter().all(|w| *w == 0) {
+            if out.bits[k * stride..(k + 1) * stride]
+                .iter()
+                .all(|w| *w == 0)
+            {
                 continue;
             }
             for i in 0..self.n {

@@ -175,7 +175,10 @@ pub fn execute(
     init_regs: &[(String, i64)],
     locations: LocationInfo<'_>,
 ) -> Result<Vec<Path>, LitmusError> {
-    let exec = Exec { params: params.iter().map(|(n, _)| n.clone()).collect(), locations };
+    let exec = Exec {
+        params: params.iter().map(|(n, _)| n.clone()).collect(),
+        locations,
+    };
     let mut start = Path::default();
     for (name, value) in init_regs {
         start.regs.insert(name.clone(), konst(*value));
@@ -193,7 +196,9 @@ impl Exec<'_> {
                 next.extend(self.stmt(stmt, st)?);
             }
             if next.len() > MAX_PATHS {
-                return Err(LitmusError::unsupported(format!("more than {MAX_PATHS} control-flow paths in one process")));
+                return Err(LitmusError::unsupported(format!(
+                    "more than {MAX_PATHS} control-flow paths in one process"
+                )));
             }
             states = next;
         }
@@ -291,7 +296,9 @@ impl Exec<'_> {
                 if name == "NULL" {
                     return Ok(vec![(st, konst(0))]);
                 }
-                Err(LitmusError::Invalid(format!("use of undeclared name `{name}`")))
+                Err(LitmusError::Invalid(format!(
+                    "use of undeclared name `{name}`"
+                )))
             }
             Expr::Deref(p) => {
                 let mut out = Vec::new();
@@ -351,7 +358,11 @@ impl Exec<'_> {
         for (st, v) in self.expr(p, st)? {
             match v.as_const() {
                 Some(a) if a >= ADDR_BASE => out.push((st, (a - ADDR_BASE) as usize, v)),
-                Some(_) => return Err(LitmusError::unsupported("memory access through a non-pointer value")),
+                Some(_) => {
+                    return Err(LitmusError::unsupported(
+                        "memory access through a non-pointer value",
+                    ))
+                }
                 None => {
                     for &loc in self.locations.data_locations {
                         let mut s = st.clone();
@@ -366,7 +377,12 @@ impl Exec<'_> {
     }
 
     /// Address argument of a primitive: an lvalue (`*x`) or a pointer (`x`).
-    fn prim_address(&self, arg: &Expr, lvalue: bool, st: Path) -> Result<Vec<(Path, usize, Rc<Sym>)>, LitmusError> {
+    fn prim_address(
+        &self,
+        arg: &Expr,
+        lvalue: bool,
+        st: Path,
+    ) -> Result<Vec<(Path, usize, Rc<Sym>)>, LitmusError> {
         if lvalue {
             match arg {
                 Expr::Deref(p) => self.address(p, st),
@@ -379,9 +395,16 @@ impl Exec<'_> {
     }
 
     fn call(&self, name: &str, args: &[Expr], st: Path) -> Result<Forks, LitmusError> {
-        let prim = prims::lookup(name).ok_or_else(|| LitmusError::unsupported(format!("primitive {name}")))?;
+        let prim = prims::lookup(name)
+            .ok_or_else(|| LitmusError::unsupported(format!("primitive {name}")))?;
         let arity = match prim {
-            Prim::Load { .. } | Prim::Lock | Prim::Unlock | Prim::Trylock | Prim::IsLocked | Prim::SrcuLock | Prim::SyncSrcu => 1,
+            Prim::Load { .. }
+            | Prim::Lock
+            | Prim::Unlock
+            | Prim::Trylock
+            | Prim::IsLocked
+            | Prim::SrcuLock
+            | Prim::SyncSrcu => 1,
             Prim::Store { .. } | Prim::Xchg(_) | Prim::SrcuUnlock => 2,
             Prim::Fence(_) => 0,
             Prim::Cmpxchg(_) | Prim::AddUnless(_) => 3,
@@ -394,13 +417,24 @@ impl Exec<'_> {
             }
         };
         if args.len() != arity {
-            return Err(LitmusError::Invalid(format!("{name} takes {arity} arguments, got {}", args.len())));
+            return Err(LitmusError::Invalid(format!(
+                "{name} takes {arity} arguments, got {}",
+                args.len()
+            )));
         }
         let mut out = Vec::new();
         match prim {
             Prim::Fence(kind) => {
                 let mut st = st;
-                push(&mut st, Kind::F(kind), None, 0, konst(0), Vec::new(), Vec::new());
+                push(
+                    &mut st,
+                    Kind::F(kind),
+                    None,
+                    0,
+                    konst(0),
+                    Vec::new(),
+                    Vec::new(),
+                );
                 out.push((st, konst(0)));
             }
             Prim::Load { tag, lvalue } => {
@@ -409,14 +443,26 @@ impl Exec<'_> {
                     out.push((st, v));
                 }
             }
-            Prim::Store { tag, lvalue, mb_after } => {
+            Prim::Store {
+                tag,
+                lvalue,
+                mb_after,
+            } => {
                 for (st, loc, addr) in self.prim_address(&args[0], lvalue, st)? {
                     for (mut st, v) in self.expr(&args[1], st)? {
                         let mut data = Vec::new();
                         v.vars(&mut data);
                         push(&mut st, Kind::W, Some(loc), tag, v, addr_deps(&addr), data);
                         if mb_after {
-                            push(&mut st, Kind::F(FenceKind::Mb), None, 0, konst(0), Vec::new(), Vec::new());
+                            push(
+                                &mut st,
+                                Kind::F(FenceKind::Mb),
+                                None,
+                                0,
+                                konst(0),
+                                Vec::new(),
+                                Vec::new(),
+                            );
                         }
                         out.push((st, konst(0)));
                     }
@@ -441,12 +487,15 @@ impl Exec<'_> {
                         for (st, new) in self.expr(&args[2], st)? {
                             let a = addr_deps(&addr);
                             let mut fail = st.clone();
-                            let old = push_read(&mut fail, loc, t | tag::RMW | tag::FAILED, a.clone());
-                            fail.constraints.push((mk_bin(BinOp::Eq, old.clone(), expected.clone()), false));
+                            let old =
+                                push_read(&mut fail, loc, t | tag::RMW | tag::FAILED, a.clone());
+                            fail.constraints
+                                .push((mk_bin(BinOp::Eq, old.clone(), expected.clone()), false));
                             out.push((fail, old));
                             let mut ok = st;
                             let old = push_read(&mut ok, loc, t | tag::RMW, a.clone());
-                            ok.constraints.push((mk_bin(BinOp::Eq, old.clone(), expected.clone()), true));
+                            ok.constraints
+                                .push((mk_bin(BinOp::Eq, old.clone(), expected.clone()), true));
                             let mut data = Vec::new();
                             new.vars(&mut data);
                             link_rmw(&mut ok);
@@ -456,7 +505,12 @@ impl Exec<'_> {
                     }
                 }
             }
-            Prim::AtomicOp { tag: t, op, operand, returns } => {
+            Prim::AtomicOp {
+                tag: t,
+                op,
+                operand,
+                returns,
+            } => {
                 let (value_arg, ptr_arg) = match operand {
                     Some(k) => (None, &args[0]).map_first(k),
                     None => (Some(&args[0]), &args[1]).map_first(0),
@@ -473,7 +527,15 @@ impl Exec<'_> {
                         let mut data = Vec::new();
                         new.vars(&mut data);
                         link_rmw(&mut st);
-                        push(&mut st, Kind::W, Some(loc), t | tag::RMW, new.clone(), a, data);
+                        push(
+                            &mut st,
+                            Kind::W,
+                            Some(loc),
+                            t | tag::RMW,
+                            new.clone(),
+                            a,
+                            data,
+                        );
                         let result = match returns {
                             Returns::Nothing => konst(0),
                             Returns::Old => old,
@@ -491,12 +553,15 @@ impl Exec<'_> {
                         for (st, unless) in self.expr(&args[2], st)? {
                             let a = addr_deps(&addr);
                             let mut fail = st.clone();
-                            let old = push_read(&mut fail, loc, t | tag::RMW | tag::FAILED, a.clone());
-                            fail.constraints.push((mk_bin(BinOp::Eq, old, unless.clone()), true));
+                            let old =
+                                push_read(&mut fail, loc, t | tag::RMW | tag::FAILED, a.clone());
+                            fail.constraints
+                                .push((mk_bin(BinOp::Eq, old, unless.clone()), true));
                             out.push((fail, konst(0)));
                             let mut ok = st;
                             let old = push_read(&mut ok, loc, t | tag::RMW, a.clone());
-                            ok.constraints.push((mk_bin(BinOp::Eq, old.clone(), unless.clone()), false));
+                            ok.constraints
+                                .push((mk_bin(BinOp::Eq, old.clone(), unless.clone()), false));
                             let new = mk_bin(BinOp::Add, old, addend.clone());
                             let mut data = Vec::new();
                             new.vars(&mut data);
@@ -518,13 +583,29 @@ impl Exec<'_> {
                     let mut ok = st;
                     push_read(&mut ok, loc, tag::LKR, a.clone());
                     link_rmw(&mut ok);
-                    push(&mut ok, Kind::W, Some(loc), tag::LKW, konst(1), a, Vec::new());
+                    push(
+                        &mut ok,
+                        Kind::W,
+                        Some(loc),
+                        tag::LKW,
+                        konst(1),
+                        a,
+                        Vec::new(),
+                    );
                     out.push((ok, konst(1)));
                 }
             }
             Prim::Unlock => {
                 for (mut st, loc, addr) in self.address(&args[0], st)? {
-                    push(&mut st, Kind::W, Some(loc), tag::UL, konst(0), addr_deps(&addr), Vec::new());
+                    push(
+                        &mut st,
+                        Kind::W,
+                        Some(loc),
+                        tag::UL,
+                        konst(0),
+                        addr_deps(&addr),
+                        Vec::new(),
+                    );
                     out.push((st, konst(0)));
                 }
             }
@@ -550,14 +631,30 @@ impl Exec<'_> {
                     for (mut st, v) in self.expr(&args[1], st)? {
                         let mut data = Vec::new();
                         v.vars(&mut data);
-                        push(&mut st, Kind::W, Some(loc), tag::SRCU_UNLOCK, v, addr_deps(&addr), data);
+                        push(
+                            &mut st,
+                            Kind::W,
+                            Some(loc),
+                            tag::SRCU_UNLOCK,
+                            v,
+                            addr_deps(&addr),
+                            data,
+                        );
                         out.push((st, konst(0)));
                     }
                 }
             }
             Prim::SyncSrcu => {
                 for (mut st, loc, addr) in self.address(&args[0], st)? {
-                    push(&mut st, Kind::SyncSrcu, Some(loc), 0, konst(0), addr_deps(&addr), Vec::new());
+                    push(
+                        &mut st,
+                        Kind::SyncSrcu,
+                        Some(loc),
+                        0,
+                        konst(0),
+                        addr_deps(&addr),
+                        Vec::new(),
+                    );
                     out.push((st, konst(0)));
                 }
             }
@@ -601,9 +698,26 @@ fn push_ctrl(st: &mut Path, deps: &[usize]) {
     }
 }
 
-fn push(st: &mut Path, kind: Kind, loc: Option<usize>, tags: u32, value: Rc<Sym>, addr: Vec<usize>, data: Vec<usize>) -> usize {
+fn push(
+    st: &mut Path,
+    kind: Kind,
+    loc: Option<usize>,
+    tags: u32,
+    value: Rc<Sym>,
+    addr: Vec<usize>,
+    data: Vec<usize>,
+) -> usize {
     let ctrl = st.ctrl.clone();
-    st.events.push(PEvent { kind, loc, tags, value, addr, data, ctrl, rmw_write: None });
+    st.events.push(PEvent {
+        kind,
+        loc,
+        tags,
+        value,
+        addr,
+        data,
+        ctrl,
+        rmw_write: None,
+    });
     st.events.len() - 1
 }
 

@@ -23,13 +23,20 @@ fn corpus_root() -> Option<PathBuf> {
 }
 
 fn rows(root: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(root.join("EXPECTED.tsv")).expect("EXPECTED.tsv is readable");
+    let text =
+        std::fs::read_to_string(root.join("EXPECTED.tsv")).expect("EXPECTED.tsv is readable");
     text.lines()
         .skip(1)
         .map(|line| {
             let f: Vec<&str> = line.split('\t').collect();
             let get = |i: usize| f.get(i).unwrap_or(&"").to_string();
-            Row { path: get(0), expected: get(1), source: get(2), herd: get(6), flags: get(8) }
+            Row {
+                path: get(0),
+                expected: get(1),
+                source: get(2),
+                herd: get(6),
+                flags: get(8),
+            }
         })
         .collect()
 }
@@ -46,11 +53,18 @@ struct Stats {
 
 fn run(select: &dyn Fn(usize, &Row) -> bool) -> Option<Stats> {
     let Some(root) = corpus_root() else {
-        println!("SKIP: ../shared/litmus not found next to the workspace; corpus agreement not checked");
+        println!(
+            "SKIP: ../shared/litmus not found next to the workspace; corpus agreement not checked"
+        );
         return None;
     };
     let rows = rows(&root);
-    let chosen: Vec<&Row> = rows.iter().enumerate().filter(|(i, r)| select(*i, r)).map(|(_, r)| r).collect();
+    let chosen: Vec<&Row> = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| select(*i, r))
+        .map(|(_, r)| r)
+        .collect();
     let mut stats = Stats::default();
     let results: Vec<(usize, Result<sashiko_lkmm::Outcome, LitmusError>)> = {
         let next = std::sync::atomic::AtomicUsize::new(0);
@@ -62,8 +76,12 @@ fn run(select: &dyn Fn(usize, &Row) -> bool) -> Option<Stats> {
                     if i >= chosen.len() {
                         break;
                     }
-                    let src = std::fs::read_to_string(root.join(&chosen[i].path)).expect("test file is readable");
-                    let options = Options { deadline: Some(Instant::now() + Duration::from_secs(10)), ..Options::default() };
+                    let src = std::fs::read_to_string(root.join(&chosen[i].path))
+                        .expect("test file is readable");
+                    let options = Options {
+                        deadline: Some(Instant::now() + Duration::from_secs(10)),
+                        ..Options::default()
+                    };
                     let r = check_litmus(&src, &options);
                     out.lock().expect("results lock").push((i, r));
                 });
@@ -90,7 +108,10 @@ fn run(select: &dyn Fn(usize, &Row) -> bool) -> Option<Stats> {
         };
         if row.source == "herd7-run" {
             stats.supported += 1;
-            let ours = format!("{} {} {}", outcome.verdict, outcome.positive, outcome.negative);
+            let ours = format!(
+                "{} {} {}",
+                outcome.verdict, outcome.positive, outcome.negative
+            );
             let race_expected = row.flags.split(',').any(|f| f == "data-race");
             let verdict_ok = row.herd.split(' ').next() == Some(&outcome.verdict.to_string());
             if verdict_ok && race_expected == outcome.data_race {
@@ -99,19 +120,32 @@ fn run(select: &dyn Fn(usize, &Row) -> bool) -> Option<Stats> {
                     stats.counts_agree += 1;
                 }
             } else {
-                stats.disagreements.push(format!("{}\texpected {} race={}\tgot {} race={}", row.path, row.herd, race_expected, ours, outcome.data_race));
+                stats.disagreements.push(format!(
+                    "{}\texpected {} race={}\tgot {} race={}",
+                    row.path, row.herd, race_expected, ours, outcome.data_race
+                ));
             }
         } else if row.expected.is_empty() || row.expected == "Reachable" {
             // No reference verdict: counted as decided but not compared.
-            *stats.unsupported.entry("no reference verdict (decided)".into()).or_default() += 1;
+            *stats
+                .unsupported
+                .entry("no reference verdict (decided)".into())
+                .or_default() += 1;
         } else {
             stats.supported += 1;
-            let want = if row.expected == "DEADLOCK" { "Never" } else { row.expected.as_str() };
+            let want = if row.expected == "DEADLOCK" {
+                "Never"
+            } else {
+                row.expected.as_str()
+            };
             if outcome.verdict.to_string() == want {
                 stats.agree += 1;
                 stats.counts_agree += 1;
             } else {
-                stats.disagreements.push(format!("{}\texpected {} (comment)\tgot {}", row.path, row.expected, outcome.verdict));
+                stats.disagreements.push(format!(
+                    "{}\texpected {} (comment)\tgot {}",
+                    row.path, row.expected, outcome.verdict
+                ));
             }
         }
     }
@@ -135,14 +169,26 @@ fn run(select: &dyn Fn(usize, &Row) -> bool) -> Option<Stats> {
 
 #[test]
 fn kernel_litmus_tests_agree_with_herd7() {
-    let Some(stats) = run(&|_, r| r.path.starts_with("kernel/")) else { return };
-    assert!(stats.disagreements.is_empty(), "{} disagreements", stats.disagreements.len());
+    let Some(stats) = run(&|_, r| r.path.starts_with("kernel/")) else {
+        return;
+    };
+    assert!(
+        stats.disagreements.is_empty(),
+        "{} disagreements",
+        stats.disagreements.len()
+    );
     assert!(stats.supported > 0);
 }
 
 #[test]
 fn corpus_sample_agrees_with_herd7() {
     let all = std::env::var("LKMM_CORPUS").is_ok_and(|v| v == "all");
-    let Some(stats) = run(&|i, r| !r.path.starts_with("kernel/") && (all || i % 10 == 0)) else { return };
-    assert!(stats.disagreements.is_empty(), "{} disagreements", stats.disagreements.len());
+    let Some(stats) = run(&|i, r| !r.path.starts_with("kernel/") && (all || i % 10 == 0)) else {
+        return;
+    };
+    assert!(
+        stats.disagreements.is_empty(),
+        "{} disagreements",
+        stats.disagreements.len()
+    );
 }

@@ -26,12 +26,29 @@ fn parses_structure() {
     let t = parse_litmus("C name.litmus\n{ int x = 1; int *p = &x; 1:r0 = 3; }\nP0(int *x, spinlock_t *l) { spin_lock(l); }\nP1(int *x) { }\nexists (0:r0=1 /\\ [x]=2 \\/ 1:r0=0:r1)\n").expect("parses");
     assert_eq!(t.name, "name");
     assert_eq!(t.processes.len(), 2);
-    assert_eq!(t.processes[0].params[1], ("l".to_string(), "spinlock_t *".to_string()));
+    assert_eq!(
+        t.processes[0].params[1],
+        ("l".to_string(), "spinlock_t *".to_string())
+    );
     assert_eq!(t.quantifier, Quantifier::Exists);
-    assert!(t.init.contains(&InitEntry::Location { name: "p".into(), ctype: "int *".into(), value: Some(InitValue::Addr("x".into())) }));
-    assert!(t.init.contains(&InitEntry::Register { thread: 1, name: "r0".into(), value: InitValue::Int(3) }));
+    assert!(t.init.contains(&InitEntry::Location {
+        name: "p".into(),
+        ctype: "int *".into(),
+        value: Some(InitValue::Addr("x".into()))
+    }));
+    assert!(t.init.contains(&InitEntry::Register {
+        thread: 1,
+        name: "r0".into(),
+        value: InitValue::Int(3)
+    }));
     match &t.condition {
-        Prop::Or(_, right) => assert_eq!(**right, Prop::Atom(StateLoc::Reg(1, "r0".into()), AtomValue::Loc(StateLoc::Reg(0, "r1".into())))),
+        Prop::Or(_, right) => assert_eq!(
+            **right,
+            Prop::Atom(
+                StateLoc::Reg(1, "r0".into()),
+                AtomValue::Loc(StateLoc::Reg(0, "r1".into()))
+            )
+        ),
         other => panic!("unexpected condition {other:?}"),
     }
 }
@@ -40,10 +57,30 @@ fn parses_structure() {
 fn errors_name_line_and_column() {
     let cases: &[(&str, &str, usize, usize)] = &[
         ("missing header", "P0() {}\n", 1, 1),
-        ("bad statement", "C t\n{}\nP0(int *x) {\n  WRITE_ONCE(*x, 1)\n}\nexists (x=1)\n", 5, 1),
-        ("loop", "C t\n{}\nP0(int *x) {\n  while (1) { }\n}\nexists (x=1)\n", 4, 3),
-        ("bad condition", "C t\n{}\nP0(int *x) { }\nexists (x=)\n", 4, 11),
-        ("stray character", "C t\n{}\nP0(int *x) { int r0 = $; }\nexists (x=0)\n", 3, 23),
+        (
+            "bad statement",
+            "C t\n{}\nP0(int *x) {\n  WRITE_ONCE(*x, 1)\n}\nexists (x=1)\n",
+            5,
+            1,
+        ),
+        (
+            "loop",
+            "C t\n{}\nP0(int *x) {\n  while (1) { }\n}\nexists (x=1)\n",
+            4,
+            3,
+        ),
+        (
+            "bad condition",
+            "C t\n{}\nP0(int *x) { }\nexists (x=)\n",
+            4,
+            11,
+        ),
+        (
+            "stray character",
+            "C t\n{}\nP0(int *x) { int r0 = $; }\nexists (x=0)\n",
+            3,
+            23,
+        ),
     ];
     for (name, src, line, column) in cases {
         let e = parse_litmus(src).expect_err(name);
