@@ -28,6 +28,9 @@ enum Command {
     Config(commands::config::ConfigArgs),
     /// Decide C litmus tests under the Linux-kernel memory model.
     Litmus(commands::litmus::LitmusArgs),
+    /// Read mbox, maildir, public-inbox git, NNTP or lore sources into the
+    /// database (each message once) and assemble series.
+    Ingest(commands::ingest::IngestArgs),
 }
 
 /// Exit status for a run that failed with an error (as opposed to one that
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             Command::Review(args) => commands::review::run(args).await,
             Command::Config(args) => commands::config::run(args).await,
             Command::Litmus(args) => commands::litmus::run(args).await,
+            Command::Ingest(args) => commands::ingest::run(args).await,
         }
     });
     match result {

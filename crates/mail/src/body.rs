@@ -116,10 +116,11 @@ fn check_decoding(part: &MessagePart<'_>, text: &str, diagnostics: &mut Vec<Diag
             "damaged base64 or quoted-printable data, decoded what could be read",
         ));
     }
-    let replaced = text
-        .chars()
-        .filter(|&ch| ch == char::REPLACEMENT_CHARACTER)
-        .count();
+    let replaced = if text.contains(char::REPLACEMENT_CHARACTER) {
+        text.matches(char::REPLACEMENT_CHARACTER).count()
+    } else {
+        0
+    };
     if replaced > 0 {
         diagnostics.push(Diagnostic::warning(
             DiagnosticKind::UndecodableBytes,

@@ -87,3 +87,20 @@ impl Diagnostic {
         self
     }
 }
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Severity::Info => "note",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+impl std::fmt::Display for Diagnostic {
+    /// `warning: <message>`; the Message-ID is printed by callers that know
+    /// their context.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}: {}", self.severity, self.message)
+    }
+}

@@ -107,24 +107,31 @@ pub fn contains_diff(text: &str) -> bool {
 
 /// Byte offset of the line where the first file diff starts, if any.
 pub fn first_diff_line(text: &str) -> Option<usize> {
-    let mut offset = 0;
-    let mut previous: Option<(usize, &str)> = None;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_end_matches(['\n', '\r']);
-        if trimmed.starts_with("diff --git ") || trimmed.starts_with("GIT binary patch") {
-            return Some(offset);
+    // Substring searches instead of a walk over every line: bodies are
+    // mostly diff, and this runs on every mail.
+    let mut first = ["diff --git ", "GIT binary patch"]
+        .iter()
+        .filter_map(|marker| line_starts(text, marker).next())
+        .min();
+    for plus in line_starts(text, "+++ ") {
+        if first.is_some_and(|found| plus > found) || plus == 0 {
+            break;
         }
-        if trimmed.starts_with("+++ ") {
-            if let Some((previous_offset, previous_line)) = previous {
-                if previous_line.starts_with("--- ") {
-                    return Some(previous_offset);
-                }
-            }
+        let previous = text[..plus - 1]
+            .rfind('\n')
+            .map_or(0, |newline| newline + 1);
+        if text[previous..].starts_with("--- ") {
+            first = Some(first.map_or(previous, |found| found.min(previous)));
+            break;
         }
-        previous = Some((offset, trimmed));
-        offset += line.len();
     }
-    None
+    first
+}
+
+/// Byte offsets of the lines of `text` that start with `marker`, in order.
+pub(crate) fn line_starts<'t>(text: &'t str, marker: &'t str) -> impl Iterator<Item = usize> + 't {
+    memchr::memmem::find_iter(text.as_bytes(), marker.as_bytes())
+        .filter(move |&at| at == 0 || text.as_bytes()[at - 1] == b'\n')
 }
 
 struct Parser<'t> {

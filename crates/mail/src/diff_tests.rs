@@ -51,7 +51,8 @@ HcmV?d00001
 fn files_of_a_git_diff() {
     let (files, diagnostics) = parse(RENAME_AND_EDIT);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let summary: Vec<(Option<&str>, Option<&str>, FileChange, bool, usize)> = files
+    type Summary<'a> = (Option<&'a str>, Option<&'a str>, FileChange, bool, usize);
+    let summary: Vec<Summary<'_>> = files
         .iter()
         .map(|f| {
             (

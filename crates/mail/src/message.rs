@@ -5,7 +5,9 @@
 //! headers still yields whatever could be read, plus diagnostics inside the
 //! [`ParsedMessage`]. This module must never do IO.
 
-use mail_parser::{HeaderValue, MessageParser};
+use std::sync::OnceLock;
+
+use mail_parser::{HeaderName, HeaderValue, MessageParser};
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 
@@ -104,10 +106,26 @@ impl ParsedMessage {
     }
 }
 
+/// A parser that decodes only the headers this crate reads (the rest, such
+/// as Received and DKIM-Signature chains, stay raw), built once.
+fn parser() -> &'static MessageParser {
+    static PARSER: OnceLock<MessageParser> = OnceLock::new();
+    PARSER.get_or_init(|| {
+        MessageParser::new()
+            .with_mime_headers()
+            .with_message_ids()
+            .header_date(HeaderName::Date)
+            .header_text(HeaderName::Subject)
+            .header_address(HeaderName::From)
+            .header_raw(HeaderName::ListId)
+            .default_header_ignore()
+    })
+}
+
 /// Parses one raw RFC 5322 message (bytes as stored, any line endings).
 pub fn parse_message(raw: &[u8]) -> ParsedMessage {
     let mut diagnostics = Vec::new();
-    let Some(message) = MessageParser::default().parse(raw) else {
+    let Some(message) = parser().parse(raw) else {
         let message_id = synthetic_message_id(raw);
         diagnostics.push(
             Diagnostic::warning(
@@ -208,7 +226,10 @@ fn fill_body(parsed: &mut ParsedMessage, body: crate::body::BodyText) {
     parsed
         .trailers
         .extend(trailer::commit_trailers(attached_message));
-    parsed.review_trailers = trailer::reply_trailers(&inline);
+    // Only replies carry review tags for others; patches keep theirs in `trailers`.
+    if parsed.tags.is_reply {
+        parsed.review_trailers = trailer::reply_trailers(&inline);
+    }
     parsed.meta_trailers = trailer::meta_trailers(&inline);
     parsed.patch_id = crate::patch_id::stable_patch_id(&diff);
     parsed.diff = diff;

@@ -64,7 +64,8 @@ diff --git a/a.c b/a.c\n\
 /// transfer encoding, encoded body, expected decoded text, diagnostics expected).
 #[test]
 fn charsets_and_transfer_encodings() {
-    let cases: &[(&str, &str, &[u8], &str, &[DiagnosticKind])] = &[
+    type Case<'a> = (&'a str, &'a str, &'a [u8], &'a str, &'a [DiagnosticKind]);
+    let cases: &[Case<'_>] = &[
         ("gbk", "8bit", b"\xc4\xe3\xba\xc3 diff\n", "你好 diff", &[]),
         ("gb2312", "base64", b"xOO6ww==\n", "你好", &[]),
         ("big5", "8bit", b"\xa4\xa4\xa4\xe5\n", "中文", &[]),

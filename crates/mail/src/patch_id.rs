@@ -60,10 +60,13 @@ impl State {
     }
 
     fn hash_without_whitespace(&mut self, line: &str) {
-        let mut kept = Vec::with_capacity(line.len());
-        kept.extend(line.bytes().filter(|b| !is_git_space(*b)));
-        self.hashed_bytes += kept.len();
-        self.hasher.update(&kept);
+        // Hash the runs between whitespace bytes without copying the line.
+        for run in line.as_bytes().split(|b| is_git_space(*b)) {
+            if !run.is_empty() {
+                self.hashed_bytes += run.len();
+                self.hasher.update(run);
+            }
+        }
     }
 
     /// Returns false at the end of the patch.

@@ -52,15 +52,20 @@ const META_KEYS: &[&str] = &["base-commit", "change-id"];
 
 /// Splits `Key: value`, requiring a key made of letters, digits and `-`.
 fn split_key_value(line: &str) -> Option<(&str, &str)> {
-    let colon = line.find(':')?;
+    let bytes = line.as_bytes();
+    if !bytes.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    // The key is short and made of letters, digits and '-': stop at the
+    // first other byte instead of searching the whole line for ':'.
+    let colon = bytes
+        .iter()
+        .take(41)
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-'))?;
+    if bytes[colon] != b':' {
+        return None;
+    }
     let key = &line[..colon];
-    let first = key.bytes().next()?;
-    if !first.is_ascii_alphabetic() || key.len() > 40 {
-        return None;
-    }
-    if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return None;
-    }
     let value = line[colon + 1..].trim();
     if value.is_empty() || !line[colon + 1..].starts_with([' ', '\t']) {
         return None;
@@ -136,8 +141,15 @@ pub fn reply_trailers(body: &str) -> Vec<Trailer> {
 /// anywhere in the body. Lines of a diff hunk start with ` `, `+` or `-`, so
 /// they are never mistaken for these.
 pub fn meta_trailers(body: &str) -> Vec<Trailer> {
-    body.lines()
-        .filter_map(|line| {
+    let mut starts: Vec<usize> = ["base-commit:", "change-id:", "prerequisite-"]
+        .iter()
+        .flat_map(|marker| crate::diff::line_starts(body, marker))
+        .collect();
+    starts.sort_unstable();
+    starts
+        .into_iter()
+        .filter_map(|start| {
+            let line = body[start..].lines().next()?;
             let (key, value) = split_key_value(line)?;
             is_meta_key(key).then(|| Trailer {
                 key: key.to_owned(),

@@ -2,5 +2,6 @@
 //! async `run` returning the process exit code.
 
 pub mod config;
+pub mod ingest;
 pub mod litmus;
 pub mod review;

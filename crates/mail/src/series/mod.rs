@@ -94,10 +94,9 @@ impl Series {
             .cloned()
             .unwrap_or_default();
         for reply in &self.reply_trailers {
-            if reply.applies_to == patch_message_id || reply.applies_to_cover {
-                if !all.contains(&reply.trailer) {
-                    all.push(reply.trailer.clone());
-                }
+            let applies = reply.applies_to == patch_message_id || reply.applies_to_cover;
+            if applies && !all.contains(&reply.trailer) {
+                all.push(reply.trailer.clone());
             }
         }
         all
