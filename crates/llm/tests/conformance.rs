@@ -56,6 +56,15 @@ async fn request_json_matches_golden_files() {
                 .map(String::as_str),
             Some("flow")
         );
+        let structured = ChatRequest::new("verify", "Verify the findings.")
+            .with_user_text("findings so far")
+            .with_schema("findings", findings_schema())
+            .with_max_output_tokens(500);
+        client.chat(&structured).await.expect("structured answer");
+        check_golden(
+            &format!("{kind}_structured_request.json"),
+            &server.requests()[1].body,
+        );
         if kind == ProviderKind::Anthropic {
             assert_eq!(
                 recorded[0]
