@@ -6,6 +6,7 @@
 //! logic of its own.
 
 mod commands;
+mod inputs;
 mod settings;
 
 use std::process::ExitCode;
@@ -28,9 +29,17 @@ enum Command {
     Config(commands::config::ConfigArgs),
     /// Decide C litmus tests under the Linux-kernel memory model.
     Litmus(commands::litmus::LitmusArgs),
+    /// Assemble patch series from mbox files and print them (JSON or text).
+    Series(commands::series::SeriesArgs),
     /// Read mbox, maildir, public-inbox git, NNTP or lore sources into the
     /// database (each message once) and assemble series.
     Ingest(commands::ingest::IngestArgs),
+    /// Create or upgrade the database schema, or show its status.
+    Db(commands::db::DbArgs),
+    /// List review jobs with their status, attempts and worker.
+    Jobs(commands::jobs::JobsArgs),
+    /// List the bug database by subsystem and state, or triage one bug.
+    Bugs(commands::bugs::BugsArgs),
 }
 
 /// Exit status for a run that failed with an error (as opposed to one that
@@ -55,7 +64,11 @@ fn main() -> ExitCode {
             Command::Review(args) => commands::review::run(args).await,
             Command::Config(args) => commands::config::run(args).await,
             Command::Litmus(args) => commands::litmus::run(args).await,
+            Command::Series(args) => commands::series::run(args).await,
             Command::Ingest(args) => commands::ingest::run(args).await,
+            Command::Db(args) => commands::db::run(args).await,
+            Command::Jobs(args) => commands::jobs::run(args).await,
+            Command::Bugs(args) => commands::bugs::run(args).await,
         }
     });
     match result {

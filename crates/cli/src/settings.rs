@@ -5,37 +5,14 @@
 //! Secrets (API keys) are held in [`Secret`], whose `Debug`, `Display` and
 //! `Serialize` never show the value. Nothing here talks to the network.
 
-use std::fmt;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize, Serializer};
-
-/// A value that must never be printed or logged.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str("<redacted>")
-    }
-}
+use sashiko_llm::{
+    JsonMode, Price, ProviderConfig, ProviderKind, RateLimitConfig, RetryConfig, Secret,
+};
+use serde::{Deserialize, Serialize};
 
 /// The `[llm]` table of config.toml and its environment/flag overrides.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -46,12 +23,47 @@ pub struct LlmSettings {
     pub base_url: Option<String>,
     pub model: Option<String>,
     pub api_key: Option<Secret>,
-    /// Ask for `{"type":"json_object","schema":...}` instead of
-    /// `json_schema` (llama.cpp's server wants this).
-    #[serde(default)]
-    pub json_object_schema: bool,
+    /// How to ask an OpenAI-compatible server for JSON (`json_schema`,
+    /// `json_object_with_schema` for llama.cpp's server, `json_object`, `none`).
+    pub json_mode: Option<JsonMode>,
     /// Maximum output tokens per stage request.
     pub max_output_tokens: Option<u32>,
+    pub timeout_secs: Option<u64>,
+    pub retry: Option<RetryConfig>,
+    pub rate_limit: Option<RateLimitConfig>,
+    /// US dollars per million tokens, keyed by model (`"*"` for any).
+    #[serde(default)]
+    pub prices: BTreeMap<String, Price>,
+}
+
+impl LlmSettings {
+    /// The provider connection these settings describe, or `None` when no
+    /// provider and model are configured.
+    pub fn provider_config(&self) -> anyhow::Result<Option<ProviderConfig>> {
+        let (Some(provider), Some(model)) = (&self.provider, &self.model) else {
+            return Ok(None);
+        };
+        let kind: ProviderKind = provider.parse().map_err(|error: String| {
+            anyhow::anyhow!("invalid LLM provider {provider:?}: {error}")
+        })?;
+        let mut config = ProviderConfig::new(kind).with_model(model.clone());
+        config.base_url = self.base_url.clone();
+        config.api_key = self.api_key.clone();
+        if let Some(mode) = self.json_mode {
+            config.json_mode = mode;
+        }
+        if let Some(timeout) = self.timeout_secs {
+            config.timeout_secs = timeout;
+        }
+        if let Some(retry) = &self.retry {
+            config.retry = retry.clone();
+        }
+        if let Some(rate_limit) = &self.rate_limit {
+            config.rate_limit = rate_limit.clone();
+        }
+        config.prices = self.prices.clone();
+        Ok(Some(config))
+    }
 }
 
 /// The whole configuration file.
@@ -98,7 +110,10 @@ impl Settings {
         override_with(&mut llm.provider, env("SASHIKO_LLM_PROVIDER"));
         override_with(&mut llm.base_url, env("SASHIKO_LLM_BASE_URL"));
         override_with(&mut llm.model, env("SASHIKO_LLM_MODEL"));
-        override_with(&mut llm.api_key, env("SASHIKO_LLM_API_KEY").map(Secret::new));
+        override_with(
+            &mut llm.api_key,
+            env("SASHIKO_LLM_API_KEY").map(Secret::new),
+        );
         override_with(&mut llm.provider, flags.provider.clone());
         override_with(&mut llm.model, flags.model.clone());
         override_with(&mut llm.base_url, flags.base_url.clone());
@@ -173,7 +188,10 @@ pub fn default_db_url() -> String {
         .map(PathBuf::from)
         .or_else(|| home_dir().map(|home| home.join(".local").join("share")))
         .unwrap_or_else(|| PathBuf::from("."));
-    format!("sqlite:{}", base.join("sashiko").join("sashiko.db").display())
+    format!(
+        "sqlite:{}",
+        base.join("sashiko").join("sashiko.db").display()
+    )
 }
 
 /// The prompts shipped with sashiko: next to the executable's source tree

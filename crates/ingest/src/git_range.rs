@@ -141,7 +141,8 @@ fn format_commit(
     };
     let mut diff_options = DiffOptions::new();
     diff_options.context_lines(3);
-    let mut diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut diff_options))?;
+    let mut diff =
+        repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut diff_options))?;
     let mut find_options = git2::DiffFindOptions::new();
     find_options.renames(true);
     diff.find_similar(Some(&mut find_options))?;
@@ -225,7 +226,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -256,7 +261,17 @@ mod tests {
             let text: String = (0..=i).map(|line| format!("int v{line};\n")).collect();
             std::fs::write(dir.path().join("a.c"), text).expect("write");
             git(dir.path(), &["add", "a.c"]);
-            git(dir.path(), &["commit", "-q", "-m", &format!("a: step {i}\n\nBody {i}.\n\nSigned-off-by: Ada Dev <ada@example.org>")]);
+            git(
+                dir.path(),
+                &[
+                    "commit",
+                    "-q",
+                    "-m",
+                    &format!(
+                        "a: step {i}\n\nBody {i}.\n\nSigned-off-by: Ada Dev <ada@example.org>"
+                    ),
+                ],
+            );
         }
         dir
     }
@@ -286,12 +301,22 @@ mod tests {
         let commit = &range.commits[0];
         assert_eq!(commit.summary, "a: step 2");
         assert_eq!(commit.author, "Ada Dev <ada@example.org>");
-        assert!(commit.body.ends_with("Signed-off-by: Ada Dev <ada@example.org>"));
+        assert!(commit
+            .body
+            .ends_with("Signed-off-by: Ada Dev <ada@example.org>"));
         assert_eq!(commit.date, "Fri, 1 Mar 2024 12:00:00 +0100");
         let git_patch = git(dir.path(), &["format-patch", "--stdout", "HEAD~1.."]);
         let git_diff = &git_patch[git_patch.find("diff --git").expect("diff")..];
-        assert!(git_diff.starts_with(&commit.diff), "ours:\n{}\ngit:\n{git_diff}", commit.diff);
-        assert!(commit.mbox.contains("Subject: [PATCH] a: step 2"), "{}", commit.mbox);
+        assert!(
+            git_diff.starts_with(&commit.diff),
+            "ours:\n{}\ngit:\n{git_diff}",
+            commit.diff
+        );
+        assert!(
+            commit.mbox.contains("Subject: [PATCH] a: step 2"),
+            "{}",
+            commit.mbox
+        );
         assert!(commit.mbox.contains("+int v2;"));
     }
 

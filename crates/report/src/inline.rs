@@ -67,7 +67,10 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
     let lines = diff_lines(&patch.diff);
     let position = |finding: &Finding| {
         lines.iter().position(|line| {
-            line.file == finding.file && line.new_line.is_some_and(|number| number >= finding.line_end)
+            line.file == finding.file
+                && line
+                    .new_line
+                    .is_some_and(|number| number >= finding.line_end)
         })
     };
     findings.sort_by_key(|finding| position(finding).unwrap_or(usize::MAX));
@@ -83,7 +86,11 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
         };
         if lines[end].file != current_file {
             current_file = lines[end].file;
-            if let Some(header) = lines[..end].iter().rev().find(|l| l.text.starts_with("diff --git ")) {
+            if let Some(header) = lines[..end]
+                .iter()
+                .rev()
+                .find(|l| l.text.starts_with("diff --git "))
+            {
                 if !out.is_empty() {
                     out.push_str("> [ ... ]\n\n");
                 }
@@ -97,7 +104,10 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
             if previous.is_header && !previous.text.starts_with("@@ ") {
                 break;
             }
-            if previous.new_line.is_some_and(|number| number < first_wanted) {
+            if previous
+                .new_line
+                .is_some_and(|number| number < first_wanted)
+            {
                 break;
             }
             start -= 1;
@@ -112,7 +122,7 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
             }
         }
         for line in &lines[start..=end.max(start)] {
-            out.push_str(&format!("> {}", line.text).trim_end().to_owned());
+            out.push_str(format!("> {}", line.text).trim_end());
             out.push('\n');
         }
         quoted_up_to = Some(end.max(start));
@@ -181,7 +191,8 @@ mod tests {
             line_end: line + 1,
             stage: "resource".into(),
             severity: Severity::High,
-            problem: "Does this leak p when g() fails? The early return skips the kfree() below.".into(),
+            problem: "Does this leak p when g() fails? The early return skips the kfree() below."
+                .into(),
             severity_explanation: String::new(),
             preexisting,
             locations: vec![],

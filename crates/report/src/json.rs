@@ -147,7 +147,11 @@ pub struct UsageView {
     pub wall_ms: u64,
 }
 
-pub fn document<'a>(series: &'a ReviewSeries, output: &'a ReviewOutput, meta: &ReviewMeta<'a>) -> ReviewDocument<'a> {
+pub fn document<'a>(
+    series: &'a ReviewSeries,
+    output: &'a ReviewOutput,
+    meta: &ReviewMeta<'a>,
+) -> ReviewDocument<'a> {
     ReviewDocument {
         review: ReviewHeader {
             id: meta.review_id,
@@ -173,10 +177,18 @@ pub fn document<'a>(series: &'a ReviewSeries, output: &'a ReviewOutput, meta: &R
                 author: &patch.author,
                 message_id: patch.message_id.as_deref(),
                 commit_id: patch.commit_id.as_deref(),
-                findings: output.findings.iter().filter(|f| f.patch_index == patch.index).count(),
+                findings: output
+                    .findings
+                    .iter()
+                    .filter(|f| f.patch_index == patch.index)
+                    .count(),
             })
             .collect(),
-        findings: output.findings.iter().map(FindingView::from_finding).collect(),
+        findings: output
+            .findings
+            .iter()
+            .map(FindingView::from_finding)
+            .collect(),
         skipped_stages: output
             .stages
             .iter()

@@ -22,8 +22,18 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         out.push_str("!! The model's answer leaked the review canary: this review is marked compromised and must not be reported.\n");
     }
     for patch in &series.patches {
-        let findings: Vec<&Finding> = output.findings.iter().filter(|f| f.patch_index == patch.index).collect();
-        let _ = writeln!(out, "\n[{}/{}] {}", patch.index, series.patches.len(), patch.subject);
+        let findings: Vec<&Finding> = output
+            .findings
+            .iter()
+            .filter(|f| f.patch_index == patch.index)
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n[{}/{}] {}",
+            patch.index,
+            series.patches.len(),
+            patch.subject
+        );
         if findings.is_empty() {
             out.push_str("  no findings\n");
         }
@@ -37,7 +47,11 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
                 finding.line_start,
                 finding.line_end,
                 finding.stage,
-                if finding.preexisting { " (pre-existing)" } else { "" },
+                if finding.preexisting {
+                    " (pre-existing)"
+                } else {
+                    ""
+                },
                 first_line
             );
         }
@@ -62,10 +76,18 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         .map(|stage| stage.name.clone())
         .collect();
     if !not_applicable.is_empty() {
-        let _ = writeln!(out, "Not applicable to this series: {}", not_applicable.join(", "));
+        let _ = writeln!(
+            out,
+            "Not applicable to this series: {}",
+            not_applicable.join(", ")
+        );
     }
     if output.unanchored > 0 {
-        let _ = writeln!(out, "Dropped {} candidate(s) citing lines outside the patch.", output.unanchored);
+        let _ = writeln!(
+            out,
+            "Dropped {} candidate(s) citing lines outside the patch.",
+            output.unanchored
+        );
     }
     let usage = &output.usage;
     let _ = writeln!(
@@ -81,7 +103,13 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         let all: Vec<&Finding> = output.findings.iter().collect();
         for patch in &series.patches {
             if let Some(reply) = render_patch_reply(patch, &all) {
-                let _ = writeln!(out, "\n---- inline reply to [{}/{}] {} ----\n", patch.index, series.patches.len(), patch.subject);
+                let _ = writeln!(
+                    out,
+                    "\n---- inline reply to [{}/{}] {} ----\n",
+                    patch.index,
+                    series.patches.len(),
+                    patch.subject
+                );
                 out.push_str(&reply);
             }
         }

@@ -10,9 +10,9 @@ pub fn wrap(text: &str, width: usize) -> String {
         if number > 0 {
             out.push('\n');
         }
-        let preformatted = paragraph
-            .lines()
-            .any(|line| line.starts_with("    ") || line.starts_with('\t') || line.starts_with('>'));
+        let preformatted = paragraph.lines().any(|line| {
+            line.starts_with("    ") || line.starts_with('\t') || line.starts_with('>')
+        });
         if preformatted {
             out.push_str(paragraph.trim_end());
             out.push('\n');

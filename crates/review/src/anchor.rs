@@ -50,10 +50,16 @@ impl PatchLines {
 
     /// Does `[start, end]` in `file` overlap a hunk?
     pub fn covers(&self, file: &str, start: u32, end: u32) -> bool {
-        let (start, end) = if start <= end { (start, end) } else { (end, start) };
-        self.files
-            .get(normalise_path(file))
-            .is_some_and(|spans| spans.iter().any(|span| start <= span.end && end >= span.start))
+        let (start, end) = if start <= end {
+            (start, end)
+        } else {
+            (end, start)
+        };
+        self.files.get(normalise_path(file)).is_some_and(|spans| {
+            spans
+                .iter()
+                .any(|span| start <= span.end && end >= span.start)
+        })
     }
 
     pub fn files(&self) -> impl Iterator<Item = &str> {
@@ -101,7 +107,9 @@ fn git_header_paths(rest: &str) -> Vec<String> {
 pub fn parse_hunk_header(line: &str) -> Option<HunkSpan> {
     let inner = line.strip_prefix("@@ ")?;
     let end = inner.find(" @@")?;
-    let new_part = inner[..end].split_whitespace().find(|part| part.starts_with('+'))?;
+    let new_part = inner[..end]
+        .split_whitespace()
+        .find(|part| part.starts_with('+'))?;
     let (start, count) = parse_range(&new_part[1..])?;
     let last = if count == 0 { start } else { start + count - 1 };
     Some(HunkSpan {
@@ -187,7 +195,11 @@ rename to new.c
             ("old.c", 1, 1, true),
         ];
         for (file, start, end, expected) in cases {
-            assert_eq!(lines.covers(file, start, end), expected, "{file}:{start}-{end}");
+            assert_eq!(
+                lines.covers(file, start, end),
+                expected,
+                "{file}:{start}-{end}"
+            );
         }
     }
 

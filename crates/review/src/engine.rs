@@ -94,17 +94,20 @@ pub struct ReviewOutput {
 
 impl ReviewOutput {
     pub fn skipped_stages(&self) -> impl Iterator<Item = &StageReport> {
-        self.stages.iter().filter(|stage| stage.state == StageState::Skipped)
+        self.stages
+            .iter()
+            .filter(|stage| stage.state == StageState::Skipped)
     }
 }
 
 /// Why a review could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
-    #[error("stage {stage} failed against {endpoint}: {source}")]
+    #[error("stage {stage} failed against {endpoint}")]
     Stage {
         stage: String,
         endpoint: String,
+        #[source]
         source: LlmError,
     },
 }
@@ -136,18 +139,38 @@ pub async fn run_review(
         .map(|patch| (patch.index, PatchLines::from_diff(&patch.diff)))
         .collect();
 
-    for stage in prompts.stages.iter().filter(|s| s.kind == StageKind::Builtin) {
+    for stage in prompts
+        .stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Builtin)
+    {
         let findings = run_builtin(prompts, stage, series);
-        output.stages.push(stage_report(stage, StageState::Ran, None, findings.len()));
+        output
+            .stages
+            .push(stage_report(stage, StageState::Ran, None, findings.len()));
         output.findings.extend(findings);
     }
 
     let mut finder_stages = Vec::new();
-    for stage in prompts.stages.iter().filter(|s| s.kind == StageKind::Finder) {
+    for stage in prompts
+        .stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Finder)
+    {
         if let Some(reason) = not_applicable_reason(stage, series) {
-            output.stages.push(stage_report(stage, StageState::NotApplicable, Some(reason), 0));
+            output.stages.push(stage_report(
+                stage,
+                StageState::NotApplicable,
+                Some(reason),
+                0,
+            ));
         } else if client.is_none() {
-            output.stages.push(stage_report(stage, StageState::Skipped, Some(no_model()), 0));
+            output.stages.push(stage_report(
+                stage,
+                StageState::Skipped,
+                Some(no_model()),
+                0,
+            ));
         } else {
             finder_stages.push(stage);
         }
@@ -159,7 +182,13 @@ pub async fn run_review(
             let client = Arc::clone(client);
             let secrets = &secrets;
             async move {
-                let request = request::finder_request(prompts, stage, series, secrets, options.max_output_tokens);
+                let request = request::finder_request(
+                    prompts,
+                    stage,
+                    series,
+                    secrets,
+                    options.max_output_tokens,
+                );
                 let result = ask_findings(client.as_ref(), stage, &request, options).await;
                 (stage, result)
             }
@@ -169,7 +198,11 @@ pub async fn run_review(
         .await;
         for (stage, result) in results {
             let (findings, report, leaked) = result?;
-            progress(&format!("stage {} done: {} candidate(s)", stage.name, findings.len()));
+            progress(&format!(
+                "stage {} done: {} candidate(s)",
+                stage.name,
+                findings.len()
+            ));
             output.compromised |= leaked || findings.iter().any(|f| leaks(f, &secrets.canary));
             output.usage += report.usage;
             output.stages.push(report);
@@ -192,16 +225,29 @@ pub async fn run_review(
 
     if let Some(stage) = prompts.stages.iter().find(|s| s.kind == StageKind::Verify) {
         match &client {
-            _ if kept.is_empty() => output.stages.push(stage_report(
+            None => output.stages.push(stage_report(
+                stage,
+                StageState::Skipped,
+                Some(no_model()),
+                0,
+            )),
+            Some(_) if kept.is_empty() => output.stages.push(stage_report(
                 stage,
                 StageState::NotApplicable,
                 Some("no candidate findings to verify".to_owned()),
                 0,
             )),
-            None => output.stages.push(stage_report(stage, StageState::Skipped, Some(no_model()), 0)),
             Some(client) => {
-                let verified =
-                    verify::run(client.as_ref(), prompts, stage, series, &secrets, kept, options).await?;
+                let verified = verify::run(
+                    client.as_ref(),
+                    prompts,
+                    stage,
+                    series,
+                    &secrets,
+                    kept,
+                    options,
+                )
+                .await?;
                 progress(&format!("stage {} done", stage.name));
                 output.compromised |= verified.leaked;
                 output.usage += verified.report.usage;
@@ -212,9 +258,9 @@ pub async fn run_review(
         }
     }
     output.findings.extend(kept);
-    output
-        .findings
-        .sort_by(|a, b| (a.patch_index, &a.file, a.line_start).cmp(&(b.patch_index, &b.file, b.line_start)));
+    output.findings.sort_by(|a, b| {
+        (a.patch_index, &a.file, a.line_start).cmp(&(b.patch_index, &b.file, b.line_start))
+    });
     Ok(output)
 }
 
@@ -225,7 +271,10 @@ fn no_model() -> String {
 fn leaks(finding: &Finding, canary: &str) -> bool {
     finding.problem.contains(canary)
         || finding.severity_explanation.contains(canary)
-        || finding.suggestion.as_deref().is_some_and(|s| s.contains(canary))
+        || finding
+            .suggestion
+            .as_deref()
+            .is_some_and(|s| s.contains(canary))
 }
 
 fn is_anchored(finding: &Finding, patch_lines: &[(u32, PatchLines)]) -> bool {
@@ -281,12 +330,17 @@ pub fn not_applicable_reason(stage: &StageDef, series: &ReviewSeries) -> Option<
     let when = &stage.when;
     if !when.paths_any.is_empty() {
         let touched = series.patches.iter().any(|patch| {
-            PatchLines::from_diff(&patch.diff)
-                .files()
-                .any(|file| when.paths_any.iter().any(|prefix| file.starts_with(prefix.as_str())))
+            PatchLines::from_diff(&patch.diff).files().any(|file| {
+                when.paths_any
+                    .iter()
+                    .any(|prefix| file.starts_with(prefix.as_str()))
+            })
         });
         if !touched {
-            return Some(format!("no changed file under {}", when.paths_any.join(", ")));
+            return Some(format!(
+                "no changed file under {}",
+                when.paths_any.join(", ")
+            ));
         }
     }
     if !when.touches_any.is_empty() {
@@ -298,7 +352,11 @@ pub fn not_applicable_reason(stage: &StageDef, series: &ReviewSeries) -> Option<
                     (line.starts_with('+') && !line.starts_with("+++"))
                         || (line.starts_with('-') && !line.starts_with("---"))
                 })
-                .any(|line| when.touches_any.iter().any(|word| line.contains(word.as_str())))
+                .any(|line| {
+                    when.touches_any
+                        .iter()
+                        .any(|word| line.contains(word.as_str()))
+                })
         });
         if !touched {
             return Some("no changed line uses the patterns this stage reviews".to_owned());
@@ -369,11 +427,18 @@ pub(crate) fn canary_of(request: &sashiko_llm::ChatRequest) -> String {
         .system
         .split_whitespace()
         .find(|word| word.starts_with("SASHIKO-CANARY-"))
-        .map(|word| word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned())
+        .map(|word| {
+            word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+                .to_owned()
+        })
         .unwrap_or_else(|| "SASHIKO-CANARY-".to_owned())
 }
 
-pub(crate) fn stage_error(client: &dyn LlmClient, stage: &StageDef, source: LlmError) -> ReviewError {
+pub(crate) fn stage_error(
+    client: &dyn LlmClient,
+    stage: &StageDef,
+    source: LlmError,
+) -> ReviewError {
     ReviewError::Stage {
         stage: stage.name.clone(),
         endpoint: client.endpoint(),

@@ -196,7 +196,10 @@ fn load_stage(
         )));
     }
     if entry.kind == StageKind::Builtin && entry.builtin.is_none() {
-        return Err(invalid(format!("builtin stage {:?} needs `builtin`", entry.name)));
+        return Err(invalid(format!(
+            "builtin stage {:?} needs `builtin`",
+            entry.name
+        )));
     }
     let prompt = match &entry.prompt {
         Some(file) => files.read(file)?,
@@ -262,7 +265,10 @@ mod tests {
             assert!(set.stage(name).is_some(), "missing stage {name}");
         }
         assert_eq!(set.hash.len(), 24);
-        assert!(set.system.contains("{nonce}"), "system prompt must use the nonce");
+        assert!(
+            set.system.contains("{nonce}"),
+            "system prompt must use the nonce"
+        );
     }
 
     #[test]

@@ -73,7 +73,11 @@ pub fn series_message(series: &ReviewSeries, secrets: &ReviewSecrets) -> String 
 
 /// The stage-specific instructions (tool-authored, outside any block).
 fn stage_instructions(stage: &StageDef) -> String {
-    let mut text = format!("{}\n\nGoal of this stage: {}\n", stage.prompt.trim(), stage.goal);
+    let mut text = format!(
+        "{}\n\nGoal of this stage: {}\n",
+        stage.prompt.trim(),
+        stage.goal
+    );
     if let Some(schema) = &stage.schema {
         text.push_str("\nAnswer with one JSON object valid against this schema:\n");
         text.push_str(&serde_json::to_string(schema).unwrap_or_default());
@@ -106,7 +110,11 @@ pub fn verify_request(
 ) -> ChatRequest {
     let mut text = stage_instructions(stage);
     text.push_str("\nThe candidate findings:\n");
-    text.push_str(&untrusted_block(&secrets.nonce, "candidate findings", candidates_json));
+    text.push_str(&untrusted_block(
+        &secrets.nonce,
+        "candidate findings",
+        candidates_json,
+    ));
     base_request(prompts, stage, series, secrets, max_output_tokens)
         .with_message(Message::user_text(text))
 }

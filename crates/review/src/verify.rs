@@ -10,8 +10,8 @@ use sashiko_llm::{chat_structured, LlmClient, LlmError};
 use serde::Serialize;
 
 use crate::engine::{
-    canary_of, millis, stage_error, stage_report, DroppedFinding, ReviewError, ReviewOptions, StageReport,
-    StageState,
+    canary_of, millis, stage_error, stage_report, DroppedFinding, ReviewError, ReviewOptions,
+    StageReport, StageState,
 };
 use crate::finding::Finding;
 use crate::prompts::{PromptSet, StageDef};
@@ -165,7 +165,9 @@ fn apply(candidates: Vec<Finding>, answer: VerifyAnswer) -> (Vec<Finding>, Vec<D
         let drop_reason = match decision.action {
             Action::Keep => None,
             Action::Drop if !reason.is_empty() => Some(format!("disproved: {reason}")),
-            Action::FixedLater if !reason.is_empty() => Some(format!("fixed later in the series: {reason}")),
+            Action::FixedLater if !reason.is_empty() => {
+                Some(format!("fixed later in the series: {reason}"))
+            }
             Action::Duplicate => decision
                 .duplicate_of
                 .as_deref()
@@ -235,7 +237,10 @@ mod tests {
             (decision("F1", Action::Keep, "", None), true),
             (decision("F1", Action::Drop, "line 3 frees it", None), false),
             (decision("F1", Action::Drop, "  ", None), true),
-            (decision("F1", Action::FixedLater, "patch 2 adds the free", None), false),
+            (
+                decision("F1", Action::FixedLater, "patch 2 adds the free", None),
+                false,
+            ),
             (decision("F1", Action::Duplicate, "same", Some("F2")), false),
             (decision("F1", Action::Duplicate, "same", Some("F1")), true),
             (decision("F1", Action::Duplicate, "same", Some("F9")), true),
@@ -249,8 +254,15 @@ mod tests {
                     decisions: vec![decision],
                 },
             );
-            assert_eq!(kept.iter().any(|f| f.problem == "leak of a"), first_kept, "{description}");
-            assert!(kept.iter().any(|f| f.problem == "leak of b"), "{description}");
+            assert_eq!(
+                kept.iter().any(|f| f.problem == "leak of a"),
+                first_kept,
+                "{description}"
+            );
+            assert!(
+                kept.iter().any(|f| f.problem == "leak of b"),
+                "{description}"
+            );
         }
     }
 
@@ -258,7 +270,11 @@ mod tests {
     fn identical_candidates_merge_keeping_higher_severity() {
         let mut high = candidate("Leak of buf on error", 5);
         high.severity = Severity::High;
-        let (kept, dropped) = merge_identical(vec![candidate("leak of buf on error", 5), high, candidate("other", 5)]);
+        let (kept, dropped) = merge_identical(vec![
+            candidate("leak of buf on error", 5),
+            high,
+            candidate("other", 5),
+        ]);
         assert_eq!(kept.len(), 2);
         assert_eq!(dropped.len(), 1);
         assert_eq!(kept[0].severity, Severity::High);

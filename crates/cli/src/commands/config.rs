@@ -12,11 +12,15 @@ pub async fn run(_args: ConfigArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&FlagSettings::default())?;
     match &settings.config_file {
         Some(path) => println!("# configuration file: {}", path.display()),
-        None => println!("# no configuration file (looked for $XDG_CONFIG_HOME/sashiko/config.toml)"),
+        None => {
+            println!("# no configuration file (looked for $XDG_CONFIG_HOME/sashiko/config.toml)")
+        }
     }
     print!("{}", toml::to_string(&settings)?);
     if !settings.llm_configured() {
-        println!("# no model configured: set SASHIKO_LLM_PROVIDER and SASHIKO_LLM_MODEL (see README)");
+        println!(
+            "# no model configured: set SASHIKO_LLM_PROVIDER and SASHIKO_LLM_MODEL (see README)"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

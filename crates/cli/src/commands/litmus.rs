@@ -48,7 +48,8 @@ struct TestResult {
 pub async fn run(args: LitmusArgs) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for p in &args.paths {
-        collect(p, &mut files).with_context(|| format!("cannot list litmus tests under {}", p.display()))?;
+        collect(p, &mut files)
+            .with_context(|| format!("cannot list litmus tests under {}", p.display()))?;
     }
     let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
     let jobs = args.jobs.max(1);
@@ -68,9 +69,16 @@ pub async fn run(args: LitmusArgs) -> anyhow::Result<ExitCode> {
                 if o.data_race { "yes" } else { "no" },
                 r.elapsed.as_millis()
             ),
-            (Err(e), LitmusFormat::Text) => println!("{}: {}: {e}", r.path.display(), r.failure_kind),
+            (Err(e), LitmusFormat::Text) => {
+                println!("{}: {}: {e}", r.path.display(), r.failure_kind)
+            }
             (Err(e), LitmusFormat::Tsv) => {
-                println!("{}\t{}\t0\t0\tno\t{}", r.path.display(), r.failure_kind, r.elapsed.as_millis());
+                println!(
+                    "{}\t{}\t0\t0\tno\t{}",
+                    r.path.display(),
+                    r.failure_kind,
+                    r.elapsed.as_millis()
+                );
                 eprintln!("sashiko litmus: {}: {e}", r.path.display());
             }
         }
@@ -81,12 +89,18 @@ pub async fn run(args: LitmusArgs) -> anyhow::Result<ExitCode> {
             println!();
         }
     }
-    Ok(if errors > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
         entries.sort();
         for e in entries {
             if e.is_dir() || e.extension().is_some_and(|x| x == "litmus") {
@@ -127,13 +141,23 @@ fn decide_one(path: &Path, timeout: Duration) -> TestResult {
     let (result, failure_kind) = match std::fs::read_to_string(path) {
         Err(e) => (Err(format!("cannot read {}: {e}", path.display())), "Error"),
         Ok(src) => {
-            let options = Options { deadline: Some(start + timeout), ..Options::default() };
+            let options = Options {
+                deadline: Some(start + timeout),
+                ..Options::default()
+            };
             match check_litmus(&src, &options) {
                 Ok(o) => (Ok(o), ""),
-                Err(e @ (LitmusError::Unsupported { .. } | LitmusError::Timeout(_))) => (Err(e.to_string()), "Unsupported"),
+                Err(e @ (LitmusError::Unsupported { .. } | LitmusError::Timeout(_))) => {
+                    (Err(e.to_string()), "Unsupported")
+                }
                 Err(e) => (Err(e.to_string()), "Error"),
             }
         }
     };
-    TestResult { path: path.to_path_buf(), result, failure_kind, elapsed: start.elapsed() }
+    TestResult {
+        path: path.to_path_buf(),
+        result,
+        failure_kind,
+        elapsed: start.elapsed(),
+    }
 }

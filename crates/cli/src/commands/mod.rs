@@ -1,7 +1,11 @@
 //! One module per subcommand. Each exposes an `Args` struct (clap) and an
 //! async `run` returning the process exit code.
 
+pub mod bugs;
 pub mod config;
+pub mod db;
 pub mod ingest;
+pub mod jobs;
 pub mod litmus;
 pub mod review;
+pub mod series;

@@ -1,0 +1,171 @@
+//! `sashiko db migrate|status`: create or upgrade the database schema and
+//! show which migrations are applied.
+//!
+//! Also home of [`open_store`], which the other store-backed subcommands
+//! (jobs, bugs, enqueue, worker) use to resolve `--db` / `SASHIKO_DB` /
+//! the configuration file / the XDG default the same way `review` does.
+//! This module must never drop or rewrite data.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use sashiko_store::{redact_url, MigrationState, Store, Table};
+
+use crate::commands::review::OutputFormat;
+use crate::settings::{FlagSettings, Settings};
+
+#[derive(clap::Args, Debug)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub action: DbAction,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum DbAction {
+    /// Apply every migration not yet applied.
+    Migrate(DbUrlArgs),
+    /// Show the backend, the migrations and their state, and row counts.
+    Status {
+        #[command(flatten)]
+        db: DbUrlArgs,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+/// `--db URL`, shared by every store-backed subcommand.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DbUrlArgs {
+    /// Database URL: `sqlite:PATH` or `postgres://USER@HOST/DB` (default:
+    /// $SASHIKO_DB, the configuration file, then
+    /// sqlite:$XDG_DATA_HOME/sashiko/sashiko.db).
+    #[arg(long)]
+    pub db: Option<String>,
+}
+
+impl DbUrlArgs {
+    /// The URL in force.
+    pub fn resolve(&self) -> anyhow::Result<String> {
+        let settings = Settings::load(&FlagSettings {
+            db: self.db.clone(),
+            ..FlagSettings::default()
+        })?;
+        Ok(settings.db)
+    }
+}
+
+/// Connects to the database in force and applies pending migrations.
+pub async fn open_store(db: &DbUrlArgs) -> anyhow::Result<Store> {
+    let url = db.resolve()?;
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(&url)))?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("migrating the database {}", redact_url(&url)))?;
+    Ok(store)
+}
+
+pub async fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
+    match args.action {
+        DbAction::Migrate(db) => {
+            let url = db.resolve()?;
+            let store = Store::connect(&url)
+                .await
+                .with_context(|| format!("opening the database {}", redact_url(&url)))?;
+            let before = pending(&store).await?;
+            store
+                .migrate()
+                .await
+                .with_context(|| format!("migrating the database {}", redact_url(&url)))?;
+            let latest = store
+                .migration_status()
+                .await?
+                .last()
+                .map(|row| row.version);
+            println!(
+                "{}: applied {before} migration(s); schema version {}",
+                redact_url(&url),
+                latest.map_or_else(|| "none".to_string(), |version| version.to_string())
+            );
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        DbAction::Status { db, format } => status(&db, format).await,
+    }
+}
+
+async fn pending(store: &Store) -> anyhow::Result<usize> {
+    let rows = store.migration_status().await?;
+    Ok(rows
+        .iter()
+        .filter(|row| row.state == MigrationState::Pending)
+        .count())
+}
+
+const COUNTED: [Table; 8] = [
+    Table::Messages,
+    Table::SeriesVersions,
+    Table::Patches,
+    Table::Reviews,
+    Table::Findings,
+    Table::Bugs,
+    Table::Jobs,
+    Table::Outbox,
+];
+
+async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let url = db.resolve()?;
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(&url)))?;
+    let migrations = store.migration_status().await?;
+    let migrated = migrations
+        .iter()
+        .all(|row| row.state != MigrationState::Pending);
+    let mut counts = Vec::new();
+    if migrated {
+        for table in COUNTED {
+            counts.push((table.name(), store.count(table).await?));
+        }
+    }
+    match format {
+        OutputFormat::Json => {
+            let document = serde_json::json!({
+                "url": redact_url(&url),
+                "backend": store.backend().name(),
+                "migrations": migrations,
+                "up_to_date": migrated,
+                "rows": counts.iter().map(|(name, count)| (name.to_string(), serde_json::Value::from(*count))).collect::<serde_json::Map<_, _>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&document)?);
+        }
+        OutputFormat::Text => {
+            println!(
+                "database: {} ({})",
+                redact_url(&url),
+                store.backend().name()
+            );
+            for row in &migrations {
+                let state = match row.state {
+                    MigrationState::Applied => "applied",
+                    MigrationState::Pending => "PENDING",
+                    MigrationState::Unknown => "UNKNOWN (applied by a newer sashiko)",
+                };
+                println!("  {} {:<24} {state}", row.version, row.description);
+            }
+            if migrated {
+                let rows: Vec<String> = counts
+                    .iter()
+                    .map(|(name, count)| format!("{name} {count}"))
+                    .collect();
+                println!("rows: {}", rows.join(", "));
+            } else {
+                println!("run `sashiko db migrate` to apply the pending migrations");
+            }
+        }
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,66 @@
+//! `sashiko jobs`: list queued, running and finished jobs with their
+//! status, attempts and worker. Read-only: it never changes a job.
+
+use std::process::ExitCode;
+
+use sashiko_store::JobStatus;
+
+use crate::commands::db::{open_store, DbUrlArgs};
+use crate::commands::review::OutputFormat;
+
+#[derive(clap::Args, Debug)]
+pub struct JobsArgs {
+    #[command(flatten)]
+    pub db: DbUrlArgs,
+    /// Only jobs in this status: queued, running, done, dead, superseded.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Most jobs to list, newest first.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+pub async fn run(args: JobsArgs) -> anyhow::Result<ExitCode> {
+    let status = args
+        .status
+        .as_deref()
+        .map(str::parse::<JobStatus>)
+        .transpose()?;
+    let store = open_store(&args.db).await?;
+    let jobs = store.list_jobs(status, args.limit).await?;
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&jobs)?),
+        OutputFormat::Text => {
+            let counts = store.job_counts().await?;
+            let summary: Vec<String> = counts
+                .iter()
+                .map(|(status, count)| format!("{} {count}", status.as_str()))
+                .collect();
+            println!("jobs: {}", summary.join(", "));
+            for job in &jobs {
+                let what = job
+                    .payload
+                    .get("title")
+                    .and_then(|title| title.as_str())
+                    .unwrap_or(job.kind.as_str());
+                println!(
+                    "{:>6} {:<10} attempts {}/{} prio {:>3} {:<28} {}",
+                    job.id,
+                    job.status.as_str(),
+                    job.attempts,
+                    job.max_attempts,
+                    job.priority,
+                    job.worker.as_deref().unwrap_or("-"),
+                    what
+                );
+                if let Some(error) = &job.last_error {
+                    println!("       last error: {error}");
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}

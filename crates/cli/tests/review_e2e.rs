@@ -1,0 +1,352 @@
+//! End to end: the real `sashiko` binary reviews a real git repository
+//! against the fake OpenAI-compatible server (real HTTP on 127.0.0.1) and
+//! stores into a real SQLite file. These are the spine issue's acceptance
+//! cases.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_store::{Store, Table};
+use serde_json::{json, Value};
+
+fn git(dir: &Path, args: &[&str]) {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", "2025-01-02T10:00:00+00:00")
+        .env("GIT_COMMITTER_DATE", "2025-01-02T10:00:00+00:00")
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+}
+
+/// A repository with a base commit and three commits to drivers/foo.c.
+fn three_commit_repo(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.name", "Ada Dev"]);
+    git(dir, &["config", "user.email", "ada@example.org"]);
+    let mut lines: Vec<String> = (1..=30).map(|n| format!("int filler_{n};")).collect();
+    let steps = [
+        (
+            5,
+            "\tchar *buf = kmalloc(64, GFP_KERNEL);",
+            "foo: allocate a buffer",
+        ),
+        (15, "\tspin_lock(&foo_lock);", "foo: take the lock"),
+        (
+            25,
+            "\tif (!buf)\n\t\treturn -ENOMEM;",
+            "foo: check the allocation",
+        ),
+    ];
+    std::fs::create_dir_all(dir.join("drivers")).expect("mkdir");
+    std::fs::write(dir.join("drivers/foo.c"), lines.join("\n") + "\n").expect("write");
+    git(dir, &["add", "."]);
+    git(
+        dir,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "foo: base\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
+    );
+    for (line, text, subject) in steps {
+        lines.insert(line, text.to_owned());
+        std::fs::write(dir.join("drivers/foo.c"), lines.join("\n") + "\n").expect("write");
+        git(
+            dir,
+            &[
+                "commit",
+                "-q",
+                "-a",
+                "-m",
+                &format!("{subject}\n\nWhy.\n\nSigned-off-by: Ada Dev <ada@example.org>"),
+            ],
+        );
+    }
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("repo")).expect("mkdir");
+        three_commit_repo(&dir.path().join("repo"));
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[llm.retry]\nmax_retries = 1\ninitial_backoff_ms = 10\nmax_backoff_ms = 20\n",
+        )
+        .expect("config");
+        Env { dir }
+    }
+
+    fn db_url(&self) -> String {
+        format!("sqlite:{}", self.dir.path().join("sashiko.db").display())
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    fn review(&self, base_url: Option<&str>, extra: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sashiko"));
+        command
+            .arg("review")
+            .arg("HEAD~3..")
+            .args(extra)
+            .current_dir(self.repo())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
+            .env("SASHIKO_CONFIG", self.dir.path().join("config.toml"))
+            .env("SASHIKO_DB", self.db_url());
+        if let Some(url) = base_url {
+            command
+                .env("SASHIKO_LLM_PROVIDER", "openai")
+                .env("SASHIKO_LLM_BASE_URL", url)
+                .env("SASHIKO_LLM_MODEL", "fake-model")
+                .env("SASHIKO_LLM_API_KEY", "sk-test-never-printed");
+        }
+        command.output().expect("sashiko runs")
+    }
+
+    async fn store(&self) -> Store {
+        Store::connect(&self.db_url()).await.expect("db opens")
+    }
+}
+
+fn finding(patch: u32, line: u32, severity: &str, problem: &str) -> Value {
+    json!({
+        "patch_index": patch, "file": "drivers/foo.c", "line_start": line, "line_end": line,
+        "severity": severity, "problem": problem,
+        "severity_explanation": "scripted", "preexisting": false
+    })
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "stdout is not JSON ({error}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn scripted_findings() -> FakeScript {
+    FakeScript::new()
+        .push(
+            "resource",
+            FakeAnswer::json(json!({"findings": [
+                finding(1, 6, "high", "buf is never freed on any path"),
+            ]})),
+        )
+        .push(
+            "locking",
+            FakeAnswer::json(json!({"findings": [
+                finding(2, 17, "medium", "foo_lock is taken and never released"),
+                finding(2, 200, "high", "cites a line far outside the patch"),
+            ]})),
+        )
+        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+        .default_answer(FakeAnswer::json(json!({"findings": []})))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn review_of_three_commits_returns_exactly_the_scripted_findings_and_stores_once() {
+    let env = Env::new();
+    let fake = FakeLlmServer::start(scripted_findings()).await;
+    let first = env.review(Some(&fake.base_url()), &["--format", "json"]);
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "a high finding means exit 1: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let document = stdout_json(&first);
+    assert_eq!(document["patches"].as_array().map(Vec::len), Some(3));
+    let problems: Vec<(&str, u64, &str)> = document["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["problem"].as_str().expect("problem"),
+                f["patch_index"].as_u64().expect("index"),
+                f["severity"].as_str().expect("severity"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            ("buf is never freed on any path", 1, "high"),
+            ("foo_lock is taken and never released", 2, "medium"),
+        ]
+    );
+    assert_eq!(document["dropped"]["unanchored"], 1);
+    assert!(document["skipped_stages"]
+        .as_array()
+        .expect("list")
+        .is_empty());
+    assert!(document["usage"]["requests"].as_u64().expect("requests") >= 7);
+    for key in [
+        "problem",
+        "severity",
+        "severity_explanation",
+        "preexisting",
+        "locations",
+    ] {
+        assert!(
+            document["findings"][0].get(key).is_some(),
+            "b4 field {key} missing"
+        );
+    }
+    let all_output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&first.stdout),
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        !all_output.contains("sk-test-never-printed"),
+        "API key leaked"
+    );
+    // Every request carried the patch text only inside nonce-delimited blocks.
+    let requests = fake.requests();
+    assert!(requests.iter().all(|r| r
+        .headers
+        .get("authorization")
+        .is_some_and(|v| v == "Bearer sk-test-never-printed")));
+
+    let store = env.store().await;
+    assert_eq!(store.count(Table::Findings).await.expect("count"), 2);
+    let messages = store.count(Table::Messages).await.expect("count");
+    let patches = store.count(Table::Patches).await.expect("count");
+    assert_eq!((messages, patches), (3, 3));
+    store.close().await;
+
+    fake.set_script(scripted_findings());
+    let second = env.review(Some(&fake.base_url()), &["--format", "json"]);
+    assert_eq!(second.status.code(), Some(1));
+    let store = env.store().await;
+    assert_eq!(
+        store.count(Table::Messages).await.expect("count"),
+        messages,
+        "messages duplicated"
+    );
+    assert_eq!(
+        store.count(Table::Patches).await.expect("count"),
+        patches,
+        "patches duplicated"
+    );
+    assert_eq!(store.count(Table::Reviews).await.expect("count"), 2);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_answer_then_a_valid_one_completes() {
+    let env = Env::new();
+    let script = FakeScript::new()
+        .push(
+            "resource",
+            FakeAnswer::text("Sure! Here are the findings: {not json"),
+        )
+        .push(
+            "resource",
+            FakeAnswer::json(
+                json!({"findings": [finding(3, 26, "low", "message could be clearer")]}),
+            ),
+        )
+        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+        .default_answer(FakeAnswer::json(json!({"findings": []})));
+    let fake = FakeLlmServer::start(script).await;
+    let output = env.review(Some(&fake.base_url()), &["--format", "json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document = stdout_json(&output);
+    assert_eq!(document["review"]["status"], "finished");
+    assert_eq!(
+        document["findings"][0]["problem"],
+        "message could be clearer"
+    );
+    let resource = document["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == "resource")
+        .expect("resource stage reported");
+    assert_eq!(resource["repairs"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_that_always_fails_ends_with_exit_2_naming_stage_and_endpoint() {
+    let env = Env::new();
+    let script = FakeScript::new().default_answer(FakeAnswer::status(
+        500,
+        "{\"error\":{\"message\":\"boom\"}}",
+    ));
+    let fake = FakeLlmServer::start(script).await;
+    let output = env.review(Some(&fake.base_url()), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stage "), "no stage named: {stderr}");
+    assert!(
+        stderr.contains(&fake.base_url()),
+        "no endpoint named: {stderr}"
+    );
+    assert!(!stderr.contains("sk-test-never-printed"));
+    let store = env.store().await;
+    assert_eq!(store.count(Table::Reviews).await.expect("count"), 1);
+    assert_eq!(store.count(Table::Findings).await.expect("count"), 0);
+    let status = store
+        .review_status(sashiko_store::ReviewId(1))
+        .await
+        .expect("status");
+    assert_eq!(status.as_deref(), Some("failed"));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_provider_model_stages_are_skipped_and_exit_is_0() {
+    let env = Env::new();
+    let output = env.review(None, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("Skipped (no model configured, NOT checked): intent, flow, resource, locking, security, hardware, style, verify"), "{text}");
+    assert!(
+        text.contains("SASHIKO_LLM_PROVIDER"),
+        "no configuration hint: {text}"
+    );
+    let json_output = env.review(None, &["--format", "json"]);
+    let document = stdout_json(&json_output);
+    let skipped: Vec<&str> = document["skipped_stages"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    assert!(
+        skipped.contains(&"resource") && skipped.contains(&"verify"),
+        "{skipped:?}"
+    );
+    assert!(document["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .any(|s| s["name"] == "prescan" && s["state"] == "ran"));
+}
