@@ -202,7 +202,8 @@ pub struct ProviderConfig {
     /// OpenAI-compatible servers: which field limits output tokens.
     #[serde(default)]
     pub max_tokens_field: MaxTokensField,
-    /// Per-request HTTP timeout.
+    /// Per-request HTTP timeout in seconds; 0 disables it (and the
+    /// connect timeout), which tests running on a paused tokio clock need.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
 }

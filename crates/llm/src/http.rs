@@ -67,9 +67,15 @@ impl<W: Wire> HttpClient<W> {
             provider: wire.kind().to_string(),
             detail: "no model configured (set SASHIKO_LLM_MODEL, --model or [llm] model)".into(),
         })?;
-        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(30));
+        let mut builder = reqwest::Client::builder();
+        // Zero disables both timeouts: tests that pause tokio's clock need
+        // that, since a paused clock jumps ahead while we wait for IO.
         if config.timeout_secs > 0 {
-            builder = builder.timeout(Duration::from_secs(config.timeout_secs));
+            builder = builder
+                .timeout(Duration::from_secs(config.timeout_secs))
+                .connect_timeout(Duration::from_secs(config.timeout_secs.min(30)));
+        } else {
+            builder = builder.pool_idle_timeout(None);
         }
         let http = builder.build().map_err(|error| LlmError::Config {
             provider: wire.kind().to_string(),
