@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::ast::{AtomValue, InitEntry, InitValue, Litmus, Prop, StateLoc};
 use crate::candidates::{critical_pairs, location_orders, lock_nesting_ok, rf_candidates};
 use crate::error::LitmusError;
-use crate::model::{Event, RfPart, Skeleton};
+use crate::model::{flag, Event, RfPart, Skeleton};
 use crate::prims::tag;
 use crate::rel::Rel;
 use crate::thread::{execute, Kind, LocationInfo, Path, ADDR_BASE};
@@ -45,6 +45,8 @@ pub struct Tally {
     pub positive: u64,
     pub negative: u64,
     pub data_race: bool,
+    /// Union of the `flag` bits over consistent executions.
+    pub flags: u32,
     pub states: BTreeSet<Vec<(StateLoc, i64)>>,
     pub candidates: u64,
 }
@@ -56,6 +58,7 @@ pub struct Checker<'a> {
     observed: Vec<StateLoc>,
     deadline: Option<Instant>,
     budget: u64,
+    lock_final: bool,
 }
 
 fn value_of(locs: &mut Locations, v: &InitValue) -> i64 {
@@ -98,11 +101,15 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        let mut lock_like = Vec::new();
         for p in &test.processes {
             for (name, ctype) in &p.params {
                 let id = locs.intern(name);
                 if ctype.contains("spinlock_t") {
                     locs.is_lock[id] = true;
+                }
+                if ctype.contains("spinlock_t") || ctype.contains("srcu_struct") {
+                    lock_like.push(name.clone());
                 }
             }
         }
@@ -125,6 +132,7 @@ impl<'a> Checker<'a> {
         }
         observed.sort();
         observed.dedup();
+
         let data_locations: Vec<usize> = (0..locs.names.len())
             .filter(|&i| !locs.is_lock[i])
             .collect();
@@ -140,7 +148,32 @@ impl<'a> Checker<'a> {
             ps.retain(lock_nesting_ok);
             paths.push(ps);
         }
+        // Locations used by lock or SRCU primitives (whatever their C type).
+        let all_locks = tag::LKR
+            | tag::LKW
+            | tag::UL
+            | tag::LF
+            | tag::RL
+            | tag::RU
+            | tag::SRCU_LOCK
+            | tag::SRCU_UNLOCK;
+        for ps in &paths {
+            for p in ps {
+                for e in &p.events {
+                    if let Some(l) = e.loc {
+                        if e.tags & all_locks != 0 || e.kind == Kind::SyncSrcu {
+                            lock_like.push(locs.names[l].clone());
+                        }
+                    }
+                }
+            }
+        }
+        // lock.cat's lock-final: the final value of a lock is observed.
+        let lock_final = observed
+            .iter()
+            .any(|l| matches!(l, StateLoc::Mem(name) if lock_like.contains(name)));
         Ok(Checker {
+            lock_final,
             test,
             locs,
             paths,
@@ -428,7 +461,11 @@ impl<'a> Checker<'a> {
         } else {
             tally.negative += 1;
         }
-        tally.data_race |= judgement.data_race;
+        tally.flags |= judgement.flags;
+        if self.lock_final {
+            tally.flags |= flag::LOCK_FINAL;
+        }
+        tally.data_race |= judgement.flags & flag::DATA_RACE != 0;
         let snapshot: Vec<(StateLoc, i64)> = self
             .observed
             .iter()

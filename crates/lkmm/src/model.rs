@@ -49,6 +49,7 @@ pub struct Skeleton {
     /// The part of hb known before rf and co are chosen (for pruning).
     pub hb_static: Rel,
     has_plain: bool,
+    static_flags: u32,
     has_rcu: bool,
     has_srcu: bool,
 }
@@ -73,6 +74,7 @@ struct Sets {
 
 /// Relations fixed once reads-from is chosen.
 pub struct RfPart {
+    flags: u32,
     rf: Rel,
     rfe: Rel,
     addr: Rel,
@@ -89,7 +91,38 @@ pub struct RfPart {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Judgement {
     pub consistent: bool,
-    pub data_race: bool,
+    /// `flag` bits raised by this execution.
+    pub flags: u32,
+}
+
+/// The cat files' `flag` statements, as bits.
+pub mod flag {
+    pub const DATA_RACE: u32 = 1;
+    pub const MIXED_ACCESSES: u32 = 1 << 1;
+    pub const LOCK_FINAL: u32 = 1 << 2;
+    pub const MULTIPLE_SRCU_MATCHES: u32 = 1 << 3;
+    pub const UNMATCHED_RCU_LOCK: u32 = 1 << 4;
+    pub const UNMATCHED_RCU_UNLOCK: u32 = 1 << 5;
+    pub const UNMATCHED_SRCU_LOCK: u32 = 1 << 6;
+    pub const UNMATCHED_SRCU_UNLOCK: u32 = 1 << 7;
+    pub const INVALID_SLEEP: u32 = 1 << 8;
+    pub const MIXED_LOCK_ACCESSES: u32 = 1 << 9;
+    pub const SRCU_BAD_VALUE_MATCH: u32 = 1 << 10;
+
+    /// herd7's names, in the order it prints them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (DATA_RACE, "data-race"),
+        (INVALID_SLEEP, "invalid-sleep"),
+        (LOCK_FINAL, "lock-final"),
+        (MIXED_ACCESSES, "mixed-accesses"),
+        (MIXED_LOCK_ACCESSES, "mixed-lock-accesses"),
+        (MULTIPLE_SRCU_MATCHES, "multiple-srcu-matches"),
+        (SRCU_BAD_VALUE_MATCH, "srcu-bad-value-match"),
+        (UNMATCHED_RCU_LOCK, "unmatched-rcu-lock"),
+        (UNMATCHED_RCU_UNLOCK, "unmatched-rcu-unlock"),
+        (UNMATCHED_SRCU_LOCK, "unmatched-srcu-lock"),
+        (UNMATCHED_SRCU_UNLOCK, "unmatched-srcu-unlock"),
+    ];
 }
 
 fn set_of(events: &[Event], pred: impl Fn(&Event) -> bool) -> Set {
@@ -280,6 +313,7 @@ impl Skeleton {
         let w_marked = Rel::cross(n, &s.w, &s.marked);
         let pre_race =
             ext.inter(&Rel::cross(n, &plain, &m).union(&Rel::cross(n, &m_not_iw, &plain)));
+        let static_flags = static_flags(&events, &s, &po, &loc, &rcu_rscs, &acquire, &release);
         let has_rcu = !s.sync_rcu.is_empty() || !sync_srcu.is_empty();
         let has_srcu = !s.srcu_lock.is_empty() || !srcu_unlock.is_empty();
         Skeleton {
@@ -295,6 +329,7 @@ impl Skeleton {
             ctrl: ctrl_rel,
             hb_static,
             has_plain: !plain.is_empty(),
+            static_flags,
             s,
             acq_po,
             po_rel,
@@ -375,7 +410,7 @@ impl Skeleton {
             .restrict_range(&s.marked)
             .seq(&rmw_sequence);
         let cumul_star = cumul_fence.star();
-        let srcu_rscs = if self.has_rcu && self.has_srcu {
+        let srcu_rscs = if self.has_srcu {
             let carry_srcu = self.data.restrict_range(&s.not_srcu_unlock).seq(rf).star();
             Rel::identity_on(n, &s.srcu_lock)
                 .seq(&carry_srcu)
@@ -384,7 +419,25 @@ impl Skeleton {
         } else {
             Rel::empty(n)
         };
+        let mut flags = 0;
+        if self.has_srcu {
+            if !s.srcu_lock.minus(&srcu_rscs.domain()).is_empty() {
+                flags |= flag::UNMATCHED_SRCU_LOCK;
+            }
+            if !s.srcu_unlock.minus(&srcu_rscs.range()).is_empty() {
+                flags |= flag::UNMATCHED_SRCU_UNLOCK;
+            }
+            if !srcu_rscs
+                .inverse()
+                .seq(&srcu_rscs)
+                .minus_identity()
+                .is_empty()
+            {
+                flags |= flag::MULTIPLE_SRCU_MATCHES;
+            }
+        }
         Some(RfPart {
+            flags,
             rf: rf.clone(),
             rfe,
             addr,
@@ -404,7 +457,7 @@ impl Skeleton {
         let s = &self.s;
         let no = Judgement {
             consistent: false,
-            data_race: false,
+            flags: 0,
         };
         let rf = &part.rf;
         let fr = rf.inverse().seq(co);
@@ -463,10 +516,11 @@ impl Skeleton {
                 return no;
             }
         }
+        let flags = self.static_flags | part.flags;
         if !self.has_plain {
             return Judgement {
                 consistent: true,
-                data_race: false,
+                flags,
             };
         }
         // Plain accesses: the fences now include rcu-fence.
@@ -525,7 +579,7 @@ impl Skeleton {
         let data_race = !(ww_race.is_empty() && wr_race.is_empty() && rw_race.is_empty());
         Judgement {
             consistent: true,
-            data_race,
+            flags: flags | if data_race { flag::DATA_RACE } else { 0 },
         }
     }
 
@@ -541,6 +595,84 @@ impl Skeleton {
     pub fn events(&self) -> &[Event] {
         &self.events
     }
+}
+
+/// Flags that depend on the chosen paths only.
+fn static_flags(
+    events: &[Event],
+    s: &Sets,
+    po: &Rel,
+    loc: &Rel,
+    rcu_rscs: &Rel,
+    acquire: &Set,
+    release: &Set,
+) -> u32 {
+    let n = events.len();
+    let mut flags = 0;
+    let is_fence =
+        |e: &Event, kinds: &[FenceKind]| matches!(e.kind, Kind::F(k) if kinds.contains(&k));
+    let rcu_lock = set_of(events, |e| is_fence(e, &[FenceKind::RcuLock]));
+    let rcu_unlock = set_of(events, |e| is_fence(e, &[FenceKind::RcuUnlock]));
+    if !rcu_lock.minus(&rcu_rscs.domain()).is_empty() {
+        flags |= flag::UNMATCHED_RCU_LOCK;
+    }
+    if !rcu_unlock.minus(&rcu_rscs.range()).is_empty() {
+        flags |= flag::UNMATCHED_RCU_UNLOCK;
+    }
+    let around_sync_srcu = po.restrict_range(&s.sync_srcu).seq(po);
+    if !rcu_rscs.inter(&around_sync_srcu).is_empty() {
+        flags |= flag::INVALID_SLEEP;
+    }
+    // barrier = fencerel(...) | (po;[Release]) | ([Acquire];po)
+    use FenceKind::*;
+    let barrier_kinds = [
+        Barrier,
+        Rmb,
+        Wmb,
+        Mb,
+        SyncRcu,
+        BeforeAtomic,
+        AfterAtomic,
+        RcuLock,
+        RcuUnlock,
+    ];
+    let barrier_events = set_of(events, |e| {
+        is_fence(e, &barrier_kinds) || e.kind == Kind::SyncSrcu
+    })
+    .union(acquire)
+    .union(release)
+    .union(&s.srcu_lock)
+    .union(&s.srcu_unlock);
+    let barrier = po
+        .restrict_range(&barrier_events)
+        .seq(po)
+        .union(&po.restrict_range(release))
+        .union(&Rel::identity_on(n, acquire).seq(po));
+    let po_loc_nb = po.inter(loc).minus(&barrier);
+    let plain_w = s.plain.inter(&s.w);
+    if !po_loc_nb.restrict(&plain_w, &s.marked).is_empty()
+        || !po_loc_nb.restrict(&s.marked, &plain_w).is_empty()
+    {
+        flags |= flag::MIXED_ACCESSES;
+    }
+    let all_locks = set_of(events, |e| {
+        e.kind == Kind::SyncSrcu
+            || e.tags
+                & (tag::LKR
+                    | tag::LKW
+                    | tag::UL
+                    | tag::LF
+                    | tag::RL
+                    | tag::RU
+                    | tag::SRCU_LOCK
+                    | tag::SRCU_UNLOCK)
+                != 0
+    });
+    let ordinary = s.m.minus(&s.iw).minus(&all_locks);
+    if !loc.restrict(&ordinary, &all_locks).is_empty() {
+        flags |= flag::MIXED_LOCK_ACCESSES;
+    }
+    flags
 }
 
 /// rcu-rscs: match nested rcu_read_lock/unlock per process.

@@ -35,6 +35,8 @@ pub struct Outcome {
     /// Consistent executions not satisfying it.
     pub negative: u64,
     pub data_race: bool,
+    /// Every flag herd7 would print (`data-race`, `mixed-accesses`, ...).
+    pub flags: Vec<String>,
     /// Distinct final states over the observed locations, rendered.
     pub states: Vec<String>,
     /// Candidate executions examined.
@@ -70,6 +72,11 @@ impl Outcome {
             positive: p,
             negative: n,
             data_race: tally.data_race,
+            flags: crate::model::flag::NAMES
+                .iter()
+                .filter(|(bit, _)| tally.flags & bit != 0)
+                .map(|(_, name)| name.to_string())
+                .collect(),
             states,
             candidates: tally.candidates,
             condition: render_prop(&test.condition),
@@ -114,8 +121,8 @@ impl Outcome {
             "Positive: {} Negative: {}",
             self.positive, self.negative
         );
-        if self.data_race {
-            let _ = writeln!(out, "Flag data-race");
+        for flag in &self.flags {
+            let _ = writeln!(out, "Flag {flag}");
         }
         let q = match self.quantifier {
             Quantifier::Exists => "exists",

@@ -208,11 +208,8 @@ impl Exec<'_> {
     fn stmt(&self, stmt: &Stmt, st: Path) -> Result<Vec<Path>, LitmusError> {
         match stmt {
             Stmt::Decl(name, init) => match init {
-                None => {
-                    let mut st = st;
-                    st.regs.insert(name.clone(), konst(0));
-                    Ok(vec![st])
-                }
+                // `int r;` keeps a value given in the init block (`0:r=a;`).
+                None => Ok(vec![with_default(st, name)]),
                 Some(e) => Ok(self
                     .expr(e, with_default(st, name))?
                     .into_iter()

@@ -112,17 +112,23 @@ fn run(select: &dyn Fn(usize, &Row) -> bool) -> Option<Stats> {
                 "{} {} {}",
                 outcome.verdict, outcome.positive, outcome.negative
             );
-            let race_expected = row.flags.split(',').any(|f| f == "data-race");
+            let flags_expected: Vec<&str> =
+                row.flags.split(',').filter(|f| !f.is_empty()).collect();
+            let mut flags_ours: Vec<&str> = outcome.flags.iter().map(String::as_str).collect();
+            flags_ours.sort();
+            let mut flags_sorted = flags_expected.clone();
+            flags_sorted.sort();
+            let race_expected = flags_expected.contains(&"data-race");
             let verdict_ok = row.herd.split(' ').next() == Some(&outcome.verdict.to_string());
-            if verdict_ok && race_expected == outcome.data_race {
+            if verdict_ok && race_expected == outcome.data_race && flags_sorted == flags_ours {
                 stats.agree += 1;
                 if ours == row.herd {
                     stats.counts_agree += 1;
                 }
             } else {
                 stats.disagreements.push(format!(
-                    "{}\texpected {} race={}\tgot {} race={}",
-                    row.path, row.herd, race_expected, ours, outcome.data_race
+                    "{}\texpected {} flags={:?}\tgot {} flags={:?}",
+                    row.path, row.herd, flags_sorted, ours, flags_ours
                 ));
             }
         } else if row.expected.is_empty() || row.expected == "Reachable" {
@@ -150,7 +156,7 @@ fn run(select: &dyn Fn(usize, &Row) -> bool) -> Option<Stats> {
         }
     }
     println!(
-        "corpus: {} tests, {} supported ({:.1}%), {} agree on verdict+data-race ({:.1}% of supported), {} also on pos/neg",
+        "corpus: {} tests, {} supported ({:.1}%), {} agree on verdict+flags ({:.1}% of supported), {} also on pos/neg",
         stats.total,
         stats.supported,
         100.0 * stats.supported as f64 / stats.total.max(1) as f64,
