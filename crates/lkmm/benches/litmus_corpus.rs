@@ -51,7 +51,7 @@ fn main() {
         let mut cpu = Duration::ZERO;
         for (p, r, t) in &results {
             cpu += *t;
-            if p.to_string_lossy().contains("/kernel/") {
+            if p.strip_prefix(&root).is_ok_and(|r| r.starts_with("kernel")) {
                 kernel += *t;
             }
             match r {

@@ -47,7 +47,9 @@ pub struct Tally {
     pub data_race: bool,
     /// Union of the `flag` bits over consistent executions.
     pub flags: u32,
-    pub states: BTreeSet<Vec<(StateLoc, i64)>>,
+    /// Distinct final states: values of `observed`, in that order.
+    pub states: BTreeSet<Vec<i64>>,
+    pub observed: Vec<StateLoc>,
     pub candidates: u64,
 }
 
@@ -184,7 +186,10 @@ impl<'a> Checker<'a> {
     }
 
     pub fn run(&self) -> Result<Tally, LitmusError> {
-        let mut tally = Tally::default();
+        let mut tally = Tally {
+            observed: self.observed.clone(),
+            ..Tally::default()
+        };
         let counts: Vec<usize> = self.paths.iter().map(|p| p.len()).collect();
         if counts.contains(&0) {
             return Ok(tally);
@@ -466,11 +471,7 @@ impl<'a> Checker<'a> {
             tally.flags |= flag::LOCK_FINAL;
         }
         tally.data_race |= judgement.flags & flag::DATA_RACE != 0;
-        let snapshot: Vec<(StateLoc, i64)> = self
-            .observed
-            .iter()
-            .map(|l| (l.clone(), lookup(l)))
-            .collect();
+        let snapshot: Vec<i64> = self.observed.iter().map(&mut lookup).collect();
         tally.states.insert(snapshot);
     }
 }

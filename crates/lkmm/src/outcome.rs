@@ -60,7 +60,7 @@ impl Outcome {
             .iter()
             .map(|s| {
                 let mut line = String::new();
-                for (loc, v) in s {
+                for (loc, v) in tally.observed.iter().zip(s) {
                     let _ = write!(line, "{}={}; ", render_loc(loc), v);
                 }
                 line.trim_end().to_string()

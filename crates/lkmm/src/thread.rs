@@ -290,8 +290,10 @@ impl Exec<'_> {
                         .ok_or_else(|| LitmusError::Invalid(format!("unknown location {name}")))?;
                     return Ok(vec![(st, konst(ADDR_BASE + loc as i64))]);
                 }
-                if name == "NULL" {
-                    return Ok(vec![(st, konst(0))]);
+                match name.as_str() {
+                    "NULL" | "false" => return Ok(vec![(st, konst(0))]),
+                    "true" => return Ok(vec![(st, konst(1))]),
+                    _ => {}
                 }
                 Err(LitmusError::Invalid(format!(
                     "use of undeclared name `{name}`"
