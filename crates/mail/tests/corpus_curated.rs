@@ -297,3 +297,75 @@ fn curated_series_are_assembled_exactly() {
         );
     }
 }
+
+/// `expected.revision_chains`: each later version must name the first
+/// message of the version before it as `previous_version`, and no series
+/// outside a chain may claim a previous version from the same file.
+#[test]
+fn curated_revision_chains_are_linked() {
+    let Some(corpus) = support::corpus_dir() else {
+        support::skip_message("curated_revision_chains_are_linked");
+        return;
+    };
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(corpus.join("MANIFEST.json")).expect("manifest is readable"),
+    )
+    .expect("manifest is JSON");
+    let mut links = 0;
+    let mut linked = 0;
+    let mut failures = Vec::new();
+    for entry in manifest["files"].as_array().expect("files is a list") {
+        if entry["kind"] != "thread" {
+            continue;
+        }
+        let id = entry["id"].as_str().expect("thread entries have an id");
+        let expected_series = entry["expected"]["series"]
+            .as_array()
+            .expect("expected.series is a list");
+        let assembly = assemble(&load(
+            &corpus,
+            entry["file"].as_str().expect("entries name their file"),
+        ));
+        let ours: Vec<Option<&Series>> = expected_series
+            .iter()
+            .map(|expected| find(&assembly, expected))
+            .collect();
+        for chain in entry["expected"]["revision_chains"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let indices: Vec<usize> = chain["series_index"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(Value::as_u64)
+                        .map(|index| index as usize)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for pair in indices.windows(2) {
+                links += 1;
+                let earlier = ours.get(pair[0]).copied().flatten();
+                let later = ours.get(pair[1]).copied().flatten();
+                let expected_link = earlier.and_then(Series::first_message_id);
+                let actual_link = later.and_then(|series| series.previous_version.as_deref());
+                if expected_link.is_some() && expected_link == actual_link {
+                    linked += 1;
+                } else {
+                    failures.push(format!("{id}: series {} should follow {} ({expected_link:?}), ours {actual_link:?}", pair[1], pair[0]));
+                }
+            }
+        }
+    }
+    println!("curated revision links: {linked}/{links}");
+    for failure in &failures {
+        println!("  FAILED {failure}");
+    }
+    assert!(links > 0, "the manifest lists revision chains");
+    assert!(
+        failures.is_empty(),
+        "{} revision links missing",
+        failures.len()
+    );
+}

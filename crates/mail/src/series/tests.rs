@@ -414,3 +414,40 @@ fn versions_link_across_threads_by_title_and_change_id() {
         ]
     );
 }
+
+#[test]
+fn reworded_titles_link_versions_of_the_same_sender() {
+    let messages = vec![
+        mail(
+            "r1@x",
+            AUTHOR,
+            &date(0),
+            "[PATCH] ext4: fix the journal replay race",
+            None,
+            DIFF,
+        ),
+        mail(
+            "r2@x",
+            AUTHOR,
+            &date(5),
+            "[PATCH v2] ext4: fix the journal replay race again",
+            None,
+            DIFF,
+        ),
+        mail(
+            "r3@x",
+            AUTHOR,
+            &date(9),
+            "[PATCH v3] mm: something else entirely",
+            None,
+            DIFF,
+        ),
+    ];
+    let assembly = assemble(&messages);
+    let links: Vec<Option<&str>> = assembly
+        .series
+        .iter()
+        .map(|s| s.previous_version.as_deref())
+        .collect();
+    assert_eq!(links, [None, Some("r1@x"), None]);
+}

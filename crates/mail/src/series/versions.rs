@@ -16,6 +16,24 @@ fn normalize_title(title: &str) -> String {
     words.join(" ").trim_end_matches('.').to_owned()
 }
 
+/// Reworded titles of one series ("fix foo in bar" → "fix foo in bar
+/// and baz"): at least three words and 75% of the words shared.
+fn similar_titles(a: &str, b: &str) -> bool {
+    let words = |title: &str| -> HashSet<String> {
+        normalize_title(title)
+            .split(' ')
+            .filter(|word| !word.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    if a.len() < 3 || b.len() < 3 {
+        return false;
+    }
+    let shared = a.intersection(&b).count();
+    shared * 4 >= a.union(&b).count() * 3
+}
+
 /// Titles that identify a series: its own and those of its patches.
 fn titles(messages: &[ParsedMessage], series: &Series) -> HashSet<String> {
     let mut titles: HashSet<String> = series
@@ -52,7 +70,8 @@ pub(crate) fn link_versions(messages: &[ParsedMessage], series: &mut [Series]) {
                 matches!((&one.change_id, &earlier.change_id), (Some(a), Some(b)) if a == b);
             let same_sender_and_title = authors[current] == authors[candidate]
                 && !authors[current].is_empty()
-                && !all_titles[current].is_disjoint(&all_titles[candidate]);
+                && (!all_titles[current].is_disjoint(&all_titles[candidate])
+                    || similar_titles(&one.title, &earlier.title));
             let is_earlier = match (earlier.date, one.date) {
                 (Some(before), Some(after)) => before <= after,
                 _ => candidate < current,
