@@ -7,6 +7,7 @@
 
 mod commands;
 mod inputs;
+mod review_runner;
 mod settings;
 
 use std::process::ExitCode;

@@ -1,0 +1,177 @@
+//! The one path from a loaded series to a stored review, shared by
+//! `sashiko review`, `sashiko worker` and the list bot: store messages and
+//! patches idempotently, run the staged reviewer, store the outcome. A
+//! review that fails is stored as failed, never as finished.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use sashiko_llm::LlmClient;
+use sashiko_review::engine::Progress;
+use sashiko_review::{run_review, PromptSet, ReviewOptions, ReviewOutput};
+use sashiko_store::{
+    NewFinding, NewMessage, NewPatch, NewReview, NewSeriesVersion, ReviewOutcome, ReviewStatus,
+    Store,
+};
+
+use crate::inputs::LoadedSeries;
+use crate::settings::Settings;
+
+pub fn connect_model(settings: &Settings) -> anyhow::Result<Option<Arc<dyn LlmClient>>> {
+    let Some(config) = settings.llm.provider_config()? else {
+        return Ok(None);
+    };
+    let client = sashiko_llm::connect(&config).context("connecting to the configured model")?;
+    Ok(Some(client))
+}
+
+/// A stored review.
+pub struct Reviewed {
+    pub review_id: i64,
+    pub status: ReviewStatus,
+    pub output: ReviewOutput,
+    pub wall_ms: u64,
+}
+
+/// Store the series' messages and patches (idempotently), run the review,
+/// and store its outcome: finished (or compromised) with findings, or
+/// failed with the error. The shared path of `review`, `worker` and `bot`.
+pub async fn review_and_store(
+    store: &Store,
+    prompts: &PromptSet,
+    loaded: &LoadedSeries,
+    client: Option<Arc<dyn LlmClient>>,
+    options: &ReviewOptions,
+    progress: Progress<'_>,
+) -> anyhow::Result<Reviewed> {
+    for message in &loaded.messages {
+        store
+            .upsert_message(&NewMessage {
+                message_id: &message.message_id,
+                raw: &message.raw,
+                subject: &message.subject,
+                author: &message.author,
+                date: message.date.clone(),
+                list: None,
+                in_reply_to: message.in_reply_to.as_deref(),
+            })
+            .await
+            .with_context(|| format!("storing message {}", message.message_id))?;
+    }
+    let series = &loaded.series;
+    let version_id = store
+        .upsert_series_version(&NewSeriesVersion {
+            series_key: loaded.series_key.clone(),
+            title: series.title.clone(),
+            author: series
+                .patches
+                .first()
+                .map(|p| p.author.clone())
+                .unwrap_or_default(),
+            version: series.version,
+            total: u32::try_from(series.patches.len()).unwrap_or(u32::MAX),
+            cover_message_id: loaded.cover_message_id.clone(),
+            patches: series
+                .patches
+                .iter()
+                .zip(&loaded.patch_ids)
+                .map(|(patch, patch_id)| NewPatch {
+                    index: patch.index,
+                    message_id: patch.message_id.clone().unwrap_or_default(),
+                    subject: patch.subject.clone(),
+                    author: patch.author.clone(),
+                    commit_message: patch.commit_message.clone(),
+                    diff: patch.diff.clone(),
+                    patch_id: patch_id.clone(),
+                })
+                .collect(),
+        })
+        .await
+        .with_context(|| format!("storing series {:?}", series.title))?;
+    let review_id = store
+        .start_review(&NewReview {
+            series_version: version_id,
+            provider: client.as_ref().map(|c| c.provider().to_owned()),
+            model: client.as_ref().map(|c| c.model().to_owned()),
+            prompt_set_hash: prompts.hash.clone(),
+            guides: Vec::new(),
+            runs: 1,
+        })
+        .await
+        .context("recording the start of the review")?;
+
+    let started = Instant::now();
+    let result = run_review(prompts, series, client.clone(), options, progress).await;
+    let wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let model = client.as_ref().map(|c| c.model().to_owned());
+    match result {
+        Ok(output) => {
+            let status = if output.compromised {
+                ReviewStatus::Compromised
+            } else {
+                ReviewStatus::Finished
+            };
+            let outcome = ReviewOutcome {
+                status,
+                findings: output
+                    .findings
+                    .iter()
+                    .map(|finding| NewFinding {
+                        patch_index: finding.patch_index,
+                        file: finding.file.clone(),
+                        line_start: finding.line_start,
+                        line_end: finding.line_end,
+                        stage: finding.stage.clone(),
+                        severity: finding.severity.as_str().to_owned(),
+                        problem: finding.problem.clone(),
+                        severity_explanation: finding.severity_explanation.clone(),
+                        preexisting: finding.preexisting,
+                        locations: serde_json::to_value(&finding.locations).unwrap_or_default(),
+                        evidence: (!finding.evidence.is_empty())
+                            .then(|| serde_json::to_value(&finding.evidence).unwrap_or_default()),
+                        model: model.clone(),
+                        prompt_set_hash: prompts.hash.clone(),
+                        fingerprint: finding.fingerprint(),
+                    })
+                    .collect(),
+                usage: serde_json::to_value(output.usage)?,
+                cost_usd: None,
+                skipped_stages: output.skipped_stages().map(|s| s.name.clone()).collect(),
+                error: None,
+                wall_ms,
+            };
+            store
+                .finish_review(review_id, &outcome)
+                .await
+                .context("storing the review's findings")?;
+            Ok(Reviewed {
+                review_id: review_id.0,
+                status,
+                output,
+                wall_ms,
+            })
+        }
+        Err(error) => {
+            let outcome = ReviewOutcome {
+                status: ReviewStatus::Failed,
+                findings: Vec::new(),
+                usage: serde_json::Value::Null,
+                cost_usd: None,
+                skipped_stages: Vec::new(),
+                error: Some(error.to_string()),
+                wall_ms,
+            };
+            if let Err(store_error) = store.finish_review(review_id, &outcome).await {
+                eprintln!(
+                    "sashiko: could not record the failed review {}: {store_error}",
+                    review_id.0
+                );
+            }
+            Err(anyhow::Error::new(error).context(format!(
+                "review of {:?} ({}) failed",
+                series.title, loaded.source
+            )))
+        }
+    }
+}
