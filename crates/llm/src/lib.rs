@@ -10,6 +10,7 @@
 //! endpoint.
 
 mod anthropic;
+pub mod cassette;
 pub mod config;
 pub mod error;
 pub mod fake;
@@ -26,6 +27,7 @@ pub mod types;
 use std::sync::Arc;
 
 pub use anthropic::ANTHROPIC_VERSION;
+pub use cassette::{wrap_from_env, CassetteClient, CassetteMode};
 pub use config::{
     JsonMode, MaxTokensField, Price, ProviderConfig, ProviderKind, RateLimitConfig, RetryConfig,
     Secret,
