@@ -157,6 +157,52 @@ async fn interrupted_public_inbox_run_resumes_to_the_clean_database() {
     interrupted_matches_clean(BackendKind::Sqlite, &spec, 901).await;
 }
 
+/// The slice written as a maildir (every third message already moved to
+/// `cur/` with flags, as a mail client would) ingests to the same messages
+/// and series as the mbox, and a second run reads nothing.
+#[tokio::test]
+async fn maildir_gives_the_same_database_as_the_mbox() {
+    let test = "maildir_gives_the_same_database_as_the_mbox";
+    let Some(mbox) = mbox_spec(test) else {
+        return;
+    };
+    let SourceSpec::Mbox { path, .. } = &mbox else {
+        unreachable!("mbox_spec returns an mbox source");
+    };
+    let bytes = std::fs::read(path).expect("read slice");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+    }
+    let messages =
+        sashiko_ingest::mbox::split(&bytes, sashiko_ingest::mbox::MboxFormat::Mboxrd).messages;
+    for (index, message) in messages.iter().enumerate() {
+        let unique = format!("{:010}.M{index}P1.test", 1_700_000_000 + index);
+        let relative = if index % 3 == 0 {
+            format!("cur/{unique}:2,S")
+        } else {
+            format!("new/{unique}")
+        };
+        std::fs::write(dir.path().join(relative), &message.bytes).expect("write message");
+    }
+    let maildir: SourceSpec = format!("maildir:{}", path_str(dir.path()))
+        .parse()
+        .expect("spec");
+
+    let from_mbox = TestDb::new(BackendKind::Sqlite).await;
+    run(&from_mbox, &mbox, &IngestOptions::default()).await;
+    let from_maildir = TestDb::new(BackendKind::Sqlite).await;
+    let report = run(&from_maildir, &maildir, &IngestOptions::default()).await;
+    assert_eq!(report.counts.messages_read, SLICE_MESSAGES);
+    assert_eq!(report.counts.messages_new, SLICE_DISTINCT);
+    let again = run(&from_maildir, &maildir, &IngestOptions::default()).await;
+    assert_eq!(again.counts.messages_read, 0);
+    let (mbox_dump, maildir_dump) = (dump(&from_mbox.url).await, dump(&from_maildir.url).await);
+    assert_eq!(maildir_dump.messages, mbox_dump.messages);
+    assert_eq!(maildir_dump.series_versions, mbox_dump.series_versions);
+    assert_eq!(maildir_dump.patches, mbox_dump.patches);
+}
+
 /// Messages without the raw column (NNTP articles carry headers the server
 /// adds, see tests/servers.rs).
 fn without_raw(rows: &[String]) -> Vec<String> {
