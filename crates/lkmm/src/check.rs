@@ -50,6 +50,8 @@ pub struct Tally {
     /// Distinct final states: values of `observed`, in that order.
     pub states: BTreeSet<Vec<i64>>,
     pub observed: Vec<StateLoc>,
+    /// Names of shared locations, to print addresses.
+    pub location_names: Vec<String>,
     pub candidates: u64,
 }
 
@@ -188,6 +190,7 @@ impl<'a> Checker<'a> {
     pub fn run(&self) -> Result<Tally, LitmusError> {
         let mut tally = Tally {
             observed: self.observed.clone(),
+            location_names: self.locs.names.clone(),
             ..Tally::default()
         };
         let counts: Vec<usize> = self.paths.iter().map(|p| p.len()).collect();
@@ -298,6 +301,7 @@ impl<'a> Checker<'a> {
             candidates.push(rf_candidates(events, r, &critical));
         }
         let ctx = Ctx {
+            complete: std::cell::Cell::new(false),
             paths,
             base: &base,
             events,
@@ -484,7 +488,12 @@ struct RfSearch<'a> {
     partial_hb: &'a mut Rel,
 }
 
+/// The value of a read whose value equation is cyclic (herd7's `S` values).
+pub const UNSOLVED: i64 = 0x5eed << 44;
+
 struct Ctx<'a> {
+    /// All reads have a source: cyclic values become `UNSOLVED`.
+    complete: std::cell::Cell<bool>,
     paths: &'a [&'a Path],
     base: &'a [usize],
     events: &'a [Event],
@@ -502,8 +511,14 @@ impl Ctx<'_> {
     ) -> Option<i64> {
         let g = self.base[t] + v;
         let w = rf[g];
-        if w == usize::MAX || visiting.contains(&g) {
+        if w == usize::MAX {
             return None;
+        }
+        if visiting.contains(&g) {
+            // Values flowing in a cycle (out of thin air): herd7 keeps the
+            // execution with an unsolved symbolic value; so do we, once
+            // every read has its source.
+            return self.complete.get().then_some(UNSOLVED);
         }
         visiting.push(g);
         let out = self.write_value(w, rf, visiting);
@@ -522,6 +537,7 @@ impl Ctx<'_> {
         }
     }
     fn constraints_hold(&self, rf: &[usize], complete: bool) -> bool {
+        self.complete.set(complete);
         for (t, p) in self.paths.iter().enumerate() {
             for (sym, expected) in &p.constraints {
                 match sym.eval(&mut |v| self.read_value(t, v, rf, &mut Vec::new())) {

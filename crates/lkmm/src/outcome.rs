@@ -61,7 +61,12 @@ impl Outcome {
             .map(|s| {
                 let mut line = String::new();
                 for (loc, v) in tally.observed.iter().zip(s) {
-                    let _ = write!(line, "{}={}; ", render_loc(loc), v);
+                    let _ = write!(
+                        line,
+                        "{}={}; ",
+                        render_loc(loc),
+                        render_value(*v, &tally.location_names)
+                    );
                 }
                 line.trim_end().to_string()
             })
@@ -136,6 +141,17 @@ impl Outcome {
             self.name, self.verdict, self.positive, self.negative
         );
         out
+    }
+}
+
+fn render_value(v: i64, names: &[String]) -> String {
+    if v == crate::check::UNSOLVED {
+        return "S".to_string();
+    }
+    let index = v - crate::thread::ADDR_BASE;
+    match usize::try_from(index).ok().and_then(|i| names.get(i)) {
+        Some(name) => name.clone(),
+        None => v.to_string(),
     }
 }
 
