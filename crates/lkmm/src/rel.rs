@@ -79,12 +79,64 @@ impl Set {
     }
 }
 
+/// Row storage: inline for up to 64 single-word rows (the common case, no
+/// allocation), on the heap beyond.
+#[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the inline variant exists to avoid a heap allocation per relation"
+)]
+enum Bits {
+    Inline { words: [u64; 64], len: usize },
+    Heap(Vec<u64>),
+}
+
+impl Bits {
+    fn zeroed(len: usize) -> Bits {
+        if len <= 64 {
+            Bits::Inline {
+                words: [0; 64],
+                len,
+            }
+        } else {
+            Bits::Heap(vec![0; len])
+        }
+    }
+}
+
+impl std::ops::Deref for Bits {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
+        match self {
+            Bits::Inline { words, len } => &words[..*len],
+            Bits::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Bits {
+    fn deref_mut(&mut self) -> &mut [u64] {
+        match self {
+            Bits::Inline { words, len } => &mut words[..*len],
+            Bits::Heap(v) => v,
+        }
+    }
+}
+
+impl PartialEq for Bits {
+    fn eq(&self, other: &Bits) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Bits {}
+
 /// A binary relation over `n` events, one bitset row per event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rel {
     n: usize,
     stride: usize,
-    bits: Vec<u64>,
+    bits: Bits,
 }
 
 impl Rel {
@@ -93,7 +145,7 @@ impl Rel {
         Rel {
             n,
             stride,
-            bits: vec![0; stride * n],
+            bits: Bits::zeroed(stride * n),
         }
     }
     pub fn identity_on(n: usize, set: &Set) -> Rel {
@@ -142,45 +194,30 @@ impl Rel {
         self.bits.iter().all(|w| *w == 0)
     }
     pub fn union(&self, other: &Rel) -> Rel {
-        Rel {
-            n: self.n,
-            stride: self.stride,
-            bits: self
-                .bits
-                .iter()
-                .zip(&other.bits)
-                .map(|(a, b)| a | b)
-                .collect(),
+        let mut out = self.clone();
+        for (a, b) in out.bits.iter_mut().zip(other.bits.iter()) {
+            *a |= *b;
         }
+        out
     }
     pub fn union_with(&mut self, other: &Rel) {
-        for (a, b) in self.bits.iter_mut().zip(&other.bits) {
+        for (a, b) in self.bits.iter_mut().zip(other.bits.iter()) {
             *a |= b;
         }
     }
     pub fn inter(&self, other: &Rel) -> Rel {
-        Rel {
-            n: self.n,
-            stride: self.stride,
-            bits: self
-                .bits
-                .iter()
-                .zip(&other.bits)
-                .map(|(a, b)| a & b)
-                .collect(),
+        let mut out = self.clone();
+        for (a, b) in out.bits.iter_mut().zip(other.bits.iter()) {
+            *a &= *b;
         }
+        out
     }
     pub fn minus(&self, other: &Rel) -> Rel {
-        Rel {
-            n: self.n,
-            stride: self.stride,
-            bits: self
-                .bits
-                .iter()
-                .zip(&other.bits)
-                .map(|(a, b)| a & !b)
-                .collect(),
+        let mut out = self.clone();
+        for (a, b) in out.bits.iter_mut().zip(other.bits.iter()) {
+            *a &= !*b;
         }
+        out
     }
     /// `self ; other`
     pub fn seq(&self, other: &Rel) -> Rel {
