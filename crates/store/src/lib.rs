@@ -13,17 +13,24 @@
 
 mod bugs;
 mod error;
+mod feedback;
 mod messages;
 mod migrations;
+mod outbox;
+mod outbox_bot;
 mod queue;
 mod reviews;
 mod types;
+pub mod web_queries;
 
 pub use bugs::{
     subsystem_from_path, Bug, BugFilter, BugHistoryEntry, BugPage, BugState, Promotion, StateChange,
 };
 pub use error::{redact_url, StoreError};
+pub use feedback::{NewFeedback, StageFeedback, Verdict};
 pub use migrations::{embedded_files, MigrationState, MigrationStatus};
+pub use outbox::{MailId, MailQueued, NewMail, OutgoingMail};
+pub use outbox_bot::{ReviewProvenance, StagePromptFeedback, StoredFinding};
 pub use queue::worker::{
     default_worker_id, run_worker, JobFailure, JobHandler, WorkerConfig, WorkerReport,
 };
@@ -42,6 +49,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// When this pool last returned expired leases to the queue.
+    last_recovery: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -187,9 +196,7 @@ impl Store {
                 .connect_with(sqlite_options)
                 .await
                 .map_err(connect_error)?;
-            Ok(Store {
-                backend: Backend::Sqlite(pool),
-            })
+            Ok(Store::new(Backend::Sqlite(pool)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
@@ -197,11 +204,16 @@ impl Store {
                 .connect(url)
                 .await
                 .map_err(connect_error)?;
-            Ok(Store {
-                backend: Backend::Postgres(pool),
-            })
+            Ok(Store::new(Backend::Postgres(pool)))
         } else {
             Err(StoreError::UnsupportedUrl { url: redacted })
+        }
+    }
+
+    fn new(backend: Backend) -> Store {
+        Store {
+            backend,
+            last_recovery: std::sync::Arc::new(std::sync::Mutex::new(None)),
         }
     }
 

@@ -7,6 +7,9 @@ const JOB_COLUMNS: &str = "id, kind, status, priority, attempts, max_attempts, w
                            series_version, last_error, payload, result, run_at, lease_until, created_at, \
                            started_at, finished_at";
 
+/// Longest time between two recoveries of expired leases by one pool.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
+
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -144,17 +147,50 @@ impl Store {
             .context(|| "recovering jobs with expired leases".to_string())
     }
 
-    /// Leases the most urgent eligible job to `worker` for `lease`, after
-    /// recovering expired leases. None when nothing is eligible.
+    /// Leases the most urgent eligible job to `worker` for `lease`; None
+    /// when nothing is eligible. Expired leases are recovered first when
+    /// nothing else is claimable, and at least every second otherwise.
     pub async fn claim(
         &self,
         worker: &str,
         lease: Duration,
     ) -> Result<Option<ClaimedJob>, StoreError> {
+        let recovered_now = if self.recovery_due() {
+            self.recover_and_log().await?
+        } else {
+            false
+        };
+        match self.claim_once(worker, lease).await? {
+            Some(job) => Ok(Some(job)),
+            None if !recovered_now => {
+                self.recover_and_log().await?;
+                self.claim_once(worker, lease).await
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn recovery_due(&self) -> bool {
+        let last = self.last_recovery.lock().map(|last| *last).unwrap_or(None);
+        last.is_none_or(|at| at.elapsed() >= RECOVERY_INTERVAL)
+    }
+
+    async fn recover_and_log(&self) -> Result<bool, StoreError> {
         let recovered = self.recover_expired_leases().await?;
+        if let Ok(mut last) = self.last_recovery.lock() {
+            *last = Some(std::time::Instant::now());
+        }
         if recovered > 0 {
             tracing::info!(recovered, "returned jobs with expired leases to the queue");
         }
+        Ok(true)
+    }
+
+    async fn claim_once(
+        &self,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
         let lock = match self.backend() {
             BackendKind::Postgres => "FOR UPDATE SKIP LOCKED",
             BackendKind::Sqlite => "",
@@ -166,19 +202,31 @@ impl Store {
                          ORDER BY priority DESC, id LIMIT 1 {lock}) \
              RETURNING id, kind, payload, attempts, max_attempts"
         ));
-        let begin = self.begin_statement();
         let what = || format!("claiming a job for worker {worker}");
-        let row: Option<(i64, String, Json<serde_json::Value>, i64, i64)> = on_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin).await.context(what)?;
-            let row = sqlx::query_as(&sql)
+        type Row = (i64, String, Json<serde_json::Value>, i64, i64);
+        let row: Option<Row> = match &self.backend {
+            // One statement is atomic on PostgreSQL; SKIP LOCKED keeps
+            // concurrent claimers off each other's rows.
+            crate::Backend::Postgres(pool) => sqlx::query_as(&sql)
                 .bind(worker)
                 .bind(millis(lease))
-                .fetch_optional(&mut *tx)
+                .fetch_optional(pool)
                 .await
-                .context(what)?;
-            tx.commit().await.context(what)?;
-            row
-        });
+                .context(what)?,
+            // Take SQLite's write lock before reading, so the chosen row
+            // cannot be claimed by another connection in between.
+            crate::Backend::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.context(what)?;
+                let row = sqlx::query_as(&sql)
+                    .bind(worker)
+                    .bind(millis(lease))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .context(what)?;
+                tx.commit().await.context(what)?;
+                row
+            }
+        };
         Ok(
             row.map(|(id, kind, payload, attempt, max_attempts)| ClaimedJob {
                 id: JobId(id),
