@@ -41,6 +41,11 @@ enum Command {
     Jobs(commands::jobs::JobsArgs),
     /// List the bug database by subsystem and state, or triage one bug.
     Bugs(commands::bugs::BugsArgs),
+    /// Serve the maintainer web view, the JSON API (b4's /api/patchset),
+    /// Atom feeds and /metrics (127.0.0.1:8080 unless --listen).
+    Serve(commands::serve::ServeArgs),
+    /// Manage web accounts (admins and subsystem maintainers).
+    User(commands::user::UserArgs),
 }
 
 /// Exit status for a run that failed with an error (as opposed to one that
@@ -70,6 +75,8 @@ fn main() -> ExitCode {
             Command::Db(args) => commands::db::run(args).await,
             Command::Jobs(args) => commands::jobs::run(args).await,
             Command::Bugs(args) => commands::bugs::run(args).await,
+            Command::Serve(args) => commands::serve::run(args).await,
+            Command::User(args) => commands::user::run(args).await,
         }
     });
     match result {

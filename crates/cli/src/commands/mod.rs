@@ -9,3 +9,5 @@ pub mod jobs;
 pub mod litmus;
 pub mod review;
 pub mod series;
+pub mod serve;
+pub mod user;

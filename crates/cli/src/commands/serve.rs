@@ -1,0 +1,139 @@
+//! `sashiko serve`: the web view, JSON API, feeds and metrics in one
+//! process, bound to 127.0.0.1:8080 unless `--listen` says otherwise, with
+//! graceful shutdown on SIGINT/SIGTERM (requests in flight finish, then the
+//! database pool is closed). Background work started here: recovery of
+//! expired job leases, so jobs of a worker that died are handed back.
+//! Ingest loops and review workers run as `sashiko ingest` / `sashiko
+//! worker` processes until their crates expose a loop to spawn here (see
+//! `spawn_background_work`). This command must never listen on a public
+//! address unless asked to.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use sashiko_store::Store;
+use sashiko_web::{AppState, WebConfig};
+use tokio::sync::watch;
+
+use crate::commands::db::{open_store, DbUrlArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub db: DbUrlArgs,
+    /// MAINTAINERS file whose entries (maintainers, lists) are shown on
+    /// subsystem pages.
+    #[arg(long, value_name = "PATH")]
+    pub maintainers: Option<PathBuf>,
+    /// Require logging in to read pages and the API.
+    #[arg(long)]
+    pub private: bool,
+    /// Send cookies without the Secure attribute (only for plain HTTP on a
+    /// host other than localhost, e.g. a test VM).
+    #[arg(long)]
+    pub insecure_cookies: bool,
+    /// Public base URL for absolute links in feeds.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Base of links to mail threads.
+    #[arg(long, value_name = "URL", default_value = "https://lore.kernel.org/r/")]
+    pub lore_base: String,
+    /// How often to hand back leases of jobs whose worker stopped
+    /// heartbeating, in seconds (0 turns it off).
+    #[arg(long, default_value_t = 30)]
+    pub lease_recovery_secs: u64,
+}
+
+/// Starts the work that runs next to the web server and returns its tasks.
+/// Today: lease recovery. Hook for ingest loops and review workers: spawn
+/// them here with `stop` as their shutdown signal.
+fn spawn_background_work(
+    store: &Store,
+    args: &ServeArgs,
+    stop: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if args.lease_recovery_secs > 0 {
+        let store = store.clone();
+        let mut stop = stop.clone();
+        let period = Duration::from_secs(args.lease_recovery_secs);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match store.recover_expired_leases().await {
+                    Ok(0) => {}
+                    Ok(recovered) => tracing::info!("handed back {recovered} expired job leases"),
+                    Err(error) => tracing::warn!("recovering expired job leases: {error}"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(period) => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        }));
+    }
+    tasks
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!("installing the SIGTERM handler: {error}");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(&args.db).await?;
+    let config = WebConfig {
+        public_read: !args.private,
+        secure_cookies: !args.insecure_cookies,
+        maintainers_file: args.maintainers.clone(),
+        public_url: args.public_url.clone(),
+        lore_base: args.lore_base.clone(),
+        ..WebConfig::default()
+    };
+    let state = AppState::new(store.clone(), config).context("setting up the web view")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    eprintln!("sashiko: serving http://{address}/");
+    let (stop_sender, stop) = watch::channel(false);
+    let tasks = spawn_background_work(&store, &args, &stop);
+    sashiko_web::serve(listener, state, async move {
+        shutdown_signal().await;
+        eprintln!("sashiko: shutting down; finishing requests in flight");
+        let _ = stop_sender.send(true);
+    })
+    .await
+    .context("serving HTTP")?;
+    for task in tasks {
+        let _ = task.await;
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}

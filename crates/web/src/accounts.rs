@@ -1,0 +1,262 @@
+//! Web accounts and sessions, kept in the store's `web_users` and
+//! `web_sessions` tables. Passwords are hashed with argon2id (PHC strings);
+//! a session is a random token given to the browser whose SHA-256 alone is
+//! stored, with a per-session CSRF token. This module must never store or
+//! log a password or a session token in clear.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use sashiko_store::web_queries::SqlParam;
+use sashiko_store::Store;
+
+use crate::WebError;
+
+/// What an account may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Triage any bug.
+    Admin,
+    /// Triage bugs of the account's subsystems.
+    Maintainer,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Maintainer => "maintainer",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = WebError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "admin" => Ok(Role::Admin),
+            "maintainer" => Ok(Role::Maintainer),
+            other => Err(WebError::BadRequest(format!(
+                "unknown role {other:?}: expected admin or maintainer"
+            ))),
+        }
+    }
+}
+
+/// A logged-in account.
+#[derive(Clone, Debug, Serialize)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Subsystems a maintainer looks after.
+    pub subsystems: Vec<String>,
+    /// The CSRF token of this session (empty outside a session).
+    #[serde(skip)]
+    pub csrf_token: String,
+}
+
+impl User {
+    /// Whether this account may triage bugs of `subsystem`.
+    pub fn may_triage(&self, subsystem: &str) -> bool {
+        self.role == Role::Admin || self.subsystems.iter().any(|mine| mine == subsystem)
+    }
+}
+
+/// An account to create or update with [`add_user`].
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    /// Login name.
+    pub name: String,
+    /// Password in clear (hashed here, never stored).
+    pub password: String,
+    /// Role.
+    pub role: Role,
+    /// Subsystems (for maintainers).
+    pub subsystems: Vec<String>,
+}
+
+/// Hashes a password into an argon2id PHC string.
+pub fn hash_password(password: &str) -> Result<String, WebError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| WebError::BadRequest(format!("hashing the password: {error}")))
+}
+
+fn password_matches(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A random token as 64 hex digits.
+pub fn random_token() -> String {
+    let mut bytes = [0_u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Creates the account, or replaces the password, role and subsystems of
+/// an account with that name. Returns whether it was created.
+pub async fn add_user(store: &Store, account: &NewAccount) -> Result<bool, WebError> {
+    let name = account.name.trim();
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_whitespace) {
+        return Err(WebError::BadRequest(format!(
+            "account name {name:?}: 1 to 64 characters without spaces"
+        )));
+    }
+    if account.password.chars().count() < 8 {
+        return Err(WebError::BadRequest(format!(
+            "password of {name:?}: at least 8 characters"
+        )));
+    }
+    if account.role == Role::Maintainer && account.subsystems.is_empty() {
+        return Err(WebError::BadRequest(format!(
+            "maintainer {name:?}: give at least one --subsystem"
+        )));
+    }
+    let hash = hash_password(&account.password)?;
+    let subsystems = serde_json::to_string(&account.subsystems)
+        .map_err(|error| WebError::BadRequest(format!("subsystems of {name:?}: {error}")))?;
+    let existed = !store
+        .web_rows(
+            "looking up an account",
+            "SELECT id FROM web_users WHERE name = $1",
+            &[SqlParam::Text(name.to_string())],
+        )
+        .await?
+        .is_empty();
+    store
+        .web_execute(
+            "storing an account",
+            "INSERT INTO web_users (name, password_hash, role, subsystems, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, {now}, {now}) ON CONFLICT (name) DO UPDATE SET \
+             password_hash = excluded.password_hash, role = excluded.role, \
+             subsystems = excluded.subsystems, updated_at = excluded.updated_at",
+            &[
+                SqlParam::Text(name.to_string()),
+                SqlParam::Text(hash),
+                SqlParam::Text(account.role.as_str().to_string()),
+                SqlParam::Text(subsystems),
+            ],
+        )
+        .await?;
+    Ok(!existed)
+}
+
+fn user_from_row(row: &serde_json::Map<String, serde_json::Value>) -> Option<User> {
+    let subsystems = row
+        .get("subsystems")
+        .and_then(|value| value.as_str())
+        .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
+        .unwrap_or_default();
+    Some(User {
+        id: row.get("id")?.as_i64()?,
+        name: row.get("name")?.as_str()?.to_string(),
+        role: row.get("role")?.as_str()?.parse().ok()?,
+        subsystems,
+        csrf_token: row
+            .get("csrf_token")
+            .and_then(|value| value.as_str())
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+/// The account named `name` if `password` is its password.
+pub async fn check_password(
+    store: &Store,
+    name: &str,
+    password: &str,
+) -> Result<Option<User>, WebError> {
+    let rows = store
+        .web_rows(
+            "reading an account to log in",
+            "SELECT id, name, role, subsystems, password_hash FROM web_users WHERE name = $1",
+            &[SqlParam::Text(name.trim().to_string())],
+        )
+        .await?;
+    let Some(row) = rows.first() else {
+        // Spend the same effort as a real check so names cannot be probed by timing.
+        let _ = hash_password(password);
+        return Ok(None);
+    };
+    let stored = row
+        .get("password_hash")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    if password_matches(password, stored) {
+        Ok(user_from_row(row))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Opens a session for `user`; returns the token for the cookie.
+pub async fn create_session(
+    store: &Store,
+    user: &User,
+    lifetime_secs: u64,
+) -> Result<String, WebError> {
+    let token = random_token();
+    let lifetime_ms = i64::try_from(lifetime_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
+    store
+        .web_execute(
+            "opening a session",
+            "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, {now}, {now} + $4)",
+            &[
+                SqlParam::Text(token_hash(&token)),
+                SqlParam::Int(user.id),
+                SqlParam::Text(random_token()),
+                SqlParam::Int(lifetime_ms),
+            ],
+        )
+        .await?;
+    Ok(token)
+}
+
+/// The user of an unexpired session, with the session's CSRF token.
+pub async fn session_user(store: &Store, token: &str) -> Result<Option<User>, WebError> {
+    let rows = store
+        .web_rows(
+            "reading a session",
+            "SELECT u.id, u.name, u.role, u.subsystems, s.csrf_token FROM web_sessions s \
+             JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > {now}",
+            &[SqlParam::Text(token_hash(token))],
+        )
+        .await?;
+    Ok(rows.first().and_then(user_from_row))
+}
+
+/// Ends a session.
+pub async fn delete_session(store: &Store, token: &str) -> Result<(), WebError> {
+    store
+        .web_execute(
+            "closing a session",
+            "DELETE FROM web_sessions WHERE token_hash = $1",
+            &[SqlParam::Text(token_hash(token))],
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! The application: shared state, the route table, middleware (metrics,
+//! private reading, security headers) and the server loop with graceful
+//! shutdown. It must never bind anything itself: the caller passes the
+//! listener, so the address policy (127.0.0.1 by default) lives in the CLI.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tera::Tera;
+
+use sashiko_store::Store;
+
+use crate::auth::LoginLimiter;
+use crate::metrics::Metrics;
+use crate::{api, auth, feed, openapi, pages, templates, triage, Maintainers, WebConfig, WebError};
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub config: WebConfig,
+    pub tera: Tera,
+    pub metrics: Metrics,
+    pub maintainers: Maintainers,
+    pub limiter: LoginLimiter,
+}
+
+impl AppState {
+    /// Builds the state: compiles the embedded templates and reads the
+    /// MAINTAINERS file if one is configured.
+    pub fn new(store: Store, config: WebConfig) -> Result<AppState, WebError> {
+        let maintainers = match &config.maintainers_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|error| {
+                    WebError::BadRequest(format!(
+                        "reading the MAINTAINERS file {}: {error}",
+                        path.display()
+                    ))
+                })?;
+                Maintainers::parse(&text)
+            }
+            None => Maintainers::default(),
+        };
+        let limiter = LoginLimiter::new(config.login_max_failures, config.login_window_secs);
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                store,
+                tera: templates::load()?,
+                metrics: Metrics::default(),
+                maintainers,
+                limiter,
+                config,
+            }),
+        })
+    }
+
+    /// The store this state reads and writes.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+}
+
+/// The route table of the web view and API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/subsystem/{*name}", get(pages::subsystem))
+        .route("/bug/{id}", get(pages::bug))
+        .route("/bug/{id}/triage", post(triage::triage))
+        .route("/series/{id}", get(pages::series))
+        .route("/patch/{id}", get(patch_redirect))
+        .route("/review/{id}", get(pages::review))
+        .route("/search", get(pages::search))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/feeds/{*name}", get(feed::subsystem_feed))
+        .route("/api/patchset", get(api::patchset))
+        .route("/api/subsystems", get(api::subsystems))
+        .route("/api/bugs", get(api::bugs))
+        .route("/api/bugs/{id}", get(api::bug))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/static/sashiko.css", get(stylesheet))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access_control,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes, then
+/// lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn patch_redirect(axum::extract::Path(id): axum::extract::Path<i64>) -> Redirect {
+    Redirect::to(&format!("/series/{id}"))
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        templates::STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.inner.store.count(sashiko_store::Table::Bugs).await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(error) => {
+            tracing::error!("health check: {error}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+/// Paths anyone may reach even when reading is private.
+fn always_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/login" | "/healthz" | "/metrics" | "/static/sashiko.css"
+    )
+}
+
+async fn access_control(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if !state.inner.config.public_read && !always_public(&path) {
+        let user = auth::user_from_headers(&state, request.headers()).await;
+        match user {
+            Ok(Some(_)) => {}
+            Ok(None) if path.starts_with("/api/") => {
+                return crate::error::ApiError(WebError::Unauthenticated).into_response()
+            }
+            Ok(None) => {
+                let next_path = crate::format::encode_component(&path);
+                return Redirect::to(&format!("/login?next={next_path}")).into_response();
+            }
+            Err(error) => return error.into_response(),
+        }
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || "unmatched".to_string(),
+        |matched| matched.as_str().to_string(),
+    );
+    let method = request.method().as_str().to_string();
+    let response = next.run(request).await;
+    state
+        .inner
+        .metrics
+        .count_request(&method, &route, response.status().as_u16());
+    response
+}

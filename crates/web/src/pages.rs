@@ -1,0 +1,548 @@
+//! The HTML pages: subsystems, one subsystem's bugs, a bug, a series
+//! version, a review and search. Handlers gather rows, shape them into
+//! template values (formatted times, URLs) and render; the templates
+//! escape everything. Handlers must never build HTML from data by hand.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tera::Context;
+
+use sashiko_store::BugId;
+
+use crate::auth::CurrentUser;
+use crate::format::{age, encode_component, encode_path, now_ms, timestamp, SEVERITIES};
+use crate::queries::{self, flag, int, json, text, BugListFilter, BugSort, Row, NEEDS_ACTION};
+use crate::templates::render;
+use crate::{AppState, WebError};
+
+const PAGE_SIZE: i64 = 100;
+
+pub fn subsystem_url(name: &str) -> String {
+    format!("/subsystem/{}", encode_path(name))
+}
+
+pub fn feed_url(name: &str) -> String {
+    format!("/feeds/{}.atom", encode_path(name))
+}
+
+pub fn lore_url(state: &AppState, message_id: &str) -> String {
+    format!(
+        "{}{}",
+        state.inner.config.lore_base,
+        encode_component(message_id.trim_matches(['<', '>']))
+    )
+}
+
+#[derive(Serialize, Default)]
+struct SubsystemSummary {
+    name: String,
+    url: String,
+    feed_url: String,
+    critical: i64,
+    high: i64,
+    medium: i64,
+    low: i64,
+    total: i64,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Html<String>, WebError> {
+    let rows = queries::subsystem_counts(&state.inner.store).await?;
+    let mut by_name: BTreeMap<String, SubsystemSummary> = BTreeMap::new();
+    for row in &rows {
+        let name = text(row, "subsystem").to_string();
+        let count = int(row, "n");
+        let summary = by_name
+            .entry(name.clone())
+            .or_insert_with(|| SubsystemSummary {
+                url: subsystem_url(&name),
+                feed_url: feed_url(&name),
+                name,
+                ..SubsystemSummary::default()
+            });
+        match text(row, "severity") {
+            "critical" => summary.critical += count,
+            "high" => summary.high += count,
+            "medium" => summary.medium += count,
+            _ => summary.low += count,
+        }
+        summary.total += count;
+    }
+    let mut subsystems: Vec<SubsystemSummary> = by_name.into_values().collect();
+    subsystems.sort_by(|a, b| {
+        (b.critical, b.high, b.medium, b.total)
+            .cmp(&(a.critical, a.high, a.medium, a.total))
+            .then(a.name.cmp(&b.name))
+    });
+    let mut context = Context::new();
+    context.insert(
+        "total_open",
+        &subsystems.iter().map(|s| s.total).sum::<i64>(),
+    );
+    context.insert("subsystems", &subsystems);
+    render(&state, "index.html", context, user.as_ref()).map(Html)
+}
+
+#[derive(Deserialize, Default, Serialize, Clone)]
+pub struct SubsystemQuery {
+    #[serde(default)]
+    view: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    preexisting: String,
+    #[serde(default)]
+    age: String,
+    #[serde(default)]
+    file: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+const VIEWS: [(&str, &str); 8] = [
+    ("needs-action", "needs action (open, confirmed)"),
+    ("all", "all states"),
+    ("open", "open"),
+    ("confirmed", "confirmed"),
+    ("invalid", "invalid"),
+    ("fixed", "fixed"),
+    ("known", "known / todo"),
+    ("duplicate", "duplicate"),
+];
+
+fn states_of_view(view: &str) -> Vec<&'static str> {
+    match view {
+        "all" => Vec::new(),
+        "open" => vec!["open"],
+        "confirmed" => vec!["confirmed"],
+        "invalid" => vec!["invalid"],
+        "fixed" => vec!["fixed"],
+        "known" => vec!["known"],
+        "duplicate" => vec!["duplicate"],
+        _ => NEEDS_ACTION.to_vec(),
+    }
+}
+
+impl SubsystemQuery {
+    fn normalised(mut self) -> SubsystemQuery {
+        if !VIEWS.iter().any(|(name, _)| *name == self.view) {
+            self.view = "needs-action".to_string();
+        }
+        if !SEVERITIES.contains(&self.severity.as_str()) {
+            self.severity.clear();
+        }
+        if !matches!(self.preexisting.as_str(), "yes" | "no") {
+            self.preexisting.clear();
+        }
+        if self
+            .age
+            .trim()
+            .parse::<i64>()
+            .map_or(true, |days| days <= 0)
+        {
+            self.age.clear();
+        }
+        self.file = self.file.trim().to_string();
+        self.sort = BugSort::parse(&self.sort).name().to_string();
+        self
+    }
+
+    fn url(&self, base: &str, sort: Option<&str>, page: Option<i64>) -> String {
+        let mut parts = vec![format!("view={}", encode_component(&self.view))];
+        for (key, value) in [
+            ("severity", &self.severity),
+            ("preexisting", &self.preexisting),
+            ("age", &self.age),
+            ("file", &self.file),
+        ] {
+            if !value.is_empty() {
+                parts.push(format!("{key}={}", encode_component(value)));
+            }
+        }
+        parts.push(format!("sort={}", sort.unwrap_or(&self.sort)));
+        if let Some(page) = page.filter(|page| *page > 1) {
+            parts.push(format!("page={page}"));
+        }
+        format!("{base}?{}", parts.join("&"))
+    }
+}
+
+pub async fn subsystem(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(name): Path<String>,
+    Query(query): Query<SubsystemQuery>,
+) -> Result<Html<String>, WebError> {
+    let query = query.normalised();
+    let page = query.page.unwrap_or(1).clamp(1, 100_000);
+    let filter = BugListFilter {
+        subsystem: name.clone(),
+        states: states_of_view(&query.view),
+        severity: (!query.severity.is_empty()).then(|| query.severity.clone()),
+        preexisting: match query.preexisting.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        max_age_days: query.age.parse().ok(),
+        file_prefix: (!query.file.is_empty()).then(|| query.file.clone()),
+        sort: BugSort::parse(&query.sort),
+        limit: PAGE_SIZE,
+        offset: (page - 1) * PAGE_SIZE,
+    };
+    let store = &state.inner.store;
+    let (rows, total) = queries::subsystem_bugs(store, &filter).await?;
+    let state_counts = queries::state_counts(store, &name).await?;
+    if total == 0
+        && state_counts.is_empty()
+        && state.inner.maintainers.for_subsystem(&name, 1).is_empty()
+    {
+        return Err(WebError::NotFound(format!("subsystem {name:?}")));
+    }
+    let now = now_ms();
+    let bugs: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            json!({
+                "id": int(row, "id"), "state": text(row, "state"), "severity": text(row, "severity"),
+                "title": text(row, "title"), "file": text(row, "file"), "line_start": int(row, "line_start"),
+                "preexisting": flag(row, "preexisting"), "updated": timestamp(int(row, "updated_at")),
+                "age": age(int(row, "created_at"), now),
+            })
+        })
+        .collect();
+    let base = subsystem_url(&name);
+    let first = if total == 0 { 0 } else { filter.offset + 1 };
+    let last = filter.offset + i64::try_from(bugs.len()).unwrap_or(0);
+    let mut context = Context::new();
+    context.insert("name", &name);
+    context.insert("base_url", &base);
+    context.insert("feed_url", &feed_url(&name));
+    context.insert(
+        "maintainers",
+        &state.inner.maintainers.for_subsystem(&name, 5),
+    );
+    context.insert(
+        "state_counts",
+        &state_counts
+            .iter()
+            .map(|row| json!({"state": text(row, "state"), "n": int(row, "n")}))
+            .collect::<Vec<_>>(),
+    );
+    context.insert("filters", &query);
+    context.insert("view_options", &VIEWS);
+    context.insert("severities", &SEVERITIES);
+    context.insert(
+        "sort_options",
+        &BugSort::ALL
+            .iter()
+            .map(|(_, name, label)| (*name, *label))
+            .collect::<Vec<_>>(),
+    );
+    let sort_urls: BTreeMap<&str, String> = BugSort::ALL
+        .iter()
+        .map(|(_, sort, _)| (*sort, query.url(&base, Some(sort), None)))
+        .collect();
+    context.insert("sort_urls", &sort_urls);
+    context.insert("bugs", &bugs);
+    context.insert("total", &total);
+    context.insert("first", &first);
+    context.insert("last", &last);
+    context.insert(
+        "prev_url",
+        &(page > 1).then(|| query.url(&base, None, Some(page - 1))),
+    );
+    context.insert(
+        "next_url",
+        &(last < total).then(|| query.url(&base, None, Some(page + 1))),
+    );
+    render(&state, "subsystem.html", context, user.as_ref()).map(Html)
+}
+
+/// Shapes a finding row for `findings.html`.
+pub fn finding_value(row: &Row) -> Value {
+    let evidence = match json(row, "evidence") {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![json!({"kind": "check", "name": "evidence", "detail": other.to_string()})],
+    };
+    let locations = match json(row, "locations") {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    };
+    json!({
+        "id": int(row, "id"), "review_id": int(row, "review_id"), "patch_index": int(row, "patch_index"),
+        "file": text(row, "file"), "line_start": int(row, "line_start"), "line_end": int(row, "line_end"),
+        "stage": text(row, "stage"), "severity": text(row, "severity"), "problem": text(row, "problem"),
+        "severity_explanation": text(row, "severity_explanation"), "preexisting": flag(row, "preexisting"),
+        "locations": locations, "evidence": evidence,
+        "bug_id": row.get("bug_id").cloned().unwrap_or(Value::Null),
+    })
+}
+
+pub async fn bug(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let store = &state.inner.store;
+    let bug = store
+        .bug(BugId(id))
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("bug {id}")))?;
+    let history = store.bug_history(BugId(id)).await?;
+    let findings = queries::bug_findings(store, id).await?;
+    let sightings: Vec<Value> = findings
+        .iter()
+        .map(|row| {
+            let message_id = text(row, "patch_message_id");
+            json!({
+                "series_version_id": int(row, "series_version_id"), "series_title": text(row, "series_title"),
+                "version": int(row, "version"), "patch_index": int(row, "patch_index"),
+                "patch_subject": text(row, "patch_subject"), "review_id": int(row, "review_id"),
+                "lore_url": (!message_id.is_empty()).then(|| lore_url(&state, message_id)),
+            })
+        })
+        .collect();
+    let history: Vec<Value> = history
+        .iter()
+        .map(|entry| json!({"when": timestamp(entry.changed_at), "actor": entry.actor, "from_state": entry.from_state, "to_state": entry.to_state, "reason": entry.reason}))
+        .collect();
+    let mut context = Context::new();
+    context.insert("subsystem_url", &subsystem_url(&bug.subsystem));
+    context.insert("created", &timestamp(bug.created_at));
+    context.insert("age", &age(bug.created_at, now_ms()));
+    context.insert(
+        "may_triage",
+        &user
+            .as_ref()
+            .is_some_and(|user| user.may_triage(&bug.subsystem)),
+    );
+    context.insert("bug", &bug);
+    context.insert("sightings", &sightings);
+    context.insert(
+        "findings",
+        &findings.iter().map(finding_value).collect::<Vec<_>>(),
+    );
+    context.insert("history", &history);
+    render(&state, "bug.html", context, user.as_ref()).map(Html)
+}
+
+fn usage_number(usage: &Value, key: &str) -> i64 {
+    usage.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
+
+pub fn review_summary(row: &Row) -> Value {
+    let usage = json(row, "usage");
+    json!({
+        "id": int(row, "id"), "status": text(row, "status"), "provider": text(row, "provider"), "model": text(row, "model"),
+        "requests": usage_number(&usage, "requests"), "input_tokens": usage_number(&usage, "input_tokens"),
+        "output_tokens": usage_number(&usage, "output_tokens"),
+        "cost": row.get("cost_usd").and_then(Value::as_f64).map_or_else(|| "—".to_string(), |cost| format!("${cost:.4}")),
+        "wall": row.get("wall_ms").and_then(Value::as_i64).map_or_else(|| "—".to_string(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+        "started": timestamp(int(row, "started_at")),
+    })
+}
+
+/// "What changed" lines between two versions' patch subjects.
+fn changes(previous: &[String], current: &[String]) -> Vec<String> {
+    let mut lines: Vec<String> = current
+        .iter()
+        .filter(|subject| !previous.contains(subject))
+        .map(|subject| format!("+ {subject}"))
+        .collect();
+    lines.extend(
+        previous
+            .iter()
+            .filter(|subject| !current.contains(subject))
+            .map(|subject| format!("− {subject}")),
+    );
+    lines
+}
+
+pub async fn series(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let store = &state.inner.store;
+    let version = queries::series_version(store, id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("series version {id}")))?;
+    let patches = queries::patches(store, id, true).await?;
+    let reviews = queries::reviews(store, id).await?;
+    let latest = reviews.iter().find(|row| text(row, "status") != "running");
+    let findings = match latest {
+        Some(review) => queries::review_findings(store, int(review, "id")).await?,
+        None => Vec::new(),
+    };
+    let mut versions: Vec<(i64, i64, Vec<String>)> = Vec::new();
+    for row in queries::series_versions(store, int(&version, "series_id")).await? {
+        let version_id = int(&row, "id");
+        if versions.last().map(|(last, _, _)| *last) != Some(version_id) {
+            versions.push((version_id, int(&row, "version"), Vec::new()));
+        }
+        if let (Some(last), Some(Value::String(subject))) =
+            (versions.last_mut(), row.get("subject"))
+        {
+            last.2.push(subject.clone());
+        }
+    }
+    let versions: Vec<Value> = versions
+        .iter()
+        .enumerate()
+        .map(|(index, (version_id, number, subjects))| {
+            let changed = if index == 0 { Vec::new() } else { changes(&versions[index - 1].2, subjects) };
+            json!({"id": version_id, "version": number, "n_patches": subjects.len(), "changes": changed})
+        })
+        .collect();
+    let cover = text(&version, "cover_message_id");
+    let api_id = if cover.is_empty() {
+        patches
+            .first()
+            .map(|row| text(row, "message_id").to_string())
+            .unwrap_or_default()
+    } else {
+        cover.to_string()
+    };
+    let patches: Vec<Value> = patches
+        .iter()
+        .map(|row| {
+            let index = int(row, "patch_index");
+            let mine: Vec<Value> = findings.iter().filter(|f| int(f, "patch_index") == index).map(finding_value).collect();
+            json!({
+                "patch_index": index, "subject": text(row, "subject"), "author": text(row, "author"),
+                "lore_url": lore_url(&state, text(row, "message_id")), "n_findings": mine.len(), "findings": mine,
+                "commit_message": text(row, "commit_message"), "diff": text(row, "diff"),
+            })
+        })
+        .collect();
+    let mut context = Context::new();
+    context.insert(
+        "series",
+        &json!({
+            "id": id, "title": text(&version, "title"), "version": int(&version, "version"), "total": int(&version, "total"),
+            "author": text(&version, "author"), "created": timestamp(int(&version, "created_at")),
+            "cover_message_id": (!cover.is_empty()).then_some(cover), "lore_url": lore_url(&state, cover),
+        }),
+    );
+    context.insert(
+        "api_url",
+        &format!("/api/patchset?id={}", encode_component(&api_id)),
+    );
+    context.insert("versions", &versions);
+    context.insert("patches", &patches);
+    context.insert(
+        "reviews",
+        &reviews.iter().map(review_summary).collect::<Vec<_>>(),
+    );
+    render(&state, "series.html", context, user.as_ref()).map(Html)
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let store = &state.inner.store;
+    let row = queries::review(store, id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("review {id}")))?;
+    let version_id = int(&row, "series_version_id");
+    let subjects: BTreeMap<i64, String> = queries::patches(store, version_id, false)
+        .await?
+        .iter()
+        .map(|patch| {
+            (
+                int(patch, "patch_index"),
+                text(patch, "subject").to_string(),
+            )
+        })
+        .collect();
+    let findings = queries::review_findings(store, id).await?;
+    let mut groups: Vec<(i64, Vec<Value>)> = Vec::new();
+    for finding in &findings {
+        let index = int(finding, "patch_index");
+        if groups.last().map(|(last, _)| *last) != Some(index) {
+            groups.push((index, Vec::new()));
+        }
+        if let Some(group) = groups.last_mut() {
+            group.1.push(finding_value(finding));
+        }
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(index, findings)| json!({"patch_index": index, "subject": subjects.get(&index).cloned().unwrap_or_default(), "findings": findings}))
+        .collect();
+    let summary = review_summary(&row);
+    let skipped = match json(&row, "skipped_stages") {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    };
+    let mut context = Context::new();
+    context.insert(
+        "review",
+        &json!({
+            "id": id, "series_version_id": version_id, "series_title": text(&row, "series_title"), "version": int(&row, "version"),
+            "status": text(&row, "status"), "provider": text(&row, "provider"), "model": text(&row, "model"),
+            "prompt_set_hash": text(&row, "prompt_set_hash"), "runs": int(&row, "runs"), "started": summary["started"],
+            "wall": summary["wall"], "cost": summary["cost"], "skipped": skipped, "error": text(&row, "error"),
+            "usage": serde_json::to_string_pretty(&json(&row, "usage")).unwrap_or_default(),
+        }),
+    );
+    context.insert("groups", &groups);
+    render(&state, "review.html", context, user.as_ref()).map(Html)
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<SearchQuery>,
+) -> Result<Html<String>, WebError> {
+    let q = query.q.trim().chars().take(200).collect::<String>();
+    let (bugs, series) = if q.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        queries::search(&state.inner.store, &q).await?
+    };
+    let series: Vec<Value> = series
+        .iter()
+        .map(|row| json!({"id": int(row, "id"), "title": text(row, "title"), "author": text(row, "author"), "version": int(row, "version"), "created": timestamp(int(row, "created_at"))}))
+        .collect();
+    let mut context = Context::new();
+    context.insert("q", &q);
+    context.insert("bugs", &bugs);
+    context.insert("series", &series);
+    render(&state, "search.html", context, user.as_ref()).map(Html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changes;
+
+    #[test]
+    fn changes_list_added_and_dropped_patches() {
+        let v1 = vec!["mm: a".to_string(), "mm: b".to_string()];
+        let v2 = vec!["mm: a".to_string(), "mm: c".to_string()];
+        assert_eq!(changes(&v1, &v2), ["+ mm: c", "− mm: b"]);
+        assert!(changes(&v1, &v1).is_empty());
+    }
+}
