@@ -234,19 +234,6 @@ fn fill_body(parsed: &mut ParsedMessage, body: crate::body::BodyText) {
     parsed.patch_id = crate::patch_id::stable_patch_id(&diff);
     parsed.diff = diff;
     parsed.body = inline;
-    if parsed.diff.is_empty()
-        && parsed.tags.has_patch_keyword
-        && !parsed.tags.is_reply
-        && parsed.tags.index != Some(0)
-    {
-        parsed.diagnostics.push(
-            Diagnostic::info(
-                DiagnosticKind::PatchWithoutDiff,
-                "subject says PATCH but the mail holds no diff",
-            )
-            .for_message(&parsed.message_id),
-        );
-    }
 }
 
 /// Byte offset of the first line that is exactly `---` (trailing blanks allowed).

@@ -293,6 +293,17 @@ fn report_series_problems(
             .for_message(&first),
         );
     }
+    for (_, id, position) in series.patches() {
+        if !messages[position].has_diff() {
+            diagnostics.push(
+                Diagnostic::info(
+                    DiagnosticKind::PatchWithoutDiff,
+                    "patch of a series holds no diff (nothing to apply or review)",
+                )
+                .for_message(id),
+            );
+        }
+    }
     for &position in extra {
         diagnostics.push(
             Diagnostic::warning(
