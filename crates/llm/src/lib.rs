@@ -22,6 +22,7 @@ pub mod retry;
 pub mod schema;
 pub mod structured;
 pub mod tokens;
+pub mod tool_loop;
 pub mod types;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use error::{LlmError, Origin};
 pub use gemini::to_gemini_schema;
 pub use http::STAGE_HEADER;
 pub use structured::{chat_structured, StructuredAnswer};
+pub use tool_loop::{run_tool_loop, LoopStop, ToolBudget, ToolExecutor, ToolLoopOutcome};
 pub use types::{
     ChatRequest, ChatResponse, ContentBlock, Message, ResponseSchema, Role, StopReason, ToolCall,
     ToolSpec, Usage,
