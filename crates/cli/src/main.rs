@@ -46,6 +46,10 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Manage web accounts (admins and subsystem maintainers).
     User(commands::user::UserArgs),
+    /// Queue review jobs for `sashiko worker` (same inputs as review).
+    Enqueue(commands::enqueue::EnqueueArgs),
+    /// Run queued review jobs (many workers may share one PostgreSQL).
+    Worker(commands::worker::WorkerArgs),
 }
 
 /// Exit status for a run that failed with an error (as opposed to one that
@@ -77,6 +81,8 @@ fn main() -> ExitCode {
             Command::Bugs(args) => commands::bugs::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,
             Command::User(args) => commands::user::run(args).await,
+            Command::Enqueue(args) => commands::enqueue::run(args).await,
+            Command::Worker(args) => commands::worker::run(args).await,
         }
     });
     match result {

@@ -11,3 +11,5 @@ pub mod review;
 pub mod series;
 pub mod serve;
 pub mod user;
+pub mod enqueue;
+pub mod worker;

@@ -107,6 +107,8 @@ pub struct WorkerReport {
     pub failed: u64,
     /// Jobs abandoned because their lease was lost.
     pub lost: u64,
+    /// Jobs this worker moved to the dead letters.
+    pub dead: u64,
 }
 
 /// Runs `concurrency` claim loops until `shutdown` resolves (then finishes
@@ -138,6 +140,7 @@ pub async fn run_worker<H: JobHandler>(
                 report.completed += slot_report.completed;
                 report.failed += slot_report.failed;
                 report.lost += slot_report.lost;
+                report.dead += slot_report.dead;
             }
             Ok(Err(error)) => {
                 first_error.get_or_insert(error);
@@ -215,7 +218,10 @@ async fn step<H: JobHandler>(
     tracing::info!(job = job.id.0, attempt = job.attempt, worker = %worker, kind = %job.kind, "running job");
     match run_one(store, config, handler, job).await? {
         Ran::Completed => report.completed += 1,
-        Ran::Failed => report.failed += 1,
+        Ran::Failed { dead } => {
+            report.failed += 1;
+            report.dead += u64::from(dead);
+        }
         Ran::Lost => report.lost += 1,
     }
     Ok(Step::Worked)
@@ -223,7 +229,7 @@ async fn step<H: JobHandler>(
 
 enum Ran {
     Completed,
-    Failed,
+    Failed { dead: bool },
     Lost,
 }
 
@@ -258,7 +264,7 @@ async fn run_one<H: JobHandler>(
             store
                 .fail_job(&job, &failure.message, failure.permanent, &config.queue)
                 .await
-                .map(|_| Ran::Failed)
+                .map(|status| Ran::Failed { dead: status == super::JobStatus::Dead })
         }
     };
     match finished {
