@@ -3,23 +3,14 @@
 //! stores into a real SQLite file. These are the spine issue's acceptance
 //! cases.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::{git, stdout_json, Env};
 use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
-use sashiko_store::{Store, Table};
+use sashiko_store::Table;
 use serde_json::{json, Value};
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_DATE", "2025-01-02T10:00:00+00:00")
-        .env("GIT_COMMITTER_DATE", "2025-01-02T10:00:00+00:00")
-        .output()
-        .expect("git runs");
-    assert!(output.status.success(), "git {args:?}: {output:?}");
-}
 
 /// A repository with a base commit and three commits to drivers/foo.c.
 fn three_commit_repo(dir: &Path) {
@@ -68,74 +59,11 @@ fn three_commit_repo(dir: &Path) {
     }
 }
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("repo")).expect("mkdir");
-        three_commit_repo(&dir.path().join("repo"));
-        std::fs::write(
-            dir.path().join("config.toml"),
-            "[llm.retry]\nmax_retries = 1\ninitial_backoff_ms = 10\nmax_backoff_ms = 20\n",
-        )
-        .expect("config");
-        Env { dir }
-    }
-
-    fn db_url(&self) -> String {
-        format!("sqlite:{}", self.dir.path().join("sashiko.db").display())
-    }
-
-    fn repo(&self) -> PathBuf {
-        self.dir.path().join("repo")
-    }
-
-    fn review(&self, base_url: Option<&str>, extra: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sashiko"));
-        command
-            .arg("review")
-            .arg("HEAD~3..")
-            .args(extra)
-            .current_dir(self.repo())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
-            .env("SASHIKO_CONFIG", self.dir.path().join("config.toml"))
-            .env("SASHIKO_DB", self.db_url());
-        if let Some(url) = base_url {
-            command
-                .env("SASHIKO_LLM_PROVIDER", "openai")
-                .env("SASHIKO_LLM_BASE_URL", url)
-                .env("SASHIKO_LLM_MODEL", "fake-model")
-                .env("SASHIKO_LLM_API_KEY", "sk-test-never-printed");
-        }
-        command.output().expect("sashiko runs")
-    }
-
-    async fn store(&self) -> Store {
-        Store::connect(&self.db_url()).await.expect("db opens")
-    }
-}
-
 fn finding(patch: u32, line: u32, severity: &str, problem: &str) -> Value {
     json!({
         "patch_index": patch, "file": "drivers/foo.c", "line_start": line, "line_end": line,
         "severity": severity, "problem": problem,
         "severity_explanation": "scripted", "preexisting": false
-    })
-}
-
-fn stdout_json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "stdout is not JSON ({error}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
     })
 }
 
@@ -160,9 +88,9 @@ fn scripted_findings() -> FakeScript {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn review_of_three_commits_returns_exactly_the_scripted_findings_and_stores_once() {
-    let env = Env::new();
+    let env = Env::new(three_commit_repo);
     let fake = FakeLlmServer::start(scripted_findings()).await;
-    let first = env.review(Some(&fake.base_url()), &["--format", "json"]);
+    let first = env.review(Some(&fake.base_url()), &["HEAD~3..", "--format", "json"]);
     assert_eq!(
         first.status.code(),
         Some(1),
@@ -232,7 +160,7 @@ async fn review_of_three_commits_returns_exactly_the_scripted_findings_and_store
     store.close().await;
 
     fake.set_script(scripted_findings());
-    let second = env.review(Some(&fake.base_url()), &["--format", "json"]);
+    let second = env.review(Some(&fake.base_url()), &["HEAD~3..", "--format", "json"]);
     assert_eq!(second.status.code(), Some(1));
     let store = env.store().await;
     assert_eq!(
@@ -251,7 +179,7 @@ async fn review_of_three_commits_returns_exactly_the_scripted_findings_and_store
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_answer_then_a_valid_one_completes() {
-    let env = Env::new();
+    let env = Env::new(three_commit_repo);
     let script = FakeScript::new()
         .push(
             "resource",
@@ -266,7 +194,7 @@ async fn a_malformed_answer_then_a_valid_one_completes() {
         .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
         .default_answer(FakeAnswer::json(json!({"findings": []})));
     let fake = FakeLlmServer::start(script).await;
-    let output = env.review(Some(&fake.base_url()), &["--format", "json"]);
+    let output = env.review(Some(&fake.base_url()), &["HEAD~3..", "--format", "json"]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -290,13 +218,13 @@ async fn a_malformed_answer_then_a_valid_one_completes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_model_that_always_fails_ends_with_exit_2_naming_stage_and_endpoint() {
-    let env = Env::new();
+    let env = Env::new(three_commit_repo);
     let script = FakeScript::new().default_answer(FakeAnswer::status(
         500,
         "{\"error\":{\"message\":\"boom\"}}",
     ));
     let fake = FakeLlmServer::start(script).await;
-    let output = env.review(Some(&fake.base_url()), &[]);
+    let output = env.review(Some(&fake.base_url()), &["HEAD~3.."]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("stage "), "no stage named: {stderr}");
@@ -318,8 +246,8 @@ async fn a_model_that_always_fails_ends_with_exit_2_naming_stage_and_endpoint() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_provider_model_stages_are_skipped_and_exit_is_0() {
-    let env = Env::new();
-    let output = env.review(None, &[]);
+    let env = Env::new(three_commit_repo);
+    let output = env.review(None, &["HEAD~3.."]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -332,7 +260,7 @@ async fn without_a_provider_model_stages_are_skipped_and_exit_is_0() {
         text.contains("SASHIKO_LLM_PROVIDER"),
         "no configuration hint: {text}"
     );
-    let json_output = env.review(None, &["--format", "json"]);
+    let json_output = env.review(None, &["HEAD~3..", "--format", "json"]);
     let document = stdout_json(&json_output);
     let skipped: Vec<&str> = document["skipped_stages"]
         .as_array()

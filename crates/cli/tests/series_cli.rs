@@ -31,14 +31,19 @@ fn run_series(args: &[&std::ffi::OsStr]) -> (i32, Value, String) {
 #[test]
 fn revisions_in_three_threads_come_out_linked() {
     let Some(dir) = corpus_series_dir() else {
-        eprintln!("SKIPPED revisions_in_three_threads_come_out_linked: ../shared/corpus/series not found");
+        eprintln!(
+            "SKIPPED revisions_in_three_threads_come_out_linked: ../shared/corpus/series not found"
+        );
         return;
     };
     let mbox = dir.join("s07-revisions-v1-v2-v3-cover.mbox");
     let (code, json, _) = run_series(&[mbox.as_os_str()]);
     assert_eq!(code, 0);
     let series = json["series"].as_array().expect("series is a list");
-    let versions: Vec<u64> = series.iter().filter_map(|s| s["version"].as_u64()).collect();
+    let versions: Vec<u64> = series
+        .iter()
+        .filter_map(|s| s["version"].as_u64())
+        .collect();
     assert_eq!(versions, [1, 2, 3]);
     for one in series {
         for field in [
@@ -78,11 +83,21 @@ fn a_missing_input_is_an_error_but_the_rest_is_printed() {
     let missing = dir.path().join("missing.mbox");
     let (code, json, stderr) = run_series(&[mbox.as_os_str(), missing.as_os_str()]);
     assert_eq!(code, 2, "a missing input is an error");
-    assert!(stderr.contains("missing.mbox"), "stderr names the input: {stderr}");
+    assert!(
+        stderr.contains("missing.mbox"),
+        "stderr names the input: {stderr}"
+    );
     let series = json["series"].as_array().expect("series is a list");
     assert_eq!(series.len(), 1);
     assert_eq!(series[0]["patch_message_ids"][0], "one@example.org");
-    assert_eq!(series[0]["in_body_trailers"]["one@example.org"][0], "Signed-off-by: A <a@example.org>");
-    let diagnostics = json["diagnostics"].as_array().expect("diagnostics is a list");
-    assert!(diagnostics.iter().any(|d| d["message"].as_str().unwrap_or("").contains("missing.mbox")));
+    assert_eq!(
+        series[0]["in_body_trailers"]["one@example.org"][0],
+        "Signed-off-by: A <a@example.org>"
+    );
+    let diagnostics = json["diagnostics"]
+        .as_array()
+        .expect("diagnostics is a list");
+    assert!(diagnostics
+        .iter()
+        .any(|d| d["message"].as_str().unwrap_or("").contains("missing.mbox")));
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::anchor::PatchLines;
 use crate::finding::Finding;
+use crate::ordering;
 use crate::prescan;
 use crate::prompts::{PromptSet, StageDef, StageKind};
 use crate::request::{self, ReviewSecrets};
@@ -68,6 +69,9 @@ pub struct StageReport {
     pub usage: Usage,
     pub elapsed_ms: u64,
     pub retry_wait_ms: u64,
+    /// What deterministic checkers concluded (e.g. litmus claims that hold).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A candidate finding that did not make it into the result, and why.
@@ -178,24 +182,21 @@ pub async fn run_review(
 
     let mut candidates = Vec::new();
     if let Some(client) = &client {
-        let results: Vec<_> = stream::iter(finder_stages.iter().map(|stage| {
-            let client = Arc::clone(client);
-            let secrets = &secrets;
-            async move {
-                let request = request::finder_request(
-                    prompts,
-                    stage,
-                    series,
-                    secrets,
-                    options.max_output_tokens,
-                );
-                let result = ask_findings(client.as_ref(), stage, &request, options).await;
-                (stage, result)
-            }
-        }))
-        .buffered(options.concurrency.max(1))
-        .collect()
-        .await;
+        let mut pending = Vec::new();
+        for stage in finder_stages.iter().copied() {
+            pending.push(ask_stage(
+                prompts,
+                stage,
+                series,
+                &secrets,
+                Arc::clone(client),
+                options,
+            ));
+        }
+        let results: Vec<_> = stream::iter(pending)
+            .buffered(options.concurrency.max(1))
+            .collect()
+            .await;
         for (stage, result) in results {
             let (findings, report, leaked) = result?;
             progress(&format!(
@@ -300,6 +301,7 @@ pub(crate) fn stage_report(
         usage: Usage::default(),
         elapsed_ms: 0,
         retry_wait_ms: 0,
+        notes: Vec::new(),
     }
 }
 
@@ -365,6 +367,24 @@ pub fn not_applicable_reason(stage: &StageDef, series: &ReviewSeries) -> Option<
     None
 }
 
+/// Build and send one finder stage's request.
+async fn ask_stage<'a>(
+    prompts: &PromptSet,
+    stage: &'a StageDef,
+    series: &ReviewSeries,
+    secrets: &ReviewSecrets,
+    client: Arc<dyn LlmClient>,
+    options: &ReviewOptions,
+) -> (
+    &'a StageDef,
+    Result<(Vec<Finding>, StageReport, bool), ReviewError>,
+) {
+    let request =
+        request::finder_request(prompts, stage, series, secrets, options.max_output_tokens);
+    let result = ask_findings(client.as_ref(), stage, &request, options).await;
+    (stage, result)
+}
+
 /// Ask one finder stage, retrying invalid answers up to the bound.
 async fn ask_findings(
     client: &dyn LlmClient,
@@ -385,7 +405,8 @@ async fn ask_findings(
                 let leaked = answer.response.text.contains(&canary_of(request));
                 match serde_json::from_value::<FindingsAnswer>(answer.value) {
                     Ok(parsed) => {
-                        let findings: Vec<Finding> = parsed
+                        let claims = parsed.litmus_claims;
+                        let mut findings: Vec<Finding> = parsed
                             .findings
                             .into_iter()
                             .map(|wire| {
@@ -394,6 +415,18 @@ async fn ask_findings(
                                 finding
                             })
                             .collect();
+                        if stage.checker.as_deref() == Some("litmus") && !claims.is_empty() {
+                            let decided = decide_with_one_repair(
+                                client,
+                                stage,
+                                request,
+                                &answer.response.text,
+                                claims,
+                                &mut report,
+                            )
+                            .await?;
+                            findings.extend(decided);
+                        }
                         report.candidates = findings.len();
                         report.elapsed_ms = millis(started.elapsed());
                         return Ok((findings, report, leaked));
@@ -448,4 +481,60 @@ pub(crate) fn stage_error(
 
 pub(crate) fn millis(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Decide litmus claims; tests that do not parse go back to the model once
+/// with the parser's errors.
+async fn decide_with_one_repair(
+    client: &dyn LlmClient,
+    stage: &StageDef,
+    request: &sashiko_llm::ChatRequest,
+    answer_text: &str,
+    claims: Vec<crate::wire::WireLitmusClaim>,
+    report: &mut StageReport,
+) -> Result<Vec<Finding>, ReviewError> {
+    let mut results = ordering::decide_claims(&stage.name, claims);
+    let mut findings = std::mem::take(&mut results.refuted);
+    if !results.unparsable.is_empty() {
+        let mut follow_up = request.clone();
+        follow_up
+            .messages
+            .push(sashiko_llm::Message::assistant_text(answer_text.to_owned()));
+        follow_up
+            .messages
+            .push(sashiko_llm::Message::user_text(ordering::repair_message(
+                &results.unparsable,
+            )));
+        let answer = chat_structured(client, &follow_up)
+            .await
+            .map_err(|error| stage_error(client, stage, error))?;
+        report.usage += answer.response.usage;
+        report.repairs += 1 + answer.repairs;
+        let retried: Vec<_> = serde_json::from_value::<FindingsAnswer>(answer.value)
+            .map(|parsed| parsed.litmus_claims)
+            .unwrap_or_default();
+        let mut second = ordering::decide_claims(&stage.name, retried);
+        findings.append(&mut second.refuted);
+        results.held.append(&mut second.held);
+        results.undecided.append(&mut second.undecided);
+        for (claim, error) in second.unparsable {
+            results.undecided.push(format!(
+                "{}: litmus test still does not parse: {error}",
+                claim.claim
+            ));
+        }
+    }
+    report.notes.extend(
+        results
+            .held
+            .into_iter()
+            .map(|held| format!("litmus claim holds: {held}")),
+    );
+    report.notes.extend(
+        results
+            .undecided
+            .into_iter()
+            .map(|undecided| format!("litmus claim undecided: {undecided}")),
+    );
+    Ok(findings)
 }

@@ -22,3 +22,4 @@ pub mod verify;
 pub mod wire;
 
 pub use engine::{run_review, ReviewError, ReviewOptions, ReviewOutput, StageReport, StageState};
+pub mod ordering;

@@ -68,6 +68,7 @@ struct StageEntry {
     #[serde(default)]
     when: StageCondition,
     max_severity: Option<Severity>,
+    checker: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -102,6 +103,9 @@ pub struct StageDef {
     pub when: StageCondition,
     /// Findings of this stage are capped at this severity (style: low).
     pub max_severity: Option<Severity>,
+    /// A deterministic checker that decides claims in the answer
+    /// (`litmus`: the LKMM checker decides `litmus_claims`).
+    pub checker: Option<String>,
 }
 
 /// Phrases and characters the deterministic pre-scan looks for.
@@ -227,6 +231,7 @@ fn load_stage(
         context: entry.context,
         when: entry.when,
         max_severity: entry.max_severity,
+        checker: entry.checker,
     })
 }
 

@@ -9,6 +9,21 @@ use crate::finding::{Finding, Location, Severity};
 #[derive(Debug, Deserialize)]
 pub struct FindingsAnswer {
     pub findings: Vec<WireFinding>,
+    /// Ordering claims stated as litmus tests (memory-ordering stage).
+    #[serde(default)]
+    pub litmus_claims: Vec<WireLitmusClaim>,
+}
+
+/// An ordering claim: the outcome in the test's condition must never
+/// happen for the patched code to be correct.
+#[derive(Clone, Debug, Deserialize)]
+pub struct WireLitmusClaim {
+    pub patch_index: u32,
+    pub file: String,
+    pub line_start: u32,
+    pub line_end: u32,
+    pub claim: String,
+    pub litmus: String,
 }
 
 #[derive(Debug, Deserialize)]

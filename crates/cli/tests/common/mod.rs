@@ -1,0 +1,85 @@
+//! Shared helpers of the end-to-end tests: a temporary home with a git
+//! repository, a config with short retries, and the real binary.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sashiko_store::Store;
+use serde_json::Value;
+
+pub fn git(dir: &Path, args: &[&str]) {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", "2025-01-02T10:00:00+00:00")
+        .env("GIT_COMMITTER_DATE", "2025-01-02T10:00:00+00:00")
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+}
+
+pub struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// A temporary home with a repository made by `make_repo` and a
+    /// config that keeps retries short.
+    pub fn new(make_repo: fn(&Path)) -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("repo")).expect("mkdir");
+        make_repo(&dir.path().join("repo"));
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[llm.retry]\nmax_retries = 1\ninitial_backoff_ms = 10\nmax_backoff_ms = 20\n",
+        )
+        .expect("config");
+        Env { dir }
+    }
+
+    pub fn db_url(&self) -> String {
+        format!("sqlite:{}", self.dir.path().join("sashiko.db").display())
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    pub fn review(&self, base_url: Option<&str>, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sashiko"));
+        command
+            .arg("review")
+            .args(args)
+            .current_dir(self.repo())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
+            .env("SASHIKO_CONFIG", self.dir.path().join("config.toml"))
+            .env("SASHIKO_DB", self.db_url());
+        if let Some(url) = base_url {
+            command
+                .env("SASHIKO_LLM_PROVIDER", "openai")
+                .env("SASHIKO_LLM_BASE_URL", url)
+                .env("SASHIKO_LLM_MODEL", "fake-model")
+                .env("SASHIKO_LLM_API_KEY", "sk-test-never-printed");
+        }
+        command.output().expect("sashiko runs")
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.db_url()).await.expect("db opens")
+    }
+}
+
+/// The JSON document a `--format json` run printed.
+pub fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "stdout is not JSON ({error}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
