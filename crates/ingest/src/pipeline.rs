@@ -10,7 +10,9 @@
 //! stores exactly the series one clean run would; series writes are
 //! idempotent too. Local sources are read again from their start for this;
 //! for NNTP the group's Message-IDs come from `OVER` and the bytes from the
-//! store.
+//! store. When no source hands out a message and the previous series phase
+//! of every source finished, the series phase is skipped, so polling an
+//! idle list is cheap.
 //!
 //! This module must never write a message or series other than through
 //! `sashiko-store`, and never save a cursor ahead of what is stored.
@@ -79,6 +81,9 @@ pub struct IngestReport {
     pub failed_sources: Vec<(String, String)>,
     /// True when [`IngestOptions::interrupt_after`] stopped the run.
     pub interrupted: bool,
+    /// True when the series phase was skipped because no source had a new
+    /// message and the series of every source were stored before.
+    pub series_unchanged: bool,
 }
 
 /// A failure that stops the whole run (the database is unusable).
@@ -120,11 +125,72 @@ pub async fn ingest(
         }
     }
     if options.assemble_series {
-        let messages = window(specs, store, &mut report).await?;
-        store_series(&messages, store, &mut report).await?;
+        if series_up_to_date(specs, cursors, &report).await? {
+            report.series_unchanged = true;
+        } else {
+            let messages = window(specs, store, &mut report).await?;
+            store_series(&messages, store, &mut report).await?;
+            for spec in specs {
+                let key = spec.key();
+                if !report
+                    .failed_sources
+                    .iter()
+                    .any(|(failed, _)| *failed == key)
+                {
+                    set_cursor(cursors, &series_state_key(&key), SERIES_DONE).await?;
+                }
+            }
+        }
     }
     report.counts.diagnostics = report.diagnostics.len() as u64;
     Ok(report)
+}
+
+/// Series state of a source, kept beside its cursor under
+/// [`series_state_key`]: `pending` from the first message a run reads until
+/// its series phase has finished, then `done`.
+const SERIES_PENDING: &str = "pending";
+const SERIES_DONE: &str = "done";
+
+fn series_state_key(source_key: &str) -> String {
+    format!("{source_key}#series")
+}
+
+/// True when the series phase can be skipped: no source handed out a
+/// message and every source's series were stored completely before (a run
+/// that crashed in its series phase left `pending`).
+async fn series_up_to_date(
+    specs: &[SourceSpec],
+    cursors: &dyn CursorStore,
+    report: &IngestReport,
+) -> Result<bool, IngestError> {
+    if report.counts.messages_read > 0 || !report.failed_sources.is_empty() {
+        return Ok(false);
+    }
+    for spec in specs {
+        let key = series_state_key(&spec.key());
+        let state = cursors
+            .get(&key)
+            .await
+            .map_err(|source| IngestError::Cursor {
+                source_key: key.clone(),
+                source,
+            })?;
+        if state.as_deref() != Some(SERIES_DONE) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+async fn set_cursor(cursors: &dyn CursorStore, key: &str, value: &str) -> Result<(), IngestError> {
+    cursors
+        .set(key, value)
+        .await
+        .map_err(|source| IngestError::Cursor {
+            source_key: key.to_owned(),
+            source,
+        })
 }
 
 enum RunError {
@@ -151,12 +217,19 @@ async fn ingest_messages(
         .await
         .map_err(RunError::Source)?;
     let mut since_save = 0u64;
+    let mut marked_pending = false;
     let result = loop {
         let message = match source.next_message().await {
             Ok(Some(message)) => message,
             Ok(None) => break Ok(()),
             Err(error) => break Err(RunError::Source(error)),
         };
+        if !marked_pending {
+            set_cursor(cursors, &series_state_key(&key), SERIES_PENDING)
+                .await
+                .map_err(RunError::Fatal)?;
+            marked_pending = true;
+        }
         report.counts.messages_read += 1;
         let parsed = parse_message(&message.bytes);
         let inserted = store_message(store, &parsed, &message.bytes, options)

@@ -64,6 +64,21 @@ async fn twice_stores_once(backend: BackendKind) {
     // Same cursors: nothing new to read, nothing changes.
     let second = run(&db, &spec, &options).await;
     assert_eq!(second.counts.messages_read, 0);
+    assert!(
+        second.series_unchanged,
+        "idle re-run skips the series phase"
+    );
+
+    // A run that died in its series phase leaves the state `pending`: the
+    // next run redoes the series phase even with no new message.
+    let cursors = StoreCursorStore::new(db.store.clone());
+    sashiko_ingest::CursorStore::set(&cursors, &format!("{}#series", spec.key()), "pending")
+        .await
+        .expect("mark series pending");
+    let redo = run(&db, &spec, &options).await;
+    assert_eq!(redo.counts.messages_read, 0);
+    assert!(!redo.series_unchanged);
+    assert_eq!(redo.counts.series, first.counts.series);
     assert_eq!(dump(&db.url).await, after_first);
 
     // Cursors forgotten: every message is read again and found stored.
@@ -75,6 +90,7 @@ async fn twice_stores_once(backend: BackendKind) {
     assert_eq!(third.counts.messages_new, 0);
     assert_eq!(third.counts.messages_duplicate, SLICE_MESSAGES);
     assert_eq!(third.counts.series, first.counts.series);
+    assert!(!third.series_unchanged);
     assert_eq!(dump(&db.url).await, after_first);
     eprintln!("{test} ({}): {:?}", backend.name(), first.counts);
 }
@@ -112,8 +128,9 @@ async fn interrupted_matches_clean(backend: BackendKind, spec: &SourceSpec, stop
     );
     assert_eq!(
         partial_dump.cursors.len(),
-        1,
-        "a cursor was saved before the crash"
+        2,
+        "a cursor and the pending series state were saved before the crash: {:?}",
+        partial_dump.cursors
     );
 
     let resumed = run(&crashed, spec, &options).await;

@@ -145,7 +145,11 @@ fn print_report(report: &IngestReport, format: IngestFormat) -> anyhow::Result<(
             println!("messages read:      {}", counts.messages_read);
             println!("messages new:       {}", counts.messages_new);
             println!("messages duplicate: {}", counts.messages_duplicate);
-            println!("series:             {}", counts.series);
+            if report.series_unchanged {
+                println!("series:             unchanged (no new messages)");
+            } else {
+                println!("series:             {}", counts.series);
+            }
             println!("pull requests:      {}", counts.pull_requests);
             println!("diagnostics:        {}", counts.diagnostics);
         }
