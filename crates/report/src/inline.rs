@@ -9,6 +9,8 @@ use crate::wrap::wrap;
 
 /// Lines of context quoted above the first line a comment is about.
 const LEAD_CONTEXT: u32 = 3;
+/// Most diff lines quoted above one comment.
+const MAX_QUOTED: usize = 12;
 /// Prose width of comments.
 const WIDTH: usize = 72;
 
@@ -121,11 +123,21 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
                 out.push_str("> [ ... ]\n");
             }
         }
-        for line in &lines[start..=end.max(start)] {
+        let end = end.max(start);
+        if end - start > MAX_QUOTED {
+            // A finding spanning a long range: quote its hunk header, then
+            // only the lines right above the one the comment is about.
+            if lines[start].text.starts_with("@@ ") {
+                out.push_str(&format!("> {}\n", lines[start].text));
+            }
+            out.push_str("> [ ... ]\n");
+            start = end - MAX_QUOTED;
+        }
+        for line in &lines[start..=end] {
             out.push_str(format!("> {}", line.text).trim_end());
             out.push('\n');
         }
-        quoted_up_to = Some(end.max(start));
+        quoted_up_to = Some(end);
         out.push('\n');
         out.push_str(&comment(finding));
         out.push('\n');
@@ -198,6 +210,7 @@ mod tests {
             locations: vec![],
             evidence: vec![],
             suggestion: None,
+            consensus: 1,
         }
     }
 

@@ -1,0 +1,210 @@
+//! Reading new mail from the sources into the store, and the window of
+//! stored mail the bot works on: parsed, classified (own, bot, reply,
+//! patch) and assembled into series versions.
+
+use std::collections::{BTreeSet, HashMap};
+
+use sashiko_ingest::{open, SourceSpec};
+use sashiko_mail::{assemble, parse_message, ParsedMessage, Series};
+use sashiko_store::NewMessage;
+
+use super::{Bot, BotError, PollReport};
+use crate::guard::{classify, Incoming};
+use crate::headers::{read_headers, MailHeaders};
+
+/// Cursors of the bot's sources are kept apart from `sashiko ingest`'s.
+const CURSOR_PREFIX: &str = "sashiko-bot/source/";
+/// Save a source's cursor after this many messages.
+const CURSOR_EVERY: u64 = 100;
+
+/// One stored message in the window.
+#[derive(Clone, Debug)]
+pub struct WindowMessage {
+    pub parsed: ParsedMessage,
+    pub raw: Vec<u8>,
+    pub headers: MailHeaders,
+    pub kind: Incoming,
+    /// When the bot stored it (epoch milliseconds).
+    pub stored_at_ms: i64,
+    /// The list it was stored under.
+    pub list: String,
+}
+
+/// One series version in the window.
+#[derive(Clone, Debug)]
+pub(crate) struct VersionEntry {
+    pub series: Series,
+    /// Key shared by every version (root of the previous-version chain).
+    pub series_key: String,
+    pub list: String,
+    /// Latest time one of its messages was stored (epoch milliseconds).
+    pub newest_stored_ms: i64,
+}
+
+/// The window: messages by position and Message-ID, and series versions.
+#[derive(Debug, Default)]
+pub(crate) struct Window {
+    pub messages: Vec<WindowMessage>,
+    pub by_id: HashMap<String, usize>,
+    pub versions: Vec<VersionEntry>,
+    /// Positions in `messages` of the patch mails given to assembly, by
+    /// assembly index.
+    pub patch_positions: Vec<usize>,
+}
+
+impl Bot {
+    /// Reads what is new in every source into the store.
+    pub(crate) async fn read_sources(&mut self, report: &mut PollReport) -> Result<(), BotError> {
+        for source in self.config.sources.clone() {
+            let spec: SourceSpec = match source.spec.parse() {
+                Ok(spec) => spec,
+                Err(error) => {
+                    report.errors.push(format!("source {}: {error}", source.spec));
+                    continue;
+                }
+            };
+            let key = format!("{CURSOR_PREFIX}{}", spec.key());
+            let cursor = self.store.get_cursor(&key).await?;
+            let mut reader = match open(&spec, cursor.as_deref()).await {
+                Ok(reader) => reader,
+                Err(error) => {
+                    report.errors.push(format!("opening source {spec}: {error}"));
+                    continue;
+                }
+            };
+            let mut since_save = 0;
+            loop {
+                let message = match reader.next_message().await {
+                    Ok(Some(message)) => message,
+                    Ok(None) => break,
+                    Err(error) => {
+                        report.errors.push(format!("reading source {spec}: {error}"));
+                        break;
+                    }
+                };
+                report.messages_read += 1;
+                let parsed = parse_message(&message.bytes);
+                let list = source.list.clone().or_else(|| parsed.list_id.clone());
+                if list.is_none() {
+                    report.errors.push(format!(
+                        "{spec} {}: <{}> has no List-Id and the source names no list; stored, never answered",
+                        message.location, parsed.message_id
+                    ));
+                }
+                let author = parsed.from.as_ref().map(|p| p.display()).unwrap_or_default();
+                let stored = self
+                    .store
+                    .upsert_message(&NewMessage {
+                        message_id: &parsed.message_id,
+                        raw: &message.bytes,
+                        subject: &parsed.subject,
+                        author: &author,
+                        date: parsed.date.map(sashiko_ingest::pipeline::rfc3339_utc),
+                        list: list.as_deref(),
+                        in_reply_to: parsed.parent_id(),
+                    })
+                    .await?;
+                if stored.inserted {
+                    report.messages_new += 1;
+                }
+                since_save += 1;
+                if since_save >= CURSOR_EVERY {
+                    self.store.set_cursor(&key, &reader.cursor()).await?;
+                    since_save = 0;
+                }
+            }
+            for diagnostic in reader.take_diagnostics() {
+                report.errors.push(diagnostic.to_string());
+            }
+            self.store.set_cursor(&key, &reader.cursor()).await?;
+        }
+        Ok(())
+    }
+
+    /// The stored mail of every followed list within the window.
+    pub(crate) async fn load_window(&mut self, now: i64) -> Result<Window, BotError> {
+        let policy = self.policy.current().0.clone();
+        let mut lists: BTreeSet<String> = policy.lists.keys().cloned().collect();
+        lists.extend(self.config.sources.iter().filter_map(|s| s.list.clone()));
+        let since_ms = (now - i64::try_from(self.config.window_days).unwrap_or(30) * 86_400) * 1000;
+        let mut window = Window::default();
+        for list in lists {
+            for (raw, stored_at_ms) in self.store.list_messages_since(&list, since_ms).await? {
+                let parsed = parse_message(&raw);
+                if window.by_id.contains_key(&parsed.message_id) {
+                    continue;
+                }
+                let headers = read_headers(&raw);
+                let kind = classify(&policy, &headers, &parsed);
+                window.by_id.insert(parsed.message_id.clone(), window.messages.len());
+                window.messages.push(WindowMessage {
+                    parsed,
+                    raw,
+                    headers,
+                    kind,
+                    stored_at_ms,
+                    list: list.clone(),
+                });
+            }
+        }
+        let patch_positions: Vec<usize> = window
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.kind == Incoming::Patch)
+            .map(|(position, _)| position)
+            .collect();
+        let patches: Vec<ParsedMessage> = patch_positions.iter().map(|&p| window.messages[p].parsed.clone()).collect();
+        let assembly = assemble(&patches);
+        let keys = series_keys(&assembly.series);
+        for (series, series_key) in assembly.series.into_iter().zip(keys) {
+            let positions: Vec<usize> = series
+                .patch_indices
+                .iter()
+                .flatten()
+                .chain(series.cover_index.iter())
+                .map(|&index| patch_positions[index])
+                .collect();
+            let Some(&first) = positions.first() else {
+                continue;
+            };
+            let newest_stored_ms = positions.iter().map(|&p| window.messages[p].stored_at_ms).max().unwrap_or(0);
+            let list = window.messages[first].list.clone();
+            window.versions.push(VersionEntry {
+                series,
+                series_key,
+                list,
+                newest_stored_ms,
+            });
+        }
+        window.patch_positions = patch_positions;
+        Ok(window)
+    }
+}
+
+/// Key per series shared by its versions: `mail:` and the first
+/// Message-ID of the oldest version reachable through `previous_version`.
+/// A second series claiming the same (key, version) keeps its own id.
+fn series_keys(series: &[Series]) -> Vec<String> {
+    let by_first: HashMap<&str, &Series> = series.iter().filter_map(|s| Some((s.first_message_id()?, s))).collect();
+    let mut taken = BTreeSet::new();
+    series
+        .iter()
+        .map(|one| {
+            let own = one.first_message_id().unwrap_or(&one.title).to_owned();
+            let mut root = one;
+            for _ in 0..series.len() {
+                match root.previous_version.as_deref().and_then(|id| by_first.get(id)) {
+                    Some(previous) if !std::ptr::eq(*previous, root) => root = previous,
+                    _ => break,
+                }
+            }
+            let mut key = format!("mail:{}", root.first_message_id().unwrap_or(&own));
+            if !taken.insert((key.clone(), one.version)) {
+                key = format!("mail:{own}");
+                taken.insert((key.clone(), one.version));
+            }
+            key
+        })
+        .collect()
+}
