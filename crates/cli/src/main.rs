@@ -50,6 +50,9 @@ enum Command {
     Enqueue(commands::enqueue::EnqueueArgs),
     /// Run queued review jobs (many workers may share one PostgreSQL).
     Worker(commands::worker::WorkerArgs),
+    /// Measure the reviewer on a labelled corpus (oracle, cassette or live
+    /// model) or a Sashiko benchmark file; every figure names its source.
+    Bench(commands::bench::BenchArgs),
 }
 
 /// Exit status for a run that failed with an error (as opposed to one that
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
             Command::User(args) => commands::user::run(args).await,
             Command::Enqueue(args) => commands::enqueue::run(args).await,
             Command::Worker(args) => commands::worker::run(args).await,
+            Command::Bench(args) => commands::bench::run(args).await,
         }
     });
     match result {

@@ -5,7 +5,7 @@
 use sashiko_review::Finding;
 use serde::Serialize;
 
-use crate::corpus::Label;
+use crate::corpus::{BugClass, Label};
 
 /// How strictly findings must match labels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,7 +22,10 @@ pub struct Matched {
     pub label_hits: Vec<Vec<usize>>,
     /// Findings matching no label.
     pub false_positives: Vec<usize>,
-    /// Matched findings whose severity equals their label's.
+    /// Findings matching a model-stage label (builtin pre-scan labels have
+    /// their own fixed severities and are left out).
+    pub severity_checked: usize,
+    /// Of those, the findings whose severity equals their label's.
     pub severity_agreements: usize,
     /// Matched findings (each counted once).
     pub true_positive_findings: usize,
@@ -37,7 +40,11 @@ impl Matched {
 }
 
 fn matches(finding: &Finding, label: &Label, options: MatchOptions) -> bool {
+    // The pre-scan reports injected text, never a code bug; and a model
+    // stage cannot be credited with the pre-scan's labels.
+    let from_prescan = finding.stage == BugClass::PromptInjection.home_stage();
     finding.patch_index == 1
+        && from_prescan == label.class.is_builtin()
         && label.overlaps(&finding.file, finding.line_start, finding.line_end)
         && (!options.match_class || finding.stage == label.class.home_stage())
 }
@@ -50,19 +57,22 @@ pub fn match_findings(labels: &[Label], findings: &[Finding], options: MatchOpti
     };
     for (index, finding) in findings.iter().enumerate() {
         let mut hit = false;
+        let mut checked = false;
         let mut agrees = false;
         for (number, label) in labels.iter().enumerate() {
             if matches(finding, label, options) {
                 out.label_hits[number].push(index);
                 hit = true;
-                agrees |= finding.severity == label.severity;
+                if !label.class.is_builtin() {
+                    checked = true;
+                    agrees |= finding.severity == label.severity;
+                }
             }
         }
         if hit {
             out.true_positive_findings += 1;
-            if agrees {
-                out.severity_agreements += 1;
-            }
+            out.severity_checked += usize::from(checked);
+            out.severity_agreements += usize::from(agrees);
         } else {
             out.false_positives.push(index);
         }
@@ -73,7 +83,6 @@ pub fn match_findings(labels: &[Label], findings: &[Finding], options: MatchOpti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::BugClass;
     use sashiko_review::Severity;
 
     fn label(file: &str, lines: [u32; 2], class: BugClass) -> Label {
@@ -113,6 +122,7 @@ mod tests {
             (finding("mm/b.c", 10, 10, "resource"), false, false),
             (finding("mm/a.c", 11, 11, "flow"), true, false),
             (finding("mm/a.c", 11, 11, "resource"), true, true),
+            (finding("mm/a.c", 11, 11, "prescan"), false, false),
         ];
         for (finding, match_class, expected) in cases {
             let matched = match_findings(&labels, &[finding.clone()], MatchOptions { match_class });

@@ -80,7 +80,7 @@ pub struct Figures {
     pub clean_patches_with_false_positive: Figure<Proportion>,
     /// Findings that match a label, of all findings.
     pub precision: Figure<Proportion>,
-    /// Matched findings whose severity equals the label's.
+    /// Findings matching a model-stage label whose severity equals it.
     pub severity_agreement: Figure<Proportion>,
     pub tokens: Figure<Tokens>,
     pub requests: Figure<Requests>,
@@ -192,7 +192,7 @@ pub fn report(corpus: &Corpus, run: &BenchRun) -> BenchReport {
     let ok: Vec<&ReviewOutcome> = run.outcomes.iter().filter(|o| o.error.is_none()).collect();
     let (mut found, mut total, mut pre_found, mut pre_total) = (0, 0, 0, 0);
     let (mut fp_on_clean, mut clean_reviews, mut clean_with_fp) = (0u64, 0u64, 0u64);
-    let (mut tp_findings, mut all_findings, mut agreements) = (0u64, 0u64, 0u64);
+    let (mut tp_findings, mut all_findings, mut agreements, mut checked) = (0u64, 0u64, 0u64, 0u64);
     let mut by_class: BTreeMap<BugClass, (u64, u64)> = BTreeMap::new();
     let mut details = Vec::new();
     for outcome in &run.outcomes {
@@ -240,6 +240,7 @@ pub fn report(corpus: &Corpus, run: &BenchRun) -> BenchReport {
             }
             tp_findings += outcome.matched.true_positive_findings as u64;
             agreements += outcome.matched.severity_agreements as u64;
+            checked += outcome.matched.severity_checked as u64;
             all_findings += outcome.findings.len() as u64;
             for &index in &outcome.matched.false_positives {
                 let finding = &outcome.findings[index];
@@ -297,7 +298,7 @@ pub fn report(corpus: &Corpus, run: &BenchRun) -> BenchReport {
             false_positives_per_clean_patch: figure(&source, Rate::new(fp_on_clean, clean_reviews)),
             clean_patches_with_false_positive: figure(&source, Proportion::new(clean_with_fp, clean_reviews)),
             precision: figure(&source, Proportion::new(tp_findings, all_findings)),
-            severity_agreement: figure(&source, Proportion::new(agreements, tp_findings)),
+            severity_agreement: figure(&source, Proportion::new(agreements, checked)),
             tokens: figure(&source, tokens),
             requests: figure(&source, Requests {
                 total: request_count,

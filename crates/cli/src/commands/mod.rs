@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes an `Args` struct (clap) and an
 //! async `run` returning the process exit code.
 
+pub mod bench;
 pub mod bugs;
 pub mod config;
 pub mod db;
