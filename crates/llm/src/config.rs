@@ -252,6 +252,11 @@ impl ProviderConfig {
             .to_string()
     }
 
+    /// The cost of `usage` by `model` in US dollars, if priced.
+    pub fn cost_usd(&self, model: &str, usage: &crate::types::Usage) -> Option<f64> {
+        self.price_for(model).map(|price| price.cost_usd(usage))
+    }
+
     /// The price for `model`, falling back to the `"*"` entry.
     pub fn price_for(&self, model: &str) -> Option<&Price> {
         self.prices.get(model).or_else(|| self.prices.get("*"))

@@ -198,7 +198,9 @@ impl<W: Wire> LlmClient for HttpClient<W> {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let body = self.wire.encode(request, &self.origin.model);
         let url = self.wire.url(&self.origin.endpoint, &self.origin.model);
-        let estimated_tokens = tokens::estimate_request(request);
+        let raw_estimate = tokens::estimate_request(request);
+        let calibration = tokens::Calibration::shared(&self.origin.provider, &self.origin.model);
+        let estimated_tokens = calibration.correct(raw_estimate);
         let mut rng = rand::rngs::StdRng::from_entropy();
         let mut waited = Duration::ZERO;
         let mut attempts = 0u32;
@@ -211,6 +213,7 @@ impl<W: Wire> LlmClient for HttpClient<W> {
                 Ok(mut response) => {
                     self.limiter
                         .record_usage(estimated_tokens, response.usage.total_tokens());
+                    calibration.observe(raw_estimate, response.usage.total_input_tokens());
                     response.retry_wait = waited;
                     return Ok(response);
                 }

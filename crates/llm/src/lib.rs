@@ -12,6 +12,7 @@
 mod anthropic;
 pub mod cassette;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod fake;
 mod gemini;
@@ -33,6 +34,7 @@ pub use config::{
     JsonMode, MaxTokensField, Price, ProviderConfig, ProviderKind, RateLimitConfig, RetryConfig,
     Secret,
 };
+pub use cost::{StageUsage, UsageLedger, UsageReport};
 pub use error::{LlmError, Origin};
 pub use gemini::to_gemini_schema;
 pub use http::STAGE_HEADER;
