@@ -46,6 +46,11 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Manage web accounts (admins and subsystem maintainers).
     User(commands::user::UserArgs),
+    /// Follow lists, review complete series and reply by mail as the
+    /// policy allows (never twice, never to unknown lists).
+    Bot(commands::bot::BotArgs),
+    /// Precision of the findings per stage and prompt set, from replies.
+    Stats(commands::stats::StatsArgs),
     /// Queue review jobs for `sashiko worker` (same inputs as review).
     Enqueue(commands::enqueue::EnqueueArgs),
     /// Run queued review jobs (many workers may share one PostgreSQL).
@@ -84,6 +89,8 @@ fn main() -> ExitCode {
             Command::Bugs(args) => commands::bugs::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,
             Command::User(args) => commands::user::run(args).await,
+            Command::Bot(args) => commands::bot::run(args).await,
+            Command::Stats(args) => commands::stats::run(args).await,
             Command::Enqueue(args) => commands::enqueue::run(args).await,
             Command::Worker(args) => commands::worker::run(args).await,
             Command::Bench(args) => commands::bench::run(args).await,

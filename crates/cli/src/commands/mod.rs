@@ -2,6 +2,7 @@
 //! async `run` returning the process exit code.
 
 pub mod bench;
+pub mod bot;
 pub mod bugs;
 pub mod config;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod litmus;
 pub mod review;
 pub mod series;
 pub mod serve;
+pub mod stats;
 pub mod user;
 pub mod enqueue;
 pub mod worker;
