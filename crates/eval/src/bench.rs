@@ -28,6 +28,8 @@ pub enum Source {
         false_positive_rate: String,
         seed: u64,
     },
+    /// Any other scripted fake (tests): labelled `fake:<model>`.
+    Fake { model: String },
     /// Answers replayed from a recording of `model`.
     Cassette { model: String, path: String },
     /// A real model, asked now.
@@ -39,6 +41,7 @@ impl Source {
     pub fn label(&self) -> String {
         match self {
             Source::Oracle { .. } => "fake:oracle".to_owned(),
+            Source::Fake { model } => format!("fake:{model}"),
             Source::Cassette { model, .. } => format!("cassette:{model}"),
             Source::Live { model, .. } => format!("live:{model}"),
         }
@@ -47,7 +50,7 @@ impl Source {
     /// True when the answers were not produced by a real model now or in
     /// a recording of one.
     pub fn is_scripted(&self) -> bool {
-        matches!(self, Source::Oracle { .. })
+        matches!(self, Source::Oracle { .. } | Source::Fake { .. })
     }
 }
 

@@ -109,6 +109,7 @@ mod tests {
             locations: vec![],
             evidence: vec![],
             suggestion: None,
+            consensus: 1,
         }
     }
 
