@@ -58,6 +58,9 @@ enum Command {
     /// Measure the reviewer on a labelled corpus (oracle, cassette or live
     /// model) or a Sashiko benchmark file; every figure names its source.
     Bench(commands::bench::BenchArgs),
+    /// Run the scripted fake LLM server (OpenAI, Anthropic and Gemini wire
+    /// protocols on one loopback port) for manual runs.
+    FakeLlm(commands::fake_llm::FakeLlmArgs),
 }
 
 /// Exit status for a run that failed with an error (as opposed to one that
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
             Command::Enqueue(args) => commands::enqueue::run(args).await,
             Command::Worker(args) => commands::worker::run(args).await,
             Command::Bench(args) => commands::bench::run(args).await,
+            Command::FakeLlm(args) => commands::fake_llm::run(args).await,
         }
     });
     match result {

@@ -6,6 +6,7 @@ pub mod bot;
 pub mod bugs;
 pub mod config;
 pub mod db;
+pub mod fake_llm;
 pub mod ingest;
 pub mod jobs;
 pub mod litmus;

@@ -126,10 +126,10 @@ pub struct FakeLlmServer {
 pub enum FakeServerError {
     #[error("fake LLM server: refusing to listen on non-loopback address {0}")]
     NotLoopback(SocketAddr),
-    #[error("fake LLM server: cannot listen on {addr}: {source}")]
+    #[error("fake LLM server: cannot listen on {addr}: {cause}")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("fake LLM server: cannot start its thread: {0}")]
     Thread(std::io::Error),
@@ -153,13 +153,13 @@ impl FakeLlmServer {
             return Err(FakeServerError::NotLoopback(addr));
         }
         let listener = std::net::TcpListener::bind(addr)
-            .map_err(|source| FakeServerError::Bind { addr, source })?;
+            .map_err(|cause| FakeServerError::Bind { addr, cause })?;
         let local = listener
             .local_addr()
-            .map_err(|source| FakeServerError::Bind { addr, source })?;
+            .map_err(|cause| FakeServerError::Bind { addr, cause })?;
         listener
             .set_nonblocking(true)
-            .map_err(|source| FakeServerError::Bind { addr, source })?;
+            .map_err(|cause| FakeServerError::Bind { addr, cause })?;
         let state = Arc::new(FakeState {
             script: Mutex::new(script),
             requests: Mutex::new(Vec::new()),
@@ -379,6 +379,11 @@ async fn gemini_handler(
 fn respond(status: u16, headers: Vec<(String, String)>, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    // Scripted headers come last so a script can override the content type.
     for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (
             axum::http::HeaderName::from_bytes(name.as_bytes()),
@@ -387,10 +392,6 @@ fn respond(status: u16, headers: Vec<(String, String)>, body: String) -> Respons
             response.headers_mut().insert(name, value);
         }
     }
-    response
-        .headers_mut()
-        .entry(axum::http::header::CONTENT_TYPE)
-        .or_insert(axum::http::HeaderValue::from_static("application/json"));
     response
 }
 

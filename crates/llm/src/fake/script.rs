@@ -246,11 +246,8 @@ pub struct FakeScript {
 /// Errors loading a script file.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
-    #[error("cannot read fake script {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read fake script {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("fake script {path} is not valid {format}: {detail}")]
     Parse {
         path: String,
@@ -302,9 +299,9 @@ impl FakeScript {
 
     /// Loads a script; `.json` files are JSON, anything else TOML.
     pub fn from_path(path: &Path) -> Result<Self, ScriptError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ScriptError::Read {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         let is_json = path
             .extension()
