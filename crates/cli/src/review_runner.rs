@@ -175,3 +175,26 @@ pub async fn review_and_store(
         }
     }
 }
+
+/// Fingerprints of bugs maintainers marked known: reviews keep such
+/// findings out of reports (counted as known).
+pub async fn known_fingerprints(
+    store: &Store,
+) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let rows = store
+        .web_rows(
+            "known bug fingerprints",
+            "SELECT fingerprint FROM bugs WHERE state = 'known'",
+            &[],
+        )
+        .await
+        .context("reading the fingerprints of known bugs")?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            row.get("fingerprint")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
+        .collect())
+}

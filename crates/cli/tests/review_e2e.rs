@@ -278,3 +278,49 @@ async fn without_a_provider_model_stages_are_skipped_and_exit_is_0() {
         .iter()
         .any(|s| s["name"] == "prescan" && s["state"] == "ran"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_are_merged_with_a_consensus_count() {
+    let env = Env::new(three_commit_repo);
+    let both_runs = finding(1, 6, "high", "buf is never freed on any path");
+    let script = FakeScript::new()
+        .push(
+            "resource",
+            FakeAnswer::json(json!({"findings": [both_runs, finding(2, 17, "medium", "only the first run says this")]})),
+        )
+        .push(
+            "resource",
+            FakeAnswer::json(json!({"findings": [finding(1, 7, "high", "buf leaks: never freed")]})),
+        )
+        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+        .default_answer(FakeAnswer::json(json!({"findings": []})));
+    let fake = FakeLlmServer::start(script).await;
+    let output = env.review(
+        Some(&fake.base_url()),
+        &[
+            "HEAD~3..",
+            "--format",
+            "json",
+            "--runs",
+            "2",
+            "--min-consensus",
+            "2",
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document = stdout_json(&output);
+    let findings = document["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["consensus"], 2);
+    assert_eq!(findings[0]["problem"], "buf is never freed on any path");
+    assert_eq!(
+        fake.requests_for("resource").len(),
+        2,
+        "one request per run"
+    );
+}

@@ -126,7 +126,11 @@ mod tests {
             (finding("mm/a.c", 11, 11, "prescan"), false, false),
         ];
         for (finding, match_class, expected) in cases {
-            let matched = match_findings(&labels, &[finding.clone()], MatchOptions { match_class });
+            let matched = match_findings(
+                &labels,
+                std::slice::from_ref(&finding),
+                MatchOptions { match_class },
+            );
             assert_eq!(
                 matched.found(0),
                 expected,

@@ -88,6 +88,8 @@ pub struct FindingView<'a> {
     pub suggestion: Option<&'a str>,
     pub evidence: &'a [sashiko_review::Evidence],
     pub fingerprint: String,
+    /// Runs of the review that raised it (with `--runs N`).
+    pub consensus: u32,
 }
 
 impl<'a> FindingView<'a> {
@@ -118,6 +120,7 @@ impl<'a> FindingView<'a> {
             suggestion: finding.suggestion.as_deref(),
             evidence: &finding.evidence,
             fingerprint: finding.fingerprint(),
+            consensus: finding.consensus,
         }
     }
 }
@@ -132,8 +135,10 @@ pub struct SkippedView<'a> {
 pub struct DroppedView {
     /// Candidates that cited lines outside the patch.
     pub unanchored: usize,
-    /// Candidates removed by deduplication or verification.
+    /// Candidates removed by deduplication, verification or consensus.
     pub verification: usize,
+    /// Known issues (annotated in the code or marked known): not reported.
+    pub known: usize,
 }
 
 #[derive(Serialize)]
@@ -202,6 +207,7 @@ pub fn document<'a>(
         dropped: DroppedView {
             unanchored: output.unanchored,
             verification: output.dropped.len().saturating_sub(output.unanchored),
+            known: output.known.len(),
         },
         usage: UsageView {
             requests: output.usage.requests,

@@ -82,6 +82,13 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
             not_applicable.join(", ")
         );
     }
+    if !output.known.is_empty() {
+        let _ = writeln!(
+            out,
+            "Known issues not reported again: {} (annotated in the code or marked known).",
+            output.known.len()
+        );
+    }
     if output.unanchored > 0 {
         let _ = writeln!(
             out,

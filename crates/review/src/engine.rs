@@ -6,6 +6,7 @@
 //! beyond the findings themselves. An answer that leaks the canary marks
 //! the review compromised.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use crate::anchor::PatchLines;
 use crate::finding::Finding;
+use crate::known;
 use crate::ordering;
 use crate::prescan;
 use crate::prompts::{PromptSet, StageDef, StageKind};
@@ -32,6 +34,13 @@ pub struct ReviewOptions {
     /// Finder stages in flight at once.
     pub concurrency: usize,
     pub max_output_tokens: u32,
+    /// Times the finder stages run; findings are merged by similarity with
+    /// a consensus count.
+    pub runs: u32,
+    /// Findings raised in fewer runs than this are dropped (and counted).
+    pub min_consensus: u32,
+    /// Fingerprints maintainers marked known: not reported again.
+    pub known_fingerprints: BTreeSet<String>,
 }
 
 impl Default for ReviewOptions {
@@ -40,6 +49,9 @@ impl Default for ReviewOptions {
             max_attempts: 2,
             concurrency: 4,
             max_output_tokens: 4096,
+            runs: 1,
+            min_consensus: 1,
+            known_fingerprints: BTreeSet::new(),
         }
     }
 }
@@ -86,6 +98,9 @@ pub struct DroppedFinding {
 pub struct ReviewOutput {
     pub findings: Vec<Finding>,
     pub dropped: Vec<DroppedFinding>,
+    /// Findings that are known issues (annotated in the code or marked
+    /// known): kept and counted, not reported.
+    pub known: Vec<DroppedFinding>,
     /// Candidates citing lines outside the patch (dropped, counted).
     pub unanchored: usize,
     pub stages: Vec<StageReport>,
@@ -131,6 +146,7 @@ pub async fn run_review(
     let mut output = ReviewOutput {
         findings: Vec::new(),
         dropped: Vec::new(),
+        known: Vec::new(),
         unanchored: 0,
         stages: Vec::new(),
         usage: Usage::default(),
@@ -180,36 +196,43 @@ pub async fn run_review(
         }
     }
 
-    let mut candidates = Vec::new();
+    let mut per_run = Vec::new();
     if let Some(client) = &client {
-        let mut pending = Vec::new();
-        for stage in finder_stages.iter().copied() {
-            pending.push(ask_stage(
-                prompts,
-                stage,
-                series,
-                &secrets,
-                Arc::clone(client),
-                options,
-            ));
-        }
-        let results: Vec<_> = stream::iter(pending)
-            .buffered(options.concurrency.max(1))
-            .collect()
-            .await;
-        for (stage, result) in results {
-            let (findings, report, leaked) = result?;
-            progress(&format!(
-                "stage {} done: {} candidate(s)",
-                stage.name,
-                findings.len()
-            ));
-            output.compromised |= leaked || findings.iter().any(|f| leaks(f, &secrets.canary));
-            output.usage += report.usage;
-            output.stages.push(report);
-            candidates.extend(findings);
+        for run in 0..options.runs.max(1) {
+            let mut pending = Vec::new();
+            for stage in finder_stages.iter().copied() {
+                pending.push(ask_stage(
+                    prompts,
+                    stage,
+                    series,
+                    &secrets,
+                    Arc::clone(client),
+                    options,
+                ));
+            }
+            let results: Vec<_> = stream::iter(pending)
+                .buffered(options.concurrency.max(1))
+                .collect()
+                .await;
+            let mut candidates = Vec::new();
+            for (stage, result) in results {
+                let (findings, report, leaked) = result?;
+                progress(&format!(
+                    "run {}: stage {} done: {} candidate(s)",
+                    run + 1,
+                    stage.name,
+                    findings.len()
+                ));
+                output.compromised |= leaked || findings.iter().any(|f| leaks(f, &secrets.canary));
+                output.usage += report.usage;
+                merge_report(&mut output.stages, report);
+                candidates.extend(findings);
+            }
+            per_run.push(candidates);
         }
     }
+    let (candidates, below_consensus) = verify::aggregate_runs(per_run, options.min_consensus);
+    output.dropped.extend(below_consensus);
 
     let (anchored, unanchored): (Vec<Finding>, Vec<Finding>) = candidates
         .into_iter()
@@ -258,7 +281,17 @@ pub async fn run_review(
             }
         }
     }
-    output.findings.extend(kept);
+    for finding in kept {
+        match known::known_reason(
+            &finding,
+            series,
+            &prompts.prescan.known_markers,
+            &options.known_fingerprints,
+        ) {
+            Some(reason) => output.known.push(DroppedFinding { finding, reason }),
+            None => output.findings.push(finding),
+        }
+    }
     output.findings.sort_by(|a, b| {
         (a.patch_index, &a.file, a.line_start).cmp(&(b.patch_index, &b.file, b.line_start))
     });
@@ -537,4 +570,23 @@ async fn decide_with_one_repair(
             .map(|undecided| format!("litmus claim undecided: {undecided}")),
     );
     Ok(findings)
+}
+
+/// Add a stage's report, summing with an earlier run of the same stage.
+fn merge_report(stages: &mut Vec<StageReport>, report: StageReport) {
+    match stages
+        .iter_mut()
+        .find(|existing| existing.name == report.name)
+    {
+        Some(existing) => {
+            existing.candidates += report.candidates;
+            existing.attempts += report.attempts;
+            existing.repairs += report.repairs;
+            existing.usage += report.usage;
+            existing.elapsed_ms += report.elapsed_ms;
+            existing.retry_wait_ms += report.retry_wait_ms;
+            existing.notes.extend(report.notes);
+        }
+        None => stages.push(report),
+    }
 }

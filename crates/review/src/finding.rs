@@ -106,6 +106,8 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// Optional suggested fix, in prose.
     pub suggestion: Option<String>,
+    /// In how many of the review's runs the finding was raised.
+    pub consensus: u32,
 }
 
 impl Finding {
@@ -149,6 +151,7 @@ mod tests {
             locations: vec![],
             evidence: vec![],
             suggestion: None,
+            consensus: 1,
         }
     }
 

@@ -22,4 +22,5 @@ pub mod verify;
 pub mod wire;
 
 pub use engine::{run_review, ReviewError, ReviewOptions, ReviewOutput, StageReport, StageState};
+pub mod known;
 pub mod ordering;

@@ -97,6 +97,7 @@ fn refuted_finding(
             ),
         }],
         suggestion: None,
+        consensus: 1,
     }
 }
 

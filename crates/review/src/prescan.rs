@@ -80,6 +80,7 @@ fn finding(
         locations: Vec::new(),
         evidence: vec![Evidence::QuotedCode { text: evidence }],
         suggestion: None,
+        consensus: 1,
     }
 }
 
@@ -268,6 +269,7 @@ mod tests {
     fn rules() -> PrescanRules {
         PrescanRules {
             reviewer_phrases: vec!["ignore previous instructions".into()],
+            known_markers: Vec::new(),
         }
     }
 

@@ -115,6 +115,9 @@ pub struct PrescanRules {
     /// Lower-case phrases that address an automated reviewer.
     #[serde(default)]
     pub reviewer_phrases: Vec<String>,
+    /// Lower-case comment markers of known issues (TODO, FIXME, ...).
+    #[serde(default)]
+    pub known_markers: Vec<String>,
 }
 
 /// A loaded prompt set.

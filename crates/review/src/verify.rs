@@ -3,7 +3,7 @@
 //! far as the rules allow (a drop needs a reason; unknown ids are ignored;
 //! candidates the model does not mention are kept).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use sashiko_llm::{chat_structured, LlmClient, LlmError};
@@ -43,6 +43,72 @@ pub fn merge_identical(candidates: Vec<Finding>) -> (Vec<Finding>, Vec<DroppedFi
         }
     }
     (kept, dropped)
+}
+
+/// Merge the candidates of several runs: findings on the same patch and
+/// file, with lines within a few of each other and either the same stage or
+/// mostly the same words, are one finding whose `consensus` counts the runs
+/// that raised it. Those below `min_consensus` are dropped with a reason.
+pub fn aggregate_runs(
+    runs: Vec<Vec<Finding>>,
+    min_consensus: u32,
+) -> (Vec<Finding>, Vec<DroppedFinding>) {
+    let total_runs = runs.len();
+    let mut merged: Vec<(Finding, BTreeSet<usize>)> = Vec::new();
+    for (run, candidates) in runs.into_iter().enumerate() {
+        for candidate in candidates {
+            match merged
+                .iter_mut()
+                .find(|(existing, _)| similar(existing, &candidate))
+            {
+                Some((existing, seen_in)) => {
+                    seen_in.insert(run);
+                    existing.severity = existing.severity.max(candidate.severity);
+                }
+                None => merged.push((candidate, BTreeSet::from([run]))),
+            }
+        }
+    }
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for (mut finding, seen_in) in merged {
+        finding.consensus = u32::try_from(seen_in.len()).unwrap_or(u32::MAX);
+        if finding.consensus >= min_consensus {
+            kept.push(finding);
+        } else {
+            let reason = format!(
+                "raised in {} of {total_runs} runs, below the consensus threshold",
+                finding.consensus
+            );
+            dropped.push(DroppedFinding { finding, reason });
+        }
+    }
+    (kept, dropped)
+}
+
+fn similar(a: &Finding, b: &Finding) -> bool {
+    const SLACK: u32 = 3;
+    let near = a.line_start <= b.line_end.saturating_add(SLACK)
+        && b.line_start <= a.line_end.saturating_add(SLACK);
+    a.patch_index == b.patch_index
+        && a.file == b.file
+        && near
+        && (a.stage == b.stage || word_overlap(&a.problem, &b.problem) >= 0.5)
+}
+
+fn word_overlap(a: &str, b: &str) -> f64 {
+    let words = |text: &str| -> BTreeSet<String> {
+        text.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|word| word.len() > 2)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    let union = a.union(&b).count();
+    if union == 0 {
+        return 0.0;
+    }
+    a.intersection(&b).count() as f64 / union as f64
 }
 
 /// A candidate as the verify stage sees it.
@@ -216,6 +282,7 @@ mod tests {
             locations: vec![],
             evidence: vec![],
             suggestion: None,
+            consensus: 1,
         }
     }
 
@@ -264,6 +331,29 @@ mod tests {
                 "{description}"
             );
         }
+    }
+
+    #[test]
+    fn runs_merge_by_similarity_with_a_consensus_count() {
+        let mut other_stage = candidate("Leak of buf when probe fails", 6);
+        other_stage.stage = "flow".into();
+        let runs = vec![
+            vec![
+                candidate("leak of buf on the error path", 5),
+                candidate("unrelated", 40),
+            ],
+            vec![candidate("buf leaks", 7)],
+            vec![other_stage],
+        ];
+        let (kept, dropped) = aggregate_runs(runs.clone(), 2);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            kept[0].consensus, 2,
+            "same stage, near lines: merged; other stage, few shared words: not"
+        );
+        assert_eq!(dropped.len(), 2);
+        let (all, none) = aggregate_runs(runs, 1);
+        assert_eq!((all.len(), none.len()), (3, 0));
     }
 
     #[test]

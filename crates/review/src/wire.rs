@@ -75,6 +75,7 @@ impl WireFinding {
                 .collect(),
             evidence: Vec::new(),
             suggestion: self.suggestion.filter(|text| !text.trim().is_empty()),
+            consensus: 1,
         }
     }
 }

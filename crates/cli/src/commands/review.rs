@@ -58,6 +58,12 @@ pub struct ReviewArgs {
     /// Times a stage is asked again when its answer does not fit the schema.
     #[arg(long, default_value_t = 2)]
     pub max_attempts: u32,
+    /// Review this many times and merge findings by similarity.
+    #[arg(long, default_value_t = 1)]
+    pub runs: u32,
+    /// With --runs: keep only findings raised in at least this many runs.
+    #[arg(long, default_value_t = 1)]
+    pub min_consensus: u32,
 }
 
 pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
@@ -89,6 +95,9 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
 
     let options = ReviewOptions {
         max_attempts: args.max_attempts.max(1),
+        runs: args.runs.max(1),
+        min_consensus: args.min_consensus.max(1),
+        known_fingerprints: crate::review_runner::known_fingerprints(&store).await?,
         max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
         ..ReviewOptions::default()
     };
