@@ -144,6 +144,19 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
         base_url: args.base_url.clone(),
         prompts: args.prompts.clone(),
     })?;
+    if corpus_path.is_file() && (oracle_mode || args.cassette.is_some()) {
+        bail!(
+            "{} is a Sashiko benchmark file: it has no labels for the oracle or a cassette; it needs a real model",
+            corpus_path.display()
+        );
+    }
+    // Without a model a live bench has nothing to measure: say so before
+    // doing any work.
+    let live = if oracle_mode || args.cassette.is_some() {
+        None
+    } else {
+        Some(live_client(&settings)?)
+    };
     let prompts = PromptSet::load(&settings.prompts)
         .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
     let review = ReviewOptions {
@@ -152,15 +165,7 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
         ..ReviewOptions::default()
     };
     if corpus_path.is_file() {
-        return run_kernel_bench(
-            &args,
-            &corpus_path,
-            &settings,
-            &prompts,
-            &review,
-            oracle_mode,
-        )
-        .await;
+        return run_kernel_bench(&args, &corpus_path, live, &prompts, &review).await;
     }
 
     let loaded = sashiko_eval::load_corpus(&corpus_path)
@@ -215,7 +220,7 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
             };
             (Some(server), client, source)
         } else {
-            let (client, source) = live_client(&settings)?;
+            let (client, source) = live.context("no model configured")?;
             (None, client, source)
         };
     let options = BenchOptions {
@@ -268,17 +273,10 @@ fn live_client(settings: &Settings) -> anyhow::Result<(Arc<dyn LlmClient>, Sourc
 async fn run_kernel_bench(
     args: &ReviewBenchArgs,
     path: &Path,
-    settings: &Settings,
+    live: Option<(Arc<dyn LlmClient>, Source)>,
     prompts: &PromptSet,
     review: &ReviewOptions,
-    oracle_mode: bool,
 ) -> anyhow::Result<ExitCode> {
-    if oracle_mode || args.cassette.is_some() {
-        bail!(
-            "{} is a Sashiko benchmark file: it has no labels for the oracle or a cassette; it needs a real model",
-            path.display()
-        );
-    }
     let Some(repo) = &args.repo else {
         bail!(
             "{} is a Sashiko benchmark file: pass --repo KERNEL_TREE with the commits it names",
@@ -289,7 +287,7 @@ async fn run_kernel_bench(
     for problem in &file.problems {
         eprintln!("sashiko bench: {}: skipped {problem}", path.display());
     }
-    let (client, source) = live_client(settings)?;
+    let (client, source) = live.context("no model configured")?;
     let progress = progress_printer();
     let report =
         kernel_bench::run_kernel_bench(file, repo, prompts, client, source, review, &progress)
