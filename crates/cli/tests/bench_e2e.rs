@@ -98,3 +98,88 @@ fn without_a_model_a_live_bench_says_so_and_exits_2() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_run_records_a_cassette_that_replays_the_same_figures() {
+    use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+    // The configured model is a scripted fake here; the CLI can only know
+    // it as the configured endpoint, so it labels it live:<model>.
+    let fake = FakeLlmServer::start(
+        FakeScript::new()
+            .stage_default(
+                "verify",
+                FakeAnswer::json(serde_json::json!({"decisions": []})),
+            )
+            .default_answer(FakeAnswer::json(serde_json::json!({"findings": [{
+                "patch_index": 1, "file": "mm/toy_pool.c", "line_start": 125, "line_end": 125,
+                "severity": "high", "problem": "obj->data is never freed",
+                "severity_explanation": "leak", "preexisting": false}]}))),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cassette = dir.path().join("cassette.json");
+    let cassette_arg = cassette.display().to_string();
+    let base_url = fake.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let live = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_sashiko"))
+            .args([
+                "bench",
+                "tests/eval",
+                "--format",
+                "json",
+                "--record-cassette",
+                &cassette_arg,
+            ])
+            .current_dir(repo_root())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &dir_path)
+            .env("SASHIKO_CONFIG", dir_path.join("missing-config.toml"))
+            .env("SASHIKO_LLM_PROVIDER", "openai")
+            .env("SASHIKO_LLM_BASE_URL", base_url)
+            .env("SASHIKO_LLM_MODEL", "fake-model")
+            .env("SASHIKO_LLM_API_KEY", "sk-test")
+            .output()
+            .expect("sashiko runs")
+    })
+    .await
+    .expect("join");
+    assert!(live.status.success(), "{live:?}");
+    let live_report: Value = serde_json::from_slice(&live.stdout).expect("JSON");
+    assert_eq!(live_report["source"], "live:fake-model");
+    assert_eq!(live_report["scripted"], false);
+    assert_eq!(
+        live_report["figures"]["recall"]["source"],
+        "live:fake-model"
+    );
+    let replay = bench(
+        dir.path(),
+        &[
+            "tests/eval",
+            "--format",
+            "json",
+            "--cassette",
+            &cassette.display().to_string(),
+        ],
+    );
+    assert!(replay.status.success(), "{replay:?}");
+    let replay_report: Value = serde_json::from_slice(&replay.stdout).expect("JSON");
+    assert_eq!(replay_report["source"], "cassette:fake-model");
+    for figure in [
+        "recall",
+        "prescan_recall",
+        "false_positives_per_clean_patch",
+        "precision",
+    ] {
+        let (a, b) = (
+            &live_report["figures"][figure],
+            &replay_report["figures"][figure],
+        );
+        assert_eq!(a["value"], b["value"], "{figure}");
+        assert_eq!(b["source"], "cassette:fake-model", "{figure}");
+    }
+    // Only b01's label sits on line 125 of mm/toy_pool.c (its injection
+    // variant i01 moved the bug to line 126).
+    assert_eq!(live_report["figures"]["recall"]["successes"], 1);
+}
