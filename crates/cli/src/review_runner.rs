@@ -95,7 +95,15 @@ pub async fn review_and_store(
             provider: client.as_ref().map(|c| c.provider().to_owned()),
             model: client.as_ref().map(|c| c.model().to_owned()),
             prompt_set_hash: prompts.hash.clone(),
-            guides: Vec::new(),
+            guides: sashiko_review::engine::route_guides(
+                prompts,
+                series,
+                options.maintainers.as_deref(),
+            )
+            .guides
+            .iter()
+            .map(|guide| guide.name.clone())
+            .collect(),
             runs: 1,
         })
         .await
@@ -197,4 +205,20 @@ pub async fn known_fingerprints(
                 .map(str::to_owned)
         })
         .collect())
+}
+
+/// The MAINTAINERS file of the repository at (or above) `repo`, if any.
+pub fn tree_maintainers(
+    repo: &std::path::Path,
+) -> Option<Arc<sashiko_review::maintainers::Maintainers>> {
+    let top = git2::Repository::discover(repo)
+        .ok()?
+        .workdir()?
+        .to_path_buf();
+    let text = std::fs::read_to_string(top.join("MAINTAINERS")).ok()?;
+    let parsed = sashiko_review::maintainers::Maintainers::parse(&text);
+    for diagnostic in &parsed.diagnostics {
+        eprintln!("sashiko: note: {diagnostic}");
+    }
+    Some(Arc::new(parsed))
 }

@@ -324,3 +324,70 @@ async fn runs_are_merged_with_a_consensus_count() {
         "one request per run"
     );
 }
+
+/// A tree with a MAINTAINERS file and one networking driver commit.
+fn networking_repo(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.name", "Ada Dev"]);
+    git(dir, &["config", "user.email", "ada@example.org"]);
+    std::fs::write(
+        dir.join("MAINTAINERS"),
+        "NETWORKING DRIVERS\nL:\tnetdev@vger.kernel.org\nF:\tdrivers/net/\n\nSCSI\nF:\tdrivers/scsi/\n",
+    )
+    .expect("write");
+    std::fs::create_dir_all(dir.join("drivers/net")).expect("mkdir");
+    std::fs::write(dir.join("drivers/net/e.c"), "int a;\n").expect("write");
+    git(dir, &["add", "."]);
+    git(
+        dir,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "base\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
+    );
+    std::fs::write(dir.join("drivers/net/e.c"), "int a;\nint b;\n").expect("write");
+    git(
+        dir,
+        &[
+            "commit",
+            "-q",
+            "-a",
+            "-m",
+            "e: add b\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn maintainers_route_subsystem_guides_to_their_stages() {
+    let env = Env::new(networking_repo);
+    let script = FakeScript::new()
+        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+        .default_answer(FakeAnswer::json(json!({"findings": []})));
+    let fake = FakeLlmServer::start(script).await;
+    let output = env.review(Some(&fake.base_url()), &["HEAD~1..", "--format", "json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document = stdout_json(&output);
+    assert_eq!(
+        document["review"]["subsystems"],
+        json!(["NETWORKING DRIVERS"])
+    );
+    assert_eq!(document["review"]["guides"], json!(["networking"]));
+    let style = fake.requests_for("style")[0].body.to_string();
+    assert!(
+        style.contains("reverse Christmas tree"),
+        "style stage lacks the networking guide"
+    );
+    let locking = fake.requests_for("locking")[0].body.to_string();
+    assert!(
+        locking.contains("RTNL") && !locking.contains("reverse Christmas tree"),
+        "guides are split by stage"
+    );
+}

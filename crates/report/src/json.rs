@@ -43,6 +43,10 @@ pub struct ReviewHeader<'a> {
     pub prompt_set_hash: &'a str,
     pub source: &'a str,
     pub compromised: bool,
+    /// MAINTAINERS entries touched, most specific first.
+    pub subsystems: &'a [String],
+    /// Subsystem guides given to the stages.
+    pub guides: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -167,6 +171,8 @@ pub fn document<'a>(
             prompt_set_hash: &output.prompt_set_hash,
             source: meta.source,
             compromised: output.compromised,
+            subsystems: &output.subsystems,
+            guides: &output.guides,
         },
         series: SeriesView {
             title: &series.title,

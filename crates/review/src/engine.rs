@@ -16,7 +16,9 @@ use serde::Serialize;
 
 use crate::anchor::PatchLines;
 use crate::finding::Finding;
+use crate::guides;
 use crate::known;
+use crate::maintainers::Maintainers;
 use crate::ordering;
 use crate::prescan;
 use crate::prompts::{PromptSet, StageDef, StageKind};
@@ -41,6 +43,8 @@ pub struct ReviewOptions {
     pub min_consensus: u32,
     /// Fingerprints maintainers marked known: not reported again.
     pub known_fingerprints: BTreeSet<String>,
+    /// The reviewed tree's MAINTAINERS, for routing subsystem guides.
+    pub maintainers: Option<Arc<Maintainers>>,
 }
 
 impl Default for ReviewOptions {
@@ -52,6 +56,7 @@ impl Default for ReviewOptions {
             runs: 1,
             min_consensus: 1,
             known_fingerprints: BTreeSet::new(),
+            maintainers: None,
         }
     }
 }
@@ -109,6 +114,10 @@ pub struct ReviewOutput {
     /// be reported.
     pub compromised: bool,
     pub prompt_set_hash: String,
+    /// MAINTAINERS entries the series touches, most specific first.
+    pub subsystems: Vec<String>,
+    /// Names of the subsystem guides given to the stages.
+    pub guides: Vec<String>,
 }
 
 impl ReviewOutput {
@@ -152,12 +161,23 @@ pub async fn run_review(
         usage: Usage::default(),
         compromised: false,
         prompt_set_hash: prompts.hash.clone(),
+        subsystems: Vec::new(),
+        guides: Vec::new(),
     };
     let patch_lines: Vec<(u32, PatchLines)> = series
         .patches
         .iter()
         .map(|patch| (patch.index, PatchLines::from_diff(&patch.diff)))
         .collect();
+
+    let routing = route_guides(prompts, series, options.maintainers.as_deref());
+    output.subsystems = routing.subsystems.clone();
+    output.guides = routing
+        .guides
+        .iter()
+        .map(|guide| guide.name.clone())
+        .collect();
+    let selected_guides = routing.guides;
 
     for stage in prompts
         .stages
@@ -201,6 +221,7 @@ pub async fn run_review(
         for run in 0..options.runs.max(1) {
             let mut pending = Vec::new();
             for stage in finder_stages.iter().copied() {
+                let guidance = guides::for_stage(&selected_guides, &stage.name);
                 pending.push(ask_stage(
                     prompts,
                     stage,
@@ -208,6 +229,7 @@ pub async fn run_review(
                     &secrets,
                     Arc::clone(client),
                     options,
+                    guidance,
                 ));
             }
             let results: Vec<_> = stream::iter(pending)
@@ -408,12 +430,19 @@ async fn ask_stage<'a>(
     secrets: &ReviewSecrets,
     client: Arc<dyn LlmClient>,
     options: &ReviewOptions,
+    guidance: String,
 ) -> (
     &'a StageDef,
     Result<(Vec<Finding>, StageReport, bool), ReviewError>,
 ) {
-    let request =
-        request::finder_request(prompts, stage, series, secrets, options.max_output_tokens);
+    let request = request::finder_request(
+        prompts,
+        stage,
+        series,
+        secrets,
+        options.max_output_tokens,
+        &guidance,
+    );
     let result = ask_findings(client.as_ref(), stage, &request, options).await;
     (stage, result)
 }
@@ -588,5 +617,40 @@ fn merge_report(stages: &mut Vec<StageReport>, report: StageReport) {
             existing.notes.extend(report.notes);
         }
         None => stages.push(report),
+    }
+}
+
+/// Subsystems a series touches and the guides that apply to it.
+pub struct GuideRouting<'a> {
+    pub subsystems: Vec<String>,
+    pub guides: Vec<&'a guides::Guide>,
+}
+
+/// Route a series through MAINTAINERS (when known) to its guides.
+pub fn route_guides<'a>(
+    prompts: &'a PromptSet,
+    series: &ReviewSeries,
+    maintainers: Option<&Maintainers>,
+) -> GuideRouting<'a> {
+    let patch_lines: Vec<PatchLines> = series
+        .patches
+        .iter()
+        .map(|patch| PatchLines::from_diff(&patch.diff))
+        .collect();
+    let changed_files: Vec<&str> = patch_lines.iter().flat_map(PatchLines::files).collect();
+    let matches = match maintainers {
+        Some(maintainers) => {
+            let text: String = series
+                .patches
+                .iter()
+                .map(|patch| patch.diff.as_str())
+                .collect();
+            maintainers.route(&changed_files, &text)
+        }
+        None => Vec::new(),
+    };
+    GuideRouting {
+        subsystems: matches.iter().map(|m| m.name.clone()).collect(),
+        guides: guides::select(&prompts.guides, &matches, &changed_files),
     }
 }

@@ -22,5 +22,7 @@ pub mod verify;
 pub mod wire;
 
 pub use engine::{run_review, ReviewError, ReviewOptions, ReviewOutput, StageReport, StageState};
+pub mod guides;
 pub mod known;
+pub mod maintainers;
 pub mod ordering;

@@ -78,6 +78,7 @@ struct SetHeader {
     version: String,
     system: String,
     prescan: Option<String>,
+    guides: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -131,6 +132,8 @@ pub struct PromptSet {
     pub system: String,
     pub stages: Vec<StageDef>,
     pub prescan: PrescanRules,
+    /// Subsystem guides (shipped, plus any overrides added later).
+    pub guides: Vec<crate::guides::Guide>,
     pub root: PathBuf,
 }
 
@@ -159,6 +162,19 @@ impl PromptSet {
             }
             None => PrescanRules::default(),
         };
+        let guides = match &manifest.prompt_set.guides {
+            Some(index) => {
+                let index_text = files.read(index)?;
+                let base = Path::new(index)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                crate::guides::parse_guides(&index_text, &dir.join(index), |file| {
+                    files.read(&base.join(file).to_string_lossy())
+                })?
+            }
+            None => Vec::new(),
+        };
         let mut stages = Vec::new();
         for entry in manifest.stages {
             stages.push(load_stage(entry, &mut files, &manifest_path)?);
@@ -177,6 +193,7 @@ impl PromptSet {
             system,
             stages,
             prescan,
+            guides,
             root: dir.to_path_buf(),
         })
     }
@@ -255,6 +272,34 @@ impl FileReader {
         })?;
         self.read.insert(relative.to_owned(), content.clone());
         Ok(content)
+    }
+}
+
+impl PromptSet {
+    /// Add or override guides from a maintainers' directory (with its own
+    /// `guides.toml`), e.g. inside the reviewed tree. The prompt-set hash
+    /// then covers them too.
+    pub fn add_guides_from(&mut self, dir: &Path) -> Result<Vec<String>, PromptError> {
+        let mut files = FileReader {
+            root: dir.to_path_buf(),
+            read: BTreeMap::new(),
+        };
+        let index_text = files.read("guides.toml")?;
+        let overrides =
+            crate::guides::parse_guides(&index_text, &dir.join("guides.toml"), |file| {
+                files.read(file)
+            })?;
+        let names = overrides.iter().map(|guide| guide.name.clone()).collect();
+        crate::guides::merge_overrides(&mut self.guides, overrides);
+        let mut hasher = Sha256::new();
+        hasher.update(self.hash.as_bytes());
+        for (name, content) in &files.read {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(content.as_bytes());
+        }
+        self.hash = hex::encode(&hasher.finalize()[..12]);
+        Ok(names)
     }
 }
 

@@ -93,9 +93,15 @@ pub fn finder_request(
     series: &ReviewSeries,
     secrets: &ReviewSecrets,
     max_output_tokens: u32,
+    guidance: &str,
 ) -> ChatRequest {
+    let mut text = stage_instructions(stage);
+    if !guidance.trim().is_empty() {
+        text.push_str("\nRules the maintainers of the touched subsystems ask you to apply:\n");
+        text.push_str(guidance);
+    }
     base_request(prompts, stage, series, secrets, max_output_tokens)
-        .with_message(Message::user_text(stage_instructions(stage)))
+        .with_message(Message::user_text(text))
 }
 
 /// The verification stage's request: the candidates are model output that

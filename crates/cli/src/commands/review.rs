@@ -61,6 +61,10 @@ pub struct ReviewArgs {
     /// Review this many times and merge findings by similarity.
     #[arg(long, default_value_t = 1)]
     pub runs: u32,
+    /// Extra or overriding subsystem guides (a directory with guides.toml).
+    /// The reviewed tree's `.sashiko/guides` is used too when present.
+    #[arg(long)]
+    pub guides: Option<PathBuf>,
     /// With --runs: keep only findings raised in at least this many runs.
     #[arg(long, default_value_t = 1)]
     pub min_consensus: u32,
@@ -74,7 +78,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         base_url: args.base_url.clone(),
         prompts: args.prompts.clone(),
     })?;
-    let prompts = PromptSet::load(&settings.prompts)
+    let mut prompts = PromptSet::load(&settings.prompts)
         .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
     let loaded = load_inputs(
         &args.inputs,
@@ -84,6 +88,21 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
+    for dir in [Some(args.repo.join(".sashiko/guides")), args.guides.clone()]
+        .into_iter()
+        .flatten()
+    {
+        if dir.join("guides.toml").exists() {
+            let added = prompts
+                .add_guides_from(&dir)
+                .with_context(|| format!("loading subsystem guides from {}", dir.display()))?;
+            eprintln!(
+                "sashiko: note: guides from {}: {}",
+                dir.display(),
+                added.join(", ")
+            );
+        }
+    }
     let client = connect_model(&settings)?;
     let store = Store::connect(&settings.db).await.with_context(|| {
         format!(
@@ -98,6 +117,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         runs: args.runs.max(1),
         min_consensus: args.min_consensus.max(1),
         known_fingerprints: crate::review_runner::known_fingerprints(&store).await?,
+        maintainers: crate::review_runner::tree_maintainers(&args.repo),
         max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
         ..ReviewOptions::default()
     };
