@@ -122,6 +122,8 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
             if start > done + 1 {
                 out.push_str("> [ ... ]\n");
             }
+        } else if start > 0 && !lines[start - 1].is_header {
+            out.push_str("> [ ... ]\n");
         }
         let end = end.max(start);
         if end - start > MAX_QUOTED {

@@ -77,6 +77,10 @@ pub enum SendError {
 pub struct SmtpSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Address,
+    /// Whole-transaction limit: lettre's own timeout covers only the
+    /// connect on tokio, so a server that stops answering mid-DATA would
+    /// otherwise hold the sender for as long as the server likes.
+    timeout: Duration,
 }
 
 /// What one pass over the outbox did.
@@ -136,6 +140,7 @@ impl SmtpSender {
         Ok(SmtpSender {
             transport: builder.build(),
             from,
+            timeout: Duration::from_secs(config.timeout_secs.max(1)),
         })
     }
 
@@ -153,11 +158,15 @@ impl SmtpSender {
             reason: format!("building the envelope: {error}"),
             permanent: true,
         })?;
-        match self.transport.send_raw(&envelope, &mail.body).await {
-            Ok(_) => Ok(()),
-            Err(error) => Err(Failure {
+        match tokio::time::timeout(self.timeout, self.transport.send_raw(&envelope, &mail.body)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(Failure {
                 permanent: error.is_permanent(),
                 reason: error_chain(&error),
+            }),
+            Err(_) => Err(Failure {
+                permanent: false,
+                reason: format!("the server did not finish the transaction within {:?}", self.timeout),
             }),
         }
     }

@@ -1,0 +1,196 @@
+//! Snapshot tests of rendered reply mails against committed golden files
+//! in tests/golden/ (regenerate with SASHIKO_UPDATE_GOLDEN=1 and review the
+//! diff like code). Each case also checks the invariants that must hold
+//! for every reply whatever the snapshot says.
+
+use std::path::Path;
+
+use sashiko_report::mailhdr::Mailbox;
+use sashiko_report::reply::{render_reply, MailKind, PatchMail, ReplyMeta};
+use sashiko_review::{Finding, ReviewPatch, Severity};
+
+const DIFF: &str = "diff --git a/io_uring/net.c b/io_uring/net.c
+index 1111111..2222222 100644
+--- a/io_uring/net.c
++++ b/io_uring/net.c
+@@ -100,14 +100,18 @@ int io_send_setup(struct io_kiocb *req, const struct io_uring_sqe *sqe)
+ {
+ 	struct io_sr_msg *sr = io_kiocb_to_cmd(req, struct io_sr_msg);
+ 	struct io_async_msghdr *kmsg;
++	void *buf;
+ 
+ 	sr->done_io = 0;
+ 	sr->len = READ_ONCE(sqe->len);
+ 	sr->flags = READ_ONCE(sqe->ioprio);
++	buf = kmalloc(sr->len, GFP_KERNEL);
++	if (!buf)
++		return -ENOMEM;
+ 	if (sr->flags & ~SENDMSG_FLAGS)
+ 		return -EINVAL;
+ 	sr->msg_flags = READ_ONCE(sqe->msg_flags) | MSG_NOSIGNAL;
+ 	if (sr->msg_flags & MSG_DONTWAIT)
+ 		req->flags |= REQ_F_NOWAIT;
+ 	kmsg = io_msg_alloc_async(req);
+ 	return 0;
+ }
+@@ -300,6 +304,7 @@ static int io_send_finish(struct io_kiocb *req)
+ 	int ret;
+ 
+ 	ret = sock_sendmsg(sock, &msg);
++	io_req_set_res(req, ret, 0);
+ 	if (ret < 0)
+ 		return ret;
+ 	return 0;
+";
+
+fn finding(line_start: u32, line_end: u32, severity: Severity, problem: &str, preexisting: bool) -> Finding {
+    Finding {
+        patch_index: 2,
+        file: "io_uring/net.c".into(),
+        line_start,
+        line_end,
+        stage: "resource".into(),
+        severity,
+        problem: problem.into(),
+        severity_explanation: String::new(),
+        preexisting,
+        locations: vec![],
+        evidence: vec![],
+        suggestion: None,
+        consensus: 1,
+    }
+}
+
+fn patch() -> ReviewPatch {
+    ReviewPatch {
+        index: 2,
+        subject: "io_uring/net: allocate a bounce buffer".into(),
+        author: "Ada Dev <ada@example.org>".into(),
+        message_id: Some("20250102.2-ada@example.org".into()),
+        commit_id: None,
+        commit_message: "Why.".into(),
+        diff: DIFF.into(),
+    }
+}
+
+fn mail(author: &str, subject: &str) -> PatchMail {
+    PatchMail {
+        message_id: "20250102.2-ada@example.org".into(),
+        subject: subject.into(),
+        references: vec!["20250102.0-ada@example.org".into()],
+        author: Mailbox::parse(author).expect("author"),
+        date: Some(1_735_812_000),
+    }
+}
+
+fn meta(missing: Vec<u32>) -> ReplyMeta {
+    ReplyMeta {
+        review_id: 42,
+        model: "fake-model".into(),
+        prompt_set: "0123456789abcdef0123".into(),
+        web_url: Some("https://sashiko.example/review/42".into()),
+        from: Mailbox::parse("Sashiko <sashiko@bot.example>").expect("bot"),
+        now: 1_735_815_600,
+        missing,
+    }
+}
+
+fn check(name: &str, rendered: &[u8]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.eml"));
+    if std::env::var_os("SASHIKO_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, rendered).expect("write golden");
+    }
+    let expected = std::fs::read(&path).unwrap_or_else(|_| panic!("missing golden {}; run with SASHIKO_UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(
+        String::from_utf8_lossy(rendered),
+        String::from_utf8_lossy(&expected),
+        "{name}: rendered mail differs from {}",
+        path.display()
+    );
+}
+
+fn invariants(name: &str, bytes: &[u8]) {
+    let text = String::from_utf8(bytes.to_vec()).expect("utf-8");
+    let (head, body) = text.split_once("\r\n\r\n").expect("header and body");
+    for header in [
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Auto-Submitted: auto-generated",
+        "In-Reply-To: <20250102.2-ada@example.org>",
+        "References: <20250102.0-ada@example.org>\r\n <20250102.2-ada@example.org>",
+        "X-Sashiko-Review: sashiko/",
+    ] {
+        assert!(head.contains(header), "{name}: missing {header:?} in\n{head}");
+    }
+    assert!(text.split("\r\n").all(|line| !line.contains('\n') && !line.contains('\r')), "{name}: CRLF only");
+    let lower = body.to_ascii_lowercase();
+    for trailer in ["reviewed-by:", "acked-by:", "tested-by:"] {
+        assert!(!lower.lines().any(|l| l.trim_start().starts_with(trailer)), "{name}: approval trailer");
+    }
+    let mut in_signature = false;
+    for line in body.split("\r\n") {
+        in_signature |= line == "-- ";
+        let quoted = line.starts_with('>');
+        if !quoted && !in_signature && !line.contains("://") {
+            assert!(line.chars().count() <= 75, "{name}: prose line over 75 columns: {line:?}");
+        }
+    }
+}
+
+#[test]
+fn reply_with_findings_quotes_only_commented_hunks() {
+    let leak = finding(108, 112, Severity::High, "Is buf freed anywhere? Every return below the kmalloc() leaks it, including the -EINVAL path right after the allocation, and nothing stores it in sr for a later cleanup.", false);
+    let old = finding(306, 306, Severity::Medium, "A pre-existing problem that belongs in the bug database, not in the reply.", true);
+    let res = finding(307, 307, Severity::Medium, "io_req_set_res() is now called before the error check, so a failed send records ret and then returns it as well. Is the double report intended?", false);
+    let to = [Mailbox::parse("Ada Dev <ada@example.org>").expect("to")];
+    let cc = [
+        Mailbox::parse("io-uring@vger.kernel.org").expect("cc"),
+        Mailbox::parse("Jens Axboe <axboe@kernel.dk>").expect("cc"),
+    ];
+    let rendered = render_reply(
+        &patch(),
+        &[&leak, &old, &res],
+        &mail("Ada Dev <ada@example.org>", "[PATCH v2 2/3] io_uring/net: allocate a bounce buffer"),
+        &to,
+        &cc,
+        &meta(vec![]),
+    )
+    .expect("renders");
+    assert_eq!(rendered.kind, MailKind::Findings);
+    assert_eq!(rendered.envelope, ["ada@example.org", "axboe@kernel.dk", "io-uring@vger.kernel.org"]);
+    let text = String::from_utf8_lossy(&rendered.bytes);
+    assert!(!text.contains("pre-existing problem"), "pre-existing findings stay out of replies");
+    assert!(!text.contains("io_send_setup(struct io_kiocb *req, const struct io_uring_sqe *sqe)\r\n>  {"), "hunk lines far above the finding are elided");
+    invariants("findings", &rendered.bytes);
+    check("findings", &rendered.bytes);
+}
+
+#[test]
+fn clean_reply_with_missing_parts_and_non_ascii_names() {
+    let to = [Mailbox::parse("Jörg Rödel <joro@example.org>").expect("to")];
+    let rendered = render_reply(
+        &patch(),
+        &[],
+        &mail("Jörg Rödel <joro@example.org>", "[PATCH 2/3] io_uring/net: größer buffer"),
+        &to,
+        &[],
+        &meta(vec![3]),
+    )
+    .expect("renders");
+    assert_eq!(rendered.kind, MailKind::Clean);
+    invariants("clean", &rendered.bytes);
+    let text = String::from_utf8_lossy(&rendered.bytes);
+    assert!(text.contains("Subject: =?UTF-8?B?"), "non-ASCII subject is encoded");
+    assert!(text.contains("Patch(es) 3 of this series"), "missing parts are named");
+    check("clean", &rendered.bytes);
+}
+
+#[test]
+fn rendering_is_stable_for_a_review_and_patch() {
+    let to = [Mailbox::parse("ada@example.org").expect("to")];
+    let leak = finding(112, 113, Severity::High, "Is buf freed?", false);
+    let first = render_reply(&patch(), &[&leak], &mail("ada@example.org", "[PATCH] x"), &to, &[], &meta(vec![])).expect("renders");
+    let second = render_reply(&patch(), &[&leak], &mail("ada@example.org", "[PATCH] x"), &to, &[], &meta(vec![])).expect("renders");
+    assert_eq!(first.message_id, second.message_id, "a re-render after a crash keeps the Message-ID");
+    assert!(render_reply(&patch(), &[], &mail("ada@example.org", "[PATCH] x"), &[], &[], &meta(vec![])).is_err(), "no recipients is an error");
+}
