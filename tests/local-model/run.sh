@@ -11,7 +11,8 @@
 # Usage: tests/local-model/run.sh        (first run builds llama-cpp-python,
 #                                         about 15 CPU-minutes; see setup.sh)
 # Env:   SASHIKO_BIN (default: build with cargo), SASHIKO_LOCAL_MODEL_VENV,
-#        LOCAL_MODEL_MAX_OUTPUT_TOKENS (default 384).
+#        LOCAL_MODEL_MAX_OUTPUT_TOKENS (default 384),
+#        LOCAL_MODEL_MAX_ATTEMPTS (sashiko review --max-attempts, default 4).
 # Not run by CI.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 VENV="${SASHIKO_LOCAL_MODEL_VENV:-$HOME/.cache/sashiko/local-model-venv}"
 export SASHIKO_LOCAL_MODEL_VENV="$VENV"
 MAX_OUTPUT="${LOCAL_MODEL_MAX_OUTPUT_TOKENS:-384}"
+MAX_ATTEMPTS="${LOCAL_MODEL_MAX_ATTEMPTS:-4}"
 
 "$ROOT/tests/local-model/setup.sh"
 
@@ -51,7 +53,10 @@ REPO="$WORK/repo"
 git init -q "$REPO"
 git -C "$REPO" config user.name "Local Model Test"
 git -C "$REPO" config user.email "local-model@example.invalid"
+echo "A tiny buffer library." >"$REPO/README"
+git -C "$REPO" add README && git -C "$REPO" commit -qm "Initial commit"
 cat >"$REPO/buf.c" <<'C'
+// SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +111,7 @@ set +e
 XDG_CONFIG_HOME="$WORK/config" XDG_DATA_HOME="$WORK/data" \
 SASHIKO_LLM_CASSETTE="$WORK/transcript.jsonl" SASHIKO_LLM_CASSETTE_MODE=record \
     "$SASHIKO_BIN" review HEAD~3.. --repo "$REPO" --format json --db "sqlite:$WORK/review.db" \
+        --max-attempts "$MAX_ATTEMPTS" \
     >"$WORK/review.json" 2>"$WORK/review.stderr"
 STATUS=$?
 set -e
@@ -116,6 +122,12 @@ import json, sys, os
 work, status, start, end = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 print(f"exit status: {status}")
 print(f"wall time: {end - start:.1f} s")
+import re
+log = open(os.path.join(work, "server.log")).read()
+prompt = [int(n) for n in re.findall(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens", log)]
+output = [int(n) for n in re.findall(r"\s eval time =\s*[\d.]+ ms /\s*(\d+) runs", log)]
+served = len(re.findall(r'"POST /v1/chat/completions HTTP/1.1" (\d+)', log))
+print(f"server side: {served} chat requests, {sum(prompt)} prompt tokens evaluated (uncached), {sum(output)} tokens generated")
 stderr = open(os.path.join(work, "review.stderr")).read()
 if stderr.strip():
     print("stderr (last lines):")

@@ -258,6 +258,13 @@ impl Wire for OpenAiWire {
         if quota_words.contains(&code) || quota_words.contains(&kind) {
             return FailureClass::QuotaExhausted;
         }
+        // llama-cpp-python answers 500 for request validation errors (for
+        // example `json_schema` where it wants `json_object`); resending the
+        // same body cannot help.
+        let message = error.get("message").and_then(Value::as_str).unwrap_or("");
+        if message.contains("validation error") && message.contains("'loc': ('body'") {
+            return FailureClass::Fatal;
+        }
         retry::classify_status(status, headers)
     }
 }

@@ -258,3 +258,22 @@ async fn key_never_appears_in_debug_or_serialised_config() {
         .expect("toml")
         .contains("sk-very-secret"));
 }
+
+#[tokio::test]
+async fn llama_cpp_request_validation_500_is_not_retried() {
+    let body = json!({"error": {"message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}", "type": "internal_server_error", "param": null, "code": null}});
+    let script = FakeScript::new().default_answer(FakeAnswer::status(500, body.to_string()));
+    let server = FakeLlmServer::start(script).await;
+    let client = connect(&config(&server)).expect("client");
+    let error = client
+        .chat(&request("intent"))
+        .await
+        .expect_err("must fail");
+    assert_eq!(error.status(), Some(500));
+    assert!(error.to_string().contains("json_object"), "{error}");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "a validation error must not be retried"
+    );
+}
