@@ -11,6 +11,7 @@
 //! send), never talk to the network other than the database, and never
 //! lose a row silently: every write either happens or returns an error.
 
+mod admin;
 mod bugs;
 mod error;
 mod feedback;
@@ -23,6 +24,7 @@ mod reviews;
 mod types;
 pub mod web_queries;
 
+pub use admin::{create_postgres_database, drop_postgres_database};
 pub use bugs::{
     subsystem_from_path, Bug, BugFilter, BugHistoryEntry, BugPage, BugState, Promotion, StateChange,
 };

@@ -264,7 +264,9 @@ async fn run_one<H: JobHandler>(
             store
                 .fail_job(&job, &failure.message, failure.permanent, &config.queue)
                 .await
-                .map(|status| Ran::Failed { dead: status == super::JobStatus::Dead })
+                .map(|status| Ran::Failed {
+                    dead: status == super::JobStatus::Dead,
+                })
         }
     };
     match finished {

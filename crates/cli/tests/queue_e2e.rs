@@ -1,0 +1,453 @@
+//! End to end through the real binary: `sashiko enqueue`, `sashiko worker`,
+//! `sashiko jobs`, `sashiko bugs`, against the fake OpenAI-compatible
+//! server on 127.0.0.1, on SQLite and on PostgreSQL (127.0.0.1:5432 or
+//! `SASHIKO_TEST_PG_URL`; an unreachable server fails the test with a
+//! message saying so).
+//!
+//! The PostgreSQL case is the store issue's acceptance run: four worker
+//! processes review 200 queued series while one of them is SIGKILLed at a
+//! random moment three times.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_store::{JobStatus, Store, Table};
+use serde_json::{json, Value};
+
+struct Home {
+    dir: tempfile::TempDir,
+    db: String,
+}
+
+impl Home {
+    fn new(db: Option<String>) -> Home {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[llm.retry]\nmax_retries = 1\ninitial_backoff_ms = 10\nmax_backoff_ms = 20\n",
+        )
+        .expect("config");
+        let db =
+            db.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("sashiko.db").display()));
+        Home { dir, db }
+    }
+
+    fn command(&self, fake: Option<&FakeLlmServer>, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sashiko"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
+            .env("SASHIKO_CONFIG", self.dir.path().join("config.toml"))
+            .env("SASHIKO_DB", &self.db);
+        if let Some(fake) = fake {
+            command
+                .env("SASHIKO_LLM_PROVIDER", "openai")
+                .env("SASHIKO_LLM_BASE_URL", fake.base_url())
+                .env("SASHIKO_LLM_MODEL", "fake-model")
+                .env("SASHIKO_LLM_API_KEY", "sk-test");
+        }
+        command
+    }
+
+    fn run(&self, fake: Option<&FakeLlmServer>, args: &[&str]) -> Output {
+        let output = self.command(fake, args).output().expect("sashiko runs");
+        assert!(
+            output.status.success(),
+            "sashiko {args:?} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let output = self.run(None, args);
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+            panic!(
+                "sashiko {args:?} printed no JSON ({error}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", "2025-01-02T10:00:00+00:00")
+        .env("GIT_COMMITTER_DATE", "2025-01-02T10:00:00+00:00")
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+}
+
+/// Two commits to mm/foo.c; the first adds a kmalloc on line 4.
+fn two_commit_repo(dir: &Path) {
+    std::fs::create_dir_all(dir.join("mm")).expect("mkdir");
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.name", "Ada Dev"]);
+    git(dir, &["config", "user.email", "ada@example.org"]);
+    let mut lines: Vec<String> = (1..=10).map(|n| format!("int filler_{n};")).collect();
+    std::fs::write(dir.join("mm/foo.c"), lines.join("\n") + "\n").expect("write");
+    git(dir, &["add", "."]);
+    git(
+        dir,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "mm: base\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
+    );
+    for (line, text, subject) in [
+        (3, "char *buf = kmalloc(64, GFP_KERNEL);", "mm: buffer"),
+        (8, "int more;", "mm: more"),
+    ] {
+        lines.insert(line, text.to_string());
+        std::fs::write(dir.join("mm/foo.c"), lines.join("\n") + "\n").expect("write");
+        git(
+            dir,
+            &[
+                "commit",
+                "-q",
+                "-a",
+                "-m",
+                &format!("{subject}\n\nWhy.\n\nSigned-off-by: Ada Dev <ada@example.org>"),
+            ],
+        );
+    }
+}
+
+fn preexisting_leak_script() -> FakeScript {
+    FakeScript::new()
+        .push(
+            "resource",
+            FakeAnswer::json(json!({"findings": [{
+                "patch_index": 1, "file": "mm/foo.c", "line_start": 4, "line_end": 4,
+                "severity": "medium", "problem": "the buffer is never freed (it already leaked before)",
+                "severity_explanation": "scripted", "preexisting": true
+            }]})),
+        )
+        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+        .default_answer(FakeAnswer::json(json!({"findings": []})))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enqueue_worker_jobs_and_bugs_on_sqlite() {
+    let home = Home::new(None);
+    let repo = home.dir.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    two_commit_repo(&repo);
+    let repo_arg = repo.display().to_string();
+    let fake = FakeLlmServer::start(preexisting_leak_script()).await;
+
+    let queued = home.json(&[
+        "enqueue", "HEAD~2..", "--repo", &repo_arg, "--format", "json",
+    ]);
+    assert_eq!(queued[0]["result"]["outcome"], "added", "{queued}");
+    let again = home.json(&[
+        "enqueue", "HEAD~2..", "--repo", &repo_arg, "--format", "json",
+    ]);
+    assert_eq!(again[0]["result"]["outcome"], "existing", "{again}");
+    let jobs = home.json(&["jobs", "--format", "json"]);
+    assert_eq!(jobs.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (jobs[0]["status"].as_str(), jobs[0]["attempts"].as_i64()),
+        (Some("queued"), Some(0))
+    );
+
+    // A new commit does not move the queued job: it reviews the pinned two.
+    std::fs::write(repo.join("mm/bar.c"), "int bar;\n").expect("write");
+    git(&repo, &["add", "."]);
+    git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "mm: bar\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
+    );
+
+    home.run(
+        Some(&fake),
+        &["worker", "--exit-when-idle", "--poll-ms", "50"],
+    );
+    let jobs = home.json(&["jobs", "--format", "json"]);
+    assert_eq!(jobs[0]["status"], "done", "{jobs}");
+    assert_eq!(jobs[0]["attempts"], 1);
+    assert!(jobs[0]["worker"]
+        .as_str()
+        .is_some_and(|worker| !worker.is_empty()));
+    let bugs = home.json(&["bugs", "--format", "json"]);
+    assert_eq!(bugs["bugs"].as_array().map(Vec::len), Some(1), "{bugs}");
+    assert_eq!(
+        (
+            bugs["bugs"][0]["state"].as_str(),
+            bugs["bugs"][0]["subsystem"].as_str()
+        ),
+        (Some("open"), Some("mm"))
+    );
+
+    // Reviewing the same series again opens no second bug.
+    fake.set_script(preexisting_leak_script());
+    home.json(&[
+        "enqueue",
+        "HEAD~3..HEAD~1",
+        "--repo",
+        &repo_arg,
+        "--format",
+        "json",
+    ]);
+    home.run(
+        Some(&fake),
+        &["worker", "--exit-when-idle", "--poll-ms", "50"],
+    );
+    let store = Store::connect(&home.db).await.expect("db");
+    assert_eq!(store.count(Table::Reviews).await.expect("count"), 2);
+    assert_eq!(store.count(Table::Bugs).await.expect("count"), 1);
+    assert_eq!(
+        store.count(Table::Patches).await.expect("count"),
+        2,
+        "same commits, same patches"
+    );
+    store.close().await;
+
+    let id = bugs["bugs"][0]["id"].as_i64().expect("id").to_string();
+    home.run(
+        None,
+        &[
+            "bugs",
+            "set",
+            &id,
+            "confirmed",
+            "--why",
+            "reproduced with kmemleak",
+            "--by",
+            "maint@example.org",
+        ],
+    );
+    let shown = home.json(&["bugs", "show", &id, "--format", "json"]);
+    let history = shown["history"].as_array().expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1]["reason"], "reproduced with kmemleak");
+    assert_eq!(history[1]["actor"], "maint@example.org");
+    let refused = home
+        .command(None, &["bugs", "set", &id, "wontfix", "--why", "x"])
+        .output()
+        .expect("runs");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("wontfix"));
+}
+
+fn pg_server() -> String {
+    std::env::var("SASHIKO_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+/// `n` single-patch series, each adding one line to its own file.
+fn mbox_of_single_patches(n: usize) -> String {
+    let mut mbox = String::new();
+    for index in 0..n {
+        mbox.push_str(&format!(
+            "From mboxrd@z Thu Jan  1 00:00:00 1970\n\
+             From: Ada Dev <ada@example.org>\n\
+             Subject: [PATCH] mm: fix thing {index}\n\
+             Message-ID: <thing-{index}@example.org>\n\
+             Date: Thu, 02 Jan 2025 10:00:00 +0000\n\
+             \n\
+             Fix thing {index}.\n\
+             \n\
+             Signed-off-by: Ada Dev <ada@example.org>\n\
+             ---\n mm/thing_{index}.c | 1 +\n 1 file changed, 1 insertion(+)\n\n\
+             diff --git a/mm/thing_{index}.c b/mm/thing_{index}.c\n\
+             index 1111111..2222222 100644\n\
+             --- a/mm/thing_{index}.c\n\
+             +++ b/mm/thing_{index}.c\n\
+             @@ -1,3 +1,4 @@\n int a;\n+int b_{index};\n int c;\n int d;\n\n"
+        ));
+    }
+    mbox
+}
+
+fn worker(home: &Home, fake: &FakeLlmServer) -> Child {
+    home.command(
+        Some(fake),
+        &[
+            "worker",
+            "--exit-when-idle",
+            "--lease-secs",
+            "2",
+            "--poll-ms",
+            "100",
+            "--retry-secs",
+            "0",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("worker starts")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkills() {
+    const N: usize = 200;
+    let server = pg_server();
+    let name = format!("sashiko_cli_queue_{}", std::process::id());
+    let url = sashiko_store::create_postgres_database(&server, &name).await.unwrap_or_else(|error| {
+        panic!("PostgreSQL at {server} is needed ({error}); start it (.ci/run does) or set SASHIKO_TEST_PG_URL")
+    });
+    let home = Home::new(Some(url.clone()));
+    std::fs::write(
+        home.dir.path().join("series.mbox"),
+        mbox_of_single_patches(N),
+    )
+    .expect("mbox");
+    let queued = home.json(&[
+        "enqueue",
+        "series.mbox",
+        "--format",
+        "json",
+        "--max-attempts",
+        "10",
+    ]);
+    assert_eq!(
+        queued.as_array().map(Vec::len),
+        Some(N),
+        "one job per series"
+    );
+    let script = FakeScript::new()
+        .stage_default(
+            "verify",
+            FakeAnswer::json(json!({"decisions": []})).delayed(Duration::from_millis(15)),
+        )
+        .default_answer(
+            FakeAnswer::json(json!({"findings": []})).delayed(Duration::from_millis(15)),
+        );
+    let fake = FakeLlmServer::start(script).await;
+    let store = Store::connect(&url).await.expect("db");
+
+    let started = Instant::now();
+    let mut workers: Vec<Child> = (0..4).map(|_| worker(&home, &fake)).collect();
+    let mut seed = u64::from(started.elapsed().subsec_nanos()) | 1;
+    let mut next_random = move |bound: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % bound
+    };
+    let mut recoveries = Vec::new();
+    for kill in 0..3 {
+        tokio::time::sleep(Duration::from_millis(800 + next_random(1200))).await;
+        let slot = usize::try_from(next_random(4)).unwrap_or(0);
+        let pid = workers[slot].id();
+        let held = loop {
+            let running = store
+                .list_jobs(Some(JobStatus::Running), 1000)
+                .await
+                .expect("jobs");
+            let held: Vec<(i64, i64)> = running
+                .iter()
+                .filter(|job| {
+                    job.worker
+                        .as_deref()
+                        .is_some_and(|worker| worker.contains(&format!(":{pid}:")))
+                })
+                .map(|job| (job.id, job.attempts))
+                .collect();
+            if !held.is_empty() {
+                break held;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        workers[slot].kill().expect("SIGKILL");
+        let killed_at = Instant::now();
+        let _ = workers[slot].wait();
+        workers[slot] = worker(&home, &fake);
+        for (job, attempts) in held {
+            loop {
+                let now = store
+                    .job(sashiko_store::JobId(job))
+                    .await
+                    .expect("job")
+                    .expect("exists");
+                if now.attempts > attempts || now.status == JobStatus::Done {
+                    break;
+                }
+                assert!(
+                    killed_at.elapsed() < Duration::from_secs(60),
+                    "job {job} was never recovered"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            println!(
+                "kill {}: job {job} of worker {pid} claimed again after {:?}",
+                kill + 1,
+                killed_at.elapsed()
+            );
+            recoveries.push(killed_at.elapsed());
+        }
+    }
+    for mut child in workers {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                assert!(status.success(), "a worker failed: {status}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "a worker did not exit when idle");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let wall = started.elapsed();
+
+    let jobs = store.list_jobs(None, 10_000).await.expect("jobs");
+    assert_eq!(jobs.len(), N);
+    assert!(
+        jobs.iter().all(|job| job.status == JobStatus::Done),
+        "every job done"
+    );
+    let mut review_ids: Vec<i64> = jobs
+        .iter()
+        .map(|job| {
+            job.result
+                .as_ref()
+                .and_then(|result| result["review_id"].as_i64())
+                .expect("review id")
+        })
+        .collect();
+    review_ids.sort_unstable();
+    review_ids.dedup();
+    assert_eq!(
+        review_ids.len(),
+        N,
+        "each job's result names its own review"
+    );
+    let reviews = store.count(Table::Reviews).await.expect("count");
+    let retried: i64 = jobs.iter().map(|job| job.attempts - 1).sum();
+    assert!(
+        reviews <= N as i64 + retried,
+        "no review beyond one per attempt"
+    );
+    let slowest = recoveries.iter().max().copied().unwrap_or_default();
+    assert!(
+        slowest <= Duration::from_secs(2) + Duration::from_millis(200) + Duration::from_secs(2),
+        "slowest {slowest:?}"
+    );
+    println!(
+        "acceptance: {N} review jobs done exactly once by 4 `sashiko worker` processes with 3 SIGKILLs in {wall:?}; \
+         {reviews} review rows for {N} series ({retried} re-run attempts), slowest lease recovery {slowest:?} (lease 2 s)"
+    );
+    store.close().await;
+    sashiko_store::drop_postgres_database(&server, &name)
+        .await
+        .expect("drop test database");
+}
