@@ -16,6 +16,7 @@ pub mod kernel_bench;
 pub mod matching;
 pub mod measure;
 pub mod oracle;
+pub mod render;
 pub mod report;
 pub mod server;
 pub mod stats;
@@ -27,12 +28,16 @@ use sashiko_llm::{LlmClient, LlmError, ProviderConfig, ProviderKind, RetryConfig
 pub use bench::{run_bench, BenchOptions, BenchRun, Source};
 pub use corpus::{load as load_corpus, BugClass, Corpus, CorpusPatch, Label};
 pub use oracle::{Oracle, OracleConfig};
-pub use report::{render_text, report, BenchReport};
+pub use render::render_text;
+pub use report::{report, BenchReport};
 pub use server::{AnswerServer, Answerer};
 
 /// A client for a local answer server, through `sashiko_llm::connect`
 /// (OpenAI protocol, no retries: the server never fails transiently).
-pub fn local_client(server: &AnswerServer, model: &str) -> Result<Arc<dyn LlmClient>, LlmError> {
+pub fn local_client(
+    server: &AnswerServer,
+    model: &str,
+) -> Result<Arc<dyn LlmClient>, Box<LlmError>> {
     let mut config = ProviderConfig::new(ProviderKind::Openai)
         .with_base_url(server.base_url())
         .with_model(model)
@@ -41,5 +46,5 @@ pub fn local_client(server: &AnswerServer, model: &str) -> Result<Arc<dyn LlmCli
         max_retries: 0,
         ..config.retry
     };
-    sashiko_llm::connect(&config)
+    sashiko_llm::connect(&config).map_err(Box::new)
 }
