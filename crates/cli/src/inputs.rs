@@ -9,6 +9,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use sashiko_mail::{assemble, parse_message, ParsedMessage};
+use sashiko_review::context::ContextSnippet;
 use sashiko_review::{ReviewPatch, ReviewSeries};
 use sha2::{Digest, Sha256};
 
@@ -283,4 +284,64 @@ mod tests {
             assert_eq!(looks_like_message_id(input), expected, "{input}");
         }
     }
+}
+
+/// Characters of source context given to the model per series.
+const CONTEXT_BUDGET_CHARS: usize = 24_000;
+
+/// For a series of local commits: the enclosing functions of every change,
+/// read from the tree of the series' last commit (the post-patch tree).
+/// Mail input has no tree here and gets none. Returns the snippets and notes
+/// about what the budget left out.
+pub fn git_context(repo: &Path, loaded: &LoadedSeries) -> (Vec<ContextSnippet>, Vec<String>) {
+    let Some(last_commit) = loaded
+        .series
+        .patches
+        .last()
+        .and_then(|patch| patch.commit_id.clone())
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    let Ok(repository) = git2::Repository::discover(repo) else {
+        return (Vec::new(), Vec::new());
+    };
+    let Some(tree) = repository
+        .revparse_single(&last_commit)
+        .and_then(|object| object.peel_to_tree())
+        .ok()
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut budget = CONTEXT_BUDGET_CHARS;
+    let mut snippets = Vec::new();
+    let mut notes = Vec::new();
+    for patch in &loaded.series.patches {
+        for file in sashiko_review::anchor::PatchLines::from_diff(&patch.diff).files() {
+            if !(file.ends_with(".c") || file.ends_with(".h"))
+                || snippets.iter().any(|s: &ContextSnippet| s.file == file)
+            {
+                continue;
+            }
+            let Some(source) = tree
+                .get_path(Path::new(file))
+                .ok()
+                .and_then(|entry| entry.to_object(&repository).ok())
+                .and_then(|object| object.peel_to_blob().ok())
+                .map(|blob| String::from_utf8_lossy(blob.content()).into_owned())
+            else {
+                continue;
+            };
+            let diffs: String = loaded
+                .series
+                .patches
+                .iter()
+                .map(|p| p.diff.as_str())
+                .collect();
+            let (found, left_out) =
+                sashiko_review::context::enclosing_functions(file, &source, &diffs, &mut budget);
+            snippets.extend(found);
+            notes.extend(left_out);
+        }
+    }
+    (snippets, notes)
 }

@@ -391,3 +391,60 @@ async fn maintainers_route_subsystem_guides_to_their_stages() {
         "guides are split by stage"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stages_see_the_enclosing_function_from_the_post_patch_tree() {
+    let env = Env::new(|dir| {
+        git(dir, &["init", "-q", "-b", "main"]);
+        git(dir, &["config", "user.name", "Ada Dev"]);
+        git(dir, &["config", "user.email", "ada@example.org"]);
+        let body: String = (0..12).map(|n| format!("\tstep_{n}(d);\n")).collect();
+        let source = format!("int probe(struct dev *d)\n{{\n{body}\treturn 0;\n}}\n");
+        std::fs::write(dir.join("d.c"), &source).expect("write");
+        git(dir, &["add", "."]);
+        git(
+            dir,
+            &[
+                "commit",
+                "-q",
+                "-m",
+                "base\n\nSigned-off-by: Ada Dev <ada@example.org>",
+            ],
+        );
+        std::fs::write(
+            dir.join("d.c"),
+            source.replace("\treturn 0;", "\tstep_new(d);\n\treturn 0;"),
+        )
+        .expect("write");
+        git(
+            dir,
+            &[
+                "commit",
+                "-q",
+                "-a",
+                "-m",
+                "d: add a step\n\nSigned-off-by: Ada Dev <ada@example.org>",
+            ],
+        );
+    });
+    let script = FakeScript::new()
+        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+        .default_answer(FakeAnswer::json(json!({"findings": []})));
+    let fake = FakeLlmServer::start(script).await;
+    let output = env.review(Some(&fake.base_url()), &["HEAD~1.."]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let request = fake.requests_for("resource")[0].body.to_string();
+    assert!(
+        request.contains("context: enclosing function probe() after the patch in d.c"),
+        "{request}"
+    );
+    assert!(
+        request.contains("step_0(d);"),
+        "the context carries lines the diff does not show"
+    );
+}

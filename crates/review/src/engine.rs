@@ -45,6 +45,8 @@ pub struct ReviewOptions {
     pub known_fingerprints: BTreeSet<String>,
     /// The reviewed tree's MAINTAINERS, for routing subsystem guides.
     pub maintainers: Option<Arc<Maintainers>>,
+    /// Source snippets from the post-patch tree given to every stage.
+    pub context: Vec<crate::context::ContextSnippet>,
 }
 
 impl Default for ReviewOptions {
@@ -57,6 +59,7 @@ impl Default for ReviewOptions {
             min_consensus: 1,
             known_fingerprints: BTreeSet::new(),
             maintainers: None,
+            context: Vec::new(),
         }
     }
 }
@@ -435,14 +438,14 @@ async fn ask_stage<'a>(
     &'a StageDef,
     Result<(Vec<Finding>, StageReport, bool), ReviewError>,
 ) {
-    let request = request::finder_request(
+    let base = request::RequestBase {
         prompts,
-        stage,
         series,
         secrets,
-        options.max_output_tokens,
-        &guidance,
-    );
+        context: &options.context,
+        max_output_tokens: options.max_output_tokens,
+    };
+    let request = request::finder_request(&base, stage, &guidance);
     let result = ask_findings(client.as_ref(), stage, &request, options).await;
     (stage, result)
 }

@@ -22,6 +22,7 @@ pub mod verify;
 pub mod wire;
 
 pub use engine::{run_review, ReviewError, ReviewOptions, ReviewOutput, StageReport, StageState};
+pub mod context;
 pub mod guides;
 pub mod known;
 pub mod maintainers;

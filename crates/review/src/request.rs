@@ -10,6 +10,7 @@ use rand::Rng;
 use sashiko_llm::{ChatRequest, Message};
 
 use crate::anchor::number_diff_lines;
+use crate::context::ContextSnippet;
 use crate::prompts::{PromptSet, StageDef};
 use crate::series::ReviewSeries;
 
@@ -48,8 +49,13 @@ pub fn system_prompt(prompts: &PromptSet, secrets: &ReviewSecrets) -> String {
         .replace("{canary}", &secrets.canary)
 }
 
-/// The shared series message: every patch in its own block.
-pub fn series_message(series: &ReviewSeries, secrets: &ReviewSecrets) -> String {
+/// The shared series message: every patch in its own block, then the
+/// context snippets (source is untrusted too).
+pub fn series_message(
+    series: &ReviewSeries,
+    context: &[ContextSnippet],
+    secrets: &ReviewSecrets,
+) -> String {
     let total = series.patches.len();
     let mut text = format!("The series has {total} patch(es), numbered 1 to {total}.\n\n");
     if let Some(cover) = &series.cover_letter {
@@ -68,7 +74,30 @@ pub fn series_message(series: &ReviewSeries, secrets: &ReviewSecrets) -> String 
         text.push_str(&untrusted_block(&secrets.nonce, &label, &body));
         text.push('\n');
     }
+    if !context.is_empty() {
+        text.push_str("Source from the tree after the series is applied, for context:\n\n");
+    }
+    for snippet in context {
+        let numbered: String = snippet
+            .text
+            .lines()
+            .zip(snippet.first_line..)
+            .map(|(line, number)| format!("{number:>5} {line}\n"))
+            .collect();
+        let label = format!("context: {} in {}", snippet.label, snippet.file);
+        text.push_str(&untrusted_block(&secrets.nonce, &label, &numbered));
+        text.push('\n');
+    }
     text
+}
+
+/// What every request of one review shares.
+pub struct RequestBase<'a> {
+    pub prompts: &'a PromptSet,
+    pub series: &'a ReviewSeries,
+    pub secrets: &'a ReviewSecrets,
+    pub context: &'a [ContextSnippet],
+    pub max_output_tokens: u32,
 }
 
 /// The stage-specific instructions (tool-authored, outside any block).
@@ -87,55 +116,40 @@ fn stage_instructions(stage: &StageDef) -> String {
 }
 
 /// A finder stage's request.
-pub fn finder_request(
-    prompts: &PromptSet,
-    stage: &StageDef,
-    series: &ReviewSeries,
-    secrets: &ReviewSecrets,
-    max_output_tokens: u32,
-    guidance: &str,
-) -> ChatRequest {
+pub fn finder_request(base: &RequestBase<'_>, stage: &StageDef, guidance: &str) -> ChatRequest {
     let mut text = stage_instructions(stage);
     if !guidance.trim().is_empty() {
         text.push_str("\nRules the maintainers of the touched subsystems ask you to apply:\n");
         text.push_str(guidance);
     }
-    base_request(prompts, stage, series, secrets, max_output_tokens)
-        .with_message(Message::user_text(text))
+    base_request(base, stage).with_message(Message::user_text(text))
 }
 
 /// The verification stage's request: the candidates are model output that
 /// may quote patch text, so they travel in a block too.
 pub fn verify_request(
-    prompts: &PromptSet,
+    base: &RequestBase<'_>,
     stage: &StageDef,
-    series: &ReviewSeries,
-    secrets: &ReviewSecrets,
     candidates_json: &str,
-    max_output_tokens: u32,
 ) -> ChatRequest {
     let mut text = stage_instructions(stage);
     text.push_str("\nThe candidate findings:\n");
     text.push_str(&untrusted_block(
-        &secrets.nonce,
+        &base.secrets.nonce,
         "candidate findings",
         candidates_json,
     ));
-    base_request(prompts, stage, series, secrets, max_output_tokens)
-        .with_message(Message::user_text(text))
+    base_request(base, stage).with_message(Message::user_text(text))
 }
 
-fn base_request(
-    prompts: &PromptSet,
-    stage: &StageDef,
-    series: &ReviewSeries,
-    secrets: &ReviewSecrets,
-    max_output_tokens: u32,
-) -> ChatRequest {
-    let mut request = ChatRequest::new(stage.name.clone(), system_prompt(prompts, secrets))
-        .with_user_text(series_message(series, secrets))
-        .with_shared_prefix(1)
-        .with_max_output_tokens(max_output_tokens);
+fn base_request(base: &RequestBase<'_>, stage: &StageDef) -> ChatRequest {
+    let mut request = ChatRequest::new(
+        stage.name.clone(),
+        system_prompt(base.prompts, base.secrets),
+    )
+    .with_user_text(series_message(base.series, base.context, base.secrets))
+    .with_shared_prefix(1)
+    .with_max_output_tokens(base.max_output_tokens);
     if let Some(schema) = &stage.schema {
         request = request.with_schema(stage.name.replace('-', "_"), schema.clone());
     }

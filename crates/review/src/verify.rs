@@ -158,14 +158,14 @@ pub(crate) async fn run(
         })
         .collect();
     let candidates_json = serde_json::to_string_pretty(&views).unwrap_or_default();
-    let request = request::verify_request(
+    let base = request::RequestBase {
         prompts,
-        stage,
         series,
         secrets,
-        &candidates_json,
-        options.max_output_tokens,
-    );
+        context: &options.context,
+        max_output_tokens: options.max_output_tokens,
+    };
+    let request = request::verify_request(&base, stage, &candidates_json);
     let mut report = stage_report(stage, StageState::Ran, None, candidates.len());
     let mut last_error = None;
     for _ in 0..options.max_attempts.max(1) {

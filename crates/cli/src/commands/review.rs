@@ -133,12 +133,20 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("sashiko: {line}");
             }
         };
+        let (context, left_out) = crate::inputs::git_context(&args.repo, series);
+        for note in left_out {
+            eprintln!("sashiko: note: {note}");
+        }
+        let series_options = ReviewOptions {
+            context,
+            ..options.clone()
+        };
         let reviewed = review_and_store(
             &store,
             &prompts,
             series,
             client.clone(),
-            &options,
+            &series_options,
             &progress,
         )
         .await?;
