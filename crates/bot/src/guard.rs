@@ -3,7 +3,7 @@
 //!
 //! The bot never reviews or answers its own mail (our marker header, our
 //! address, our Message-ID shape), other bots' mail (`Auto-Submitted`
-//! other than `no`, `Precedence: bulk/junk/auto_reply`, bot marker
+//! other than `no`, `Precedence: junk/auto_reply`, bot marker
 //! headers, known bot senders), or replies (a `Re:` subject or no diff).
 //! Decisions use headers and addresses only.
 
@@ -45,7 +45,9 @@ pub fn classify(policy: &Policy, headers: &MailHeaders, parsed: &ParsedMessage) 
     }
     if let Some(value) = &headers.precedence {
         let value = value.trim().to_ascii_lowercase();
-        if ["bulk", "junk", "auto_reply"].contains(&value.as_str()) {
+        // Not "bulk": mailing lists (vger among them) stamp every post with
+        // it, patches included.
+        if ["junk", "auto_reply"].contains(&value.as_str()) {
             return Incoming::Bot(format!("Precedence: {value}"));
         }
     }
@@ -99,7 +101,8 @@ mod tests {
             ("our own mail", mail("X-Sashiko-Review: sashiko/0.1; review=1\n", "Re: [PATCH] a", "x"), Incoming::Own),
             ("auto-submitted", mail("Auto-Submitted: auto-replied\n", "[PATCH] a: b", DIFF), Incoming::Bot("Auto-Submitted: auto-replied".into())),
             ("auto-submitted no", mail("Auto-Submitted: no\n", "[PATCH] a: b", DIFF), Incoming::Patch),
-            ("precedence bulk", mail("Precedence: bulk\n", "[PATCH] a: b", DIFF), Incoming::Bot("Precedence: bulk".into())),
+            ("list traffic is bulk", mail("Precedence: bulk\n", "[PATCH] a: b", DIFF), Incoming::Patch),
+            ("precedence junk", mail("Precedence: junk\n", "[PATCH] a: b", DIFF), Incoming::Bot("Precedence: junk".into())),
             ("patchwork bot", mail("X-Patchwork-Bot: notify\n", "Re: [PATCH] a", "applied"), Incoming::Bot("X-Patchwork-Bot: notify".into())),
             ("plain mail", mail("", "question", "hello"), Incoming::Other),
         ];

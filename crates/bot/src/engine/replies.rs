@@ -90,7 +90,13 @@ impl Bot {
                     }
                 }
             };
+            let queued_before = report.replies_queued;
             self.reply_to_version(&policy, entry, window, review_id, rerun.as_deref(), now, report).await?;
+            if report.replies_queued > queued_before {
+                // Replies go out as their reviews finish, not at the end of
+                // a long poll.
+                self.send(report).await?;
+            }
         }
         Ok(())
     }

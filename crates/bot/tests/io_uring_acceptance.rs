@@ -1,0 +1,325 @@
+//! Acceptance of the list bot, end to end with real parts: the `sashiko`
+//! binary follows the io-uring list slice (an mbox from ../shared) and a
+//! maildir, reviews through the fake LLM (real OpenAI wire protocol on
+//! 127.0.0.1, scripted to find something in a few series), and sends
+//! through a real SMTP server (aiosmtpd) into a maildir.
+//!
+//! Checked: exactly one correctly threaded reply per reviewed patch
+//! version, none to other lists, none to replies or bots; a bot killed
+//! halfway and restarted resends nothing; a third run does nothing; mail
+//! commands and feedback in replies are honoured and counted.
+//!
+//! Skips with a message when the corpus, python3/aiosmtpd or the built
+//! binary (SASHIKO_BIN, else $CARGO_TARGET_DIR/debug/sashiko) is missing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use serde_json::json;
+
+const CORPUS: &str = "../../../shared/corpus/lists/io-uring-28250-30749.mbox";
+
+fn binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SASHIKO_BIN") {
+        return Some(PathBuf::from(path));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target.join("debug/sashiko");
+    path.is_file().then_some(path)
+}
+
+fn aiosmtpd() -> bool {
+    Command::new("python3").args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success())
+}
+
+fn finding(patch: u32, file: &str, severity: &str, problem: &str) -> serde_json::Value {
+    json!({"patch_index": patch, "file": file, "line_start": 1, "line_end": 5, "severity": severity,
+           "problem": problem, "severity_explanation": "scripted", "preexisting": false})
+}
+
+/// Findings anchored at the top of files that only a few series create.
+fn script() -> FakeScript {
+    FakeScript::new()
+        .stage_default(
+            "resource",
+            FakeAnswer::json(json!({"findings": [
+                finding(1, "io_uring/mock_file.c", "high", "Does the new mock file leak its allocation when registration fails? Nothing frees it on the error path."),
+                finding(2, "io_uring/mock_file.c", "medium", "Is the mock file's reference dropped on every path here?"),
+                finding(1, "io_uring/zcrx.h", "high", "Is this header safe to include when the zero-copy receive option is disabled?"),
+                finding(1, "io_uring/mock_file.h", "low", "A low-severity remark that the policy's minimum keeps off the list."),
+                finding(2, "test/timestamp.c", "medium", "Does this test leak the ring when the timestamp option is unsupported?"),
+                finding(2, "rust/kernel/io_uring.rs", "high", "Is the lifetime of the borrowed command tied to the request here?"),
+                finding(1, "man/io_uring_set_iowait.3", "medium", "The page documents a return value the function never produces; is that intended?"),
+                finding(2, "examples/zcrx.c", "medium", "Is the area unmapped when the example exits early?"),
+                finding(5, "examples/zcrx.c", "medium", "Is the area unmapped when the example exits early?"),
+                finding(2, "io_uring/cmd_net.c", "high", "Can the socket be released while this command still uses it?"),
+                finding(1, "include/uapi/linux/io_uring/mock_file.h", "medium", "Does this uapi struct leave a hole that leaks kernel stack to user space?"),
+            ]})),
+        )
+        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+        .default_answer(FakeAnswer::json(json!({"findings": []})))
+}
+
+struct Smtp {
+    child: Child,
+    maildir: PathBuf,
+}
+
+impl Smtp {
+    fn start(dir: &Path) -> (Smtp, u16) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let maildir = dir.join("smtp-maildir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/tests/support/smtp_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&maildir)
+            .arg(dir.join("smtp-mode"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("READY");
+        assert_eq!(line.trim(), "READY");
+        (Smtp { child, maildir }, port)
+    }
+
+    fn mails(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) {
+            for entry in entries.flatten() {
+                out.push(std::fs::read_to_string(entry.path()).expect("mail"));
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+    let prefix = format!("{name}: ");
+    let head = mail.split("\r\n\r\n").next().unwrap_or("");
+    head.split("\r\n").find_map(|line| line.strip_prefix(prefix.as_str()))
+}
+
+/// The folded value of a header, continuation lines joined.
+fn folded(mail: &str, name: &str) -> String {
+    let head = mail.split("\r\n\r\n").next().unwrap_or("");
+    let mut value = String::new();
+    let mut inside = false;
+    for line in head.split("\r\n") {
+        if let Some(rest) = line.strip_prefix(&format!("{name}: ")) {
+            value.push_str(rest);
+            inside = true;
+        } else if inside && line.starts_with(' ') {
+            value.push_str(line);
+        } else {
+            inside = false;
+        }
+    }
+    value
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    fake_url: String,
+}
+
+impl Env {
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.bin);
+        command
+            .args(["bot", "--config"])
+            .arg(self.dir.path().join("bot.toml"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg"))
+            .env("SASHIKO_CONFIG", self.dir.path().join("sashiko.toml"))
+            .env("SASHIKO_LLM_PROVIDER", "openai")
+            .env("SASHIKO_LLM_BASE_URL", &self.fake_url)
+            .env("SASHIKO_LLM_MODEL", "fake-model")
+            .env("SASHIKO_LLM_API_KEY", "sk-test")
+            .env("SASHIKO_LOG", "sashiko_bot=info");
+        command
+    }
+
+    fn once(&self) -> Output {
+        let output = self.command().args(["--once", "--json"]).output().expect("bot runs");
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr).lines().filter(|l| l.starts_with("sashiko bot:")).collect::<Vec<_>>().join("\n"));
+        output
+    }
+}
+
+fn report(output: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or("{}")).unwrap_or_else(|e| panic!("report JSON ({e}): {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS);
+    if !corpus.is_file() {
+        eprintln!("skipping: the io-uring corpus slice is not at {}", corpus.display());
+        return;
+    }
+    if !aiosmtpd() {
+        eprintln!("skipping: python3 with aiosmtpd is not installed (pip install aiosmtpd)");
+        return;
+    }
+    let Some(bin) = binary() else {
+        eprintln!("skipping: build the binary first (cargo build -p sashiko) or set SASHIKO_BIN");
+        return;
+    };
+    let fake = FakeLlmServer::start(script()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (smtp, port) = Smtp::start(dir.path());
+    let replies_dir = dir.path().join("replies");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(replies_dir.join(sub)).expect("maildir");
+    }
+    std::fs::write(
+        dir.path().join("policy.toml"),
+        "[bot]\naddress = \"Sashiko <sashiko@bot.example>\"\nweb_base = \"https://sashiko.example/review/\"\n\n\
+         [defaults]\nmin_severity = \"medium\"\ndaily_cap = 1000\n\n\
+         [lists.\"io-uring.vger.kernel.org\"]\nenabled = true\nreply = \"all\"\nmaintainers = [\"Jens Axboe <axboe@kernel.dk>\"]\n\n\
+         [lists.\"netdev.vger.kernel.org\"]\nenabled = false\n",
+    )
+    .expect("policy");
+    std::fs::write(
+        dir.path().join("bot.toml"),
+        format!(
+            "db = \"sqlite:{db}\"\npolicy = \"policy.toml\"\nincomplete_wait_minutes = 0\nmail_retry_seconds = 0\n\
+             [[sources]]\nspec = \"mbox:{corpus}\"\n\
+             [[sources]]\nspec = \"maildir:{replies}\"\nlist = \"io-uring.vger.kernel.org\"\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nenvelope_from = \"sashiko@bot.example\"\ntimeout_secs = 5\n",
+            db = dir.path().join("bot.db").display(),
+            corpus = corpus.display(),
+            replies = replies_dir.display(),
+        ),
+    )
+    .expect("config");
+    std::fs::write(dir.path().join("sashiko.toml"), "[llm.retry]\nmax_retries = 1\ninitial_backoff_ms = 10\nmax_backoff_ms = 20\n").expect("settings");
+    let env = Env { dir, bin, fake_url: fake.base_url() };
+
+    // Run 1: killed halfway (as soon as the first reply has gone out, or
+    // after a while).
+    let mut first = env.command().arg("--once").stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("bot");
+    let started = Instant::now();
+    while smtp.mails().is_empty() && started.elapsed() < Duration::from_secs(120) {
+        if first.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed_running = first.try_wait().expect("wait").is_none();
+    let _ = first.kill();
+    let _ = first.wait();
+    let after_kill = smtp.mails().len();
+    eprintln!("run 1 killed (still running: {killed_running}) after {:?} with {after_kill} mail(s) delivered", started.elapsed());
+
+    // Run 2: to completion. Run 3: nothing left to do.
+    let second = env.once();
+    let second_report = report(&second);
+    let third = env.once();
+    let third_report = report(&third);
+    assert_eq!(third_report["replies_queued"], 0, "{third_report}");
+    assert_eq!(third_report["reviewed"], 0, "{third_report}");
+    assert_eq!(third_report["sent"], 0, "{third_report}");
+
+    let mails = smtp.mails();
+    let corpus_text = std::fs::read(&corpus).expect("corpus");
+    let corpus_text = String::from_utf8_lossy(&corpus_text);
+    let mut per_patch: BTreeMap<String, usize> = BTreeMap::new();
+    for mail in &mails {
+        let in_reply_to = header(mail, "In-Reply-To").expect("In-Reply-To").to_owned();
+        *per_patch.entry(in_reply_to.clone()).or_default() += 1;
+        let references = folded(mail, "References");
+        assert!(references.trim_end().ends_with(&in_reply_to), "References end with the patch: {references}");
+        assert_eq!(header(mail, "Auto-Submitted"), Some("auto-generated"));
+        assert_eq!(header(mail, "MIME-Version"), Some("1.0"));
+        assert!(header(mail, "X-Sashiko-Review").is_some_and(|v| v.contains("review=")));
+        let subject = header(mail, "Subject").expect("subject");
+        assert!(subject.starts_with("Re: [") && subject.contains("PATCH"), "{subject}");
+        let rcpts = header(mail, "X-Test-Rcpt").expect("envelope");
+        for rcpt in rcpts.split(',') {
+            let is_list = rcpt.ends_with("vger.kernel.org") || rcpt.contains("lists.");
+            assert!(!is_list || rcpt == "io-uring@vger.kernel.org", "mail to another list: {rcpt}");
+            assert!(!rcpt.contains("sashiko@bot.example") && !rcpt.contains("lkp@intel.com"), "{rcpt}");
+        }
+        assert!(rcpts.contains("io-uring@vger.kernel.org"), "reply-all includes the list: {rcpts}");
+        // The patch replied to is in the corpus, is not a reply and not a bot's.
+        let id = in_reply_to.trim_matches(['<', '>']);
+        let at = corpus_text.find(&format!("Message-ID: <{id}>")).or_else(|| corpus_text.find(&format!("Message-Id: <{id}>"))).expect("patch in corpus");
+        let start = corpus_text[..at].rfind("\nFrom ").unwrap_or(0);
+        let head = &corpus_text[start..at];
+        let subject_line = head.lines().find(|l| l.starts_with("Subject:")).unwrap_or("");
+        assert!(!subject_line.to_ascii_lowercase().starts_with("subject: re:"), "replied to a reply: {subject_line}");
+        assert!(!head.contains("Auto-Submitted: auto"), "replied to a bot");
+    }
+    let twice: Vec<_> = per_patch.iter().filter(|(_, &n)| n > 1).collect();
+    assert!(twice.is_empty(), "more than one reply to a patch: {twice:?}");
+    assert!(mails.len() >= 2, "the scripted findings produce a few replies, got {}", mails.len());
+    let problems: BTreeSet<&str> = mails
+        .iter()
+        .flat_map(|m| ["leak its allocation", "reference dropped", "zero-copy receive", "low-severity"].into_iter().filter(move |p| m.contains(p)))
+        .collect();
+    assert!(!problems.contains("low-severity"), "below the minimum severity: never mailed");
+    eprintln!(
+        "delivered {} replies to {} patches; problems mailed: {problems:?}; run 2: {second_report}; run 3: {third_report}",
+        mails.len(),
+        per_patch.len()
+    );
+
+    // Replies to our review: the patch author agrees (feedback), a
+    // stranger's `#sashiko stop` is refused, the author's `#sashiko rerun`
+    // is honoured.
+    let ours = &mails[0];
+    let our_id = header(ours, "Message-ID").expect("id").to_owned();
+    let patch_id = header(ours, "In-Reply-To").expect("irt").to_owned();
+    let author = header(ours, "To").expect("to").to_owned();
+    let quoted: String = ours
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or("")
+        .split("\r\n")
+        .take_while(|line| *line != "-- ")
+        .map(|line| format!("> {line}\n"))
+        .collect();
+    let inject = |name: &str, from: &str, body: &str| {
+        let text = format!(
+            "From: {from}\nTo: io-uring@vger.kernel.org\nSubject: Re: reply\nMessage-ID: <{name}@example.org>\nIn-Reply-To: {our_id}\nReferences: {patch_id} {our_id}\nList-Id: <io-uring.vger.kernel.org>\n\nOn x, Sashiko wrote:\n{quoted}\n{body}\n"
+        );
+        std::fs::write(env.dir.path().join("replies/new").join(name), text).expect("inject");
+    };
+    inject("agree", &author, "Good catch, thanks. Fixed in v2.");
+    inject("stranger", "Mallory <mallory@example.org>", "#sashiko stop");
+    let fourth = report(&env.once());
+    assert_eq!(fourth["feedback_recorded"], 1, "{fourth}");
+    assert_eq!(fourth["commands_refused"], 1, "{fourth}");
+    assert_eq!(fourth["stopped_by_command"], 0, "{fourth}");
+    assert_eq!(fourth["sent"], 0, "{fourth}");
+    let stats = Command::new(&env.bin)
+        .args(["stats", "--db"])
+        .arg(format!("sqlite:{}", env.dir.path().join("bot.db").display()))
+        .env("SASHIKO_CONFIG", env.dir.path().join("sashiko.toml"))
+        .output()
+        .expect("stats");
+    let stats_text = String::from_utf8_lossy(&stats.stdout);
+    eprintln!("{stats_text}");
+    assert!(stats_text.contains("resource") && stats_text.contains("100%"), "{stats_text}");
+    fake.stop().await;
+}
