@@ -327,10 +327,10 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
     let script = FakeScript::new()
         .stage_default(
             "verify",
-            FakeAnswer::json(json!({"decisions": []})).delayed(Duration::from_millis(15)),
+            FakeAnswer::json(json!({"decisions": []})).delayed(Duration::from_millis(40)),
         )
         .default_answer(
-            FakeAnswer::json(json!({"findings": []})).delayed(Duration::from_millis(15)),
+            FakeAnswer::json(json!({"findings": []})).delayed(Duration::from_millis(40)),
         );
     let fake = FakeLlmServer::start(script).await;
     let store = Store::connect(&url).await.expect("db");
@@ -347,25 +347,40 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
     let mut recoveries = Vec::new();
     for kill in 0..3 {
         tokio::time::sleep(Duration::from_millis(800 + next_random(1200))).await;
-        let slot = usize::try_from(next_random(4)).unwrap_or(0);
-        let pid = workers[slot].id();
-        let held = loop {
+        // Kill a worker that holds a job, so every kill interrupts a review.
+        let (slot, pid, held) = loop {
             let running = store
                 .list_jobs(Some(JobStatus::Running), 1000)
                 .await
                 .expect("jobs");
-            let held: Vec<(i64, i64)> = running
+            let holders: Vec<(usize, u32, Vec<(i64, i64)>)> = workers
                 .iter()
-                .filter(|job| {
-                    job.worker
-                        .as_deref()
-                        .is_some_and(|worker| worker.contains(&format!(":{pid}:")))
+                .enumerate()
+                .map(|(slot, child)| {
+                    let tag = format!(":{}:", child.id());
+                    let held = running
+                        .iter()
+                        .filter(|job| {
+                            job.worker
+                                .as_deref()
+                                .is_some_and(|worker| worker.contains(&tag))
+                        })
+                        .map(|job| (job.id, job.attempts))
+                        .collect::<Vec<_>>();
+                    (slot, child.id(), held)
                 })
-                .map(|job| (job.id, job.attempts))
+                .filter(|(_, _, held)| !held.is_empty())
                 .collect();
-            if !held.is_empty() {
-                break held;
+            if !holders.is_empty() {
+                let pick = usize::try_from(next_random(holders.len() as u64)).unwrap_or(0);
+                break holders[pick].clone();
             }
+            let pending = store.pending_jobs().await.expect("pending");
+            assert!(
+                pending > 0,
+                "all jobs finished before kill {}; make the fake model slower",
+                kill + 1
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
         workers[slot].kill().expect("SIGKILL");

@@ -141,6 +141,12 @@ async fn four_workers_survive_sigkill() {
             if !held.is_empty() {
                 break held;
             }
+            let pending = db.store.pending_jobs().await.expect("pending");
+            assert!(
+                pending > 0,
+                "all jobs finished before kill {}; make the handler slower",
+                kill + 1
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
         victim.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
