@@ -205,10 +205,12 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
             "db = \"sqlite:{db}\"\npolicy = \"policy.toml\"\nincomplete_wait_minutes = 0\nmail_retry_seconds = 0\n\
              [[sources]]\nspec = \"mbox:{corpus}\"\n\
              [[sources]]\nspec = \"maildir:{replies}\"\nlist = \"io-uring.vger.kernel.org\"\n\
+             [[sources]]\nspec = \"maildir:{delivered}\"\nlist = \"io-uring.vger.kernel.org\"\n\
              [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nenvelope_from = \"sashiko@bot.example\"\ntimeout_secs = 5\n",
             db = dir.path().join("bot.db").display(),
             corpus = corpus.display(),
             replies = replies_dir.display(),
+            delivered = dir.path().join("smtp-maildir").display(),
         ),
     )
     .expect("config");
@@ -239,6 +241,11 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     assert_eq!(third_report["replies_queued"], 0, "{third_report}");
     assert_eq!(third_report["reviewed"], 0, "{third_report}");
     assert_eq!(third_report["sent"], 0, "{third_report}");
+    // Our own replies come back through the list (here: the SMTP
+    // server's maildir is followed too): all recognised, none answered.
+    let fourth_pass = report(&env.once());
+    assert_eq!(fourth_pass["ignored_own"].as_u64(), Some(smtp.mails().len() as u64), "{fourth_pass}");
+    assert_eq!(fourth_pass["replies_queued"], 0, "{fourth_pass}");
 
     let mails = smtp.mails();
     let corpus_text = std::fs::read(&corpus).expect("corpus");
@@ -312,6 +319,13 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     assert_eq!(fourth["commands_refused"], 1, "{fourth}");
     assert_eq!(fourth["stopped_by_command"], 0, "{fourth}");
     assert_eq!(fourth["sent"], 0, "{fourth}");
+    inject("author-stop", &author, "Please stop.\n#sashiko stop");
+    let fifth = report(&env.once());
+    assert_eq!(fifth["commands_honoured"], 1, "{fifth}");
+    // Stop covers every version of the series.
+    assert!(fifth["stopped_by_command"].as_u64().is_some_and(|n| n >= 1), "{fifth}");
+    assert_eq!(fifth["sent"], 0, "{fifth}");
+    assert_eq!(smtp.mails().len(), mails.len(), "no mail after the commands");
     let stats = Command::new(&env.bin)
         .args(["stats", "--db"])
         .arg(format!("sqlite:{}", env.dir.path().join("bot.db").display()))
