@@ -62,7 +62,7 @@ impl Bot {
                         continue;
                     }
                     let complete = entry.series.is_complete();
-                    if !complete && now * 1000 - entry.newest_stored_ms < wait_ms {
+                    if !complete && wait_ms > 0 && now * 1000 - entry.newest_stored_ms < wait_ms {
                         report.waiting_for_parts += 1;
                         continue;
                     }
