@@ -37,7 +37,11 @@ pub fn parse_commands(body: &str) -> Vec<Command> {
         let Some(rest) = line.strip_prefix("#sashiko") else {
             continue;
         };
-        let word = rest.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        let word = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let command = match word.as_str() {
             "stop" => Command::Stop,
             "rerun" => Command::Rerun,
@@ -54,7 +58,10 @@ pub fn parse_commands(body: &str) -> Vec<Command> {
 /// Whether `sender` may command the bot about a patch by `author`.
 pub fn authorised(sender: &Mailbox, author: &Mailbox, maintainers: &[String]) -> bool {
     let key = sender.key();
-    key == author.key() || maintainers.iter().any(|m| Mailbox::parse(m).is_some_and(|m| m.key() == key))
+    key == author.key()
+        || maintainers
+            .iter()
+            .any(|m| Mailbox::parse(m).is_some_and(|m| m.key() == key))
 }
 
 #[cfg(test)]
@@ -65,7 +72,10 @@ mod tests {
     fn commands_are_found_outside_quotes() {
         let cases: [(&str, &[Command]); 6] = [
             ("#sashiko stop\n", &[Command::Stop]),
-            ("Thanks.\n\n  #sashiko rerun please\n#sashiko known\n", &[Command::Rerun, Command::Known]),
+            (
+                "Thanks.\n\n  #sashiko rerun please\n#sashiko known\n",
+                &[Command::Rerun, Command::Known],
+            ),
             ("> #sashiko stop\nno\n", &[]),
             ("#sashiko stopp\n", &[]),
             ("#SASHIKO is great\n", &[]),
@@ -80,10 +90,18 @@ mod tests {
     fn only_author_and_maintainers_command() {
         let author = Mailbox::parse("Ada <ada@example.org>").expect("address");
         let maintainers = vec!["Jens Axboe <axboe@kernel.dk>".to_string()];
-        let cases = [("ADA@example.org", true), ("axboe@kernel.dk", true), ("mallory@example.org", false)];
+        let cases = [
+            ("ADA@example.org", true),
+            ("axboe@kernel.dk", true),
+            ("mallory@example.org", false),
+        ];
         for (sender, expected) in cases {
             let sender = Mailbox::parse(sender).expect("address");
-            assert_eq!(authorised(&sender, &author, &maintainers), expected, "{sender}");
+            assert_eq!(
+                authorised(&sender, &author, &maintainers),
+                expected,
+                "{sender}"
+            );
         }
     }
 }

@@ -111,7 +111,13 @@ impl BotConfig {
             detail: error.to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &Path| if p.is_absolute() { p.to_owned() } else { base.join(p) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                base.join(p)
+            }
+        };
         config.policy = resolve(&config.policy);
         config.dry_run_dir = config.dry_run_dir.as_deref().map(resolve);
         for source in &mut config.sources {

@@ -30,19 +30,61 @@ impl Class {
 }
 
 const FIXED: &[&str] = &[
-    "fixed in v", "will fix", "i'll fix", "i will fix", "fixed it", "fixed this", "fixed now",
-    "fixed locally", "fixed that", "will be fixed", "addressed in v", "fix in v", "will send v",
-    "queued a fix", "will respin", "fixed, thanks",
+    "fixed in v",
+    "will fix",
+    "i'll fix",
+    "i will fix",
+    "fixed it",
+    "fixed this",
+    "fixed now",
+    "fixed locally",
+    "fixed that",
+    "will be fixed",
+    "addressed in v",
+    "fix in v",
+    "will send v",
+    "queued a fix",
+    "will respin",
+    "fixed, thanks",
 ];
 const DISAGREE: &[&str] = &[
-    "false positive", "not a bug", "not an issue", "not a problem", "this is wrong", "that's wrong",
-    "is incorrect", "can't happen", "cannot happen", "can never happen", "doesn't apply", "does not apply",
-    "not true", "nonsense", "bogus", "i disagree", "not correct", "is fine as is", "is safe because",
-    "already handled", "no, ",
+    "false positive",
+    "not a bug",
+    "not an issue",
+    "not a problem",
+    "this is wrong",
+    "that's wrong",
+    "is incorrect",
+    "can't happen",
+    "cannot happen",
+    "can never happen",
+    "doesn't apply",
+    "does not apply",
+    "not true",
+    "nonsense",
+    "bogus",
+    "i disagree",
+    "not correct",
+    "is fine as is",
+    "is safe because",
+    "already handled",
+    "no, ",
 ];
 const AGREE: &[&str] = &[
-    "good catch", "nice catch", "you're right", "you are right", "indeed", "agreed", "i agree",
-    "makes sense", "valid point", "true, ", "correct, ", "right, ", "thanks for catching", "oops",
+    "good catch",
+    "nice catch",
+    "you're right",
+    "you are right",
+    "indeed",
+    "agreed",
+    "i agree",
+    "makes sense",
+    "valid point",
+    "true, ",
+    "correct, ",
+    "right, ",
+    "thanks for catching",
+    "oops",
 ];
 
 /// The reply's own words: unquoted lines before the signature, without
@@ -100,8 +142,9 @@ pub fn answered_finding(body: &str, problems: &[&str]) -> Option<usize> {
         if let Some(rest) = trimmed.strip_prefix('>') {
             block.push_str(rest);
             block.push('\n');
-        } else if !trimmed.is_empty() && !(trimmed.starts_with("On ") && trimmed.ends_with("wrote:")) {
-            if !block.is_empty() {
+        } else {
+            let attribution = trimmed.starts_with("On ") && trimmed.ends_with("wrote:");
+            if !trimmed.is_empty() && !attribution && !block.is_empty() {
                 quoted = std::mem::take(&mut block);
                 break;
             }
@@ -129,10 +172,19 @@ mod tests {
         let cases = [
             ("> Does this leak p?\n\nGood catch, thanks.\n", Class::Agree),
             ("> Does this leak p?\n\nFixed in v3.\n", Class::Fixed),
-            ("> Does this leak p?\nNo, p is freed by the caller. This is a false positive.\n", Class::Disagree),
-            ("> Does this leak p?\n\nWhy would it leak?\n", Class::Question),
+            (
+                "> Does this leak p?\nNo, p is freed by the caller. This is a false positive.\n",
+                Class::Disagree,
+            ),
+            (
+                "> Does this leak p?\n\nWhy would it leak?\n",
+                Class::Question,
+            ),
             ("> You're right\n\nThanks.\n", Class::Unclear),
-            ("On Mon, Ada wrote:\n> x\nYou are right, will fix.\n-- \nGood catch sig\n", Class::Fixed),
+            (
+                "On Mon, Ada wrote:\n> x\nYou are right, will fix.\n-- \nGood catch sig\n",
+                Class::Fixed,
+            ),
             ("Indeed, I missed the error path.\n", Class::Agree),
         ];
         for (body, expected) in cases {

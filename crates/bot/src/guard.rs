@@ -54,13 +54,15 @@ pub fn classify(policy: &Policy, headers: &MailHeaders, parsed: &ParsedMessage) 
     if let Some(marker) = &headers.bot_marker {
         return Incoming::Bot(marker.clone());
     }
-    let from_display = headers.from.as_ref().map(|m| m.to_string().to_lowercase()).unwrap_or_default();
+    let from_display = headers
+        .from
+        .as_ref()
+        .map(|m| m.to_string().to_lowercase())
+        .unwrap_or_default();
     if !from_key.is_empty()
-        && policy
-            .bot
-            .known_bots
-            .iter()
-            .any(|pattern| !pattern.is_empty() && from_display.contains(&pattern.to_ascii_lowercase()))
+        && policy.bot.known_bots.iter().any(|pattern| {
+            !pattern.is_empty() && from_display.contains(&pattern.to_ascii_lowercase())
+        })
     {
         return Incoming::Bot(format!("known bot sender {from_key}"));
     }
@@ -84,7 +86,8 @@ mod tests {
     use sashiko_mail::parse_message;
 
     const POLICY: &str = "[bot]\naddress = \"Sashiko <sashiko@bot.example>\"\n";
-    const DIFF: &str = "---\n a.c | 1 +\n\ndiff --git a/a.c b/a.c\n--- a/a.c\n+++ b/a.c\n@@ -1 +1,2 @@\n x\n+y\n";
+    const DIFF: &str =
+        "---\n a.c | 1 +\n\ndiff --git a/a.c b/a.c\n--- a/a.c\n+++ b/a.c\n@@ -1 +1,2 @@\n x\n+y\n";
 
     fn mail(headers: &str, subject: &str, body: &str) -> Vec<u8> {
         format!("From: Ada <ada@example.org>\nMessage-ID: <m1@example.org>\n{headers}Subject: {subject}\n\n{body}").into_bytes()
@@ -94,25 +97,84 @@ mod tests {
     fn classifies_by_headers() {
         let policy = Policy::parse(POLICY, "test").expect("policy");
         let cases: Vec<(&str, Vec<u8>, Incoming)> = vec![
-            ("patch", mail("", "[PATCH] a: b", &format!("Why.\n{DIFF}")), Incoming::Patch),
-            ("cover letter", mail("", "[PATCH 0/2] a: b", "Cover."), Incoming::Patch),
-            ("reply quoting a patch", mail("In-Reply-To: <p@x>\n", "Re: [PATCH] a: b", &format!("> x\n{DIFF}")), Incoming::Reply),
-            ("reply without Re:", mail("In-Reply-To: <p@x>\n", "[PATCH] a: b", "Looks good."), Incoming::Reply),
-            ("our own mail", mail("X-Sashiko-Review: sashiko/0.1; review=1\n", "Re: [PATCH] a", "x"), Incoming::Own),
-            ("auto-submitted", mail("Auto-Submitted: auto-replied\n", "[PATCH] a: b", DIFF), Incoming::Bot("Auto-Submitted: auto-replied".into())),
-            ("auto-submitted no", mail("Auto-Submitted: no\n", "[PATCH] a: b", DIFF), Incoming::Patch),
-            ("list traffic is bulk", mail("Precedence: bulk\n", "[PATCH] a: b", DIFF), Incoming::Patch),
-            ("precedence junk", mail("Precedence: junk\n", "[PATCH] a: b", DIFF), Incoming::Bot("Precedence: junk".into())),
-            ("patchwork bot", mail("X-Patchwork-Bot: notify\n", "Re: [PATCH] a", "applied"), Incoming::Bot("X-Patchwork-Bot: notify".into())),
+            (
+                "patch",
+                mail("", "[PATCH] a: b", &format!("Why.\n{DIFF}")),
+                Incoming::Patch,
+            ),
+            (
+                "cover letter",
+                mail("", "[PATCH 0/2] a: b", "Cover."),
+                Incoming::Patch,
+            ),
+            (
+                "reply quoting a patch",
+                mail(
+                    "In-Reply-To: <p@x>\n",
+                    "Re: [PATCH] a: b",
+                    &format!("> x\n{DIFF}"),
+                ),
+                Incoming::Reply,
+            ),
+            (
+                "reply without Re:",
+                mail("In-Reply-To: <p@x>\n", "[PATCH] a: b", "Looks good."),
+                Incoming::Reply,
+            ),
+            (
+                "our own mail",
+                mail(
+                    "X-Sashiko-Review: sashiko/0.1; review=1\n",
+                    "Re: [PATCH] a",
+                    "x",
+                ),
+                Incoming::Own,
+            ),
+            (
+                "auto-submitted",
+                mail("Auto-Submitted: auto-replied\n", "[PATCH] a: b", DIFF),
+                Incoming::Bot("Auto-Submitted: auto-replied".into()),
+            ),
+            (
+                "auto-submitted no",
+                mail("Auto-Submitted: no\n", "[PATCH] a: b", DIFF),
+                Incoming::Patch,
+            ),
+            (
+                "list traffic is bulk",
+                mail("Precedence: bulk\n", "[PATCH] a: b", DIFF),
+                Incoming::Patch,
+            ),
+            (
+                "precedence junk",
+                mail("Precedence: junk\n", "[PATCH] a: b", DIFF),
+                Incoming::Bot("Precedence: junk".into()),
+            ),
+            (
+                "patchwork bot",
+                mail("X-Patchwork-Bot: notify\n", "Re: [PATCH] a", "applied"),
+                Incoming::Bot("X-Patchwork-Bot: notify".into()),
+            ),
             ("plain mail", mail("", "question", "hello"), Incoming::Other),
         ];
         for (name, raw, expected) in cases {
             let parsed = parse_message(&raw);
-            assert_eq!(classify(&policy, &read_headers(&raw), &parsed), expected, "{name}");
+            assert_eq!(
+                classify(&policy, &read_headers(&raw), &parsed),
+                expected,
+                "{name}"
+            );
         }
         let robot = b"From: kernel test robot <lkp@intel.com>\nMessage-ID: <r@x>\nSubject: [PATCH] fix\n\n---\ndiff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -1 +1 @@\n-x\n+y\n".to_vec();
-        assert!(matches!(classify(&policy, &read_headers(&robot), &parse_message(&robot)), Incoming::Bot(_)));
-        let ours = b"From: Sashiko <SASHIKO@bot.example>\nMessage-ID: <q@x>\nSubject: hi\n\nx".to_vec();
-        assert_eq!(classify(&policy, &read_headers(&ours), &parse_message(&ours)), Incoming::Own);
+        assert!(matches!(
+            classify(&policy, &read_headers(&robot), &parse_message(&robot)),
+            Incoming::Bot(_)
+        ));
+        let ours =
+            b"From: Sashiko <SASHIKO@bot.example>\nMessage-ID: <q@x>\nSubject: hi\n\nx".to_vec();
+        assert_eq!(
+            classify(&policy, &read_headers(&ours), &parse_message(&ours)),
+            Incoming::Own
+        );
     }
 }

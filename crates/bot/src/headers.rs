@@ -30,7 +30,9 @@ fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
                 .iter()
                 .filter_map(|addr| {
                     let email = addr.address()?;
-                    email.contains('@').then(|| Mailbox::new(addr.name(), email))
+                    email
+                        .contains('@')
+                        .then(|| Mailbox::new(addr.name(), email))
                 })
                 .collect()
         })
@@ -50,12 +52,14 @@ pub fn read_headers(raw: &[u8]) -> MailHeaders {
     let Some(message) = MessageParser::default().parse_headers(raw) else {
         return MailHeaders::default();
     };
-    let raw_header = |name: &str| message.header_raw(name).map(|value| value.trim().to_owned());
-    let list_id = raw_header("List-Id").map(|value| {
-        match (value.rfind('<'), value.rfind('>')) {
-            (Some(open), Some(close)) if open < close => value[open + 1..close].to_owned(),
-            _ => value,
-        }
+    let raw_header = |name: &str| {
+        message
+            .header_raw(name)
+            .map(|value| value.trim().to_owned())
+    };
+    let list_id = raw_header("List-Id").map(|value| match (value.rfind('<'), value.rfind('>')) {
+        (Some(open), Some(close)) if open < close => value[open + 1..close].to_owned(),
+        _ => value,
     });
     let bot_marker = ["X-Patchwork-Bot", "X-Mailer-Bot", "X-Bot"]
         .iter()
@@ -65,7 +69,8 @@ pub fn read_headers(raw: &[u8]) -> MailHeaders {
         to: mailboxes(message.to()),
         cc: mailboxes(message.cc()),
         reply_to: mailboxes(message.reply_to()),
-        auto_submitted: raw_header("Auto-Submitted").or_else(|| text(message.header("Auto-Submitted"))),
+        auto_submitted: raw_header("Auto-Submitted")
+            .or_else(|| text(message.header("Auto-Submitted"))),
         precedence: raw_header("Precedence"),
         list_id,
         sashiko_review: raw_header("X-Sashiko-Review"),
@@ -77,7 +82,10 @@ pub fn read_headers(raw: &[u8]) -> MailHeaders {
 /// body (git send-email for someone else, b4-relay), else `Reply-To` when
 /// the sender is a relay (`via B4 Relay`, `devnull+...`), else `From`.
 pub fn real_author(headers: &MailHeaders, body: &str) -> Option<Mailbox> {
-    let first = body.lines().find(|line| !line.trim().is_empty()).unwrap_or("");
+    let first = body
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
     if let Some(rest) = first.strip_prefix("From:") {
         if let Some(mailbox) = Mailbox::parse(rest) {
             return Some(mailbox);
@@ -85,14 +93,21 @@ pub fn real_author(headers: &MailHeaders, body: &str) -> Option<Mailbox> {
     }
     let from = headers.from.clone()?;
     let relayed = from.email.to_ascii_lowercase().starts_with("devnull+")
-        || from.name.as_deref().is_some_and(|name| name.contains("via B4 Relay"));
+        || from
+            .name
+            .as_deref()
+            .is_some_and(|name| name.contains("via B4 Relay"));
     if relayed {
         if let Some(reply_to) = headers.reply_to.first() {
             return Some(reply_to.clone());
         }
         if let Some(name) = &from.name {
             // devnull+local.domain@kernel.org encodes the address.
-            let encoded = from.email.split_once('+').and_then(|(_, rest)| rest.split_once('@')).map(|(local, _)| local);
+            let encoded = from
+                .email
+                .split_once('+')
+                .and_then(|(_, rest)| rest.split_once('@'))
+                .map(|(local, _)| local);
             if let Some((local, domain)) = encoded.and_then(|e| e.split_once('.')) {
                 let name = name.replace(" via B4 Relay", "");
                 return Some(Mailbox::new(Some(&name), &format!("{local}@{domain}")));
@@ -114,17 +129,35 @@ Reply-To: ada@example.org\r\nList-Id: <io-uring.vger.kernel.org>\r\n\
 Auto-Submitted: no\r\nSubject: [PATCH] x\r\n\r\nbody\r\n";
         let headers = read_headers(raw);
         assert_eq!(headers.to.len(), 1);
-        assert_eq!(headers.cc.iter().map(|m| m.key()).collect::<Vec<_>>(), ["axboe@kernel.dk", "x@y.org"]);
+        assert_eq!(
+            headers.cc.iter().map(|m| m.key()).collect::<Vec<_>>(),
+            ["axboe@kernel.dk", "x@y.org"]
+        );
         assert_eq!(headers.list_id.as_deref(), Some("io-uring.vger.kernel.org"));
         assert_eq!(headers.auto_submitted.as_deref(), Some("no"));
         let cases = [
             ("body", "ada@example.org"),
-            ("From: Real Person <real@example.org>\n\nbody", "real@example.org"),
+            (
+                "From: Real Person <real@example.org>\n\nbody",
+                "real@example.org",
+            ),
         ];
         for (body, expected) in cases {
-            assert_eq!(real_author(&headers, body).map(|m| m.key()).as_deref(), Some(expected), "{body:?}");
+            assert_eq!(
+                real_author(&headers, body).map(|m| m.key()).as_deref(),
+                Some(expected),
+                "{body:?}"
+            );
         }
-        let no_reply_to = MailHeaders { reply_to: vec![], ..headers.clone() };
-        assert_eq!(real_author(&no_reply_to, "body").map(|m| m.key()).as_deref(), Some("ada@example.org"));
+        let no_reply_to = MailHeaders {
+            reply_to: vec![],
+            ..headers.clone()
+        };
+        assert_eq!(
+            real_author(&no_reply_to, "body")
+                .map(|m| m.key())
+                .as_deref(),
+            Some("ada@example.org")
+        );
     }
 }

@@ -66,7 +66,19 @@ impl Settings {
                 if other.$field.is_some() { self.$field = other.$field.clone(); }
             )*};
         }
-        take!(enabled, reply, extra_cc, ignored_senders, maintainers, embargo_hours, quiet_hours, daily_cap, min_severity, send_no_issues, dry_run);
+        take!(
+            enabled,
+            reply,
+            extra_cc,
+            ignored_senders,
+            maintainers,
+            embargo_hours,
+            quiet_hours,
+            daily_cap,
+            min_severity,
+            send_no_issues,
+            dry_run
+        );
     }
 }
 
@@ -207,7 +219,9 @@ impl Policy {
                 if parse_quiet_hours(hours).is_none() {
                     return Err(PolicyError::Parse {
                         path: origin.to_owned(),
-                        detail: format!("{name}: quiet_hours {hours:?} is not \"START-END\" in UTC hours"),
+                        detail: format!(
+                            "{name}: quiet_hours {hours:?} is not \"START-END\" in UTC hours"
+                        ),
                     });
                 }
             }
@@ -219,7 +233,10 @@ impl Policy {
     pub fn find_list(&self, list: &str) -> Option<(&str, &ListEntry)> {
         let wanted = list_address_from_id(list);
         self.lists.iter().find_map(|(key, entry)| {
-            let address = entry.address.clone().unwrap_or_else(|| list_address_from_id(key));
+            let address = entry
+                .address
+                .clone()
+                .unwrap_or_else(|| list_address_from_id(key));
             (key.eq_ignore_ascii_case(list.trim()) || address.eq_ignore_ascii_case(&wanted))
                 .then_some((key.as_str(), entry))
         })
@@ -316,7 +333,9 @@ impl PolicyFile {
     /// The current policy, re-read first if the file changed. Returns the
     /// error of a failed re-read alongside the last good policy.
     pub fn current(&mut self) -> (&Policy, Option<PolicyError>) {
-        let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let modified = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok();
         let mut problem = None;
         if modified != self.modified {
             match read_policy(&self.path) {
@@ -360,36 +379,80 @@ mod tests {
             ("[lists.a]\nenabeld = true\n", "enabeld"),
         ];
         for (text, mentions) in cases {
-            let error = Policy::parse(&format!("{BASE}{text}"), "p.toml").expect_err(text).to_string();
-            assert!(error.contains("p.toml") && error.contains(mentions), "{error}");
+            let error = Policy::parse(&format!("{BASE}{text}"), "p.toml")
+                .expect_err(text)
+                .to_string();
+            assert!(
+                error.contains("p.toml") && error.contains(mentions),
+                "{error}"
+            );
         }
     }
 
     #[test]
     fn defaults_never_opt_a_list_in() {
-        let policy = Policy::parse(&format!("{BASE}[defaults]\nenabled = true\n[lists.\"a.vger.kernel.org\"]\n"), "p").expect("parses");
-        assert_eq!(policy.resolve("a.vger.kernel.org", &[]).map(|r| r.enabled), Some(false));
+        let policy = Policy::parse(
+            &format!("{BASE}[defaults]\nenabled = true\n[lists.\"a.vger.kernel.org\"]\n"),
+            "p",
+        )
+        .expect("parses");
+        assert_eq!(
+            policy.resolve("a.vger.kernel.org", &[]).map(|r| r.enabled),
+            Some(false)
+        );
         assert!(policy.opted_in_addresses().is_empty());
-        assert_eq!(list_address_from_id("io-uring.vger.kernel.org"), "io-uring@vger.kernel.org");
+        assert_eq!(
+            list_address_from_id("io-uring.vger.kernel.org"),
+            "io-uring@vger.kernel.org"
+        );
     }
 
     #[test]
     fn the_policy_file_is_reread_when_it_changes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("policy.toml");
-        std::fs::write(&path, format!("{BASE}[lists.\"a.vger.kernel.org\"]\nenabled = false\n")).expect("write");
+        std::fs::write(
+            &path,
+            format!("{BASE}[lists.\"a.vger.kernel.org\"]\nenabled = false\n"),
+        )
+        .expect("write");
         let mut file = PolicyFile::load(&path).expect("loads");
-        assert_eq!(file.current().0.resolve("a.vger.kernel.org", &[]).map(|r| r.enabled), Some(false));
+        assert_eq!(
+            file.current()
+                .0
+                .resolve("a.vger.kernel.org", &[])
+                .map(|r| r.enabled),
+            Some(false)
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
-        std::fs::write(&path, format!("{BASE}[lists.\"a.vger.kernel.org\"]\nenabled = true\n")).expect("write");
+        std::fs::write(
+            &path,
+            format!("{BASE}[lists.\"a.vger.kernel.org\"]\nenabled = true\n"),
+        )
+        .expect("write");
         let now = SystemTime::now() + std::time::Duration::from_secs(5);
-        let handle = std::fs::File::options().write(true).open(&path).expect("open");
+        let handle = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("open");
         handle.set_modified(now).expect("touch");
-        assert_eq!(file.current().0.resolve("a.vger.kernel.org", &[]).map(|r| r.enabled), Some(true));
+        assert_eq!(
+            file.current()
+                .0
+                .resolve("a.vger.kernel.org", &[])
+                .map(|r| r.enabled),
+            Some(true)
+        );
         std::fs::write(&path, "not toml [").expect("write");
-        handle.set_modified(now + std::time::Duration::from_secs(5)).expect("touch");
+        handle
+            .set_modified(now + std::time::Duration::from_secs(5))
+            .expect("touch");
         let (policy, problem) = file.current();
-        assert_eq!(policy.resolve("a.vger.kernel.org", &[]).map(|r| r.enabled), Some(true), "last good policy kept");
+        assert_eq!(
+            policy.resolve("a.vger.kernel.org", &[]).map(|r| r.enabled),
+            Some(true),
+            "last good policy kept"
+        );
         assert!(problem.is_some());
     }
 }

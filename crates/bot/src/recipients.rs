@@ -88,10 +88,13 @@ pub fn is_list_address(policy: &Policy, address: &Mailbox) -> bool {
     policy.bot.list_domains.iter().any(|list_domain| {
         let list_domain = list_domain.to_ascii_lowercase();
         domain == list_domain || domain.ends_with(&format!(".{list_domain}"))
-    }) || policy
-        .lists
-        .iter()
-        .any(|(name, entry)| entry.address.as_deref().unwrap_or(name).eq_ignore_ascii_case(&key))
+    }) || policy.lists.iter().any(|(name, entry)| {
+        entry
+            .address
+            .as_deref()
+            .unwrap_or(name)
+            .eq_ignore_ascii_case(&key)
+    })
 }
 
 /// Decides the reply for `request` under `policy`.
@@ -103,13 +106,23 @@ pub fn decide(policy: &Policy, request: &ReplyRequest<'_>) -> Decision {
         return Decision::Skip(Skip::UnknownList);
     };
     if !resolved.enabled {
-        let opted_in = policy.find_list(list).is_some_and(|(_, e)| e.enabled == Some(true));
-        return Decision::Skip(if opted_in { Skip::SubsystemMuted } else { Skip::NotOptedIn });
+        let opted_in = policy
+            .find_list(list)
+            .is_some_and(|(_, e)| e.enabled == Some(true));
+        return Decision::Skip(if opted_in {
+            Skip::SubsystemMuted
+        } else {
+            Skip::NotOptedIn
+        });
     }
-    if matches_any(request.sender, &resolved.ignored_senders) || matches_any(request.author, &resolved.ignored_senders) {
+    if matches_any(request.sender, &resolved.ignored_senders)
+        || matches_any(request.author, &resolved.ignored_senders)
+    {
         return Decision::Skip(Skip::IgnoredSender);
     }
-    if matches_any(request.author, &policy.bot.known_bots) || matches_any(request.sender, &policy.bot.known_bots) {
+    if matches_any(request.author, &policy.bot.known_bots)
+        || matches_any(request.sender, &policy.bot.known_bots)
+    {
         return Decision::Skip(Skip::BotSender);
     }
     match request.worst {
@@ -132,13 +145,27 @@ pub fn decide(policy: &Policy, request: &ReplyRequest<'_>) -> Decision {
     })
 }
 
-fn addressees(policy: &Policy, resolved: &Resolved, request: &ReplyRequest<'_>) -> (Vec<Mailbox>, Vec<Mailbox>) {
+fn addressees(
+    policy: &Policy,
+    resolved: &Resolved,
+    request: &ReplyRequest<'_>,
+) -> (Vec<Mailbox>, Vec<Mailbox>) {
     let bot = Mailbox::parse(&policy.bot.address);
     let opted_in = policy.opted_in_addresses();
-    let extra: Vec<Mailbox> = resolved.extra_cc.iter().filter_map(|a| Mailbox::parse(a)).collect();
+    let extra: Vec<Mailbox> = resolved
+        .extra_cc
+        .iter()
+        .filter_map(|a| Mailbox::parse(a))
+        .collect();
     let list = Mailbox::new(None, &resolved.list_address);
     let mut cc: Vec<Mailbox> = match resolved.reply {
-        ReplyMode::All => request.to.iter().chain(request.cc).cloned().chain(extra).collect(),
+        ReplyMode::All => request
+            .to
+            .iter()
+            .chain(request.cc)
+            .cloned()
+            .chain(extra)
+            .collect(),
         ReplyMode::Author => std::iter::once(list.clone()).chain(extra).collect(),
         ReplyMode::Private => extra,
     };
@@ -148,12 +175,15 @@ fn addressees(policy: &Policy, resolved: &Resolved, request: &ReplyRequest<'_>) 
     let mut seen = std::collections::BTreeSet::new();
     let mut keep = |mailbox: &Mailbox| {
         let key = mailbox.key();
-        let is_bot = bot.as_ref().is_some_and(|b| b.key() == key) || matches_any(mailbox, &policy.bot.known_bots);
+        let is_bot = bot.as_ref().is_some_and(|b| b.key() == key)
+            || matches_any(mailbox, &policy.bot.known_bots);
         let foreign_list = is_list_address(policy, mailbox) && !opted_in.contains(&key);
         let private_list = resolved.reply == ReplyMode::Private && is_list_address(policy, mailbox);
         !is_bot && !foreign_list && !private_list && seen.insert(key)
     };
-    let to: Vec<Mailbox> = std::iter::once(request.author.clone()).filter(|m| keep(m)).collect();
+    let to: Vec<Mailbox> = std::iter::once(request.author.clone())
+        .filter(|m| keep(m))
+        .collect();
     let cc: Vec<Mailbox> = cc.into_iter().filter(|m| keep(m)).collect();
     (to, cc)
 }
@@ -175,7 +205,11 @@ fn delay(resolved: &Resolved, request: &ReplyRequest<'_>) -> (Option<i64>, Vec<&
     }
     if let Some((start, end)) = resolved.quiet_hours {
         let hour = u32::try_from(at.rem_euclid(86_400) / 3600).unwrap_or(0);
-        let quiet = if start < end { hour >= start && hour < end } else { hour >= start || hour < end };
+        let quiet = if start < end {
+            hour >= start && hour < end
+        } else {
+            hour >= start || hour < end
+        };
         if quiet {
             let day = at.div_euclid(86_400) * 86_400;
             let mut end_at = day + i64::from(end) * 3600;

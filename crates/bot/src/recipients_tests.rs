@@ -49,6 +49,14 @@ extra_cc = ["fs-reviews@example.org"]
 enabled = false
 "#;
 
+/// (To, Cc, dry run, delays) of a reply that is sent.
+type Expected = (
+    &'static [&'static str],
+    &'static [&'static str],
+    bool,
+    &'static [&'static str],
+);
+
 struct Case {
     name: &'static str,
     list: Option<&'static str>,
@@ -60,7 +68,7 @@ struct Case {
     worst: Option<Severity>,
     sent_today: u32,
     /// `Err(skip)` or `Ok((to, cc, dry_run, delayed_by))`.
-    expected: Result<(&'static [&'static str], &'static [&'static str], bool, &'static [&'static str]), Skip>,
+    expected: Result<Expected, Skip>,
 }
 
 const AUTHOR: &str = "Ada Dev <ada@example.org>";
@@ -75,7 +83,10 @@ fn case(name: &'static str) -> Case {
         sender: AUTHOR,
         author: AUTHOR,
         to: &["io-uring@vger.kernel.org"],
-        cc: &["Jens Axboe <axboe@kernel.dk>", "linux-kernel@vger.kernel.org"],
+        cc: &[
+            "Jens Axboe <axboe@kernel.dk>",
+            "linux-kernel@vger.kernel.org",
+        ],
         worst: Some(Severity::High),
         sent_today: 0,
         expected: Ok((&["ada@example.org"], &[], false, &[])),
@@ -87,34 +98,77 @@ fn cases() -> Vec<Case> {
         Case {
             expected: Ok((
                 &["ada@example.org"],
-                &["io-uring@vger.kernel.org", "axboe@kernel.dk", "reviews@archive.example"],
+                &[
+                    "io-uring@vger.kernel.org",
+                    "axboe@kernel.dk",
+                    "reviews@archive.example",
+                ],
                 false,
                 &[],
             )),
             ..case("reply-all drops the list that is not opted in (linux-kernel) and adds extra Cc")
         },
-        Case { list: None, expected: Err(Skip::UnknownList), ..case("no list") },
-        Case { list: Some("netdev.vger.kernel.org"), expected: Err(Skip::UnknownList), ..case("unknown list") },
-        Case { list: Some("ksummit.lists.linux.dev"), expected: Err(Skip::NotOptedIn), ..case("list present but not opted in") },
-        Case { subsystems: &["drivers"], expected: Err(Skip::SubsystemMuted), ..case("subsystem muted") },
-        Case { worst: Some(Severity::Low), expected: Err(Skip::BelowSeverity), ..case("below the list's minimum") },
-        Case { subsystems: &["fs"], worst: Some(Severity::Medium), expected: Err(Skip::BelowSeverity), ..case("subsystem raises the minimum") },
+        Case {
+            list: None,
+            expected: Err(Skip::UnknownList),
+            ..case("no list")
+        },
+        Case {
+            list: Some("netdev.vger.kernel.org"),
+            expected: Err(Skip::UnknownList),
+            ..case("unknown list")
+        },
+        Case {
+            list: Some("ksummit.lists.linux.dev"),
+            expected: Err(Skip::NotOptedIn),
+            ..case("list present but not opted in")
+        },
+        Case {
+            subsystems: &["drivers"],
+            expected: Err(Skip::SubsystemMuted),
+            ..case("subsystem muted")
+        },
+        Case {
+            worst: Some(Severity::Low),
+            expected: Err(Skip::BelowSeverity),
+            ..case("below the list's minimum")
+        },
+        Case {
+            subsystems: &["fs"],
+            worst: Some(Severity::Medium),
+            expected: Err(Skip::BelowSeverity),
+            ..case("subsystem raises the minimum")
+        },
         Case {
             subsystems: &["fs", "io_uring"],
             worst: Some(Severity::Critical),
             expected: Ok((
                 &["ada@example.org"],
-                &["io-uring@vger.kernel.org", "axboe@kernel.dk", "reviews@archive.example", "fs-reviews@example.org"],
+                &[
+                    "io-uring@vger.kernel.org",
+                    "axboe@kernel.dk",
+                    "reviews@archive.example",
+                    "fs-reviews@example.org",
+                ],
                 false,
                 &[],
             )),
             ..case("subsystem extra Cc adds to the list's")
         },
-        Case { worst: None, expected: Err(Skip::NoIssuesNotWanted), ..case("no findings and no-issues replies off") },
+        Case {
+            worst: None,
+            expected: Err(Skip::NoIssuesNotWanted),
+            ..case("no findings and no-issues replies off")
+        },
         Case {
             list: Some("linux-block.vger.kernel.org"),
             to: &["linux-block@vger.kernel.org"],
-            expected: Ok((&["ada@example.org"], &["linux-block@vger.kernel.org"], false, &[])),
+            expected: Ok((
+                &["ada@example.org"],
+                &["linux-block@vger.kernel.org"],
+                false,
+                &[],
+            )),
             ..case("author mode: author and list only")
         },
         Case {
@@ -127,17 +181,29 @@ fn cases() -> Vec<Case> {
             sender: "Ada Dev via B4 Relay <devnull+ada.example.org@kernel.org>",
             expected: Ok((
                 &["ada@example.org"],
-                &["io-uring@vger.kernel.org", "axboe@kernel.dk", "reviews@archive.example"],
+                &[
+                    "io-uring@vger.kernel.org",
+                    "axboe@kernel.dk",
+                    "reviews@archive.example",
+                ],
                 false,
                 &[],
             )),
             ..case("b4 relay: the real author is addressed, not the relay")
         },
         Case {
-            cc: &["Sashiko <sashiko@bot.example>", "kernel test robot <lkp@intel.com>", "axboe@kernel.dk"],
+            cc: &[
+                "Sashiko <sashiko@bot.example>",
+                "kernel test robot <lkp@intel.com>",
+                "axboe@kernel.dk",
+            ],
             expected: Ok((
                 &["ada@example.org"],
-                &["io-uring@vger.kernel.org", "axboe@kernel.dk", "reviews@archive.example"],
+                &[
+                    "io-uring@vger.kernel.org",
+                    "axboe@kernel.dk",
+                    "reviews@archive.example",
+                ],
                 false,
                 &[],
             )),
@@ -161,14 +227,23 @@ fn cases() -> Vec<Case> {
             to: &["quiet@vger.kernel.org"],
             cc: &[],
             worst: None,
-            expected: Ok((&["ada@example.org"], &["quiet@vger.kernel.org"], true, &["embargo"])),
+            expected: Ok((
+                &["ada@example.org"],
+                &["quiet@vger.kernel.org"],
+                true,
+                &["embargo"],
+            )),
             ..case("no-issues wanted, dry run, embargo (ends outside quiet hours)")
         },
         Case {
             sent_today: 2,
             expected: Ok((
                 &["ada@example.org"],
-                &["io-uring@vger.kernel.org", "axboe@kernel.dk", "reviews@archive.example"],
+                &[
+                    "io-uring@vger.kernel.org",
+                    "axboe@kernel.dk",
+                    "reviews@archive.example",
+                ],
                 false,
                 &["daily cap"],
             )),
@@ -178,7 +253,11 @@ fn cases() -> Vec<Case> {
             list: Some("io-uring@vger.kernel.org"),
             expected: Ok((
                 &["ada@example.org"],
-                &["io-uring@vger.kernel.org", "axboe@kernel.dk", "reviews@archive.example"],
+                &[
+                    "io-uring@vger.kernel.org",
+                    "axboe@kernel.dk",
+                    "reviews@archive.example",
+                ],
                 false,
                 &[],
             )),
@@ -188,7 +267,9 @@ fn cases() -> Vec<Case> {
 }
 
 fn boxes(list: &[&str]) -> Vec<Mailbox> {
-    list.iter().map(|a| Mailbox::parse(a).expect("test address")).collect()
+    list.iter()
+        .map(|a| Mailbox::parse(a).expect("test address"))
+        .collect()
 }
 
 #[test]
@@ -232,7 +313,12 @@ fn every_combination_deciding_recipients() {
                 assert_eq!(cc, ecc, "{}: cc", case.name);
                 assert_eq!(dry, edry, "{}: dry run", case.name);
                 assert_eq!(why, ewhy, "{}: delays", case.name);
-                assert_eq!(not_before.is_some(), !ewhy.is_empty(), "{}: not_before", case.name);
+                assert_eq!(
+                    not_before.is_some(),
+                    !ewhy.is_empty(),
+                    "{}: not_before",
+                    case.name
+                );
             }
             _ => panic!("{}: got {got:?}, expected {:?}", case.name, case.expected),
         }
@@ -256,12 +342,20 @@ fn delays_land_on_the_right_hour() {
         sent_today: 0,
     };
     // Embargo ends at 10:00 the next day, outside 22-06: no quiet delay.
-    let Decision::Send(plan) = decide(&policy, &request) else { panic!("sends") };
+    let Decision::Send(plan) = decide(&policy, &request) else {
+        panic!("sends")
+    };
     assert_eq!(plan.not_before, Some(NOON + 86_400));
     // Posted at 20:00: embargo ends 20:00 next day, not quiet; posted at
     // 23:00 minus 24h ... use a zero-embargo list in quiet time instead.
-    let late = ReplyRequest { posted_at: NOON - 24 * 3600 + 13 * 3600, now: NOON + 13 * 3600, ..request.clone() };
-    let Decision::Send(plan) = decide(&policy, &late) else { panic!("sends") };
+    let late = ReplyRequest {
+        posted_at: NOON - 24 * 3600 + 13 * 3600,
+        now: NOON + 13 * 3600,
+        ..request.clone()
+    };
+    let Decision::Send(plan) = decide(&policy, &late) else {
+        panic!("sends")
+    };
     // now = 23:00; quiet until 06:00 next day.
     assert_eq!(plan.not_before, Some(NOON - 10 * 3600 + 86_400 + 6 * 3600));
 }

@@ -35,7 +35,10 @@ fn binary() -> Option<PathBuf> {
 }
 
 fn aiosmtpd() -> bool {
-    Command::new("python3").args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success())
+    Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn finding(patch: u32, file: &str, severity: &str, problem: &str) -> serde_json::Value {
@@ -73,9 +76,14 @@ struct Smtp {
 
 impl Smtp {
     fn start(dir: &Path) -> (Smtp, u16) {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
         let maildir = dir.join("smtp-maildir");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/tests/support/smtp_server.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/tests/support/smtp_server.py");
         let mut child = Command::new("python3")
             .arg(script)
             .arg(port.to_string())
@@ -85,7 +93,9 @@ impl Smtp {
             .spawn()
             .expect("python3");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("READY");
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("READY");
         assert_eq!(line.trim(), "READY");
         (Smtp { child, maildir }, port)
     }
@@ -111,7 +121,8 @@ impl Drop for Smtp {
 fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
     let prefix = format!("{name}: ");
     let head = mail.split("\r\n\r\n").next().unwrap_or("");
-    head.split("\r\n").find_map(|line| line.strip_prefix(prefix.as_str()))
+    head.split("\r\n")
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
 }
 
 /// The folded value of a header, continuation lines joined.
@@ -158,22 +169,37 @@ impl Env {
     }
 
     fn once(&self) -> Output {
-        let output = self.command().args(["--once", "--json"]).output().expect("bot runs");
-        eprintln!("{}", String::from_utf8_lossy(&output.stderr).lines().filter(|l| l.starts_with("sashiko bot:")).collect::<Vec<_>>().join("\n"));
+        let output = self
+            .command()
+            .args(["--once", "--json"])
+            .output()
+            .expect("bot runs");
+        eprintln!(
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .filter(|l| l.starts_with("sashiko bot:"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
         output
     }
 }
 
 fn report(output: &Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(text.lines().last().unwrap_or("{}")).unwrap_or_else(|e| panic!("report JSON ({e}): {text}"))
+    serde_json::from_str(text.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("report JSON ({e}): {text}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS);
     if !corpus.is_file() {
-        eprintln!("skipping: the io-uring corpus slice is not at {}", corpus.display());
+        eprintln!(
+            "skipping: the io-uring corpus slice is not at {}",
+            corpus.display()
+        );
         return;
     }
     if !aiosmtpd() {
@@ -214,12 +240,26 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
         ),
     )
     .expect("config");
-    std::fs::write(dir.path().join("sashiko.toml"), "[llm.retry]\nmax_retries = 1\ninitial_backoff_ms = 10\nmax_backoff_ms = 20\n").expect("settings");
-    let env = Env { dir, bin, fake_url: fake.base_url() };
+    std::fs::write(
+        dir.path().join("sashiko.toml"),
+        "[llm.retry]\nmax_retries = 1\ninitial_backoff_ms = 10\nmax_backoff_ms = 20\n",
+    )
+    .expect("settings");
+    let env = Env {
+        dir,
+        bin,
+        fake_url: fake.base_url(),
+    };
 
     // Run 1: killed halfway (as soon as the first reply has gone out, or
     // after a while).
-    let mut first = env.command().arg("--once").stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("bot");
+    let mut first = env
+        .command()
+        .arg("--once")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bot");
     let started = Instant::now();
     while smtp.mails().is_empty() && started.elapsed() < Duration::from_secs(120) {
         if first.try_wait().expect("wait").is_some() {
@@ -244,7 +284,11 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     // Our own replies come back through the list (here: the SMTP
     // server's maildir is followed too): all recognised, none answered.
     let fourth_pass = report(&env.once());
-    assert_eq!(fourth_pass["ignored_own"].as_u64(), Some(smtp.mails().len() as u64), "{fourth_pass}");
+    assert_eq!(
+        fourth_pass["ignored_own"].as_u64(),
+        Some(smtp.mails().len() as u64),
+        "{fourth_pass}"
+    );
     assert_eq!(fourth_pass["replies_queued"], 0, "{fourth_pass}");
 
     let mails = smtp.mails();
@@ -255,36 +299,81 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
         let in_reply_to = header(mail, "In-Reply-To").expect("In-Reply-To").to_owned();
         *per_patch.entry(in_reply_to.clone()).or_default() += 1;
         let references = folded(mail, "References");
-        assert!(references.trim_end().ends_with(&in_reply_to), "References end with the patch: {references}");
+        assert!(
+            references.trim_end().ends_with(&in_reply_to),
+            "References end with the patch: {references}"
+        );
         assert_eq!(header(mail, "Auto-Submitted"), Some("auto-generated"));
         assert_eq!(header(mail, "MIME-Version"), Some("1.0"));
         assert!(header(mail, "X-Sashiko-Review").is_some_and(|v| v.contains("review=")));
         let subject = header(mail, "Subject").expect("subject");
-        assert!(subject.starts_with("Re: [") && subject.contains("PATCH"), "{subject}");
+        assert!(
+            subject.starts_with("Re: [") && subject.contains("PATCH"),
+            "{subject}"
+        );
         let rcpts = header(mail, "X-Test-Rcpt").expect("envelope");
         for rcpt in rcpts.split(',') {
             let is_list = rcpt.ends_with("vger.kernel.org") || rcpt.contains("lists.");
-            assert!(!is_list || rcpt == "io-uring@vger.kernel.org", "mail to another list: {rcpt}");
-            assert!(!rcpt.contains("sashiko@bot.example") && !rcpt.contains("lkp@intel.com"), "{rcpt}");
+            assert!(
+                !is_list || rcpt == "io-uring@vger.kernel.org",
+                "mail to another list: {rcpt}"
+            );
+            assert!(
+                !rcpt.contains("sashiko@bot.example") && !rcpt.contains("lkp@intel.com"),
+                "{rcpt}"
+            );
         }
-        assert!(rcpts.contains("io-uring@vger.kernel.org"), "reply-all includes the list: {rcpts}");
+        assert!(
+            rcpts.contains("io-uring@vger.kernel.org"),
+            "reply-all includes the list: {rcpts}"
+        );
         // The patch replied to is in the corpus, is not a reply and not a bot's.
         let id = in_reply_to.trim_matches(['<', '>']);
-        let at = corpus_text.find(&format!("Message-ID: <{id}>")).or_else(|| corpus_text.find(&format!("Message-Id: <{id}>"))).expect("patch in corpus");
+        let at = corpus_text
+            .find(&format!("Message-ID: <{id}>"))
+            .or_else(|| corpus_text.find(&format!("Message-Id: <{id}>")))
+            .expect("patch in corpus");
         let start = corpus_text[..at].rfind("\nFrom ").unwrap_or(0);
         let head = &corpus_text[start..at];
-        let subject_line = head.lines().find(|l| l.starts_with("Subject:")).unwrap_or("");
-        assert!(!subject_line.to_ascii_lowercase().starts_with("subject: re:"), "replied to a reply: {subject_line}");
+        let subject_line = head
+            .lines()
+            .find(|l| l.starts_with("Subject:"))
+            .unwrap_or("");
+        assert!(
+            !subject_line
+                .to_ascii_lowercase()
+                .starts_with("subject: re:"),
+            "replied to a reply: {subject_line}"
+        );
         assert!(!head.contains("Auto-Submitted: auto"), "replied to a bot");
     }
     let twice: Vec<_> = per_patch.iter().filter(|(_, &n)| n > 1).collect();
-    assert!(twice.is_empty(), "more than one reply to a patch: {twice:?}");
-    assert!(mails.len() >= 2, "the scripted findings produce a few replies, got {}", mails.len());
+    assert!(
+        twice.is_empty(),
+        "more than one reply to a patch: {twice:?}"
+    );
+    assert!(
+        mails.len() >= 2,
+        "the scripted findings produce a few replies, got {}",
+        mails.len()
+    );
     let problems: BTreeSet<&str> = mails
         .iter()
-        .flat_map(|m| ["leak its allocation", "reference dropped", "zero-copy receive", "low-severity"].into_iter().filter(move |p| m.contains(p)))
+        .flat_map(|m| {
+            [
+                "leak its allocation",
+                "reference dropped",
+                "zero-copy receive",
+                "low-severity",
+            ]
+            .into_iter()
+            .filter(move |p| m.contains(p))
+        })
         .collect();
-    assert!(!problems.contains("low-severity"), "below the minimum severity: never mailed");
+    assert!(
+        !problems.contains("low-severity"),
+        "below the minimum severity: never mailed"
+    );
     eprintln!(
         "delivered {} replies to {} patches; problems mailed: {problems:?}; run 2: {second_report}; run 3: {third_report}",
         mails.len(),
@@ -323,17 +412,30 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     let fifth = report(&env.once());
     assert_eq!(fifth["commands_honoured"], 1, "{fifth}");
     // Stop covers every version of the series.
-    assert!(fifth["stopped_by_command"].as_u64().is_some_and(|n| n >= 1), "{fifth}");
+    assert!(
+        fifth["stopped_by_command"].as_u64().is_some_and(|n| n >= 1),
+        "{fifth}"
+    );
     assert_eq!(fifth["sent"], 0, "{fifth}");
-    assert_eq!(smtp.mails().len(), mails.len(), "no mail after the commands");
+    assert_eq!(
+        smtp.mails().len(),
+        mails.len(),
+        "no mail after the commands"
+    );
     let stats = Command::new(&env.bin)
         .args(["stats", "--db"])
-        .arg(format!("sqlite:{}", env.dir.path().join("bot.db").display()))
+        .arg(format!(
+            "sqlite:{}",
+            env.dir.path().join("bot.db").display()
+        ))
         .env("SASHIKO_CONFIG", env.dir.path().join("sashiko.toml"))
         .output()
         .expect("stats");
     let stats_text = String::from_utf8_lossy(&stats.stdout);
     eprintln!("{stats_text}");
-    assert!(stats_text.contains("resource") && stats_text.contains("100%"), "{stats_text}");
+    assert!(
+        stats_text.contains("resource") && stats_text.contains("100%"),
+        "{stats_text}"
+    );
     fake.stop().await;
 }

@@ -36,9 +36,7 @@ impl Mailbox {
             }
             _ => (None, text),
         };
-        email
-            .contains('@')
-            .then(|| Mailbox::new(name, email))
+        email.contains('@').then(|| Mailbox::new(name, email))
     }
 
     /// The address lowercased, for comparisons.
@@ -74,9 +72,7 @@ fn phrase(name: &str) -> String {
     if !name.is_ascii() {
         return encoded_word(name);
     }
-    let special = name
-        .chars()
-        .any(|c| "()<>[]:;@\\,.\"".contains(c));
+    let special = name.chars().any(|c| "()<>[]:;@\\,.\"".contains(c));
     if special {
         format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
     } else {
@@ -137,7 +133,12 @@ fn base64(bytes: &[u8]) -> String {
 /// A list of Message-IDs as a folded header value, `<id>` each.
 pub fn message_id_list(ids: &[String]) -> String {
     ids.iter()
-        .map(|id| format!("<{}>", sanitize(id.trim_start_matches('<').trim_end_matches('>'))))
+        .map(|id| {
+            format!(
+                "<{}>",
+                sanitize(id.trim_start_matches('<').trim_end_matches('>'))
+            )
+        })
         .collect::<Vec<_>>()
         .join("\r\n ")
 }
@@ -158,11 +159,23 @@ mod tests {
     #[test]
     fn mailboxes_parse_and_render() {
         let cases = [
-            ("Jens Axboe <axboe@kernel.dk>", Some("Jens Axboe <axboe@kernel.dk>")),
-            ("\"Axboe, Jens\" <axboe@kernel.dk>", Some("\"Axboe, Jens\" <axboe@kernel.dk>")),
+            (
+                "Jens Axboe <axboe@kernel.dk>",
+                Some("Jens Axboe <axboe@kernel.dk>"),
+            ),
+            (
+                "\"Axboe, Jens\" <axboe@kernel.dk>",
+                Some("\"Axboe, Jens\" <axboe@kernel.dk>"),
+            ),
             ("axboe@kernel.dk", Some("axboe@kernel.dk")),
-            ("Pavel Begunkov <asml.silence@gmail.com>", Some("Pavel Begunkov <asml.silence@gmail.com>")),
-            ("Jörg R <j@example.org>", Some("=?UTF-8?B?SsO2cmcgUg==?= <j@example.org>")),
+            (
+                "Pavel Begunkov <asml.silence@gmail.com>",
+                Some("Pavel Begunkov <asml.silence@gmail.com>"),
+            ),
+            (
+                "Jörg R <j@example.org>",
+                Some("=?UTF-8?B?SsO2cmcgUg==?= <j@example.org>"),
+            ),
             ("Evil\r\nBcc: x@y <a@b>", Some("\"Evil  Bcc: x@y\" <a@b>")),
             ("no address", None),
         ];
@@ -174,7 +187,13 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")];
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ];
         for (input, expected) in cases {
             assert_eq!(base64(input.as_bytes()), expected);
         }
@@ -185,7 +204,10 @@ mod tests {
         assert_eq!(unstructured("Re: [PATCH] x"), "Re: [PATCH] x");
         let long = "é".repeat(40);
         let encoded = unstructured(&long);
-        assert!(encoded.lines().all(|line| line.trim_end().len() <= 76), "{encoded}");
+        assert!(
+            encoded.lines().all(|line| line.trim_end().len() <= 76),
+            "{encoded}"
+        );
         assert!(encoded.starts_with("=?UTF-8?B?"));
     }
 }

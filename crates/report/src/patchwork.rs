@@ -142,9 +142,13 @@ impl PatchworkClient {
 
     /// Posts `check` on the patch mailed as `message_id`; returns its id.
     pub async fn post_check(&self, message_id: &str, check: &Check) -> Result<i64, PatchworkError> {
-        let token = self.config.token.as_deref().ok_or_else(|| PatchworkError::NoToken {
-            url: self.config.url.clone(),
-        })?;
+        let token = self
+            .config
+            .token
+            .as_deref()
+            .ok_or_else(|| PatchworkError::NoToken {
+                url: self.config.url.clone(),
+            })?;
         let patch = self.patch_id(message_id).await?;
         let post = |detail: String| PatchworkError::Post {
             url: self.config.url.clone(),
@@ -167,7 +171,10 @@ impl PatchworkClient {
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            return Err(post(format!("HTTP {status}: {}", text.chars().take(200).collect::<String>())));
+            return Err(post(format!(
+                "HTTP {status}: {}",
+                text.chars().take(200).collect::<String>()
+            )));
         }
         Ok(patch)
     }

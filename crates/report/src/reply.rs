@@ -104,8 +104,14 @@ fn templates() -> &'static Result<tera::Tera, String> {
         tera.autoescape_on(vec![]);
         tera.add_raw_templates(vec![
             ("footer.txt", include_str!("../templates/footer.txt")),
-            ("reply_findings.txt", include_str!("../templates/reply_findings.txt")),
-            ("reply_clean.txt", include_str!("../templates/reply_clean.txt")),
+            (
+                "reply_findings.txt",
+                include_str!("../templates/reply_findings.txt"),
+            ),
+            (
+                "reply_clean.txt",
+                include_str!("../templates/reply_clean.txt"),
+            ),
         ])
         .map_err(|error| format!("{error:?}"))?;
         Ok(tera)
@@ -144,9 +150,17 @@ pub fn render_reply(
         message_id: mail.message_id.clone(),
         detail,
     };
-    let tera = templates().as_ref().map_err(|e| template_error(e.clone()))?;
+    let tera = templates()
+        .as_ref()
+        .map_err(|e| template_error(e.clone()))?;
     let mut context = tera::Context::new();
-    context.insert("patch_date", &mail.date.map(rfc2822).unwrap_or_else(|| "an earlier date".into()));
+    context.insert(
+        "patch_date",
+        &mail
+            .date
+            .map(rfc2822)
+            .unwrap_or_else(|| "an earlier date".into()),
+    );
     context.insert("author", &mail.author.to_string());
     context.insert("patch_subject", &mail.subject);
     context.insert("quoted", &quoted.unwrap_or_default());
@@ -176,10 +190,7 @@ pub fn render_reply(
     if !references.contains(&mail.message_id) {
         references.push(mail.message_id.clone());
     }
-    let mut headers = vec![
-        ("From", meta.from.header_value()),
-        ("To", mailbox_list(to)),
-    ];
+    let mut headers = vec![("From", meta.from.header_value()), ("To", mailbox_list(to))];
     if !cc.is_empty() {
         headers.push(("Cc", mailbox_list(cc)));
     }
@@ -195,7 +206,12 @@ pub fn render_reply(
         ("Auto-Submitted", "auto-generated".into()),
         (
             "X-Sashiko-Review",
-            format!("sashiko/{}; review={}; kind={}", env!("CARGO_PKG_VERSION"), meta.review_id, kind.as_str()),
+            format!(
+                "sashiko/{}; review={}; kind={}",
+                env!("CARGO_PKG_VERSION"),
+                meta.review_id,
+                kind.as_str()
+            ),
         ),
     ]);
     if to.is_empty() {
@@ -226,7 +242,13 @@ pub fn render_reply(
 /// Lines that would read as an approval are dropped from whatever the
 /// templates and comments produce: the bot never approves a patch.
 fn strip_approval_trailers(body: &str) -> String {
-    const APPROVALS: [&str; 5] = ["reviewed-by:", "acked-by:", "tested-by:", "signed-off-by:", "reported-by:"];
+    const APPROVALS: [&str; 5] = [
+        "reviewed-by:",
+        "acked-by:",
+        "tested-by:",
+        "signed-off-by:",
+        "reported-by:",
+    ];
     body.lines()
         .filter(|line| {
             let lower = line.trim_start().to_ascii_lowercase();
@@ -250,19 +272,27 @@ fn our_message_id(meta: &ReplyMeta, patch_message_id: &str) -> String {
         .rsplit_once('@')
         .map(|(_, domain)| domain.to_owned())
         .unwrap_or_else(|| "sashiko.invalid".into());
-    format!("sashiko-r{}-{}@{domain}", meta.review_id, &hex::encode(digest)[..16])
+    format!(
+        "sashiko-r{}-{}@{domain}",
+        meta.review_id,
+        &hex::encode(digest)[..16]
+    )
 }
 
 /// The review id encoded in one of our Message-IDs.
 pub fn review_id_from_message_id(message_id: &str) -> Option<i64> {
-    let rest = message_id.trim_start_matches('<').strip_prefix("sashiko-r")?;
+    let rest = message_id
+        .trim_start_matches('<')
+        .strip_prefix("sashiko-r")?;
     rest.split_once('-')?.0.parse().ok()
 }
 
 /// Seconds since the epoch as an RFC 2822 date in UTC.
 pub fn rfc2822(seconds: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = seconds.div_euclid(86_400);
     let second_of_day = seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
@@ -300,9 +330,15 @@ mod tests {
     fn dates_and_subjects() {
         assert_eq!(rfc2822(0), "Thu, 1 Jan 1970 00:00:00 +0000");
         assert_eq!(rfc2822(1_735_812_000), "Thu, 2 Jan 2025 10:00:00 +0000");
-        assert_eq!(reply_subject("[PATCH v2 1/3] io_uring: x"), "Re: [PATCH v2 1/3] io_uring: x");
+        assert_eq!(
+            reply_subject("[PATCH v2 1/3] io_uring: x"),
+            "Re: [PATCH v2 1/3] io_uring: x"
+        );
         assert_eq!(reply_subject("RE: [PATCH] x"), "RE: [PATCH] x");
-        assert_eq!(review_id_from_message_id("<sashiko-r42-0123@example.org>"), Some(42));
+        assert_eq!(
+            review_id_from_message_id("<sashiko-r42-0123@example.org>"),
+            Some(42)
+        );
         assert_eq!(review_id_from_message_id("abc@example.org"), None);
     }
 

@@ -113,9 +113,8 @@ impl SmtpSender {
             port: config.port,
             detail,
         };
-        let tls = || {
-            TlsParameters::new(config.host.clone()).map_err(|error| setup(error.to_string()))
-        };
+        let tls =
+            || TlsParameters::new(config.host.clone()).map_err(|error| setup(error.to_string()));
         let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
             .port(config.port)
             .timeout(Some(Duration::from_secs(config.timeout_secs.max(1))));
@@ -129,7 +128,9 @@ impl SmtpSender {
                 builder.credentials(Credentials::new(user.clone(), password.clone()))
             }
             (Some(user), None) => {
-                return Err(setup(format!("user {user:?} is configured without a password")))
+                return Err(setup(format!(
+                    "user {user:?} is configured without a password"
+                )))
             }
             _ => builder,
         };
@@ -158,7 +159,9 @@ impl SmtpSender {
             reason: format!("building the envelope: {error}"),
             permanent: true,
         })?;
-        match tokio::time::timeout(self.timeout, self.transport.send_raw(&envelope, &mail.body)).await {
+        match tokio::time::timeout(self.timeout, self.transport.send_raw(&envelope, &mail.body))
+            .await
+        {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => Err(Failure {
                 permanent: error.is_permanent(),
@@ -166,7 +169,10 @@ impl SmtpSender {
             }),
             Err(_) => Err(Failure {
                 permanent: false,
-                reason: format!("the server did not finish the transaction within {:?}", self.timeout),
+                reason: format!(
+                    "the server did not finish the transaction within {:?}",
+                    self.timeout
+                ),
             }),
         }
     }
@@ -231,9 +237,16 @@ pub async fn drain_outbox(
                 }
                 Err(failure) => {
                     let state = store
-                        .outbox_mark_failed(mail, &failure.reason, failure.permanent, &options.retry)
+                        .outbox_mark_failed(
+                            mail,
+                            &failure.reason,
+                            failure.permanent,
+                            &options.retry,
+                        )
                         .await?;
-                    report.errors.push(format!("mail {}: {}", mail.id.0, failure.reason));
+                    report
+                        .errors
+                        .push(format!("mail {}: {}", mail.id.0, failure.reason));
                     tracing::warn!(mail = mail.id.0, state = %state, reason = %failure.reason, "mail not sent");
                     if state == "dead" {
                         report.dead += 1;

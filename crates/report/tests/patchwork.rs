@@ -9,7 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sashiko_report::patchwork::{Check, CheckState, PatchworkClient, PatchworkConfig, PatchworkError};
+use sashiko_report::patchwork::{
+    Check, CheckState, PatchworkClient, PatchworkConfig, PatchworkError,
+};
 use serde_json::{json, Value};
 
 #[derive(Clone, Default)]
@@ -33,14 +35,32 @@ async fn checks(
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Token secret-token") {
         return (StatusCode::FORBIDDEN, Json(json!({"detail": "bad token"})));
     }
-    let mut keys: Vec<&str> = body.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    let mut keys: Vec<&str> = body
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     keys.sort_unstable();
-    let state_ok = matches!(body["state"].as_str(), Some("success" | "warning" | "fail" | "pending"));
-    if keys != ["context", "description", "state", "target_url"] || !state_ok || body["context"] != "sashiko" {
-        return (StatusCode::BAD_REQUEST, Json(json!({"detail": format!("bad body {body}")})));
+    let state_ok = matches!(
+        body["state"].as_str(),
+        Some("success" | "warning" | "fail" | "pending")
+    );
+    if keys != ["context", "description", "state", "target_url"]
+        || !state_ok
+        || body["context"] != "sashiko"
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"detail": format!("bad body {body}")})),
+        );
     }
-    seen.checks.lock().expect("lock").push((patch, body.clone()));
-    (StatusCode::CREATED, Json(json!({"id": 1, "state": body["state"]})))
+    seen.checks
+        .lock()
+        .expect("lock")
+        .push((patch, body.clone()));
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": 1, "state": body["state"]})),
+    )
 }
 
 async fn stand_in() -> (String, Seen) {
@@ -49,7 +69,9 @@ async fn stand_in() -> (String, Seen) {
         .route("/api/1.2/patches/", get(patches))
         .route("/api/1.2/patches/{id}/checks/", post(checks))
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     (format!("http://{address}"), seen)
@@ -78,20 +100,48 @@ async fn checks_are_posted_in_patchworks_shape() {
             target_url: Some("https://sashiko.example/review/7".into()),
             description: description.into(),
         };
-        let patch = client(&url, Some("secret-token")).post_check("<known@example.org>", &check).await.expect("posted");
+        let patch = client(&url, Some("secret-token"))
+            .post_check("<known@example.org>", &check)
+            .await
+            .expect("posted");
         assert_eq!(patch, 1234);
     }
     let posted = seen.checks.lock().expect("lock").clone();
-    let states: Vec<&str> = posted.iter().map(|(_, body)| body["state"].as_str().unwrap_or("")).collect();
+    let states: Vec<&str> = posted
+        .iter()
+        .map(|(_, body)| body["state"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(states, ["success", "warning", "fail"]);
-    assert!(posted.iter().all(|(patch, body)| *patch == 1234 && body["target_url"] == "https://sashiko.example/review/7"));
+    assert!(posted
+        .iter()
+        .all(|(patch, body)| *patch == 1234
+            && body["target_url"] == "https://sashiko.example/review/7"));
 
-    let check = Check { state: CheckState::Fail, target_url: None, description: "x".into() };
-    let unknown = client(&url, Some("secret-token")).post_check("other@example.org", &check).await;
-    assert!(matches!(unknown, Err(PatchworkError::NoPatch { .. })), "{unknown:?}");
-    let no_token = client(&url, None).post_check("known@example.org", &check).await;
-    assert!(matches!(no_token, Err(PatchworkError::NoToken { .. })), "{no_token:?}");
-    let wrong = client(&url, Some("wrong")).post_check("known@example.org", &check).await;
+    let check = Check {
+        state: CheckState::Fail,
+        target_url: None,
+        description: "x".into(),
+    };
+    let unknown = client(&url, Some("secret-token"))
+        .post_check("other@example.org", &check)
+        .await;
+    assert!(
+        matches!(unknown, Err(PatchworkError::NoPatch { .. })),
+        "{unknown:?}"
+    );
+    let no_token = client(&url, None)
+        .post_check("known@example.org", &check)
+        .await;
+    assert!(
+        matches!(no_token, Err(PatchworkError::NoToken { .. })),
+        "{no_token:?}"
+    );
+    let wrong = client(&url, Some("wrong"))
+        .post_check("known@example.org", &check)
+        .await;
     let message = wrong.expect_err("refused").to_string();
-    assert!(message.contains("403") && message.contains("patch 1234"), "{message}");
+    assert!(
+        message.contains("403") && message.contains("patch 1234"),
+        "{message}"
+    );
 }

@@ -43,7 +43,13 @@ index 1111111..2222222 100644
  	return 0;
 ";
 
-fn finding(line_start: u32, line_end: u32, severity: Severity, problem: &str, preexisting: bool) -> Finding {
+fn finding(
+    line_start: u32,
+    line_end: u32,
+    severity: Severity,
+    problem: &str,
+    preexisting: bool,
+) -> Finding {
     Finding {
         patch_index: 2,
         file: "io_uring/net.c".into(),
@@ -96,11 +102,18 @@ fn meta(missing: Vec<u32>) -> ReplyMeta {
 }
 
 fn check(name: &str, rendered: &[u8]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.eml"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.eml"));
     if std::env::var_os("SASHIKO_UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, rendered).expect("write golden");
     }
-    let expected = std::fs::read(&path).unwrap_or_else(|_| panic!("missing golden {}; run with SASHIKO_UPDATE_GOLDEN=1", path.display()));
+    let expected = std::fs::read(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden {}; run with SASHIKO_UPDATE_GOLDEN=1",
+            path.display()
+        )
+    });
     assert_eq!(
         String::from_utf8_lossy(rendered),
         String::from_utf8_lossy(&expected),
@@ -120,19 +133,32 @@ fn invariants(name: &str, bytes: &[u8]) {
         "References: <20250102.0-ada@example.org>\r\n <20250102.2-ada@example.org>",
         "X-Sashiko-Review: sashiko/",
     ] {
-        assert!(head.contains(header), "{name}: missing {header:?} in\n{head}");
+        assert!(
+            head.contains(header),
+            "{name}: missing {header:?} in\n{head}"
+        );
     }
-    assert!(text.split("\r\n").all(|line| !line.contains('\n') && !line.contains('\r')), "{name}: CRLF only");
+    assert!(
+        text.split("\r\n")
+            .all(|line| !line.contains('\n') && !line.contains('\r')),
+        "{name}: CRLF only"
+    );
     let lower = body.to_ascii_lowercase();
     for trailer in ["reviewed-by:", "acked-by:", "tested-by:"] {
-        assert!(!lower.lines().any(|l| l.trim_start().starts_with(trailer)), "{name}: approval trailer");
+        assert!(
+            !lower.lines().any(|l| l.trim_start().starts_with(trailer)),
+            "{name}: approval trailer"
+        );
     }
     let mut in_signature = false;
     for line in body.split("\r\n") {
         in_signature |= line == "-- ";
         let quoted = line.starts_with('>');
         if !quoted && !in_signature && !line.contains("://") {
-            assert!(line.chars().count() <= 75, "{name}: prose line over 75 columns: {line:?}");
+            assert!(
+                line.chars().count() <= 75,
+                "{name}: prose line over 75 columns: {line:?}"
+            );
         }
     }
 }
@@ -140,7 +166,13 @@ fn invariants(name: &str, bytes: &[u8]) {
 #[test]
 fn reply_with_findings_quotes_only_commented_hunks() {
     let leak = finding(108, 112, Severity::High, "Is buf freed anywhere? Every return below the kmalloc() leaks it, including the -EINVAL path right after the allocation, and nothing stores it in sr for a later cleanup.", false);
-    let old = finding(306, 306, Severity::Medium, "A pre-existing problem that belongs in the bug database, not in the reply.", true);
+    let old = finding(
+        306,
+        306,
+        Severity::Medium,
+        "A pre-existing problem that belongs in the bug database, not in the reply.",
+        true,
+    );
     let res = finding(307, 307, Severity::Medium, "io_req_set_res() is now called before the error check, so a failed send records ret and then returns it as well. Is the double report intended?", false);
     let to = [Mailbox::parse("Ada Dev <ada@example.org>").expect("to")];
     let cc = [
@@ -150,17 +182,35 @@ fn reply_with_findings_quotes_only_commented_hunks() {
     let rendered = render_reply(
         &patch(),
         &[&leak, &old, &res],
-        &mail("Ada Dev <ada@example.org>", "[PATCH v2 2/3] io_uring/net: allocate a bounce buffer"),
+        &mail(
+            "Ada Dev <ada@example.org>",
+            "[PATCH v2 2/3] io_uring/net: allocate a bounce buffer",
+        ),
         &to,
         &cc,
         &meta(vec![]),
     )
     .expect("renders");
     assert_eq!(rendered.kind, MailKind::Findings);
-    assert_eq!(rendered.envelope, ["ada@example.org", "axboe@kernel.dk", "io-uring@vger.kernel.org"]);
+    assert_eq!(
+        rendered.envelope,
+        [
+            "ada@example.org",
+            "axboe@kernel.dk",
+            "io-uring@vger.kernel.org"
+        ]
+    );
     let text = String::from_utf8_lossy(&rendered.bytes);
-    assert!(!text.contains("pre-existing problem"), "pre-existing findings stay out of replies");
-    assert!(!text.contains("io_send_setup(struct io_kiocb *req, const struct io_uring_sqe *sqe)\r\n>  {"), "hunk lines far above the finding are elided");
+    assert!(
+        !text.contains("pre-existing problem"),
+        "pre-existing findings stay out of replies"
+    );
+    assert!(
+        !text.contains(
+            "io_send_setup(struct io_kiocb *req, const struct io_uring_sqe *sqe)\r\n>  {"
+        ),
+        "hunk lines far above the finding are elided"
+    );
     invariants("findings", &rendered.bytes);
     check("findings", &rendered.bytes);
 }
@@ -171,7 +221,10 @@ fn clean_reply_with_missing_parts_and_non_ascii_names() {
     let rendered = render_reply(
         &patch(),
         &[],
-        &mail("Jörg Rödel <joro@example.org>", "[PATCH 2/3] io_uring/net: größer buffer"),
+        &mail(
+            "Jörg Rödel <joro@example.org>",
+            "[PATCH 2/3] io_uring/net: größer buffer",
+        ),
         &to,
         &[],
         &meta(vec![3]),
@@ -180,8 +233,14 @@ fn clean_reply_with_missing_parts_and_non_ascii_names() {
     assert_eq!(rendered.kind, MailKind::Clean);
     invariants("clean", &rendered.bytes);
     let text = String::from_utf8_lossy(&rendered.bytes);
-    assert!(text.contains("Subject: =?UTF-8?B?"), "non-ASCII subject is encoded");
-    assert!(text.contains("Patch(es) 3 of this series"), "missing parts are named");
+    assert!(
+        text.contains("Subject: =?UTF-8?B?"),
+        "non-ASCII subject is encoded"
+    );
+    assert!(
+        text.contains("Patch(es) 3 of this series"),
+        "missing parts are named"
+    );
     check("clean", &rendered.bytes);
 }
 
@@ -189,8 +248,38 @@ fn clean_reply_with_missing_parts_and_non_ascii_names() {
 fn rendering_is_stable_for_a_review_and_patch() {
     let to = [Mailbox::parse("ada@example.org").expect("to")];
     let leak = finding(112, 113, Severity::High, "Is buf freed?", false);
-    let first = render_reply(&patch(), &[&leak], &mail("ada@example.org", "[PATCH] x"), &to, &[], &meta(vec![])).expect("renders");
-    let second = render_reply(&patch(), &[&leak], &mail("ada@example.org", "[PATCH] x"), &to, &[], &meta(vec![])).expect("renders");
-    assert_eq!(first.message_id, second.message_id, "a re-render after a crash keeps the Message-ID");
-    assert!(render_reply(&patch(), &[], &mail("ada@example.org", "[PATCH] x"), &[], &[], &meta(vec![])).is_err(), "no recipients is an error");
+    let first = render_reply(
+        &patch(),
+        &[&leak],
+        &mail("ada@example.org", "[PATCH] x"),
+        &to,
+        &[],
+        &meta(vec![]),
+    )
+    .expect("renders");
+    let second = render_reply(
+        &patch(),
+        &[&leak],
+        &mail("ada@example.org", "[PATCH] x"),
+        &to,
+        &[],
+        &meta(vec![]),
+    )
+    .expect("renders");
+    assert_eq!(
+        first.message_id, second.message_id,
+        "a re-render after a crash keeps the Message-ID"
+    );
+    assert!(
+        render_reply(
+            &patch(),
+            &[],
+            &mail("ada@example.org", "[PATCH] x"),
+            &[],
+            &[],
+            &meta(vec![])
+        )
+        .is_err(),
+        "no recipients is an error"
+    );
 }

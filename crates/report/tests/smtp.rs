@@ -49,7 +49,9 @@ fn spawn(port: u16, maildir: &Path, mode_file: &Path, delay_ms: u32) -> Child {
         .expect("python3 starts");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("READY line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("READY line");
     assert_eq!(line.trim(), "READY", "the SMTP server started");
     child
 }
@@ -60,7 +62,13 @@ impl Server {
         let maildir = dir.join("maildir");
         let mode_file = dir.join("mode");
         let child = spawn(port, &maildir, &mode_file, delay_ms);
-        Server { child, port, maildir, mode_file, delay_ms }
+        Server {
+            child,
+            port,
+            maildir,
+            mode_file,
+            delay_ms,
+        }
     }
 
     fn set_mode(&self, mode: &str) {
@@ -132,19 +140,30 @@ fn mail(n: usize, max_attempts: u32) -> NewMail {
 
 fn now_retry() -> DrainOptions {
     DrainOptions {
-        retry: QueueConfig { retry_base: Duration::ZERO, retry_max: Duration::ZERO, ..QueueConfig::default() },
+        retry: QueueConfig {
+            retry_base: Duration::ZERO,
+            retry_max: Duration::ZERO,
+            ..QueueConfig::default()
+        },
         ..DrainOptions::default()
     }
 }
 
 async fn store(dir: &Path) -> Store {
-    let store = Store::connect(&format!("sqlite:{}", dir.join("out.db").display())).await.expect("db");
+    let store = Store::connect(&format!("sqlite:{}", dir.join("out.db").display()))
+        .await
+        .expect("db");
     store.migrate().await.expect("migrate");
     store
 }
 
 async fn states(store: &Store) -> BTreeMap<String, i64> {
-    store.outbox_states().await.expect("states").into_iter().collect()
+    store
+        .outbox_states()
+        .await
+        .expect("states")
+        .into_iter()
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,41 +178,95 @@ async fn delivery_refusal_tempfail_and_hang() {
     let sender = SmtpSender::new(&server.config(2)).expect("sender");
 
     for n in 0..3 {
-        assert!(matches!(store.outbox_enqueue(&mail(n, 3)).await.expect("queue"), MailQueued::Added(_)));
+        assert!(matches!(
+            store.outbox_enqueue(&mail(n, 3)).await.expect("queue"),
+            MailQueued::Added(_)
+        ));
     }
-    assert!(matches!(store.outbox_enqueue(&mail(0, 3)).await.expect("queue"), MailQueued::Existing(_)), "same key, queued once");
-    let report = drain_outbox(&store, &sender, &now_retry()).await.expect("drain");
-    assert_eq!((report.sent, report.retried, report.dead), (3, 0, 0), "{report:?}");
-    assert_eq!(drain_outbox(&store, &sender, &now_retry()).await.expect("drain").sent, 0, "nothing sent twice");
+    assert!(
+        matches!(
+            store.outbox_enqueue(&mail(0, 3)).await.expect("queue"),
+            MailQueued::Existing(_)
+        ),
+        "same key, queued once"
+    );
+    let report = drain_outbox(&store, &sender, &now_retry())
+        .await
+        .expect("drain");
+    assert_eq!(
+        (report.sent, report.retried, report.dead),
+        (3, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        drain_outbox(&store, &sender, &now_retry())
+            .await
+            .expect("drain")
+            .sent,
+        0,
+        "nothing sent twice"
+    );
     let delivered = server.delivered();
     assert_eq!(delivered.len(), 3);
     assert!(delivered.values().all(|&count| count == 1));
 
     server.set_mode("refuse");
     store.outbox_enqueue(&mail(10, 3)).await.expect("queue");
-    let report = drain_outbox(&store, &sender, &now_retry()).await.expect("drain");
-    assert_eq!((report.sent, report.dead), (0, 1), "5xx is permanent: {report:?}");
+    let report = drain_outbox(&store, &sender, &now_retry())
+        .await
+        .expect("drain");
+    assert_eq!(
+        (report.sent, report.dead),
+        (0, 1),
+        "5xx is permanent: {report:?}"
+    );
     assert!(report.errors[0].contains("550"), "{:?}", report.errors);
 
     server.set_mode("tempfail");
     store.outbox_enqueue(&mail(11, 3)).await.expect("queue");
-    let options = DrainOptions { max_rounds: 1, ..now_retry() };
-    let report = drain_outbox(&store, &sender, &options).await.expect("drain");
-    assert_eq!((report.sent, report.retried), (0, 1), "4xx is retried: {report:?}");
+    let options = DrainOptions {
+        max_rounds: 1,
+        ..now_retry()
+    };
+    let report = drain_outbox(&store, &sender, &options)
+        .await
+        .expect("drain");
+    assert_eq!(
+        (report.sent, report.retried),
+        (0, 1),
+        "4xx is retried: {report:?}"
+    );
 
     server.set_mode("hang");
     let started = std::time::Instant::now();
-    let report = drain_outbox(&store, &sender, &options).await.expect("drain");
-    eprintln!("hanging server: attempt gave up after {:?}", started.elapsed());
-    assert_eq!((report.sent, report.retried), (0, 1), "a hanging server times out and is retried: {report:?}");
+    let report = drain_outbox(&store, &sender, &options)
+        .await
+        .expect("drain");
+    eprintln!(
+        "hanging server: attempt gave up after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (report.sent, report.retried),
+        (0, 1),
+        "a hanging server times out and is retried: {report:?}"
+    );
 
     server.set_mode("accept");
-    let report = drain_outbox(&store, &sender, &now_retry()).await.expect("drain");
+    let report = drain_outbox(&store, &sender, &now_retry())
+        .await
+        .expect("drain");
     assert_eq!(report.sent, 1, "the server came back: {report:?}");
     let delivered = server.delivered();
     assert_eq!(delivered.get("<test-11@bot.example>"), Some(&1));
-    assert!(!delivered.contains_key("<test-10@bot.example>"), "refused mail never delivered");
-    assert_eq!(states(&store).await, BTreeMap::from([("dead".into(), 1), ("sent".into(), 4)]));
+    assert!(
+        !delivered.contains_key("<test-10@bot.example>"),
+        "refused mail never delivered"
+    );
+    assert_eq!(
+        states(&store).await,
+        BTreeMap::from([("dead".into(), 1), ("sent".into(), 4)])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -213,26 +286,41 @@ async fn server_killed_during_a_burst_loses_nothing_and_sends_nothing_twice() {
     let drain_store = store.clone();
     let burst = tokio::spawn(async move {
         let sender = sender;
-        let options = DrainOptions { max_rounds: 1, batch: 100, ..now_retry() };
-        drain_outbox(&drain_store, &sender, &options).await.expect("drain")
+        let options = DrainOptions {
+            max_rounds: 1,
+            batch: 100,
+            ..now_retry()
+        };
+        drain_outbox(&drain_store, &sender, &options)
+            .await
+            .expect("drain")
     });
     while server.delivered().len() < 10 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.kill();
     let first = burst.await.expect("burst");
-    assert!(first.sent >= 10 && first.retried > 0, "some sent, the rest retried: {first:?}");
+    assert!(
+        first.sent >= 10 && first.retried > 0,
+        "some sent, the rest retried: {first:?}"
+    );
     server.restart();
     let sender = SmtpSender::new(&server.config(2)).expect("sender");
     let mut total_sent = first.sent;
     for _ in 0..5 {
-        total_sent += drain_outbox(&store, &sender, &now_retry()).await.expect("drain").sent;
+        total_sent += drain_outbox(&store, &sender, &now_retry())
+            .await
+            .expect("drain")
+            .sent;
     }
     let delivered = server.delivered();
     let twice: Vec<_> = delivered.iter().filter(|(_, &count)| count > 1).collect();
     assert!(twice.is_empty(), "delivered twice: {twice:?}");
     assert_eq!(delivered.len(), BURST, "every mail delivered once");
     assert_eq!(total_sent, BURST as u64);
-    assert_eq!(states(&store).await, BTreeMap::from([("sent".into(), BURST as i64)]));
+    assert_eq!(
+        states(&store).await,
+        BTreeMap::from([("sent".into(), BURST as i64)])
+    );
     eprintln!("burst of {BURST}: {} sent before the kill, {} retried, all {BURST} delivered exactly once after the restart", first.sent, first.retried);
 }

@@ -25,12 +25,22 @@ pub(crate) struct InboxState {
 }
 
 impl Bot {
-    pub(crate) async fn handle_replies(&mut self, window: &Window, report: &mut PollReport) -> Result<InboxState, BotError> {
+    pub(crate) async fn handle_replies(
+        &mut self,
+        window: &Window,
+        report: &mut PollReport,
+    ) -> Result<InboxState, BotError> {
         let policy = self.policy.current().0.clone();
         // Message-ID of each patch and cover -> its version entry.
         let mut owner: HashMap<&str, usize> = HashMap::new();
         for (index, entry) in window.versions.iter().enumerate() {
-            for id in entry.series.patch_message_ids.iter().flatten().chain(entry.series.cover_message_id.iter()) {
+            for id in entry
+                .series
+                .patch_message_ids
+                .iter()
+                .flatten()
+                .chain(entry.series.cover_message_id.iter())
+            {
                 owner.insert(id.as_str(), index);
             }
         }
@@ -58,7 +68,9 @@ impl Bot {
             let commands = parse_commands(&parsed.body);
             if let Some(&index) = ancestors.iter().rev().find_map(|id| owner.get(id)) {
                 let entry = &window.versions[index];
-                let Some(sender) = message.headers.from.clone() else { continue };
+                let Some(sender) = message.headers.from.clone() else {
+                    continue;
+                };
                 let author = entry
                     .series
                     .patch_indices
@@ -75,7 +87,9 @@ impl Bot {
                     .map(|resolved| resolved.maintainers)
                     .unwrap_or_default();
                 for command in commands {
-                    let allowed = author.as_ref().is_some_and(|a| authorised(&sender, a, &maintainers));
+                    let allowed = author
+                        .as_ref()
+                        .is_some_and(|a| authorised(&sender, a, &maintainers));
                     let log_key = format!("command/{}/{}", parsed.message_id, command.as_str());
                     let first_time = !marked(&self.store, &log_key).await?;
                     if !allowed {
@@ -96,18 +110,32 @@ impl Bot {
                             state.stopped.insert(entry.series_key.clone());
                         }
                         Command::Rerun => {
-                            state.reruns.insert((entry.series_key.clone(), entry.series.version), parsed.message_id.clone());
+                            state.reruns.insert(
+                                (entry.series_key.clone(), entry.series.version),
+                                parsed.message_id.clone(),
+                            );
                         }
                         Command::Known => {
-                            self.record_feedback(message, &ancestors, Class::Agree, &sender, report).await?;
+                            self.record_feedback(
+                                message,
+                                &ancestors,
+                                Class::Agree,
+                                &sender,
+                                report,
+                            )
+                            .await?;
                         }
                     }
                 }
             }
-            if ancestors.iter().any(|id| review_id_from_message_id(id).is_some()) {
+            if ancestors
+                .iter()
+                .any(|id| review_id_from_message_id(id).is_some())
+            {
                 let class = classify_reply(&parsed.body);
                 if let Some(sender) = message.headers.from.clone() {
-                    self.record_feedback(message, &ancestors, class, &sender, report).await?;
+                    self.record_feedback(message, &ancestors, class, &sender, report)
+                        .await?;
                 }
             }
         }
@@ -131,15 +159,26 @@ impl Bot {
                 return Ok(());
             }
         };
-        let Some(review) = ancestors.iter().rev().find_map(|id| review_id_from_message_id(id)) else {
+        let Some(review) = ancestors
+            .iter()
+            .rev()
+            .find_map(|id| review_id_from_message_id(id))
+        else {
             return Ok(());
         };
         let findings = self.store.review_findings(ReviewId(review)).await?;
         let problems: Vec<&str> = findings.iter().map(|f| f.problem.as_str()).collect();
         let finding = answered_finding(&message.parsed.body, &problems)
             .map(|index| findings[index].id)
-            .or_else(|| (findings.iter().filter(|f| !f.preexisting).count() == 1).then(|| findings.iter().find(|f| !f.preexisting).map(|f| f.id)).flatten());
-        let body: String = crate::feedback::own_words(&message.parsed.body).chars().take(2000).collect();
+            .or_else(|| {
+                (findings.iter().filter(|f| !f.preexisting).count() == 1)
+                    .then(|| findings.iter().find(|f| !f.preexisting).map(|f| f.id))
+                    .flatten()
+            });
+        let body: String = crate::feedback::own_words(&message.parsed.body)
+            .chars()
+            .take(2000)
+            .collect();
         let recorded = self
             .store
             .record_feedback(&NewFeedback {

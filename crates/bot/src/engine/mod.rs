@@ -126,10 +126,18 @@ pub enum BotError {
 
 impl Bot {
     /// A bot over `store` with `config` (policy loaded now).
-    pub fn new(store: Store, config: BotConfig, reviewer: Arc<dyn Reviewer>) -> Result<Bot, BotError> {
+    pub fn new(
+        store: Store,
+        config: BotConfig,
+        reviewer: Arc<dyn Reviewer>,
+    ) -> Result<Bot, BotError> {
         let policy = PolicyFile::load(&config.policy)?;
         let sender = config.smtp.as_ref().map(SmtpSender::new).transpose()?;
-        let patchwork = config.patchwork.clone().map(PatchworkClient::new).transpose()?;
+        let patchwork = config
+            .patchwork
+            .clone()
+            .map(PatchworkClient::new)
+            .transpose()?;
         Ok(Bot {
             store,
             config,
@@ -144,12 +152,15 @@ impl Bot {
     pub async fn poll_once(&mut self, now: i64) -> Result<PollReport, BotError> {
         let mut report = PollReport::default();
         if let (_, Some(problem)) = self.policy.current() {
-            report.errors.push(format!("{problem}; keeping the last good policy"));
+            report
+                .errors
+                .push(format!("{problem}; keeping the last good policy"));
         }
         self.read_sources(&mut report).await?;
         let window = self.load_window(now).await?;
         let state = self.handle_replies(&window, &mut report).await?;
-        self.review_and_reply(&window, &state, now, &mut report).await?;
+        self.review_and_reply(&window, &state, now, &mut report)
+            .await?;
         self.send(&mut report).await?;
         Ok(report)
     }
@@ -162,9 +173,9 @@ impl Bot {
         let stale = std::time::Duration::from_secs(self.config.stale_sending_minutes * 60);
         let recovered = self.store.outbox_recover_stale(stale).await?;
         if recovered > 0 {
-            report
-                .errors
-                .push(format!("{recovered} mail(s) left sending by a stopped run were queued again"));
+            report.errors.push(format!(
+                "{recovered} mail(s) left sending by a stopped run were queued again"
+            ));
         }
         let options = DrainOptions {
             retry: QueueConfig {
@@ -190,9 +201,14 @@ impl Bot {
 /// Marks kept in the store's key-value cursor table, so handled commands
 /// and dry runs are not repeated after a restart.
 pub(crate) async fn marked(store: &Store, key: &str) -> Result<bool, BotError> {
-    Ok(store.get_cursor(&format!("sashiko-bot/{key}")).await?.is_some())
+    Ok(store
+        .get_cursor(&format!("sashiko-bot/{key}"))
+        .await?
+        .is_some())
 }
 
 pub(crate) async fn mark(store: &Store, key: &str) -> Result<(), BotError> {
-    Ok(store.set_cursor(&format!("sashiko-bot/{key}"), "done").await?)
+    Ok(store
+        .set_cursor(&format!("sashiko-bot/{key}"), "done")
+        .await?)
 }

@@ -33,7 +33,13 @@ impl Bot {
             *slot = (*slot).max(entry.series.version);
         }
         let mut order: Vec<&VersionEntry> = window.versions.iter().collect();
-        order.sort_by(|a, b| (a.newest_stored_ms, &a.series_key, a.series.version).cmp(&(b.newest_stored_ms, &b.series_key, b.series.version)));
+        order.sort_by(|a, b| {
+            (a.newest_stored_ms, &a.series_key, a.series.version).cmp(&(
+                b.newest_stored_ms,
+                &b.series_key,
+                b.series.version,
+            ))
+        });
         let wait_ms = i64::try_from(self.config.incomplete_wait_minutes).unwrap_or(0) * 60_000;
         let mut reviews_now = 0u32;
         for entry in order {
@@ -46,18 +52,27 @@ impl Bot {
                 report.stopped_by_command += 1;
                 continue;
             }
-            let rerun = match state.reruns.get(&(entry.series_key.clone(), entry.series.version)) {
+            let rerun = match state
+                .reruns
+                .get(&(entry.series_key.clone(), entry.series.version))
+            {
                 Some(id) if !marked(&self.store, &format!("rerun/{id}")).await? => Some(id.clone()),
                 _ => None,
             };
-            let existing = self.store.reviewed_version(&entry.series_key, entry.series.version).await?;
+            let existing = self
+                .store
+                .reviewed_version(&entry.series_key, entry.series.version)
+                .await?;
             let review_id = match existing {
                 Some(id) if rerun.is_none() => {
                     report.already_reviewed += 1;
                     id.0
                 }
                 _ => {
-                    if newest.get(entry.series_key.as_str()).is_some_and(|&v| v > entry.series.version) {
+                    if newest
+                        .get(entry.series_key.as_str())
+                        .is_some_and(|&v| v > entry.series.version)
+                    {
                         report.superseded += 1;
                         continue;
                     }
@@ -66,7 +81,9 @@ impl Bot {
                         report.waiting_for_parts += 1;
                         continue;
                     }
-                    if self.config.max_reviews_per_poll > 0 && reviews_now >= self.config.max_reviews_per_poll {
+                    if self.config.max_reviews_per_poll > 0
+                        && reviews_now >= self.config.max_reviews_per_poll
+                    {
                         continue;
                     }
                     reviews_now += 1;
@@ -84,14 +101,26 @@ impl Bot {
                         }
                         Err(error) => {
                             report.review_failures += 1;
-                            report.errors.push(format!("reviewing {:?} v{}: {error}", entry.series.title, entry.series.version));
+                            report.errors.push(format!(
+                                "reviewing {:?} v{}: {error}",
+                                entry.series.title, entry.series.version
+                            ));
                             continue;
                         }
                     }
                 }
             };
             let queued_before = report.replies_queued;
-            self.reply_to_version(&policy, entry, window, review_id, rerun.as_deref(), now, report).await?;
+            self.reply_to_version(
+                &policy,
+                entry,
+                window,
+                review_id,
+                rerun.as_deref(),
+                now,
+                report,
+            )
+            .await?;
             if report.replies_queued > queued_before {
                 // Replies go out as their reviews finish, not at the end of
                 // a long poll.
@@ -101,7 +130,10 @@ impl Bot {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments, reason = "one call site; the values are the loop's state")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site; the values are the loop's state"
+    )]
     async fn reply_to_version(
         &mut self,
         policy: &Policy,
@@ -116,7 +148,9 @@ impl Bot {
             return Ok(());
         };
         if provenance.status == "compromised" {
-            report.errors.push(format!("review {review_id} is marked compromised; nothing is sent for it"));
+            report.errors.push(format!(
+                "review {review_id} is marked compromised; nothing is sent for it"
+            ));
             return Ok(());
         }
         let findings: Vec<Finding> = self
@@ -151,23 +185,42 @@ impl Bot {
         subsystems.sort();
         subsystems.dedup();
         let Some(bot) = Mailbox::parse(&policy.bot.address) else {
-            report.errors.push(format!("the bot address {:?} is not an address; nothing is sent", policy.bot.address));
+            report.errors.push(format!(
+                "the bot address {:?} is not an address; nothing is sent",
+                policy.bot.address
+            ));
             return Ok(());
         };
         let day_start_ms = now.div_euclid(86_400) * 86_400_000;
         for (number, message_id, index) in entry.series.patches() {
             let message = &window.messages[window.patch_positions[index]];
-            let patch_findings: Vec<&Finding> = findings.iter().filter(|f| f.patch_index == number).collect();
+            let patch_findings: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| f.patch_index == number)
+                .collect();
             let worst = patch_findings.iter().map(|f| f.severity).max();
-            self.post_check(policy, entry, message_id, worst, review_id, report).await;
-            if rerun.is_none() && (self.store.outbox_has_reply_to(message_id).await? || marked(&self.store, &format!("dry/{message_id}")).await?) {
+            self.post_check(policy, entry, message_id, worst, review_id, report)
+                .await;
+            if rerun.is_none()
+                && (self.store.outbox_has_reply_to(message_id).await?
+                    || marked(&self.store, &format!("dry/{message_id}")).await?)
+            {
                 report.replies_already_queued += 1;
                 continue;
             }
-            let Some(sender) = message.headers.from.clone() else { continue };
-            let author = real_author(&message.headers, &message.parsed.body).unwrap_or_else(|| sender.clone());
-            let list_address = policy.resolve(&entry.list, &subsystems).map(|r| r.list_address).unwrap_or_default();
-            let sent_today = self.store.outbox_count_to_since(&list_address, day_start_ms).await?;
+            let Some(sender) = message.headers.from.clone() else {
+                continue;
+            };
+            let author = real_author(&message.headers, &message.parsed.body)
+                .unwrap_or_else(|| sender.clone());
+            let list_address = policy
+                .resolve(&entry.list, &subsystems)
+                .map(|r| r.list_address)
+                .unwrap_or_default();
+            let sent_today = self
+                .store
+                .outbox_count_to_since(&list_address, day_start_ms)
+                .await?;
             let request = ReplyRequest {
                 list: Some(&entry.list),
                 subsystems: &subsystems,
@@ -182,7 +235,10 @@ impl Bot {
             };
             let plan = match decide(policy, &request) {
                 Decision::Skip(reason) => {
-                    *report.replies_skipped.entry(format!("{reason:?}")).or_default() += 1;
+                    *report
+                        .replies_skipped
+                        .entry(format!("{reason:?}"))
+                        .or_default() += 1;
                     continue;
                 }
                 Decision::Send(plan) => plan,
@@ -207,23 +263,32 @@ impl Bot {
                 review_id,
                 model: provenance.model.clone().unwrap_or_else(|| "none".into()),
                 prompt_set: provenance.prompt_set_hash.clone(),
-                web_url: policy.bot.web_base.as_ref().map(|base| format!("{base}{review_id}")),
+                web_url: policy
+                    .bot
+                    .web_base
+                    .as_ref()
+                    .map(|base| format!("{base}{review_id}")),
                 from: bot.clone(),
                 now,
                 missing: entry.series.missing_numbers.clone(),
             };
-            let rendered = match render_reply(&patch, &patch_findings, &mail, &plan.to, &plan.cc, &meta) {
-                Ok(rendered) => rendered,
-                Err(error) => {
-                    report.errors.push(error.to_string());
-                    continue;
-                }
-            };
+            let rendered =
+                match render_reply(&patch, &patch_findings, &mail, &plan.to, &plan.cc, &meta) {
+                    Ok(rendered) => rendered,
+                    Err(error) => {
+                        report.errors.push(error.to_string());
+                        continue;
+                    }
+                };
             if plan.dry_run {
                 if let Some(dir) = &self.config.dry_run_dir {
                     let path = dir.join(format!("{}.eml", rendered.message_id));
-                    if let Err(error) = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, &rendered.bytes)) {
-                        report.errors.push(format!("writing dry-run mail {}: {error}", path.display()));
+                    if let Err(error) = std::fs::create_dir_all(dir)
+                        .and_then(|()| std::fs::write(&path, &rendered.bytes))
+                    {
+                        report
+                            .errors
+                            .push(format!("writing dry-run mail {}: {error}", path.display()));
                         continue;
                     }
                 }
@@ -232,9 +297,12 @@ impl Bot {
                 report.replies_dry_run += 1;
                 continue;
             }
-            let recipients_hash = hex::encode(&Sha256::digest(rendered.envelope.join(",").as_bytes())[..8]);
+            let recipients_hash =
+                hex::encode(&Sha256::digest(rendered.envelope.join(",").as_bytes())[..8]);
             let key = match rerun {
-                Some(command) => format!("reply/{message_id}/review-{review_id}/{recipients_hash}/rerun-{command}"),
+                Some(command) => format!(
+                    "reply/{message_id}/review-{review_id}/{recipients_hash}/rerun-{command}"
+                ),
                 None => format!("reply/{message_id}/review-{review_id}/{recipients_hash}"),
             };
             let queued = self
@@ -273,7 +341,9 @@ impl Bot {
         review_id: i64,
         report: &mut PollReport,
     ) {
-        let Some(client) = &self.patchwork else { return };
+        let Some(client) = &self.patchwork else {
+            return;
+        };
         let key = format!("patchwork/{message_id}/review-{review_id}");
         if marked(&self.store, &key).await.unwrap_or(true) {
             return;
@@ -285,7 +355,11 @@ impl Bot {
         };
         let check = Check {
             state,
-            target_url: policy.bot.web_base.as_ref().map(|base| format!("{base}{review_id}")),
+            target_url: policy
+                .bot
+                .web_base
+                .as_ref()
+                .map(|base| format!("{base}{review_id}")),
             description: match worst {
                 None => "no problems found".into(),
                 Some(severity) => format!("worst finding: {severity}"),
@@ -298,7 +372,10 @@ impl Bot {
                     report.errors.push(error.to_string());
                 }
             }
-            Err(error) => report.errors.push(format!("{} v{}: {error}", entry.series.title, entry.series.version)),
+            Err(error) => report.errors.push(format!(
+                "{} v{}: {error}",
+                entry.series.title, entry.series.version
+            )),
         }
     }
 }
@@ -318,7 +395,12 @@ fn series_to_review(entry: &VersionEntry, window: &Window) -> SeriesToReview {
     let mut patch_ids = Vec::new();
     for (number, message_id, index) in series.patches() {
         let message = &window.messages[window.patch_positions[index]];
-        let author = message.parsed.from.as_ref().map(|p| p.display()).unwrap_or_default();
+        let author = message
+            .parsed
+            .from
+            .as_ref()
+            .map(|p| p.display())
+            .unwrap_or_default();
         messages.push(series_message(message));
         patch_ids.push(message.parsed.patch_id.clone());
         patches.push(ReviewPatch {
@@ -331,7 +413,9 @@ fn series_to_review(entry: &VersionEntry, window: &Window) -> SeriesToReview {
             diff: message.parsed.diff.clone(),
         });
     }
-    let cover = series.cover_index.map(|index| &window.messages[window.patch_positions[index]]);
+    let cover = series
+        .cover_index
+        .map(|index| &window.messages[window.patch_positions[index]]);
     messages.extend(cover.map(series_message));
     SeriesToReview {
         series_key: entry.series_key.clone(),
@@ -353,8 +437,16 @@ fn series_message(message: &super::WindowMessage) -> SeriesMessage {
         message_id: message.parsed.message_id.clone(),
         raw: message.raw.clone(),
         subject: message.parsed.subject.clone(),
-        author: message.parsed.from.as_ref().map(|p| p.display()).unwrap_or_default(),
-        date: message.parsed.date.map(sashiko_ingest::pipeline::rfc3339_utc),
+        author: message
+            .parsed
+            .from
+            .as_ref()
+            .map(|p| p.display())
+            .unwrap_or_default(),
+        date: message
+            .parsed
+            .date
+            .map(sashiko_ingest::pipeline::rfc3339_utc),
         in_reply_to: message.parsed.in_reply_to.clone(),
     }
 }

@@ -59,7 +59,9 @@ impl Bot {
             let spec: SourceSpec = match source.spec.parse() {
                 Ok(spec) => spec,
                 Err(error) => {
-                    report.errors.push(format!("source {}: {error}", source.spec));
+                    report
+                        .errors
+                        .push(format!("source {}: {error}", source.spec));
                     continue;
                 }
             };
@@ -68,7 +70,9 @@ impl Bot {
             let mut reader = match open(&spec, cursor.as_deref()).await {
                 Ok(reader) => reader,
                 Err(error) => {
-                    report.errors.push(format!("opening source {spec}: {error}"));
+                    report
+                        .errors
+                        .push(format!("opening source {spec}: {error}"));
                     continue;
                 }
             };
@@ -78,7 +82,9 @@ impl Bot {
                     Ok(Some(message)) => message,
                     Ok(None) => break,
                     Err(error) => {
-                        report.errors.push(format!("reading source {spec}: {error}"));
+                        report
+                            .errors
+                            .push(format!("reading source {spec}: {error}"));
                         break;
                     }
                 };
@@ -91,7 +97,11 @@ impl Bot {
                         message.location, parsed.message_id
                     ));
                 }
-                let author = parsed.from.as_ref().map(|p| p.display()).unwrap_or_default();
+                let author = parsed
+                    .from
+                    .as_ref()
+                    .map(|p| p.display())
+                    .unwrap_or_default();
                 let stored = self
                     .store
                     .upsert_message(&NewMessage {
@@ -136,7 +146,9 @@ impl Bot {
                 }
                 let headers = read_headers(&raw);
                 let kind = classify(&policy, &headers, &parsed);
-                window.by_id.insert(parsed.message_id.clone(), window.messages.len());
+                window
+                    .by_id
+                    .insert(parsed.message_id.clone(), window.messages.len());
                 window.messages.push(WindowMessage {
                     parsed,
                     raw,
@@ -154,7 +166,10 @@ impl Bot {
             .filter(|(_, m)| m.kind == Incoming::Patch)
             .map(|(position, _)| position)
             .collect();
-        let patches: Vec<ParsedMessage> = patch_positions.iter().map(|&p| window.messages[p].parsed.clone()).collect();
+        let patches: Vec<ParsedMessage> = patch_positions
+            .iter()
+            .map(|&p| window.messages[p].parsed.clone())
+            .collect();
         let assembly = assemble(&patches);
         let keys = series_keys(&assembly.series);
         for (series, series_key) in assembly.series.into_iter().zip(keys) {
@@ -168,7 +183,11 @@ impl Bot {
             let Some(&first) = positions.first() else {
                 continue;
             };
-            let newest_stored_ms = positions.iter().map(|&p| window.messages[p].stored_at_ms).max().unwrap_or(0);
+            let newest_stored_ms = positions
+                .iter()
+                .map(|&p| window.messages[p].stored_at_ms)
+                .max()
+                .unwrap_or(0);
             let list = window.messages[first].list.clone();
             window.versions.push(VersionEntry {
                 series,
@@ -186,7 +205,10 @@ impl Bot {
 /// Message-ID of the oldest version reachable through `previous_version`.
 /// A second series claiming the same (key, version) keeps its own id.
 fn series_keys(series: &[Series]) -> Vec<String> {
-    let by_first: HashMap<&str, &Series> = series.iter().filter_map(|s| Some((s.first_message_id()?, s))).collect();
+    let by_first: HashMap<&str, &Series> = series
+        .iter()
+        .filter_map(|s| Some((s.first_message_id()?, s)))
+        .collect();
     let mut taken = BTreeSet::new();
     series
         .iter()
@@ -194,7 +216,11 @@ fn series_keys(series: &[Series]) -> Vec<String> {
             let own = one.first_message_id().unwrap_or(&one.title).to_owned();
             let mut root = one;
             for _ in 0..series.len() {
-                match root.previous_version.as_deref().and_then(|id| by_first.get(id)) {
+                match root
+                    .previous_version
+                    .as_deref()
+                    .and_then(|id| by_first.get(id))
+                {
                     Some(previous) if !std::ptr::eq(*previous, root) => root = previous,
                     _ => break,
                 }

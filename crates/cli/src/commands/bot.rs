@@ -47,7 +47,10 @@ impl Reviewer for SharedReviewer {
         Box::pin(async move {
             let mut notes = Vec::new();
             if !series.missing.is_empty() {
-                notes.push(format!("patch(es) {:?} never arrived; reviewing the parts present", series.missing));
+                notes.push(format!(
+                    "patch(es) {:?} never arrived; reviewing the parts present",
+                    series.missing
+                ));
             }
             let loaded = LoadedSeries {
                 source: format!("bot:{}", series.series_key),
@@ -70,13 +73,20 @@ impl Reviewer for SharedReviewer {
                 notes,
             };
             let quiet = |_: &str| {};
-            review_and_store(&self.store, &self.prompts, &loaded, self.client.clone(), &self.options, &quiet)
-                .await
-                .map(|reviewed| ReviewDone {
-                    review_id: reviewed.review_id,
-                    findings: reviewed.output.findings,
-                })
-                .map_err(|error| format!("{error:#}"))
+            review_and_store(
+                &self.store,
+                &self.prompts,
+                &loaded,
+                self.client.clone(),
+                &self.options,
+                &quiet,
+            )
+            .await
+            .map(|reviewed| ReviewDone {
+                review_id: reviewed.review_id,
+                findings: reviewed.output.findings,
+            })
+            .map_err(|error| format!("{error:#}"))
         })
     }
 }
@@ -140,9 +150,12 @@ pub async fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
     let prompts = PromptSet::load(&settings.prompts)
         .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
     let client = connect_model(&settings)?;
-    let store = Store::connect(&settings.db)
-        .await
-        .with_context(|| format!("opening the database {}", sashiko_store::redact_url(&settings.db)))?;
+    let store = Store::connect(&settings.db).await.with_context(|| {
+        format!(
+            "opening the database {}",
+            sashiko_store::redact_url(&settings.db)
+        )
+    })?;
     store.migrate().await.context("migrating the database")?;
     let reviewer = Arc::new(SharedReviewer {
         store: store.clone(),
@@ -161,7 +174,9 @@ pub async fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
             bot.send(&mut report).await.context("sending due mail")?;
             report
         } else {
-            bot.poll_once(now()).await.context("polling the followed lists")?
+            bot.poll_once(now())
+                .await
+                .context("polling the followed lists")?
         };
         print_report(&report, args.json);
         if args.once || args.send_only {

@@ -41,14 +41,24 @@ pub async fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        let outbox: serde_json::Map<String, serde_json::Value> =
-            outbox.iter().map(|(state, count)| (state.clone(), (*count).into())).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"feedback": rows, "outbox": outbox}))?);
+        let outbox: serde_json::Map<String, serde_json::Value> = outbox
+            .iter()
+            .map(|(state, count)| (state.clone(), (*count).into()))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"feedback": rows, "outbox": outbox}))?
+        );
     } else {
-        println!("{:<18} {:<14} {:>6} {:>6} {:>9} {:>10}", "stage", "prompt set", "agree", "fixed", "disagree", "precision");
-        let mut by_stage: std::collections::BTreeMap<&str, (i64, i64)> = std::collections::BTreeMap::new();
+        println!(
+            "{:<18} {:<14} {:>6} {:>6} {:>9} {:>10}",
+            "stage", "prompt set", "agree", "fixed", "disagree", "precision"
+        );
+        let mut by_stage: std::collections::BTreeMap<&str, (i64, i64)> =
+            std::collections::BTreeMap::new();
         for row in &rows {
-            let shown = precision(row.agree + row.fixed, row.disagree).map_or("-".into(), |p| format!("{:.0}%", p * 100.0));
+            let shown = precision(row.agree + row.fixed, row.disagree)
+                .map_or("-".into(), |p| format!("{:.0}%", p * 100.0));
             println!(
                 "{:<18} {:<14} {:>6} {:>6} {:>9} {:>10}",
                 row.stage,
@@ -67,11 +77,22 @@ pub async fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         }
         println!();
         for (stage, (right, wrong)) in by_stage {
-            let shown = precision(right, wrong).map_or("-".into(), |p| format!("{:.0}%", p * 100.0));
+            let shown =
+                precision(right, wrong).map_or("-".into(), |p| format!("{:.0}%", p * 100.0));
             println!("stage {stage}: {right} right, {wrong} wrong, precision {shown}");
         }
-        let outbox: Vec<String> = outbox.iter().map(|(state, count)| format!("{state} {count}")).collect();
-        println!("outbox: {}", if outbox.is_empty() { "empty".to_string() } else { outbox.join(", ") });
+        let outbox: Vec<String> = outbox
+            .iter()
+            .map(|(state, count)| format!("{state} {count}"))
+            .collect();
+        println!(
+            "outbox: {}",
+            if outbox.is_empty() {
+                "empty".to_string()
+            } else {
+                outbox.join(", ")
+            }
+        );
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)
