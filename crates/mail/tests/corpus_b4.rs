@@ -94,6 +94,8 @@ struct Figures {
     same_patches: usize,
     same_version: usize,
     same_cover: usize,
+    /// Runs where every patch got the same set of trailers as b4 printed.
+    same_trailers: usize,
     documented: usize,
     failures: Vec<String>,
 }
@@ -159,6 +161,9 @@ fn check_slice(corpus: &std::path::Path, mbox: &str, b4_file: &str) -> Figures {
             continue;
         }
         figures.same_patches += 1;
+        if same_trailers(result, ours) {
+            figures.same_trailers += 1;
+        }
         if result["version"].as_u64() == Some(u64::from(ours.version))
             || result["version"].is_null()
         {
@@ -180,6 +185,32 @@ fn check_slice(corpus: &std::path::Path, mbox: &str, b4_file: &str) -> Figures {
         }
     }
     figures
+}
+
+/// Whether each patch's trailers (in-body plus collected from replies) are
+/// the set b4 wrote into the commit message. Printed as a figure, not
+/// asserted: b4 drops tags whose sender does not match the tag's address
+/// (see its warnings), and we keep them.
+fn same_trailers(result: &Value, ours: &sashiko_mail::Series) -> bool {
+    let Some(patches) = result["patches"].as_array() else {
+        return false;
+    };
+    patches.iter().all(|patch| {
+        let Some(id) = patch["message_id"].as_str() else {
+            return false;
+        };
+        let mut b4: Vec<&str> = patch["trailers"]
+            .as_array()
+            .map(|list| list.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let ours_lines: Vec<String> = ours.trailers_for(id).iter().map(|t| t.line()).collect();
+        let mut ours_sorted: Vec<&str> = ours_lines.iter().map(String::as_str).collect();
+        b4.sort_unstable();
+        b4.dedup();
+        ours_sorted.sort_unstable();
+        ours_sorted.dedup();
+        b4 == ours_sorted
+    })
 }
 
 fn record_failure(figures: &mut Figures, requested: &str, what: String) {
@@ -215,14 +246,15 @@ fn b4_series_of_the_list_slices_are_found() {
         let figures = check_slice(&corpus, mbox, b4_file);
         println!(
             "{mbox}: b4 runs {}, with patches {}, same patches {}, documented disagreements {}, failures {}; \
-             of the same: version agrees {}, cover agrees {}",
+             of the same: version agrees {}, cover agrees {}, trailers agree {}",
             figures.runs,
             figures.with_patches,
             figures.same_patches,
             figures.documented,
             figures.failures.len(),
             figures.same_version,
-            figures.same_cover
+            figures.same_cover,
+            figures.same_trailers
         );
         for failure in &figures.failures {
             println!("  FAILED {failure}");
