@@ -408,6 +408,43 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     assert_eq!(fourth["commands_refused"], 1, "{fourth}");
     assert_eq!(fourth["stopped_by_command"], 0, "{fourth}");
     assert_eq!(fourth["sent"], 0, "{fourth}");
+    // The author of another patch asks for a rerun: reviewed again, and
+    // that patch gets exactly one more reply; the next poll does nothing.
+    let other = mails
+        .iter()
+        .find(|m| header(m, "In-Reply-To") != Some(patch_id.as_str()))
+        .expect("another reply");
+    let other_patch = header(other, "In-Reply-To").expect("irt").to_owned();
+    let other_id = header(other, "Message-ID").expect("id").to_owned();
+    let other_author = header(other, "To").expect("to").to_owned();
+    std::fs::write(
+        env.dir.path().join("replies/new/rerun"),
+        format!(
+            "From: {other_author}\nTo: io-uring@vger.kernel.org\nSubject: Re: rerun\nMessage-ID: <rerun@example.org>\nIn-Reply-To: {other_id}\nReferences: {other_patch} {other_id}\nList-Id: <io-uring.vger.kernel.org>\n\nI changed the base, please look again.\n#sashiko rerun\n"
+        ),
+    )
+    .expect("inject");
+    let rerun = report(&env.once());
+    assert_eq!(rerun["commands_honoured"].as_u64(), Some(1), "{rerun}");
+    assert_eq!(rerun["reviewed"], 1, "{rerun}");
+    assert!(rerun["sent"].as_u64().is_some_and(|n| n >= 1), "{rerun}");
+    let again = report(&env.once());
+    assert_eq!(
+        (again["reviewed"].as_u64(), again["sent"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+    let to_other = smtp
+        .mails()
+        .iter()
+        .filter(|m| header(m, "In-Reply-To") == Some(other_patch.as_str()))
+        .count();
+    assert_eq!(
+        to_other, 2,
+        "one reply, then one more on the explicit rerun"
+    );
+    let mails = smtp.mails();
+
     inject("author-stop", &author, "Please stop.\n#sashiko stop");
     let fifth = report(&env.once());
     assert_eq!(fifth["commands_honoured"], 1, "{fifth}");

@@ -93,15 +93,15 @@ impl Bot {
                     let log_key = format!("command/{}/{}", parsed.message_id, command.as_str());
                     let first_time = !marked(&self.store, &log_key).await?;
                     if !allowed {
-                        report.commands_refused += 1;
                         if first_time {
+                            report.commands_refused += 1;
                             tracing::warn!(from = %sender, command = command.as_str(), message = %parsed.message_id, "mail command refused: not the author or a maintainer");
                             mark(&self.store, &log_key).await?;
                         }
                         continue;
                     }
-                    report.commands_honoured += 1;
                     if first_time {
+                        report.commands_honoured += 1;
                         tracing::info!(from = %sender, command = command.as_str(), series = %entry.series_key, message = %parsed.message_id, "mail command honoured");
                         mark(&self.store, &log_key).await?;
                     }

@@ -91,6 +91,7 @@ pub struct PollReport {
     pub replies_dry_run: u64,
     pub replies_deferred: u64,
     pub replies_skipped: BTreeMap<String, u64>,
+    /// Commands seen for the first time (each is logged once).
     pub commands_honoured: u64,
     pub commands_refused: u64,
     pub feedback_recorded: u64,
