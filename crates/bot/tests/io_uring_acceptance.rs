@@ -69,6 +69,52 @@ fn script() -> FakeScript {
         .default_answer(FakeAnswer::json(json!({"findings": []})))
 }
 
+/// A patchwork stand-in: any Message-ID is a patch (id = its position in
+/// first-seen order); checks are recorded after their shape is checked.
+#[derive(Clone, Default)]
+struct Patchwork {
+    ids: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    checks: std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>>,
+}
+
+async fn patchwork() -> (String, Patchwork) {
+    use axum::extract::{Path as UrlPath, Query, State};
+    use axum::routing::{get, post};
+    let state = Patchwork::default();
+    let app = axum::Router::new()
+        .route(
+            "/api/1.2/patches/",
+            get(|State(pw): State<Patchwork>, Query(q): Query<BTreeMap<String, String>>| async move {
+                let msgid = q.get("msgid").cloned().unwrap_or_default();
+                let mut ids = pw.ids.lock().expect("lock");
+                let id = ids.iter().position(|m| *m == msgid).unwrap_or_else(|| {
+                    ids.push(msgid.clone());
+                    ids.len() - 1
+                });
+                axum::Json(json!([{"id": id}]))
+            }),
+        )
+        .route(
+            "/api/1.2/patches/{id}/checks/",
+            post(|State(pw): State<Patchwork>, UrlPath(id): UrlPath<usize>, headers: axum::http::HeaderMap, axum::Json(body): axum::Json<serde_json::Value>| async move {
+                let token = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Token t0k");
+                let state = body["state"].as_str().unwrap_or("").to_owned();
+                if !token || body["context"] != "sashiko" || !["success", "warning", "fail"].contains(&state.as_str()) {
+                    return axum::http::StatusCode::BAD_REQUEST;
+                }
+                pw.checks.lock().expect("lock").push((id, state));
+                axum::http::StatusCode::CREATED
+            }),
+        )
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (format!("http://{address}"), state)
+}
+
 struct Smtp {
     child: Child,
     maildir: PathBuf,
@@ -211,6 +257,7 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
         return;
     };
     let fake = FakeLlmServer::start(script()).await;
+    let (patchwork_url, patchwork_seen) = patchwork().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let (smtp, port) = Smtp::start(dir.path());
     let replies_dir = dir.path().join("replies");
@@ -232,7 +279,8 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
              [[sources]]\nspec = \"mbox:{corpus}\"\n\
              [[sources]]\nspec = \"maildir:{replies}\"\nlist = \"io-uring.vger.kernel.org\"\n\
              [[sources]]\nspec = \"maildir:{delivered}\"\nlist = \"io-uring.vger.kernel.org\"\n\
-             [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nenvelope_from = \"sashiko@bot.example\"\ntimeout_secs = 5\n",
+             [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nenvelope_from = \"sashiko@bot.example\"\ntimeout_secs = 5\n\
+             [patchwork]\nurl = \"{patchwork_url}\"\ntoken = \"t0k\"\n",
             db = dir.path().join("bot.db").display(),
             corpus = corpus.display(),
             replies = replies_dir.display(),
@@ -357,6 +405,28 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
         "the scripted findings produce a few replies, got {}",
         mails.len()
     );
+    let checks = patchwork_seen.checks.lock().expect("lock").clone();
+    let mut per_patch_checks: BTreeMap<usize, usize> = BTreeMap::new();
+    for (id, _) in &checks {
+        *per_patch_checks.entry(*id).or_default() += 1;
+    }
+    let repeated = per_patch_checks.values().filter(|&&n| n > 1).count();
+    let failing = checks
+        .iter()
+        .filter(|(_, state)| state != "success")
+        .count();
+    eprintln!(
+        "patchwork: {} checks on {} patches ({failing} warning/fail), {repeated} posted twice",
+        checks.len(),
+        per_patch_checks.len()
+    );
+    // A check posted just before the kill in run 1 may be posted again by
+    // run 2 (it is marked after patchwork's answer): at most one such.
+    assert!(repeated <= 1, "checks posted twice: {repeated}");
+    assert!(
+        failing >= per_patch.len(),
+        "every mailed patch has a warning or fail check"
+    );
     let problems: BTreeSet<&str> = mails
         .iter()
         .flat_map(|m| {
@@ -388,8 +458,8 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     let patch_id = header(ours, "In-Reply-To").expect("irt").to_owned();
     let author = header(ours, "To").expect("to").to_owned();
     let quoted: String = ours
-        .split("\r\n\r\n")
-        .nth(1)
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
         .unwrap_or("")
         .split("\r\n")
         .take_while(|line| *line != "-- ")
