@@ -6,32 +6,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
-use support::{corpus_file, dump, path_str, IO_URING_MBOX};
-
-fn sashiko_binary(test: &str) -> Option<PathBuf> {
-    let candidate = match std::env::var_os("SASHIKO_BIN") {
-        Some(path) => PathBuf::from(path),
-        None => std::env::current_exe()
-            .ok()?
-            .parent()?
-            .parent()?
-            .join("sashiko"),
-    };
-    if candidate.is_file() {
-        Some(candidate)
-    } else {
-        eprintln!(
-            "skipping {test}: {} not found; build it with `cargo build -p sashiko` or set SASHIKO_BIN",
-            candidate.display()
-        );
-        None
-    }
-}
+use support::{corpus_file, dump, path_str, sashiko_binary, IO_URING_MBOX};
 
 fn ingest_command(binary: &Path, home: &Path, db_url: &str, mbox: &Path) -> Command {
     let mut command = Command::new(binary);

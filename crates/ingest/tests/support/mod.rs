@@ -348,3 +348,26 @@ pub fn corpus_file(test: &str, relative: &str) -> Option<PathBuf> {
 pub fn path_str(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
+
+/// The built `sashiko` binary: $SASHIKO_BIN, else `sashiko` in the target
+/// directory this test runs from; `None` (after saying why the test is
+/// skipped) when it is not built.
+pub fn sashiko_binary(test: &str) -> Option<PathBuf> {
+    let candidate = match std::env::var_os("SASHIKO_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => std::env::current_exe()
+            .ok()?
+            .parent()?
+            .parent()?
+            .join("sashiko"),
+    };
+    if candidate.is_file() {
+        Some(candidate)
+    } else {
+        eprintln!(
+            "skipping {test}: {} not found; build it with `cargo build -p sashiko` or set SASHIKO_BIN",
+            candidate.display()
+        );
+        None
+    }
+}
