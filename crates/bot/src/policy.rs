@@ -456,3 +456,21 @@ mod tests {
         assert!(problem.is_some());
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    #[test]
+    fn shipped_examples_parse() {
+        let policy = super::Policy::parse(
+            include_str!("../policy.example.toml"),
+            "policy.example.toml",
+        )
+        .expect("example policy parses");
+        assert!(policy
+            .resolve("io-uring.vger.kernel.org", &[])
+            .is_some_and(|r| r.enabled));
+        let config: crate::config::BotConfig =
+            toml::from_str(include_str!("../bot.example.toml")).expect("example config parses");
+        assert_eq!(config.sources.len(), 2);
+    }
+}
