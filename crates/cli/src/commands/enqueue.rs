@@ -81,8 +81,14 @@ impl GitInput {
 
 fn payload_for(loaded: &LoadedSeries, repo: &Path) -> anyhow::Result<ReviewJobPayload> {
     let git = if loaded.source.starts_with("git:") {
-        let commits: Option<Vec<String>> = loaded.series.patches.iter().map(|patch| patch.commit_id.clone()).collect();
-        let commits = commits.with_context(|| format!("{}: a git patch without a commit id", loaded.source))?;
+        let commits: Option<Vec<String>> = loaded
+            .series
+            .patches
+            .iter()
+            .map(|patch| patch.commit_id.clone())
+            .collect();
+        let commits = commits
+            .with_context(|| format!("{}: a git patch without a commit id", loaded.source))?;
         let repo = repo
             .canonicalize()
             .with_context(|| format!("resolving the repository path {}", repo.display()))?;
@@ -95,7 +101,11 @@ fn payload_for(loaded: &LoadedSeries, repo: &Path) -> anyhow::Result<ReviewJobPa
         source: loaded.source.clone(),
         series_key: loaded.series_key.clone(),
         version: loaded.series.version,
-        message_ids: loaded.messages.iter().map(|message| message.message_id.clone()).collect(),
+        message_ids: loaded
+            .messages
+            .iter()
+            .map(|message| message.message_id.clone())
+            .collect(),
         git,
     })
 }
@@ -133,25 +143,42 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
         let job = NewJob {
             kind: REVIEW_JOB.to_string(),
             payload: serde_json::to_value(&payload)?,
-            dedup_key: Some(format!("review:{}:v{}", payload.series_key, payload.version)),
+            dedup_key: Some(format!(
+                "review:{}:v{}",
+                payload.series_key, payload.version
+            )),
             series_key: Some(payload.series_key.clone()),
             series_version: Some(payload.version),
             priority: args.priority,
             max_attempts: args.max_attempts,
         };
-        let outcome = store
-            .enqueue(&job)
-            .await
-            .with_context(|| format!("queueing a review of {:?} ({})", payload.title, payload.source))?;
+        let outcome = store.enqueue(&job).await.with_context(|| {
+            format!(
+                "queueing a review of {:?} ({})",
+                payload.title, payload.source
+            )
+        })?;
         if args.format == OutputFormat::Text {
             match outcome {
                 Enqueued::Added { id, superseded } => {
-                    let note = if superseded > 0 { format!(" (superseded {superseded} older)") } else { String::new() };
-                    println!("queued job {} for {:?} v{}{note}", id.0, payload.title, payload.version);
+                    let note = if superseded > 0 {
+                        format!(" (superseded {superseded} older)")
+                    } else {
+                        String::new()
+                    };
+                    println!(
+                        "queued job {} for {:?} v{}{note}",
+                        id.0, payload.title, payload.version
+                    );
                 }
-                Enqueued::Existing { id } => println!("already queued as job {} for {:?}", id.0, payload.title),
+                Enqueued::Existing { id } => {
+                    println!("already queued as job {} for {:?}", id.0, payload.title)
+                }
                 Enqueued::Obsolete { newer } => {
-                    println!("skipped {:?} v{}: job {} reviews a newer version", payload.title, payload.version, newer.0)
+                    println!(
+                        "skipped {:?} v{}: job {} reviews a newer version",
+                        payload.title, payload.version, newer.0
+                    )
                 }
             }
         }
