@@ -275,7 +275,7 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     std::fs::write(
         dir.path().join("bot.toml"),
         format!(
-            "db = \"sqlite:{db}\"\npolicy = \"policy.toml\"\nincomplete_wait_minutes = 0\nmail_retry_seconds = 0\n\
+            "db = \"sqlite:{db}\"\npolicy = \"policy.toml\"\nincomplete_wait_minutes = 0\nmail_retry_seconds = 0\ndry_run_dir = \"dry-run\"\n\
              [[sources]]\nspec = \"mbox:{corpus}\"\n\
              [[sources]]\nspec = \"maildir:{replies}\"\nlist = \"io-uring.vger.kernel.org\"\n\
              [[sources]]\nspec = \"maildir:{delivered}\"\nlist = \"io-uring.vger.kernel.org\"\n\
@@ -543,6 +543,51 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     assert!(
         stats_text.contains("resource") && stats_text.contains("100%"),
         "{stats_text}"
+    );
+    // The operator switches the list to dry run; a new patch that the
+    // script finds something in is reviewed, its reply rendered to the
+    // dry-run directory, and nothing is sent.
+    let policy_path = env.dir.path().join("policy.toml");
+    let policy = std::fs::read_to_string(&policy_path).expect("policy");
+    std::fs::write(
+        &policy_path,
+        policy.replace("reply = \"all\"\n", "reply = \"all\"\ndry_run = true\n"),
+    )
+    .expect("policy");
+    std::fs::write(
+        env.dir.path().join("replies/new/newpatch"),
+        "From: New Dev <new@example.org>\nTo: io-uring@vger.kernel.org\nSubject: [PATCH] io_uring/mock: add a mock file\n\
+         Message-ID: <newpatch@example.org>\nList-Id: <io-uring.vger.kernel.org>\nDate: Mon, 1 Sep 2025 10:00:00 +0000\n\n\
+         Add it.\n\nSigned-off-by: New Dev <new@example.org>\n---\n io_uring/mock_file.c | 5 +++++\n\n\
+         diff --git a/io_uring/mock_file.c b/io_uring/mock_file.c\nnew file mode 100644\nindex 0000000..1111111\n\
+         --- /dev/null\n+++ b/io_uring/mock_file.c\n@@ -0,0 +1,5 @@\n+a\n+b\n+c\n+d\n+e\n",
+    )
+    .expect("inject patch");
+    let dry = report(&env.once());
+    assert_eq!(
+        (
+            dry["reviewed"].as_u64(),
+            dry["replies_dry_run"].as_u64(),
+            dry["sent"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{dry}"
+    );
+    let rendered: Vec<String> = std::fs::read_dir(env.dir.path().join("dry-run"))
+        .expect("dry-run dir")
+        .flatten()
+        .map(|entry| std::fs::read_to_string(entry.path()).expect("read"))
+        .collect();
+    assert_eq!(rendered.len(), 1);
+    assert_eq!(
+        header(&rendered[0], "In-Reply-To"),
+        Some("<newpatch@example.org>")
+    );
+    assert_eq!(smtp.mails().len(), mails.len(), "dry run sends nothing");
+    let dry_again = report(&env.once());
+    assert_eq!(
+        dry_again["replies_dry_run"], 0,
+        "rendered once: {dry_again}"
     );
     fake.stop().await;
 }
