@@ -11,16 +11,16 @@
 # Usage: tests/local-model/run.sh        (first run builds llama-cpp-python,
 #                                         about 15 CPU-minutes; see setup.sh)
 # Env:   SASHIKO_BIN (default: build with cargo), SASHIKO_LOCAL_MODEL_VENV,
-#        LOCAL_MODEL_MAX_OUTPUT_TOKENS (default 384),
-#        LOCAL_MODEL_MAX_ATTEMPTS (sashiko review --max-attempts, default 4).
+#        LOCAL_MODEL_MAX_OUTPUT_TOKENS (default 640),
+#        LOCAL_MODEL_MAX_ATTEMPTS (sashiko review --max-attempts, default 6).
 # Not run by CI.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 VENV="${SASHIKO_LOCAL_MODEL_VENV:-$HOME/.cache/sashiko/local-model-venv}"
 export SASHIKO_LOCAL_MODEL_VENV="$VENV"
-MAX_OUTPUT="${LOCAL_MODEL_MAX_OUTPUT_TOKENS:-384}"
-MAX_ATTEMPTS="${LOCAL_MODEL_MAX_ATTEMPTS:-4}"
+MAX_OUTPUT="${LOCAL_MODEL_MAX_OUTPUT_TOKENS:-640}"
+MAX_ATTEMPTS="${LOCAL_MODEL_MAX_ATTEMPTS:-6}"
 
 "$ROOT/tests/local-model/setup.sh"
 

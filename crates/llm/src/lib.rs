@@ -17,6 +17,7 @@ pub mod error;
 pub mod fake;
 mod gemini;
 mod http;
+pub mod metered;
 mod openai;
 pub mod ratelimit;
 pub mod retry;
@@ -38,6 +39,7 @@ pub use cost::{StageUsage, UsageLedger, UsageReport};
 pub use error::{LlmError, Origin};
 pub use gemini::to_gemini_schema;
 pub use http::STAGE_HEADER;
+pub use metered::MeteredClient;
 pub use structured::{chat_structured, StructuredAnswer};
 pub use tool_loop::{run_tool_loop, LoopStop, ToolBudget, ToolExecutor, ToolLoopOutcome};
 pub use types::{

@@ -277,3 +277,27 @@ async fn llama_cpp_request_validation_500_is_not_retried() {
         "a validation error must not be retried"
     );
 }
+
+#[tokio::test]
+async fn metered_client_counts_rejected_rounds_by_stage() {
+    let script = FakeScript::new()
+        .stage_default("verify", FakeAnswer::text("not json"))
+        .stage_default("style", FakeAnswer::json(json!({"findings": []})));
+    let server = FakeLlmServer::start(script).await;
+    let metered = sashiko_llm::MeteredClient::new(connect(&config(&server)).expect("client"));
+    let error = chat_structured(&metered, &request("verify"))
+        .await
+        .expect_err("never valid");
+    assert!(matches!(error, LlmError::InvalidStructuredOutput { .. }));
+    let ok = chat_structured(&metered, &request("style"))
+        .await
+        .expect("valid");
+    let ledger = metered.ledger();
+    assert_eq!(
+        ledger.by_stage["verify"].requests, 2,
+        "both rejected rounds are counted"
+    );
+    assert!(ledger.by_stage["verify"].input_tokens > 0);
+    assert_eq!(ledger.by_stage["style"], ok.response.usage);
+    assert_eq!(ledger.total().requests, 3);
+}
