@@ -142,12 +142,7 @@ impl SubsystemQuery {
         if !matches!(self.preexisting.as_str(), "yes" | "no") {
             self.preexisting.clear();
         }
-        if self
-            .age
-            .trim()
-            .parse::<i64>()
-            .map_or(true, |days| days <= 0)
-        {
+        if !self.age.trim().parse::<i64>().is_ok_and(|days| days > 0) {
             self.age.clear();
         }
         self.file = self.file.trim().to_string();
