@@ -10,6 +10,7 @@
 //! endpoint.
 
 mod anthropic;
+pub mod budget;
 pub mod cassette;
 pub mod config;
 pub mod cost;
@@ -30,6 +31,7 @@ pub mod types;
 use std::sync::Arc;
 
 pub use anthropic::ANTHROPIC_VERSION;
+pub use budget::{fit_to_budget, ContextPart, FittedContext};
 pub use cassette::{wrap_from_env, CassetteClient, CassetteMode};
 pub use config::{
     JsonMode, MaxTokensField, Price, ProviderConfig, ProviderKind, RateLimitConfig, RetryConfig,
