@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sashiko_store::{OutgoingMail, QueueConfig, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,9 @@ pub struct SmtpConfig {
     pub password: Option<String>,
     /// The envelope sender (MAIL FROM).
     pub envelope_from: String,
+    /// An extra trusted root certificate (PEM), for a relay with a private CA.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
     /// Seconds to wait on the server before giving up on an attempt.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
@@ -113,8 +116,20 @@ impl SmtpSender {
             port: config.port,
             detail,
         };
-        let tls =
-            || TlsParameters::new(config.host.clone()).map_err(|error| setup(error.to_string()));
+        let tls = || {
+            let mut builder = TlsParameters::builder(config.host.clone());
+            if let Some(path) = &config.ca_file {
+                let pem = std::fs::read(path).map_err(|error| {
+                    setup(format!("reading the CA file {}: {error}", path.display()))
+                })?;
+                let certificate = Certificate::from_pem(&pem)
+                    .map_err(|error| setup(format!("the CA file {}: {error}", path.display())))?;
+                builder = builder.add_root_certificate(certificate);
+            }
+            builder
+                .build_rustls()
+                .map_err(|error| setup(error.to_string()))
+        };
         let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
             .port(config.port)
             .timeout(Some(Duration::from_secs(config.timeout_secs.max(1))));

@@ -37,6 +37,10 @@ fn free_port() -> u16 {
 }
 
 fn spawn(port: u16, maildir: &Path, mode_file: &Path, delay_ms: u32) -> Child {
+    spawn_with(port, maildir, mode_file, delay_ms, &[])
+}
+
+fn spawn_with(port: u16, maildir: &Path, mode_file: &Path, delay_ms: u32, extra: &[&str]) -> Child {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
     let mut child = Command::new("python3")
         .arg(script)
@@ -44,6 +48,7 @@ fn spawn(port: u16, maildir: &Path, mode_file: &Path, delay_ms: u32) -> Child {
         .arg(maildir)
         .arg(mode_file)
         .arg(delay_ms.to_string())
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 starts");
@@ -111,6 +116,7 @@ impl Server {
             username: None,
             password: None,
             envelope_from: "sashiko@bot.example".into(),
+            ca_file: None,
             timeout_secs,
         }
     }
@@ -323,4 +329,170 @@ async fn server_killed_during_a_burst_loses_nothing_and_sends_nothing_twice() {
         BTreeMap::from([("sent".into(), BURST as i64)])
     );
     eprintln!("burst of {BURST}: {} sent before the kill, {} retried, all {BURST} delivered exactly once after the restart", first.sent, first.retried);
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+/// A private CA and a server certificate for 127.0.0.1 signed by it.
+fn certificates(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=sashiko test CA",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starttls_with_login_to_a_server_that_requires_both() {
+    if !aiosmtpd_available() || Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("skipping: python3 with aiosmtpd, or openssl, is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    certificates(dir.path());
+    let port = free_port();
+    let maildir = dir.path().join("maildir");
+    let cert = dir.path().join("server.pem");
+    let key = dir.path().join("server.key");
+    let child = spawn_with(
+        port,
+        &maildir,
+        &dir.path().join("mode"),
+        0,
+        &[
+            cert.to_str().expect("utf-8"),
+            key.to_str().expect("utf-8"),
+            "sashiko:s3cret",
+        ],
+    );
+    let server = Server {
+        child,
+        port,
+        maildir,
+        mode_file: dir.path().join("mode"),
+        delay_ms: 0,
+    };
+    let store = store(dir.path()).await;
+    let secure = |user: Option<&str>, password: &str, ca: bool| SmtpConfig {
+        security: Security::Starttls,
+        username: user.map(str::to_owned),
+        password: Some(password.to_owned()),
+        ca_file: ca.then(|| dir.path().join("ca.pem")),
+        ..server.config(5)
+    };
+    let cases = [
+        (
+            "right login, trusted CA",
+            secure(Some("sashiko"), "s3cret", true),
+            "sent",
+        ),
+        (
+            "wrong password",
+            secure(Some("sashiko"), "wrong", true),
+            "dead",
+        ),
+        (
+            "CA not trusted",
+            secure(Some("sashiko"), "s3cret", false),
+            "queued",
+        ),
+        (
+            "plain, no STARTTLS",
+            SmtpConfig {
+                security: Security::None,
+                ..secure(None, "", true)
+            },
+            "dead",
+        ),
+    ];
+    for (n, (name, config, expected)) in cases.into_iter().enumerate() {
+        let sender = SmtpSender::new(&config).expect("sender");
+        let MailQueued::Added(id) = store
+            .outbox_enqueue(&mail(100 + n, 3))
+            .await
+            .expect("queue")
+        else {
+            panic!("{name}: queued")
+        };
+        let report = drain_outbox(
+            &store,
+            &sender,
+            &DrainOptions {
+                max_rounds: 1,
+                ..DrainOptions::default()
+            },
+        )
+        .await
+        .expect("drain");
+        let (state, _, error) = store.outbox_state(id).await.expect("state").expect("row");
+        assert_eq!(state, expected, "{name}: {report:?} {error:?}");
+        eprintln!("{name}: {state} {}", error.unwrap_or_default());
+    }
+    let delivered = server.delivered();
+    assert_eq!(
+        delivered.keys().collect::<Vec<_>>(),
+        ["<test-100@bot.example>"],
+        "only the authenticated TLS mail arrived"
+    );
 }

@@ -54,11 +54,43 @@ class Handler:
         return "250 2.0.0 delivered"
 
 
+class Authenticator:
+    """Accepts exactly one LOGIN/PLAIN user and password."""
+
+    def __init__(self, user, password):
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self.user
+            and auth_data.password == self.password
+        )
+        return AuthResult(success=ok, handled=False)
+
+
 def main():
     port, maildir, mode_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     delay_ms = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    extra = {}
+    if len(sys.argv) > 7:
+        # CERT KEY USER:PASSWORD: STARTTLS required, then AUTH required.
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[5], sys.argv[6])
+        user, password = sys.argv[7].split(":", 1)
+        extra = dict(
+            tls_context=context,
+            require_starttls=True,
+            authenticator=Authenticator(user, password),
+            auth_required=True,
+            auth_require_tls=True,
+        )
     controller = Controller(
-        Handler(maildir, mode_file, delay_ms), hostname="127.0.0.1", port=port
+        Handler(maildir, mode_file, delay_ms), hostname="127.0.0.1", port=port, **extra
     )
     controller.start()
     print("READY", flush=True)
