@@ -9,24 +9,70 @@
 
 use std::time::{Duration, Instant};
 
-use sashiko_store::{NewFinding, NewPatch, NewReview, NewSeriesVersion, ReviewOutcome, ReviewStatus, Store};
+use sashiko_store::{
+    NewFinding, NewPatch, NewReview, NewSeriesVersion, ReviewOutcome, ReviewStatus, Store,
+};
 use sqlx::Connection;
 
 const SUBSYSTEMS: [&str; 40] = [
-    "mm", "net", "drivers/net", "fs/ext4", "fs/btrfs", "fs/xfs", "kernel", "sched", "block", "drivers/gpu",
-    "drivers/usb", "drivers/scsi", "drivers/nvme", "arch/x86", "arch/arm64", "sound/soc", "security", "crypto",
-    "drivers/infiniband", "drivers/md", "fs/nfs", "fs/f2fs", "io_uring", "bpf", "drivers/iio", "drivers/i2c",
-    "drivers/spi", "drivers/pci", "drivers/tty", "drivers/input", "drivers/media", "drivers/hid", "drivers/acpi",
-    "drivers/clk", "drivers/pinctrl", "drivers/regulator", "virt", "lib", "ipc", "init",
+    "mm",
+    "net",
+    "drivers/net",
+    "fs/ext4",
+    "fs/btrfs",
+    "fs/xfs",
+    "kernel",
+    "sched",
+    "block",
+    "drivers/gpu",
+    "drivers/usb",
+    "drivers/scsi",
+    "drivers/nvme",
+    "arch/x86",
+    "arch/arm64",
+    "sound/soc",
+    "security",
+    "crypto",
+    "drivers/infiniband",
+    "drivers/md",
+    "fs/nfs",
+    "fs/f2fs",
+    "io_uring",
+    "bpf",
+    "drivers/iio",
+    "drivers/i2c",
+    "drivers/spi",
+    "drivers/pci",
+    "drivers/tty",
+    "drivers/input",
+    "drivers/media",
+    "drivers/hid",
+    "drivers/acpi",
+    "drivers/clk",
+    "drivers/pinctrl",
+    "drivers/regulator",
+    "virt",
+    "lib",
+    "ipc",
+    "init",
 ];
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn fill(url: &str, store: &Store) -> String {
-    let mut connection = sqlx::PgConnection::connect(url).await.expect("connect for bulk load");
-    let names = SUBSYSTEMS.iter().map(|name| format!("'{name}'")).collect::<Vec<_>>().join(",");
+    let mut connection = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect for bulk load");
+    let names = SUBSYSTEMS
+        .iter()
+        .map(|name| format!("'{name}'"))
+        .collect::<Vec<_>>()
+        .join(",");
     let statements = [
         format!(
             "INSERT INTO bugs (fingerprint, subsystem, state, severity, title, file, line_start, line_end, preexisting, created_at, updated_at) \
@@ -54,7 +100,10 @@ async fn fill(url: &str, store: &Store) -> String {
             .to_string(),
     ];
     for statement in &statements {
-        sqlx::query(statement).execute(&mut connection).await.unwrap_or_else(|error| panic!("bulk load: {error}\n{statement}"));
+        sqlx::query(statement)
+            .execute(&mut connection)
+            .await
+            .unwrap_or_else(|error| panic!("bulk load: {error}\n{statement}"));
     }
     let diff = "diff --git a/mm/slab.c b/mm/slab.c\n--- a/mm/slab.c\n+++ b/mm/slab.c\n@@ -100,3 +100,4 @@\n \ta();\n+\tkfree(obj);\n \treturn obj;\n }\n";
     let version = store
@@ -80,7 +129,14 @@ async fn fill(url: &str, store: &Store) -> String {
         .await
         .expect("reviewed series");
     let review = store
-        .start_review(&NewReview { series_version: version, provider: Some("openai".into()), model: Some("m".into()), prompt_set_hash: "h".into(), guides: vec![], runs: 1 })
+        .start_review(&NewReview {
+            series_version: version,
+            provider: Some("openai".into()),
+            model: Some("m".into()),
+            prompt_set_hash: "h".into(),
+            guides: vec![],
+            runs: 1,
+        })
         .await
         .expect("start review");
     let findings = (0..6)
@@ -102,10 +158,24 @@ async fn fill(url: &str, store: &Store) -> String {
         })
         .collect();
     store
-        .finish_review(review, &ReviewOutcome { status: ReviewStatus::Finished, findings, usage: serde_json::json!({}), cost_usd: Some(0.01), skipped_stages: vec![], error: None, wall_ms: 1000 })
+        .finish_review(
+            review,
+            &ReviewOutcome {
+                status: ReviewStatus::Finished,
+                findings,
+                usage: serde_json::json!({}),
+                cost_usd: Some(0.01),
+                skipped_stages: vec![],
+                error: None,
+                wall_ms: 1000,
+            },
+        )
         .await
         .expect("finish review");
-    sqlx::query("ANALYZE").execute(&mut connection).await.expect("ANALYZE");
+    sqlx::query("ANALYZE")
+        .execute(&mut connection)
+        .await
+        .expect("ANALYZE");
     "reviewed-2@bench".to_string()
 }
 
@@ -123,7 +193,10 @@ async fn hammer(url: String, clients: usize, duration: Duration) -> Figures {
     for _ in 0..clients {
         let url = url.clone();
         tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .expect("client");
             let mut latencies = Vec::new();
             let mut errors = 0;
             while Instant::now() < deadline {
@@ -131,7 +204,8 @@ async fn hammer(url: String, clients: usize, duration: Duration) -> Figures {
                 match client.get(&url).send().await {
                     Ok(response) if response.status().is_success() => {
                         let _ = response.bytes().await;
-                        latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                        latencies
+                            .push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
                     }
                     _ => errors += 1,
                 }
@@ -139,7 +213,12 @@ async fn hammer(url: String, clients: usize, duration: Duration) -> Figures {
             (latencies, errors)
         }));
     }
-    let mut figures = Figures { requests: 0, errors: 0, seconds: 0.0, latencies_us: Vec::new() };
+    let mut figures = Figures {
+        requests: 0,
+        errors: 0,
+        seconds: 0.0,
+        latencies_us: Vec::new(),
+    };
     for task in tasks {
         let (latencies, errors) = task.await.expect("client task");
         figures.requests += latencies.len();
@@ -160,7 +239,10 @@ fn percentile(sorted: &[u64], fraction: f64) -> f64 {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let server_url = std::env::var("SASHIKO_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         let name = format!("sashiko_web_load_{}", std::process::id());

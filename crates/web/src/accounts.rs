@@ -219,7 +219,11 @@ pub async fn create_session(
     lifetime_secs: u64,
 ) -> Result<String, WebError> {
     store
-        .web_execute("removing expired sessions", "DELETE FROM web_sessions WHERE expires_at <= {now}", &[])
+        .web_execute(
+            "removing expired sessions",
+            "DELETE FROM web_sessions WHERE expires_at <= {now}",
+            &[],
+        )
         .await?;
     let token = random_token();
     let lifetime_ms = i64::try_from(lifetime_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 2);

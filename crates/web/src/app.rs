@@ -34,6 +34,7 @@ pub(crate) struct Inner {
     pub metrics: Metrics,
     pub maintainers: Maintainers,
     pub limiter: LoginLimiter,
+    pub cache: crate::cache::ResponseCache,
 }
 
 impl AppState {
@@ -60,6 +61,9 @@ impl AppState {
                 metrics: Metrics::default(),
                 maintainers,
                 limiter,
+                cache: crate::cache::ResponseCache::new(std::time::Duration::from_millis(
+                    config.cache_ttl_ms,
+                )),
                 config,
             }),
         })
@@ -93,6 +97,10 @@ pub fn router(state: AppState) -> Router {
         .route("/static/sashiko.css", get(stylesheet))
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::metrics::metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::cache::serve_cached,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             access_control,

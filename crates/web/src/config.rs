@@ -23,6 +23,10 @@ pub struct WebConfig {
     pub login_max_failures: u32,
     /// The window of the login rate limit, in seconds.
     pub login_window_secs: u64,
+    /// How long anonymous GET answers of the bug pages and API may be
+    /// reused, in milliseconds (0 turns the cache off). A triage decision
+    /// in this process drops the cache at once.
+    pub cache_ttl_ms: u64,
     /// How long a session lasts, in seconds.
     pub session_secs: u64,
 }
@@ -38,6 +42,7 @@ impl Default for WebConfig {
             login_max_failures: 5,
             login_window_secs: 600,
             session_secs: 7 * 24 * 3600,
+            cache_ttl_ms: 1000,
         }
     }
 }

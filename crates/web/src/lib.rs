@@ -15,6 +15,7 @@ pub mod accounts;
 mod api;
 mod app;
 mod auth;
+mod cache;
 mod config;
 mod error;
 mod feed;

@@ -144,6 +144,7 @@ pub async fn triage(
             },
         )
         .await?;
+    state.inner.cache.invalidate();
     tracing::info!("{} set bug {id} to {}", user.name, decision.to);
     Ok(Redirect::to(&format!("/bug/{id}#history")).into_response())
 }

@@ -397,3 +397,68 @@ async fn private_reading_requires_a_session() {
         assert_eq!(status, 200, "{path} with a session");
     }
 }
+
+#[tokio::test]
+async fn anonymous_pages_are_cached_until_a_triage() {
+    let db = TestDb::new(sashiko_store::BackendKind::Sqlite).await;
+    let seeded = seed(&db.store).await;
+    add_accounts(&db.store).await;
+    let server = spawn_server(
+        &db.store,
+        WebConfig {
+            cache_ttl_ms: 60_000,
+            ..WebConfig::default()
+        },
+    )
+    .await;
+    let base = &server.base;
+    let page = |session: Option<String>| async move {
+        let mut request = client().get(format!("{base}/subsystem/mm?view=all"));
+        if let Some(session) = session {
+            request = request.header("Cookie", format!("sashiko_session={session}"));
+        }
+        request
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("page")
+    };
+    let first = page(None).await;
+    assert!(first.contains("open: 1"), "{first}");
+    // A change behind the web's back is not seen within the cache's lifetime...
+    let change = sashiko_store::StateChange {
+        to: sashiko_store::BugState::Invalid,
+        actor: "cli".into(),
+        reason: "from the CLI".into(),
+        duplicate_of: None,
+    };
+    db.store
+        .set_bug_state(BugId(seeded.mm_bug), &change)
+        .await
+        .expect("set state");
+    assert_eq!(
+        page(None).await,
+        first,
+        "anonymous page served from the cache"
+    );
+    // ...but a logged-in user always sees the database,
+    let session = login(base, "mmguy", "mmguy-password").await.expect("login");
+    assert!(page(Some(session.clone())).await.contains("invalid: 1"));
+    // and a triage through the web drops the cache at once.
+    let csrf = session_csrf(base, &session).await;
+    let fields = [
+        ("action", "known"),
+        ("reason", "todo"),
+        ("csrf", csrf.as_str()),
+    ];
+    assert_eq!(
+        post_triage(base, seeded.mm_bug, Some(&session), &fields).await,
+        303
+    );
+    assert!(
+        page(None).await.contains("known: 1"),
+        "cache dropped after triage"
+    );
+}
