@@ -514,6 +514,24 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
         "one reply, then one more on the explicit rerun"
     );
     let mails = smtp.mails();
+    // `#sashiko known` from that author: an agreeing verdict on the finding.
+    std::fs::write(
+        env.dir.path().join("replies/new/known"),
+        format!(
+            "From: {other_author}\nTo: io-uring@vger.kernel.org\nSubject: Re: known\nMessage-ID: <known@example.org>\nIn-Reply-To: {other_id}\nReferences: {other_patch} {other_id}\nList-Id: <io-uring.vger.kernel.org>\n\nWe know about this one.\n#sashiko known\n"
+        ),
+    )
+    .expect("inject");
+    let known = report(&env.once());
+    assert_eq!(
+        (
+            known["commands_honoured"].as_u64(),
+            known["feedback_recorded"].as_u64(),
+            known["sent"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{known}"
+    );
 
     inject("author-stop", &author, "Please stop.\n#sashiko stop");
     let fifth = report(&env.once());
