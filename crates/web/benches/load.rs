@@ -256,42 +256,46 @@ fn main() {
         let bugs = store.count(sashiko_store::Table::Bugs).await.expect("count");
         println!("loaded {bugs} bugs, 5001 series in {:.1} s", loading.elapsed().as_secs_f64());
 
-        let state = sashiko_web::AppState::new(store.clone(), sashiko_web::WebConfig::default()).expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = listener.local_addr().expect("address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(sashiko_web::serve(listener, state, async move {
-            let _ = stopped.await;
-        }));
         let clients = env_number("SASHIKO_LOAD_CLIENTS", 50) as usize;
         let seconds = env_number("SASHIKO_LOAD_SECS", 10);
-        let base = format!("http://{address}");
-        let targets = [
-            format!("{base}/subsystem/mm"),
-            format!("{base}/subsystem/mm?view=all&sort=severity&preexisting=yes"),
-            format!("{base}/api/patchset?id={message_id}"),
-            format!("{base}/api/bugs?subsystem=mm&state=open&limit=100"),
-            format!("{base}/"),
-        ];
         println!("{clients} concurrent clients, {seconds} s per URL, server and clients in one process on 127.0.0.1");
-        println!("{:<62} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8}", "URL", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms");
-        for target in &targets {
-            let _ = hammer(target.clone(), clients, Duration::from_secs(1)).await; // warm up
-            let figures = hammer(target.clone(), clients, Duration::from_secs(seconds)).await;
-            println!(
-                "{:<62} {:>8} {:>8} {:>7.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
-                target.trim_start_matches(&base),
-                figures.requests,
-                figures.errors,
-                figures.requests as f64 / figures.seconds,
-                percentile(&figures.latencies_us, 0.50),
-                percentile(&figures.latencies_us, 0.90),
-                percentile(&figures.latencies_us, 0.99),
-                percentile(&figures.latencies_us, 1.0),
-            );
+        for (label, cache_ttl_ms) in [("response cache off", 0), ("response cache on (1 s, anonymous GETs)", 1000)] {
+            let config = sashiko_web::WebConfig { cache_ttl_ms, ..sashiko_web::WebConfig::default() };
+            let state = sashiko_web::AppState::new(store.clone(), config).expect("state");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let address = listener.local_addr().expect("address");
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(sashiko_web::serve(listener, state, async move {
+                let _ = stopped.await;
+            }));
+            let base = format!("http://{address}");
+            let targets = [
+                format!("{base}/subsystem/mm"),
+                format!("{base}/subsystem/mm?view=all&sort=severity&preexisting=yes"),
+                format!("{base}/api/patchset?id={message_id}"),
+                format!("{base}/api/bugs?subsystem=mm&state=open&limit=100"),
+                format!("{base}/"),
+            ];
+            println!("\n{label}");
+            println!("{:<62} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8}", "URL", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms");
+            for target in &targets {
+                let _ = hammer(target.clone(), clients, Duration::from_secs(1)).await; // warm up
+                let figures = hammer(target.clone(), clients, Duration::from_secs(seconds)).await;
+                println!(
+                    "{:<62} {:>8} {:>8} {:>7.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+                    target.trim_start_matches(&base),
+                    figures.requests,
+                    figures.errors,
+                    figures.requests as f64 / figures.seconds,
+                    percentile(&figures.latencies_us, 0.50),
+                    percentile(&figures.latencies_us, 0.90),
+                    percentile(&figures.latencies_us, 0.99),
+                    percentile(&figures.latencies_us, 1.0),
+                );
+            }
+            let _ = stop.send(());
+            let _ = server.await;
         }
-        let _ = stop.send(());
-        let _ = server.await;
         store.close().await;
         sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await.expect("drop database");
     });

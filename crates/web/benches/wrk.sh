@@ -3,7 +3,8 @@
 # 100,000 bugs and 5,000 series in a fresh PostgreSQL database, 50
 # connections per URL. Usage: crates/web/benches/wrk.sh [path/to/sashiko]
 # Needs wrk (apt-get install -y wrk) and psql; PGURL defaults to
-# postgres://postgres@127.0.0.1:5432. The database is dropped at the end.
+# postgres://postgres@127.0.0.1:5432; CACHE_TTL_MS=0 turns the response
+# cache off. The database is dropped at the end.
 set -eu
 SASHIKO=${1:-target/release/sashiko}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
@@ -19,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 "$SASHIKO" db migrate --db "$PGURL/$DB" >/dev/null
 psql -q "$PGURL/$DB" -f "$(dirname "$0")/load_data.sql"
-"$SASHIKO" serve --db "$PGURL/$DB" --listen 127.0.0.1:$PORT 2>/dev/null &
+"$SASHIKO" serve --db "$PGURL/$DB" --listen 127.0.0.1:$PORT --cache-ttl-ms "${CACHE_TTL_MS:-1000}" 2>/dev/null &
 SERVER=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 1; done
 for path in \

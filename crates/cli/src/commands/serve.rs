@@ -44,6 +44,11 @@ pub struct ServeArgs {
     /// Base of links to mail threads.
     #[arg(long, value_name = "URL", default_value = "https://lore.kernel.org/r/")]
     pub lore_base: String,
+    /// How long anonymous GET answers of the bug pages and API may be
+    /// reused, in milliseconds (0 turns the cache off); a triage in this
+    /// process drops the cache at once.
+    #[arg(long, default_value_t = 1000)]
+    pub cache_ttl_ms: u64,
     /// How often to hand back leases of jobs whose worker stopped
     /// heartbeating, in seconds (0 turns it off).
     #[arg(long, default_value_t = 30)]
@@ -112,6 +117,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         maintainers_file: args.maintainers.clone(),
         public_url: args.public_url.clone(),
         lore_base: args.lore_base.clone(),
+        cache_ttl_ms: args.cache_ttl_ms,
         ..WebConfig::default()
     };
     let state = AppState::new(store.clone(), config).context("setting up the web view")?;
