@@ -44,11 +44,7 @@ fn quoted_lines<'d>(diff: &'d str, file: &str, first: i64, last: i64) -> Vec<&'d
             continue;
         }
         match line.chars().next() {
-            Some('-') => {
-                if (first..=last + 1).contains(&new_line) {
-                    quoted.push(line);
-                }
-            }
+            Some('-') if (first..=last + 1).contains(&new_line) => quoted.push(line),
             Some('+') | Some(' ') | None => {
                 if (first..=last).contains(&new_line) {
                     quoted.push(line);

@@ -116,7 +116,7 @@ impl Maintainers {
                     .map(|length| (length, entry))
             })
             .collect();
-        covering.sort_by(|a, b| b.0.cmp(&a.0));
+        covering.sort_by_key(|(length, _)| std::cmp::Reverse(*length));
         covering
             .into_iter()
             .take(limit)

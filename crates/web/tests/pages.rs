@@ -22,7 +22,12 @@ async fn get(base: &str, path: &str) -> (u16, String) {
 
 /// Escaped the way the templates escape (&, <, >, ", ', /).
 fn html_escaped(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;").replace('/', "&#x2F;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('/', "&#x2F;")
 }
 
 fn assert_escaped(path: &str, body: &str) {
@@ -75,7 +80,10 @@ async fn pages_render_escaped_and_filter() {
         );
         let (_, series) = get(base, &format!("/series/{}", seeded.version_id)).await;
         assert!(series.contains("&lt;iframe"), "patch text shown escaped");
-        assert!(series.contains(&html_escaped(HOSTILE_SUBJECT)), "subject escaped");
+        assert!(
+            series.contains(&html_escaped(HOSTILE_SUBJECT)),
+            "subject escaped"
+        );
         assert!(
             series.contains("$0.0123") && series.contains("12000"),
             "usage and cost shown"
@@ -87,7 +95,9 @@ async fn pages_render_escaped_and_filter() {
             "litmus evidence and verdict"
         );
         assert!(
-            mm_bug.contains(&html_escaped("https://lore.kernel.org/r/p1.1700000000.git.dev%40example.org")),
+            mm_bug.contains(&html_escaped(
+                "https://lore.kernel.org/r/p1.1700000000.git.dev%40example.org"
+            )),
             "lore link"
         );
         let (_, mm) = get(base, "/subsystem/mm").await;

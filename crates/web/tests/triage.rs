@@ -13,6 +13,9 @@ use sashiko_store::{BugHistoryEntry, BugId, Store};
 use sashiko_web::accounts::{add_user, NewAccount, Role};
 use sashiko_web::WebConfig;
 
+/// (actor, form fields, expected state, expected reason in the history).
+type TriageStep<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str);
+
 const ACTIONS: [&str; 6] = [
     "confirm",
     "invalid",
@@ -158,7 +161,7 @@ async fn triage_needs_a_session_the_role_and_the_csrf_token() {
         assert_eq!(snapshot(&db.store, seeded.mm_bug).await, before);
 
         // Decisions that go through, each recorded in the history.
-        let steps: [(&str, &[(&str, &str)], &str, &str); 3] = [
+        let steps: [TriageStep<'_>; 3] = [
             (
                 "mmguy",
                 &[("action", "confirm"), ("reason", "reproduced with KASAN")],

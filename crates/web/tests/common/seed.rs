@@ -31,6 +31,10 @@ pub struct Seeded {
 const DIFF1: &str = "diff --git a/mm/slab.c b/mm/slab.c\n--- a/mm/slab.c\n+++ b/mm/slab.c\n@@ -100,4 +100,5 @@ void *cache_alloc(void)\n \tobj = get_obj();\n-\tfree(obj);\n+\tkfree(obj);\n+\treturn obj;\n \tspin_unlock(&lock);\n }\n";
 const DIFF2: &str = "diff --git a/drivers/net/dev.c b/drivers/net/dev.c\n--- a/drivers/net/dev.c\n+++ b/drivers/net/dev.c\n@@ -10,3 +10,4 @@ int probe(void)\n \t/* <img src=x onerror=alert(1)> */\n+\tstrcpy(buf, \"<script>alert(2)</script>\");\n \treturn 0;\n }\n";
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "test fixture: one argument per field that varies between findings"
+)]
 fn finding(
     patch_index: u32,
     file: &str,
