@@ -2,9 +2,9 @@
 //! process, bound to 127.0.0.1:8080 unless `--listen` says otherwise, with
 //! graceful shutdown on SIGINT/SIGTERM (requests in flight finish, then the
 //! database pool is closed). Background work started here: recovery of
-//! expired job leases, so jobs of a worker that died are handed back.
-//! Ingest loops and review workers run as `sashiko ingest` / `sashiko
-//! worker` processes until their crates expose a loop to spawn here (see
+//! expired job leases (jobs of a worker that died are handed back) and,
+//! with `--workers N`, the review worker loop of `sashiko worker`. Ingest
+//! loops still run as `sashiko ingest` processes (hook:
 //! `spawn_background_work`). This command must never listen on a public
 //! address unless asked to.
 
@@ -49,6 +49,11 @@ pub struct ServeArgs {
     /// process drops the cache at once.
     #[arg(long, default_value_t = 1000)]
     pub cache_ttl_ms: u64,
+    /// Review workers to run inside this process (the same loop as
+    /// `sashiko worker --concurrency N`, with its default settings); 0 runs
+    /// none (run `sashiko worker` processes instead).
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
     /// How often to hand back leases of jobs whose worker stopped
     /// heartbeating, in seconds (0 turns it off).
     #[arg(long, default_value_t = 30)]
@@ -79,6 +84,29 @@ fn spawn_background_work(
                     _ = tokio::time::sleep(period) => {}
                     _ = stop.changed() => break,
                 }
+            }
+        }));
+    }
+    if args.workers > 0 {
+        let worker_args = crate::commands::worker::WorkerArgs {
+            concurrency: args.workers,
+            exit_when_idle: false,
+            lease_secs: 120,
+            poll_ms: 1000,
+            retry_secs: 30,
+            worker_id: None,
+            provider: None,
+            model: None,
+            base_url: None,
+            prompts: None,
+            max_attempts: 2,
+            db: DbUrlArgs {
+                db: args.db.db.clone(),
+            },
+        };
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = crate::commands::worker::run(worker_args).await {
+                tracing::error!("the review workers inside serve stopped: {error:#}");
             }
         }));
     }
@@ -137,8 +165,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
     .await
     .context("serving HTTP")?;
-    for task in tasks {
-        let _ = task.await;
+    for mut task in tasks {
+        // Workers stop on SIGINT after the jobs in hand; on SIGTERM they are
+        // stopped here after a grace period and their leases expire and are
+        // handed back by lease recovery (here or in any other process).
+        if tokio::time::timeout(Duration::from_secs(30), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)
