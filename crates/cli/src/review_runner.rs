@@ -23,6 +23,10 @@ pub fn connect_model(settings: &Settings) -> anyhow::Result<Option<Arc<dyn LlmCl
         return Ok(None);
     };
     let client = sashiko_llm::connect(&config).context("connecting to the configured model")?;
+    // SASHIKO_LLM_CASSETTE / SASHIKO_LLM_CASSETTE_MODE record or replay
+    // transcripts around the real client.
+    let client = sashiko_llm::cassette::try_wrap_from_env(client)
+        .context("setting up the LLM cassette from SASHIKO_LLM_CASSETTE")?;
     Ok(Some(client))
 }
 

@@ -448,3 +448,40 @@ async fn stages_see_the_enclosing_function_from_the_post_patch_tree() {
         "the context carries lines the diff does not show"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_review_replays_with_the_fake_stopped() {
+    let env = Env::new(three_commit_repo);
+    let cassette = env.repo().join("../review.cassette.jsonl");
+    let cassette = cassette.to_str().expect("utf-8 path");
+    let fake = FakeLlmServer::start(scripted_findings()).await;
+    let base_url = fake.base_url();
+    let record = [
+        ("SASHIKO_LLM_CASSETTE", cassette),
+        ("SASHIKO_LLM_CASSETTE_MODE", "record"),
+    ];
+    let recorded = env.review_with_env(Some(&base_url), &["HEAD~3..", "--format", "json"], &record);
+    assert_eq!(
+        recorded.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    fake.stop().await;
+    let replay = [
+        ("SASHIKO_LLM_CASSETTE", cassette),
+        ("SASHIKO_LLM_CASSETTE_MODE", "replay-strict"),
+    ];
+    let replayed = env.review_with_env(Some(&base_url), &["HEAD~3..", "--format", "json"], &replay);
+    assert_eq!(
+        replayed.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+    let (first, second) = (stdout_json(&recorded), stdout_json(&replayed));
+    assert_eq!(first["findings"], second["findings"]);
+    for key in ["requests", "input_tokens", "output_tokens", "cached_tokens"] {
+        assert_eq!(first["usage"][key], second["usage"][key], "usage {key}");
+    }
+}

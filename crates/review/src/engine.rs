@@ -47,6 +47,9 @@ pub struct ReviewOptions {
     pub maintainers: Option<Arc<Maintainers>>,
     /// Source snippets from the post-patch tree given to every stage.
     pub context: Vec<crate::context::ContextSnippet>,
+    /// Derive the nonce and canary from the series instead of at random,
+    /// so recorded transcripts replay exactly (cassette mode only).
+    pub deterministic_secrets: bool,
 }
 
 impl Default for ReviewOptions {
@@ -60,6 +63,7 @@ impl Default for ReviewOptions {
             known_fingerprints: BTreeSet::new(),
             maintainers: None,
             context: Vec::new(),
+            deterministic_secrets: false,
         }
     }
 }
@@ -154,7 +158,11 @@ pub async fn run_review(
     options: &ReviewOptions,
     progress: Progress<'_>,
 ) -> Result<ReviewOutput, ReviewError> {
-    let secrets = ReviewSecrets::random();
+    let secrets = if options.deterministic_secrets {
+        ReviewSecrets::derived(series)
+    } else {
+        ReviewSecrets::random()
+    };
     let mut output = ReviewOutput {
         findings: Vec::new(),
         dropped: Vec::new(),

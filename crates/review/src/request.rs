@@ -33,6 +33,27 @@ impl ReviewSecrets {
     }
 }
 
+impl ReviewSecrets {
+    /// Secrets derived from the series itself, for recorded transcripts
+    /// that must replay byte for byte. Weaker than [`ReviewSecrets::random`]
+    /// (a patch author could compute them), so only used when recording or
+    /// replaying a cassette.
+    pub fn derived(series: &ReviewSeries) -> ReviewSecrets {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for patch in &series.patches {
+            hasher.update(patch.subject.as_bytes());
+            hasher.update(patch.commit_message.as_bytes());
+            hasher.update(patch.diff.as_bytes());
+        }
+        let digest = hasher.finalize();
+        ReviewSecrets {
+            nonce: hex::encode(&digest[..8]),
+            canary: format!("SASHIKO-CANARY-{}", hex::encode(&digest[8..24])),
+        }
+    }
+}
+
 /// Wrap untrusted text in a labelled, nonce-delimited block.
 pub fn untrusted_block(nonce: &str, label: &str, text: &str) -> String {
     format!(

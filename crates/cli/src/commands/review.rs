@@ -115,6 +115,8 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     let options = ReviewOptions {
         max_attempts: args.max_attempts.max(1),
         runs: args.runs.max(1),
+        deterministic_secrets: std::env::var_os("SASHIKO_LLM_CASSETTE")
+            .is_some_and(|v| !v.is_empty()),
         min_consensus: args.min_consensus.max(1),
         known_fingerprints: crate::review_runner::known_fingerprints(&store).await?,
         maintainers: crate::review_runner::tree_maintainers(&args.repo),

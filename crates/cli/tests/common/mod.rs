@@ -47,6 +47,16 @@ impl Env {
     }
 
     pub fn review(&self, base_url: Option<&str>, args: &[&str]) -> Output {
+        self.review_with_env(base_url, args, &[])
+    }
+
+    /// Like `review`, with extra environment variables.
+    pub fn review_with_env(
+        &self,
+        base_url: Option<&str>,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sashiko"));
         command
             .arg("review")
@@ -65,6 +75,7 @@ impl Env {
                 .env("SASHIKO_LLM_MODEL", "fake-model")
                 .env("SASHIKO_LLM_API_KEY", "sk-test-never-printed");
         }
+        command.envs(vars.iter().copied());
         command.output().expect("sashiko runs")
     }
 
