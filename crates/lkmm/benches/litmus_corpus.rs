@@ -80,11 +80,17 @@ fn main() {
             cpu.as_secs_f64(),
             kernel.as_secs_f64()
         );
-        let mut decided_times: Vec<Duration> = results.iter().filter(|r| r.1.is_ok()).map(|r| r.2).collect();
+        let mut decided_times: Vec<Duration> = results
+            .iter()
+            .filter(|r| r.1.is_ok())
+            .map(|r| r.2)
+            .collect();
         decided_times.sort();
         if !decided_times.is_empty() {
             let total: Duration = decided_times.iter().sum();
-            let at = |q: f64| decided_times[((decided_times.len() - 1) as f64 * q) as usize].as_secs_f64();
+            let at = |q: f64| {
+                decided_times[((decided_times.len() - 1) as f64 * q) as usize].as_secs_f64()
+            };
             println!(
                 "  decided tests: {:.2} s summed, median {:.4} s, p99 {:.3} s, max {:.3} s",
                 total.as_secs_f64(),
