@@ -265,27 +265,6 @@ pub fn series_from_mbox(bytes: &[u8], source: &str) -> anyhow::Result<Vec<Loaded
     Ok(loaded)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::looks_like_message_id;
-
-    #[test]
-    fn message_ids_are_told_apart_from_revisions() {
-        let cases = [
-            ("20240101.123-1-a@example.org", true),
-            ("<abc@kernel.org>", true),
-            ("HEAD~3..", false),
-            ("main...topic", false),
-            ("HEAD@{1}", false),
-            ("@", false),
-            ("v6.8", false),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(looks_like_message_id(input), expected, "{input}");
-        }
-    }
-}
-
 /// Characters of source context given to the model per series.
 const CONTEXT_BUDGET_CHARS: usize = 24_000;
 
@@ -344,4 +323,25 @@ pub fn git_context(repo: &Path, loaded: &LoadedSeries) -> (Vec<ContextSnippet>, 
         }
     }
     (snippets, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_message_id;
+
+    #[test]
+    fn message_ids_are_told_apart_from_revisions() {
+        let cases = [
+            ("20240101.123-1-a@example.org", true),
+            ("<abc@kernel.org>", true),
+            ("HEAD~3..", false),
+            ("main...topic", false),
+            ("HEAD@{1}", false),
+            ("@", false),
+            ("v6.8", false),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(looks_like_message_id(input), expected, "{input}");
+        }
+    }
 }

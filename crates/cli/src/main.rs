@@ -57,7 +57,7 @@ enum Command {
     Worker(commands::worker::WorkerArgs),
     /// Measure the reviewer on a labelled corpus (oracle, cassette or live
     /// model) or a Sashiko benchmark file; every figure names its source.
-    Bench(commands::bench::BenchArgs),
+    Bench(Box<commands::bench::BenchArgs>),
     /// Run the scripted fake LLM server (OpenAI, Anthropic and Gemini wire
     /// protocols on one loopback port) for manual runs.
     FakeLlm(commands::fake_llm::FakeLlmArgs),
@@ -96,7 +96,7 @@ fn main() -> ExitCode {
             Command::Stats(args) => commands::stats::run(args).await,
             Command::Enqueue(args) => commands::enqueue::run(args).await,
             Command::Worker(args) => commands::worker::run(args).await,
-            Command::Bench(args) => commands::bench::run(args).await,
+            Command::Bench(args) => commands::bench::run(*args).await,
             Command::FakeLlm(args) => commands::fake_llm::run(args).await,
         }
     });

@@ -139,6 +139,9 @@ fn preexisting_leak_script() -> FakeScript {
         .default_answer(FakeAnswer::json(json!({"findings": []})))
 }
 
+/// A worker slot, its pid and the (job, attempt) pairs it holds.
+type Holder = (usize, u32, Vec<(i64, i64)>);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn enqueue_worker_jobs_and_bugs_on_sqlite() {
     let home = Home::new(None);
@@ -353,7 +356,7 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
                 .list_jobs(Some(JobStatus::Running), 1000)
                 .await
                 .expect("jobs");
-            let holders: Vec<(usize, u32, Vec<(i64, i64)>)> = workers
+            let holders: Vec<Holder> = workers
                 .iter()
                 .enumerate()
                 .map(|(slot, child)| {
