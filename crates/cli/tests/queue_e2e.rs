@@ -330,10 +330,10 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
     let script = FakeScript::new()
         .stage_default(
             "verify",
-            FakeAnswer::json(json!({"decisions": []})).delayed(Duration::from_millis(40)),
+            FakeAnswer::json(json!({"decisions": []})).delayed(Duration::from_millis(150)),
         )
         .default_answer(
-            FakeAnswer::json(json!({"findings": []})).delayed(Duration::from_millis(40)),
+            FakeAnswer::json(json!({"findings": []})).delayed(Duration::from_millis(150)),
         );
     let fake = FakeLlmServer::start(script).await;
     let store = Store::connect(&url).await.expect("db");
