@@ -27,7 +27,26 @@ pub fn connect_model(settings: &Settings) -> anyhow::Result<Option<Arc<dyn LlmCl
     // transcripts around the real client.
     let client = sashiko_llm::cassette::try_wrap_from_env(client)
         .context("setting up the LLM cassette from SASHIKO_LLM_CASSETTE")?;
+    let model = config.model.clone().unwrap_or_default();
+    let price = config
+        .prices
+        .get(&model)
+        .or_else(|| config.prices.get("*"))
+        .cloned();
+    // The price of the one model a process talks to; set once here.
+    let _ = MODEL_PRICE.set(price);
     Ok(Some(client))
+}
+
+/// Price of the connected model from the configuration's price table.
+static MODEL_PRICE: std::sync::OnceLock<Option<sashiko_llm::Price>> = std::sync::OnceLock::new();
+
+/// Usage by stage with cost, of every answer the review received.
+fn usage_report(
+    metered: Option<&sashiko_llm::MeteredClient>,
+) -> Option<sashiko_llm::cost::UsageReport> {
+    let price = MODEL_PRICE.get().and_then(Option::as_ref);
+    metered.map(|metered| metered.ledger().report(price))
 }
 
 /// A stored review.
@@ -36,6 +55,8 @@ pub struct Reviewed {
     pub status: ReviewStatus,
     pub output: ReviewOutput,
     pub wall_ms: u64,
+    /// From the configured price table; `None` when no price is known.
+    pub cost_usd: Option<f64>,
 }
 
 /// Store the series' messages and patches (idempotently), run the review,
@@ -113,12 +134,22 @@ pub async fn review_and_store(
         .await
         .context("recording the start of the review")?;
 
+    // Meter every answer (repair rounds and failed stages included), so
+    // stored usage and cost are complete.
+    let metered = client
+        .clone()
+        .map(|inner| Arc::new(sashiko_llm::MeteredClient::new(inner)));
+    let metered_client = metered.clone().map(|m| m as Arc<dyn LlmClient>);
     let started = Instant::now();
-    let result = run_review(prompts, series, client.clone(), options, progress).await;
+    let result = run_review(prompts, series, metered_client, options, progress).await;
+    let report = usage_report(metered.as_deref());
     let wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let model = client.as_ref().map(|c| c.model().to_owned());
     match result {
-        Ok(output) => {
+        Ok(mut output) => {
+            if let Some(report) = &report {
+                output.usage = report.total;
+            }
             let status = if output.compromised {
                 ReviewStatus::Compromised
             } else {
@@ -147,8 +178,11 @@ pub async fn review_and_store(
                         fingerprint: finding.fingerprint(),
                     })
                     .collect(),
-                usage: serde_json::to_value(output.usage)?,
-                cost_usd: None,
+                usage: match &report {
+                    Some(report) => serde_json::to_value(report)?,
+                    None => serde_json::to_value(output.usage)?,
+                },
+                cost_usd: report.as_ref().and_then(|report| report.total_cost_usd),
                 skipped_stages: output.skipped_stages().map(|s| s.name.clone()).collect(),
                 error: None,
                 wall_ms,
@@ -162,14 +196,18 @@ pub async fn review_and_store(
                 status,
                 output,
                 wall_ms,
+                cost_usd: report.as_ref().and_then(|report| report.total_cost_usd),
             })
         }
         Err(error) => {
             let outcome = ReviewOutcome {
                 status: ReviewStatus::Failed,
                 findings: Vec::new(),
-                usage: serde_json::Value::Null,
-                cost_usd: None,
+                usage: report
+                    .as_ref()
+                    .and_then(|report| serde_json::to_value(report).ok())
+                    .unwrap_or(serde_json::Value::Null),
+                cost_usd: report.as_ref().and_then(|report| report.total_cost_usd),
                 skipped_stages: Vec::new(),
                 error: Some(error.to_string()),
                 wall_ms,

@@ -180,6 +180,7 @@ async fn review_of_three_commits_returns_exactly_the_scripted_findings_and_store
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_answer_then_a_valid_one_completes() {
     let env = Env::new(three_commit_repo);
+    env.append_config("\n[llm.prices.\"*\"]\ninput = 2.0\ncache_read = 1.0\noutput = 10.0\n");
     let script = FakeScript::new()
         .push(
             "resource",
@@ -214,6 +215,20 @@ async fn a_malformed_answer_then_a_valid_one_completes() {
         .find(|s| s["name"] == "resource")
         .expect("resource stage reported");
     assert_eq!(resource["repairs"], 1);
+    // Every answer is metered, the rejected one too: 7 finder stages, 1
+    // repair round, 1 verification; the cost follows the price table.
+    assert_eq!(document["usage"]["requests"], 9);
+    let input = document["usage"]["input_tokens"].as_f64().expect("input");
+    let cached = document["usage"]["cached_tokens"].as_f64().expect("cached");
+    let output_tokens = document["usage"]["output_tokens"].as_f64().expect("output");
+    let expected_cost = (input * 2.0 + cached * 1.0 + output_tokens * 10.0) / 1_000_000.0;
+    let cost = document["usage"]["cost_usd"]
+        .as_f64()
+        .expect("a price is configured");
+    assert!(
+        (cost - expected_cost).abs() < 1e-9,
+        "{cost} vs {expected_cost}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -19,6 +19,8 @@ pub struct ReviewMeta<'a> {
     /// Where the series came from (`git:HEAD~3..`, `mbox:path`, ...).
     pub source: &'a str,
     pub wall_ms: u64,
+    /// US dollars from the configured price table; `None` when unknown.
+    pub cost_usd: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -154,6 +156,7 @@ pub struct UsageView {
     pub output_tokens: u64,
     pub reasoning_tokens: u64,
     pub wall_ms: u64,
+    pub cost_usd: Option<f64>,
 }
 
 pub fn document<'a>(
@@ -223,6 +226,7 @@ pub fn document<'a>(
             output_tokens: output.usage.output_tokens,
             reasoning_tokens: output.usage.reasoning_tokens,
             wall_ms: meta.wall_ms,
+            cost_usd: meta.cost_usd,
         },
     }
 }

@@ -161,6 +161,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             endpoint: None,
             source: &series.source,
             wall_ms: reviewed.wall_ms,
+            cost_usd: reviewed.cost_usd,
         };
         match args.format {
             OutputFormat::Text => print!(

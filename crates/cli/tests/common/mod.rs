@@ -38,6 +38,14 @@ impl Env {
         Env { dir }
     }
 
+    /// Add TOML to the configuration file the binary reads.
+    pub fn append_config(&self, text: &str) {
+        let path = self.dir.path().join("config.toml");
+        let mut config = std::fs::read_to_string(&path).expect("config");
+        config.push_str(text);
+        std::fs::write(path, config).expect("config");
+    }
+
     pub fn db_url(&self) -> String {
         format!("sqlite:{}", self.dir.path().join("sashiko.db").display())
     }
