@@ -176,6 +176,16 @@ pub async fn review_and_store(
                         model: model.clone(),
                         prompt_set_hash: prompts.hash.clone(),
                         fingerprint: finding.fingerprint(),
+                        subsystem: options
+                            .maintainers
+                            .as_ref()
+                            .and_then(|maintainers| {
+                                maintainers
+                                    .route(&[finding.file.as_str()], "")
+                                    .into_iter()
+                                    .next()
+                            })
+                            .map(|entry| entry.name),
                     })
                     .collect(),
                 usage: match &report {

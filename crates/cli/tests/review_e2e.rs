@@ -378,7 +378,11 @@ fn networking_repo(dir: &Path) {
 #[tokio::test(flavor = "multi_thread")]
 async fn maintainers_route_subsystem_guides_to_their_stages() {
     let env = Env::new(networking_repo);
+    let mut preexisting = finding(1, 2, "medium", "b is never initialised before use");
+    preexisting["file"] = json!("drivers/net/e.c");
+    preexisting["preexisting"] = json!(true);
     let script = FakeScript::new()
+        .push("flow", FakeAnswer::json(json!({"findings": [preexisting]})))
         .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
         .default_answer(FakeAnswer::json(json!({"findings": []})));
     let fake = FakeLlmServer::start(script).await;
@@ -405,6 +409,18 @@ async fn maintainers_route_subsystem_guides_to_their_stages() {
         locking.contains("RTNL") && !locking.contains("reverse Christmas tree"),
         "guides are split by stage"
     );
+    // The pre-existing bug goes to the bug database under its MAINTAINERS entry.
+    let store = env.store().await;
+    let rows = store
+        .web_rows("test: bug subsystems", "SELECT subsystem FROM bugs", &[])
+        .await
+        .expect("bugs");
+    let subsystems: Vec<&str> = rows
+        .iter()
+        .filter_map(|row| row["subsystem"].as_str())
+        .collect();
+    assert_eq!(subsystems, ["NETWORKING DRIVERS"]);
+    store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -136,7 +136,10 @@ impl Store {
                 let request = LinkRequest {
                     finding_id,
                     fingerprint: &finding.fingerprint,
-                    subsystem: subsystem_from_path(&finding.file),
+                    subsystem: finding
+                        .subsystem
+                        .clone()
+                        .unwrap_or_else(|| subsystem_from_path(&finding.file)),
                     severity: &finding.severity,
                     title: &finding.problem,
                     file: &finding.file,

@@ -180,6 +180,9 @@ pub struct NewFinding {
     pub prompt_set_hash: String,
     /// Stable fingerprint for dedup across series and versions.
     pub fingerprint: String,
+    /// The MAINTAINERS entry owning `file`, when the caller knows it;
+    /// otherwise the bug's subsystem is derived from the path.
+    pub subsystem: Option<String>,
 }
 
 /// Converts a caller's unsigned number to the stored signed integer.

@@ -155,6 +155,7 @@ async fn fill(url: &str, store: &Store) -> String {
             model: Some("m".into()),
             prompt_set_hash: "h".into(),
             fingerprint: format!("bench-review-{n}"),
+            subsystem: None,
         })
         .collect();
     store

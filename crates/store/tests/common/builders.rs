@@ -44,6 +44,7 @@ pub fn finding(file: &str, line: u32, preexisting: bool, fingerprint: &str) -> N
         model: Some("fake-model".to_string()),
         prompt_set_hash: "prompts-abc".to_string(),
         fingerprint: fingerprint.to_string(),
+        subsystem: None,
     }
 }
 

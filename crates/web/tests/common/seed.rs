@@ -60,6 +60,7 @@ fn finding(
         model: Some("fake-model".to_string()),
         prompt_set_hash: "prompts-0123".to_string(),
         fingerprint: fingerprint.to_string(),
+        subsystem: None,
     }
 }
 
