@@ -8,16 +8,14 @@ mod common;
 
 use std::path::Path;
 
-use common::{git, stdout_json, Env};
+use common::{git, init_repo, stdout_json, Env};
 use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use serde_json::json;
 
 const BEFORE: &str = "static int data;\nstatic int ready;\n\nvoid publish(int value)\n{\n\tWRITE_ONCE(data, value);\n\tsmp_wmb();\n\tWRITE_ONCE(ready, 1);\n}\n\nint consume(void)\n{\n\tif (!READ_ONCE(ready))\n\t\treturn -EAGAIN;\n\tsmp_rmb();\n\treturn READ_ONCE(data);\n}\n";
 
 fn repo_dropping_a_barrier(dir: &Path) {
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["config", "user.name", "Ada Dev"]);
-    git(dir, &["config", "user.email", "ada@example.org"]);
+    init_repo(dir);
     std::fs::create_dir_all(dir.join("kernel")).expect("mkdir");
     std::fs::write(dir.join("kernel/pub.c"), BEFORE).expect("write");
     git(dir, &["add", "."]);

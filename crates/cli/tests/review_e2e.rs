@@ -7,16 +7,14 @@ mod common;
 
 use std::path::Path;
 
-use common::{git, stdout_json, Env};
+use common::{git, init_repo, stdout_json, Env};
 use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_store::Table;
 use serde_json::{json, Value};
 
 /// A repository with a base commit and three commits to drivers/foo.c.
 fn three_commit_repo(dir: &Path) {
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["config", "user.name", "Ada Dev"]);
-    git(dir, &["config", "user.email", "ada@example.org"]);
+    init_repo(dir);
     let mut lines: Vec<String> = (1..=30).map(|n| format!("int filler_{n};")).collect();
     let steps = [
         (
@@ -342,9 +340,7 @@ async fn runs_are_merged_with_a_consensus_count() {
 
 /// A tree with a MAINTAINERS file and one networking driver commit.
 fn networking_repo(dir: &Path) {
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["config", "user.name", "Ada Dev"]);
-    git(dir, &["config", "user.email", "ada@example.org"]);
+    init_repo(dir);
     std::fs::write(
         dir.join("MAINTAINERS"),
         "NETWORKING DRIVERS\nL:\tnetdev@vger.kernel.org\nF:\tdrivers/net/\n\nSCSI\nF:\tdrivers/scsi/\n",
@@ -426,9 +422,7 @@ async fn maintainers_route_subsystem_guides_to_their_stages() {
 #[tokio::test(flavor = "multi_thread")]
 async fn stages_see_the_enclosing_function_from_the_post_patch_tree() {
     let env = Env::new(|dir| {
-        git(dir, &["init", "-q", "-b", "main"]);
-        git(dir, &["config", "user.name", "Ada Dev"]);
-        git(dir, &["config", "user.email", "ada@example.org"]);
+        init_repo(dir);
         let body: String = (0..12).map(|n| format!("\tstep_{n}(d);\n")).collect();
         let source = format!("int probe(struct dev *d)\n{{\n{body}\treturn 0;\n}}\n");
         std::fs::write(dir.join("d.c"), &source).expect("write");

@@ -19,6 +19,13 @@ pub fn git(dir: &Path, args: &[&str]) {
     assert!(output.status.success(), "git {args:?}: {output:?}");
 }
 
+/// `git init` with a fixed author, ready for commits.
+pub fn init_repo(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.name", "Ada Dev"]);
+    git(dir, &["config", "user.email", "ada@example.org"]);
+}
+
 pub struct Env {
     dir: tempfile::TempDir,
 }
