@@ -118,6 +118,12 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
             }
         }
         if let Some(done) = quoted_up_to {
+            if end <= done {
+                // Same lines as the previous comment: already quoted.
+                out.push_str(&comment(finding));
+                out.push('\n');
+                continue;
+            }
             start = start.max(done + 1);
             if start > done + 1 {
                 out.push_str("> [ ... ]\n");
@@ -233,6 +239,23 @@ below.
 
 ";
         assert_eq!(reply, expected);
+    }
+
+    /// Regression: two findings on the last line of a diff (a checkpatch
+    /// rule and another) made the quoting index past the end and panic.
+    #[test]
+    fn two_findings_on_the_last_line_share_one_quote() {
+        let mut first = finding(8, false);
+        first.line_end = 9;
+        first.line_start = 9;
+        let mut second = first.clone();
+        second.problem = "Second comment on the same line.".into();
+        let reply = render_patch_reply(&patch(), &[&first, &second]).expect("a reply");
+        assert_eq!(reply.matches(">  }").count(), 1, "{reply}");
+        assert!(
+            reply.ends_with("Second comment on the same line.\n\n"),
+            "{reply}"
+        );
     }
 
     #[test]
