@@ -291,36 +291,39 @@ pub fn git_context(repo: &Path, loaded: &LoadedSeries) -> (Vec<ContextSnippet>, 
     else {
         return (Vec::new(), Vec::new());
     };
+    let diffs: String = loaded
+        .series
+        .patches
+        .iter()
+        .map(|p| p.diff.as_str())
+        .collect();
+    let files: std::collections::BTreeSet<String> = loaded
+        .series
+        .patches
+        .iter()
+        .flat_map(|patch| {
+            let lines = sashiko_review::anchor::PatchLines::from_diff(&patch.diff);
+            lines.files().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .filter(|file| file.ends_with(".c") || file.ends_with(".h"))
+        .collect();
     let mut budget = CONTEXT_BUDGET_CHARS;
     let mut snippets = Vec::new();
     let mut notes = Vec::new();
-    for patch in &loaded.series.patches {
-        for file in sashiko_review::anchor::PatchLines::from_diff(&patch.diff).files() {
-            if !(file.ends_with(".c") || file.ends_with(".h"))
-                || snippets.iter().any(|s: &ContextSnippet| s.file == file)
-            {
-                continue;
-            }
-            let Some(source) = tree
-                .get_path(Path::new(file))
-                .ok()
-                .and_then(|entry| entry.to_object(&repository).ok())
-                .and_then(|object| object.peel_to_blob().ok())
-                .map(|blob| String::from_utf8_lossy(blob.content()).into_owned())
-            else {
-                continue;
-            };
-            let diffs: String = loaded
-                .series
-                .patches
-                .iter()
-                .map(|p| p.diff.as_str())
-                .collect();
-            let (found, left_out) =
-                sashiko_review::context::enclosing_functions(file, &source, &diffs, &mut budget);
-            snippets.extend(found);
-            notes.extend(left_out);
-        }
+    for file in &files {
+        let Some(source) = tree
+            .get_path(Path::new(file))
+            .ok()
+            .and_then(|entry| entry.to_object(&repository).ok())
+            .and_then(|object| object.peel_to_blob().ok())
+            .map(|blob| String::from_utf8_lossy(blob.content()).into_owned())
+        else {
+            continue;
+        };
+        let (found, left_out) =
+            sashiko_review::context::enclosing_functions(file, &source, &diffs, &mut budget);
+        snippets.extend(found);
+        notes.extend(left_out);
     }
     (snippets, notes)
 }

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{git, init_repo, stdout_json, Env};
+use common::{git, init_repo, otherwise_silent, stdout_json, Env};
 use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use serde_json::json;
 
@@ -58,14 +58,14 @@ fn claim(litmus: &str) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_barrier_is_refuted_by_the_litmus_checker() {
     let env = Env::new(repo_dropping_a_barrier);
-    let script = FakeScript::new()
-        .push(
-            "memory-ordering",
-            FakeAnswer::json(claim("C broken\n{\nP0(int *x\n")),
-        )
-        .push("memory-ordering", FakeAnswer::json(claim(MP_TEST)))
-        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
-        .default_answer(FakeAnswer::json(json!({"findings": []})));
+    let script = otherwise_silent(
+        FakeScript::new()
+            .push(
+                "memory-ordering",
+                FakeAnswer::json(claim("C broken\n{\nP0(int *x\n")),
+            )
+            .push("memory-ordering", FakeAnswer::json(claim(MP_TEST))),
+    );
     let fake = FakeLlmServer::start(script).await;
     let output = env.review(Some(&fake.base_url()), &["HEAD~1..", "--format", "json"]);
     assert_eq!(

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{git, init_repo, stdout_json, Env};
+use common::{git, init_repo, otherwise_silent, stdout_json, Env};
 use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_store::Table;
 use serde_json::{json, Value};
@@ -66,22 +66,22 @@ fn finding(patch: u32, line: u32, severity: &str, problem: &str) -> Value {
 }
 
 fn scripted_findings() -> FakeScript {
-    FakeScript::new()
-        .push(
-            "resource",
-            FakeAnswer::json(json!({"findings": [
-                finding(1, 6, "high", "buf is never freed on any path"),
-            ]})),
-        )
-        .push(
-            "locking",
-            FakeAnswer::json(json!({"findings": [
-                finding(2, 17, "medium", "foo_lock is taken and never released"),
-                finding(2, 200, "high", "cites a line far outside the patch"),
-            ]})),
-        )
-        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
-        .default_answer(FakeAnswer::json(json!({"findings": []})))
+    otherwise_silent(
+        FakeScript::new()
+            .push(
+                "resource",
+                FakeAnswer::json(json!({"findings": [
+                    finding(1, 6, "high", "buf is never freed on any path"),
+                ]})),
+            )
+            .push(
+                "locking",
+                FakeAnswer::json(json!({"findings": [
+                    finding(2, 17, "medium", "foo_lock is taken and never released"),
+                    finding(2, 200, "high", "cites a line far outside the patch"),
+                ]})),
+            ),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -179,19 +179,19 @@ async fn review_of_three_commits_returns_exactly_the_scripted_findings_and_store
 async fn a_malformed_answer_then_a_valid_one_completes() {
     let env = Env::new(three_commit_repo);
     env.append_config("\n[llm.prices.\"*\"]\ninput = 2.0\ncache_read = 1.0\noutput = 10.0\n");
-    let script = FakeScript::new()
-        .push(
-            "resource",
-            FakeAnswer::text("Sure! Here are the findings: {not json"),
-        )
-        .push(
-            "resource",
-            FakeAnswer::json(
-                json!({"findings": [finding(3, 26, "low", "message could be clearer")]}),
+    let script = otherwise_silent(
+        FakeScript::new()
+            .push(
+                "resource",
+                FakeAnswer::text("Sure! Here are the findings: {not json"),
+            )
+            .push(
+                "resource",
+                FakeAnswer::json(
+                    json!({"findings": [finding(3, 26, "low", "message could be clearer")]}),
+                ),
             ),
-        )
-        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
-        .default_answer(FakeAnswer::json(json!({"findings": []})));
+    );
     let fake = FakeLlmServer::start(script).await;
     let output = env.review(Some(&fake.base_url()), &["HEAD~3..", "--format", "json"]);
     assert_eq!(
@@ -296,17 +296,20 @@ async fn without_a_provider_model_stages_are_skipped_and_exit_is_0() {
 async fn runs_are_merged_with_a_consensus_count() {
     let env = Env::new(three_commit_repo);
     let both_runs = finding(1, 6, "high", "buf is never freed on any path");
-    let script = FakeScript::new()
-        .push(
-            "resource",
-            FakeAnswer::json(json!({"findings": [both_runs, finding(2, 17, "medium", "only the first run says this")]})),
-        )
-        .push(
-            "resource",
-            FakeAnswer::json(json!({"findings": [finding(1, 7, "high", "buf leaks: never freed")]})),
-        )
-        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
-        .default_answer(FakeAnswer::json(json!({"findings": []})));
+    let first_only = finding(2, 17, "medium", "only the first run says this");
+    let script = otherwise_silent(
+        FakeScript::new()
+            .push(
+                "resource",
+                FakeAnswer::json(json!({"findings": [both_runs, first_only]})),
+            )
+            .push(
+                "resource",
+                FakeAnswer::json(
+                    json!({"findings": [finding(1, 7, "high", "buf leaks: never freed")]}),
+                ),
+            ),
+    );
     let fake = FakeLlmServer::start(script).await;
     let output = env.review(
         Some(&fake.base_url()),
@@ -377,10 +380,9 @@ async fn maintainers_route_subsystem_guides_to_their_stages() {
     let mut preexisting = finding(1, 2, "medium", "b is never initialised before use");
     preexisting["file"] = json!("drivers/net/e.c");
     preexisting["preexisting"] = json!(true);
-    let script = FakeScript::new()
-        .push("flow", FakeAnswer::json(json!({"findings": [preexisting]})))
-        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
-        .default_answer(FakeAnswer::json(json!({"findings": []})));
+    let script = otherwise_silent(
+        FakeScript::new().push("flow", FakeAnswer::json(json!({"findings": [preexisting]}))),
+    );
     let fake = FakeLlmServer::start(script).await;
     let output = env.review(Some(&fake.base_url()), &["HEAD~1..", "--format", "json"]);
     assert_eq!(
@@ -452,9 +454,7 @@ async fn stages_see_the_enclosing_function_from_the_post_patch_tree() {
             ],
         );
     });
-    let script = FakeScript::new()
-        .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
-        .default_answer(FakeAnswer::json(json!({"findings": []})));
+    let script = otherwise_silent(FakeScript::new());
     let fake = FakeLlmServer::start(script).await;
     let output = env.review(Some(&fake.base_url()), &["HEAD~1.."]);
     assert_eq!(

@@ -325,26 +325,18 @@ pub fn recognise(corpus: &Corpus, series_text: &str) -> Vec<Recognised> {
 
 /// An added line of the diff, chosen by `run`: (file, post-patch line, text).
 fn pick_added_line(diff: &str, run: u64) -> Option<(String, u32, String)> {
-    let mut added = Vec::new();
-    let mut file = String::new();
-    let mut next: Option<u32> = None;
-    for line in diff.lines() {
-        if let Some(path) = line.strip_prefix("+++ b/") {
-            file = path.to_owned();
-            next = None;
-        } else if line.starts_with("@@ ") {
-            next = sashiko_review::anchor::parse_hunk_header(line).map(|span| span.start);
-        } else if let Some(number) = next {
-            if let Some(text) = line.strip_prefix('+') {
-                if !text.trim().is_empty() {
-                    added.push((file.clone(), number, text.to_owned()));
-                }
-                next = Some(number + 1);
-            } else if line.starts_with(' ') || line.is_empty() {
-                next = Some(number + 1);
-            }
-        }
-    }
+    use sashiko_review::anchor::{diff_lines, LineKind};
+    let added: Vec<(String, u32, String)> = diff_lines(diff)
+        .into_iter()
+        .filter(|line| line.kind == LineKind::Added && !line.content().trim().is_empty())
+        .filter_map(|line| {
+            Some((
+                line.file.to_owned(),
+                line.new_line?,
+                line.content().to_owned(),
+            ))
+        })
+        .collect();
     if added.is_empty() {
         return None;
     }

@@ -3,6 +3,7 @@
 //! line it is about. Diff lines are quoted verbatim, never rewrapped.
 //! Pre-existing bugs are not part of a reply (they go to the bug database).
 
+use sashiko_review::anchor::{diff_lines, LineKind};
 use sashiko_review::{Finding, ReviewPatch};
 
 use crate::wrap::wrap;
@@ -13,48 +14,6 @@ const LEAD_CONTEXT: u32 = 3;
 const MAX_QUOTED: usize = 12;
 /// Prose width of comments.
 const WIDTH: usize = 72;
-
-struct DiffLine<'a> {
-    text: &'a str,
-    /// Post-patch line number (None for removed lines and headers).
-    new_line: Option<u32>,
-    file: &'a str,
-    is_header: bool,
-}
-
-fn diff_lines(diff: &str) -> Vec<DiffLine<'_>> {
-    let mut out = Vec::new();
-    let mut file = "";
-    let mut next: Option<u32> = None;
-    for text in diff.lines() {
-        let mut line = DiffLine {
-            text,
-            new_line: None,
-            file,
-            is_header: false,
-        };
-        if text.starts_with("diff --git ") {
-            next = None;
-            line.is_header = true;
-        } else if let Some(path) = text.strip_prefix("+++ ") {
-            file = path.strip_prefix("b/").unwrap_or(path);
-            line.file = file;
-            line.is_header = true;
-        } else if text.starts_with("@@ ") {
-            next = sashiko_review::anchor::parse_hunk_header(text).map(|span| span.start);
-            line.is_header = true;
-        } else if let Some(number) = next {
-            if !text.starts_with('-') && !text.starts_with('\\') {
-                line.new_line = Some(number);
-                next = Some(number + 1);
-            }
-        } else {
-            line.is_header = true;
-        }
-        out.push(line);
-    }
-    out
-}
 
 /// The reply body for one patch, or `None` when no finding is for it.
 pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<String> {
@@ -103,7 +62,7 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
         let mut start = end;
         while start > 0 {
             let previous = &lines[start - 1];
-            if previous.is_header && !previous.text.starts_with("@@ ") {
+            if previous.kind == LineKind::Header && !previous.text.starts_with("@@ ") {
                 break;
             }
             if previous
@@ -128,7 +87,7 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
             if start > done + 1 {
                 out.push_str("> [ ... ]\n");
             }
-        } else if start > 0 && !lines[start - 1].is_header {
+        } else if start > 0 && lines[start - 1].kind != LineKind::Header {
             out.push_str("> [ ... ]\n");
         }
         let end = end.max(start);

@@ -125,30 +125,93 @@ fn parse_range(text: &str) -> Option<(u32, u32)> {
     }
 }
 
+/// What a line of a unified diff is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineKind {
+    /// `diff --git`, `---`/`+++`, `@@`, index and rename lines, anything
+    /// outside a hunk.
+    Header,
+    Context,
+    Added,
+    Removed,
+    /// `\ No newline at end of file`.
+    Marker,
+}
+
+/// One line of a unified diff with the post-patch file it belongs to and,
+/// for context and added lines, its post-patch line number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiffLine<'a> {
+    /// The raw line, with its `+`/`-`/` ` prefix.
+    pub text: &'a str,
+    /// Post-patch path (`b/` stripped); empty before the first `+++` line.
+    pub file: &'a str,
+    pub new_line: Option<u32>,
+    pub kind: LineKind,
+}
+
+impl<'a> DiffLine<'a> {
+    /// The line without its one-character diff prefix.
+    pub fn content(&self) -> &'a str {
+        self.text.get(1..).unwrap_or("")
+    }
+}
+
+/// Walk a unified diff once, numbering context and added lines in the
+/// post-patch file. The one diff walker of the reviewer and its renderers.
+pub fn diff_lines(diff: &str) -> Vec<DiffLine<'_>> {
+    let mut out = Vec::new();
+    let mut file = "";
+    let mut next: Option<u32> = None;
+    for text in diff.lines() {
+        let (kind, new_line) = if text.starts_with("diff --git ") {
+            next = None;
+            (LineKind::Header, None)
+        } else if let Some(path) = text.strip_prefix("+++ ") {
+            let path = path.split('\t').next().unwrap_or(path);
+            file = path.strip_prefix("b/").unwrap_or(path);
+            next = None;
+            (LineKind::Header, None)
+        } else if text.starts_with("@@ ") {
+            next = parse_hunk_header(text).map(|span| span.start);
+            (LineKind::Header, None)
+        } else if let Some(number) = next {
+            match text.as_bytes().first() {
+                Some(b'-') => (LineKind::Removed, None),
+                Some(b'\\') => (LineKind::Marker, None),
+                Some(b'+') => {
+                    next = Some(number + 1);
+                    (LineKind::Added, Some(number))
+                }
+                _ => {
+                    next = Some(number + 1);
+                    (LineKind::Context, Some(number))
+                }
+            }
+        } else {
+            (LineKind::Header, None)
+        };
+        out.push(DiffLine {
+            text,
+            file,
+            new_line,
+            kind,
+        });
+    }
+    out
+}
+
 /// The diff with the post-patch line number in front of every context and
 /// added line (removed lines get a blank number column), so the model can
 /// cite lines exactly.
 pub fn number_diff_lines(diff: &str) -> String {
     let mut out = String::with_capacity(diff.len() + diff.len() / 4);
-    let mut next_new_line: Option<u32> = None;
-    for line in diff.lines() {
-        if line.starts_with("@@ ") {
-            next_new_line = parse_hunk_header(line).map(|span| span.start);
-            out.push_str("      ");
-        } else if let Some(number) = next_new_line.filter(|_| !line.starts_with('\\')) {
-            if line.starts_with("diff --git ") {
-                next_new_line = None;
-                out.push_str("      ");
-            } else if line.starts_with('-') {
-                out.push_str("      ");
-            } else {
-                out.push_str(&format!("{number:>5} "));
-                next_new_line = Some(number + 1);
-            }
-        } else {
-            out.push_str("      ");
+    for line in diff_lines(diff) {
+        match line.new_line {
+            Some(number) => out.push_str(&format!("{number:>5} ")),
+            None => out.push_str("      "),
         }
-        out.push_str(line);
+        out.push_str(line.text);
         out.push('\n');
     }
     out
@@ -215,6 +278,26 @@ rename to new.c
             let got = parse_hunk_header(header).map(|span| (span.start, span.end));
             assert_eq!(got, expected, "{header}");
         }
+    }
+
+    #[test]
+    fn diff_lines_classify_and_number_every_line() {
+        let diff = "--- a/x.c\n+++ b/x.c\t2024-01-01\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n\n\\ No newline at end of file\n";
+        let got: Vec<(LineKind, Option<u32>, &str)> = diff_lines(diff)
+            .iter()
+            .map(|line| (line.kind, line.new_line, line.file))
+            .collect();
+        let expected = [
+            (LineKind::Header, None, ""),
+            (LineKind::Header, None, "x.c"),
+            (LineKind::Header, None, "x.c"),
+            (LineKind::Context, Some(1), "x.c"),
+            (LineKind::Removed, None, "x.c"),
+            (LineKind::Added, Some(2), "x.c"),
+            (LineKind::Context, Some(3), "x.c"),
+            (LineKind::Marker, None, "x.c"),
+        ];
+        assert_eq!(got, expected);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use crate::anchor::parse_hunk_header;
+use crate::anchor::{diff_lines, parse_hunk_header, LineKind};
 
 /// A piece of source given to the model next to the patch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -110,27 +110,17 @@ fn function_name(header: &str) -> Option<String> {
 /// Post-patch line numbers of added lines (or of the hunk position for a
 /// pure deletion) of `file` in `diff`.
 pub fn changed_lines(diff: &str, file: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut in_file = false;
-    let mut next: Option<u32> = None;
-    for line in diff.lines() {
-        if let Some(path) = line.strip_prefix("+++ ") {
-            in_file = path.strip_prefix("b/").unwrap_or(path) == file;
-            next = None;
-        } else if line.starts_with("@@ ") {
-            next = parse_hunk_header(line).map(|span| span.start);
-            if let (true, Some(start)) = (in_file, next) {
-                out.push(start);
+    let mut out: Vec<u32> = diff_lines(diff)
+        .into_iter()
+        .filter(|line| line.file == file)
+        .filter_map(|line| match line.kind {
+            LineKind::Added => line.new_line,
+            LineKind::Header if line.text.starts_with("@@ ") => {
+                parse_hunk_header(line.text).map(|span| span.start)
             }
-        } else if let (true, Some(number)) = (in_file, next) {
-            if line.starts_with('+') {
-                out.push(number);
-                next = Some(number + 1);
-            } else if line.starts_with(' ') {
-                next = Some(number + 1);
-            }
-        }
-    }
+            _ => None,
+        })
+        .collect();
     out.sort_unstable();
     out.dedup();
     out

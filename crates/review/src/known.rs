@@ -68,25 +68,11 @@ fn stem(word: &str) -> &str {
 
 /// Post-patch (line number, text) of context and added lines of `file`.
 fn post_patch_lines<'a>(diff: &'a str, file: &str) -> Vec<(u32, &'a str)> {
-    let mut out = Vec::new();
-    let mut in_file = false;
-    let mut next: Option<u32> = None;
-    for line in diff.lines() {
-        if let Some(path) = line.strip_prefix("+++ ") {
-            in_file = path.strip_prefix("b/").unwrap_or(path) == file;
-            next = None;
-        } else if line.starts_with("@@ ") {
-            next = crate::anchor::parse_hunk_header(line).map(|span| span.start);
-        } else if let (true, Some(number)) = (in_file, next) {
-            if line.starts_with('+') || line.starts_with(' ') {
-                out.push((number, &line[1..]));
-                next = Some(number + 1);
-            } else if line.starts_with("diff --git ") {
-                next = None;
-            }
-        }
-    }
-    out
+    crate::anchor::diff_lines(diff)
+        .into_iter()
+        .filter(|line| line.file == file)
+        .filter_map(|line| Some((line.new_line?, line.content())))
+        .collect()
 }
 
 #[cfg(test)]

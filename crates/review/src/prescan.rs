@@ -4,12 +4,12 @@
 //! They look only at the text of the series and return findings; they never
 //! change what is sent to the model or who receives a reply.
 
-use crate::anchor::parse_hunk_header;
+use crate::anchor::{diff_lines, LineKind};
 use crate::finding::{Evidence, Finding, Severity};
 use crate::prompts::PrescanRules;
 use crate::series::{ReviewPatch, ReviewSeries};
 
-/// A line of a patch with where it lives.
+/// An added line of a patch with where it lives.
 struct AddedLine<'a> {
     file: &'a str,
     line: u32,
@@ -18,31 +18,17 @@ struct AddedLine<'a> {
 
 /// Added lines of a diff with their post-patch file and line number.
 fn added_lines(diff: &str) -> Vec<AddedLine<'_>> {
-    let mut out = Vec::new();
-    let mut file = "";
-    let mut next_line: Option<u32> = None;
-    for raw in diff.lines() {
-        if let Some(path) = raw.strip_prefix("+++ ") {
-            file = path.strip_prefix("b/").unwrap_or(path);
-            next_line = None;
-        } else if raw.starts_with("@@ ") {
-            next_line = parse_hunk_header(raw).map(|span| span.start);
-        } else if let Some(number) = next_line {
-            if let Some(text) = raw.strip_prefix('+') {
-                out.push(AddedLine {
-                    file,
-                    line: number,
-                    text,
-                });
-                next_line = Some(number + 1);
-            } else if raw.starts_with(' ') || raw.is_empty() {
-                next_line = Some(number + 1);
-            } else if raw.starts_with("diff --git ") {
-                next_line = None;
-            }
-        }
-    }
-    out
+    diff_lines(diff)
+        .into_iter()
+        .filter(|line| line.kind == LineKind::Added)
+        .filter_map(|line| {
+            Some(AddedLine {
+                file: line.file,
+                line: line.new_line?,
+                text: line.content(),
+            })
+        })
+        .collect()
 }
 
 fn first_changed_place(patch: &ReviewPatch) -> (String, u32) {

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use sashiko_llm::fake::{FakeAnswer, FakeScript};
 use sashiko_store::Store;
 use serde_json::Value;
 
@@ -24,6 +25,17 @@ pub fn init_repo(dir: &Path) {
     git(dir, &["init", "-q", "-b", "main"]);
     git(dir, &["config", "user.name", "Ada Dev"]);
     git(dir, &["config", "user.email", "ada@example.org"]);
+}
+
+/// `script` plus the answers of a model that finds nothing else: no
+/// findings from any other stage, no verification decisions.
+pub fn otherwise_silent(script: FakeScript) -> FakeScript {
+    script
+        .stage_default(
+            "verify",
+            FakeAnswer::json(serde_json::json!({"decisions": []})),
+        )
+        .default_answer(FakeAnswer::json(serde_json::json!({"findings": []})))
 }
 
 pub struct Env {
