@@ -265,13 +265,12 @@ pub fn series_from_mbox(bytes: &[u8], source: &str) -> anyhow::Result<Vec<Loaded
     Ok(loaded)
 }
 
-/// Characters of source context given to the model per series.
-const CONTEXT_BUDGET_CHARS: usize = 24_000;
-
-/// For a series of local commits: the enclosing functions of every change,
-/// read from the tree of the series' last commit (the post-patch tree).
-/// Mail input has no tree here and gets none. Returns the snippets and notes
-/// about what the budget left out.
+/// For a series of local commits: the context snippets (enclosing
+/// functions, definitions the added lines use, callers of changed
+/// functions) read from the tree of the series' last commit, the post-patch
+/// tree, by `sashiko_tools::gather` within its search bounds. Mail input
+/// has no post-patch tree here and gets none. Returns the snippets and
+/// notes about what the search left out.
 pub fn git_context(repo: &Path, loaded: &LoadedSeries) -> (Vec<ContextSnippet>, Vec<String>) {
     let Some(last_commit) = loaded
         .series
@@ -291,41 +290,74 @@ pub fn git_context(repo: &Path, loaded: &LoadedSeries) -> (Vec<ContextSnippet>, 
     else {
         return (Vec::new(), Vec::new());
     };
-    let diffs: String = loaded
-        .series
-        .patches
-        .iter()
-        .map(|p| p.diff.as_str())
-        .collect();
-    let files: std::collections::BTreeSet<String> = loaded
-        .series
-        .patches
-        .iter()
-        .flat_map(|patch| {
-            let lines = sashiko_review::anchor::PatchLines::from_diff(&patch.diff);
-            lines.files().map(str::to_owned).collect::<Vec<_>>()
-        })
-        .filter(|file| file.ends_with(".c") || file.ends_with(".h"))
-        .collect();
-    let mut budget = CONTEXT_BUDGET_CHARS;
-    let mut snippets = Vec::new();
-    let mut notes = Vec::new();
-    for file in &files {
-        let Some(source) = tree
-            .get_path(Path::new(file))
-            .ok()
-            .and_then(|entry| entry.to_object(&repository).ok())
-            .and_then(|object| object.peel_to_blob().ok())
-            .map(|blob| String::from_utf8_lossy(blob.content()).into_owned())
-        else {
-            continue;
-        };
-        let (found, left_out) =
-            sashiko_review::context::enclosing_functions(file, &source, &diffs, &mut budget);
-        snippets.extend(found);
-        notes.extend(left_out);
+    let gathered = sashiko_tools::gather::gather(
+        &repository,
+        tree.id(),
+        &loaded.series,
+        &sashiko_tools::gather::GatherLimits::default(),
+    );
+    let mut notes = gathered.notes;
+    let bytes: usize = gathered.snippets.iter().map(|s| s.text.len()).sum();
+    notes.push(format!(
+        "context: {} snippet(s), {bytes} bytes, from {} file(s) read ({} bytes)",
+        gathered.snippets.len(),
+        gathered.files_read,
+        gathered.bytes_read
+    ));
+    (gathered.snippets, notes)
+}
+
+/// The commits the review's tools are pinned to: for local commits, the
+/// first commit's parent (the baseline) and the last commit (post-patch);
+/// for mail, the `--base` revision given, with no post-patch tree. `None`
+/// when there is no baseline to pin to.
+pub fn tool_pins(
+    repo: &Path,
+    loaded: &LoadedSeries,
+    base: Option<&str>,
+) -> anyhow::Result<Option<sashiko_tools::Pins>> {
+    let Ok(repository) = git2::Repository::discover(repo) else {
+        return Ok(None);
+    };
+    let commit_of = |spec: &str| {
+        repository
+            .revparse_single(spec)
+            .and_then(|object| object.peel_to_commit())
+            .map(|commit| commit.id())
+    };
+    if let Some(base) = base {
+        let baseline = commit_of(base)
+            .with_context(|| format!("--base {base:?} is not a commit of {}", repo.display()))?;
+        return Ok(Some(sashiko_tools::Pins {
+            baseline,
+            post_patch: None,
+        }));
     }
-    (snippets, notes)
+    let first = loaded
+        .series
+        .patches
+        .first()
+        .and_then(|p| p.commit_id.as_deref());
+    let last = loaded
+        .series
+        .patches
+        .last()
+        .and_then(|p| p.commit_id.as_deref());
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(None);
+    };
+    let baseline = repository
+        .revparse_single(first)
+        .and_then(|object| object.peel_to_commit())
+        .and_then(|commit| commit.parent(0))
+        .map(|parent| parent.id());
+    match (baseline, commit_of(last)) {
+        (Ok(baseline), Ok(post_patch)) => Ok(Some(sashiko_tools::Pins {
+            baseline,
+            post_patch: Some(post_patch),
+        })),
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]

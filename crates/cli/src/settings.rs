@@ -76,6 +76,19 @@ pub struct FileSettings {
     /// Directory holding the stage manifest and prompts (default: the
     /// `prompts/` directory shipped with sashiko).
     pub prompts: Option<PathBuf>,
+    #[serde(default)]
+    pub review: ReviewSettings,
+}
+
+/// The `[review]` table: adjustments of the prompt set's policies.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewSettings {
+    /// Token budgets: default per stage, the full budget, caps per
+    /// subsystem, critical paths and subsystems (added to the manifest's
+    /// `[budget]`).
+    #[serde(default)]
+    pub budget: sashiko_review::budget_policy::BudgetOverrides,
 }
 
 /// Values given on the command line; `None` means "not given".
@@ -95,6 +108,7 @@ pub struct Settings {
     pub db: String,
     pub llm: LlmSettings,
     pub prompts: PathBuf,
+    pub review: ReviewSettings,
 }
 
 impl Settings {
@@ -143,6 +157,7 @@ impl Settings {
             db,
             llm,
             prompts,
+            review: file.review.clone(),
         })
     }
 

@@ -2,10 +2,12 @@
 //!
 //! Context parts carry a priority; the lowest-priority parts are dropped
 //! first (whole, never cut mid-way). The patch itself is only shortened when
-//! everything else is gone, and then with a note saying so, so a reviewer
-//! never sees a silently truncated patch. Pure: no IO.
+//! everything else is gone, and then at a line boundary with a note saying
+//! how many lines were left out, so a reviewer never sees a silently
+//! truncated patch. Tokens are counted with the calibrated BPE counter of
+//! the model that will read the text. Pure: no IO.
 
-use crate::tokens::estimate_text;
+use crate::tokens::TokenCounter;
 
 /// One piece of context offered to a stage.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,76 +26,102 @@ pub struct FittedContext {
     pub parts: Vec<ContextPart>,
     /// One line per dropped or shortened part, for the prompt and the log.
     pub notes: Vec<String>,
+    /// Tokens of the kept parts, as `counter` counts them.
     pub estimated_tokens: u64,
 }
 
-/// Keeps as much of `parts` as fits in `budget_tokens` (estimated).
-pub fn fit_to_budget(parts: &[ContextPart], budget_tokens: u64) -> FittedContext {
+/// Keeps as much of `parts` as fits in `budget_tokens`.
+pub fn fit_to_budget(
+    parts: &[ContextPart],
+    budget_tokens: u64,
+    counter: &TokenCounter,
+) -> FittedContext {
+    let sizes: Vec<u64> = parts.iter().map(|part| counter.text(&part.text)).collect();
     let mut kept: Vec<Option<ContextPart>> = parts.iter().cloned().map(Some).collect();
+    let mut kept_sizes = sizes.clone();
     let mut notes = Vec::new();
-    let total = |kept: &[Option<ContextPart>]| -> u64 {
-        kept.iter()
-            .flatten()
-            .map(|part| estimate_text(&part.text))
-            .sum()
-    };
+    let mut total: u64 = sizes.iter().sum();
     let mut order: Vec<usize> = (0..parts.len())
         .filter(|&index| !parts[index].is_patch)
         .collect();
     order.sort_by_key(|&index| (parts[index].priority, std::cmp::Reverse(index)));
     for index in order {
-        if total(&kept) <= budget_tokens {
+        if total <= budget_tokens {
             break;
         }
         if let Some(part) = kept[index].take() {
             notes.push(format!(
                 "left out {} ({} tokens) to fit the budget",
-                part.label,
-                estimate_text(&part.text)
+                part.label, sizes[index]
             ));
+            total -= sizes[index];
+            kept_sizes[index] = 0;
         }
     }
-    let mut over = total(&kept).saturating_sub(budget_tokens);
-    for part in kept.iter_mut().flatten().filter(|part| part.is_patch).rev() {
-        if over == 0 {
+    for index in (0..kept.len()).rev() {
+        if total <= budget_tokens {
             break;
         }
-        let tokens = estimate_text(&part.text);
-        let keep_tokens = tokens.saturating_sub(over);
-        let mut cut = (keep_tokens as usize * crate::tokens::BYTES_PER_TOKEN).min(part.text.len());
-        while !part.text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        // Cut at a line boundary so no diff line is half there.
-        let cut = part.text[..cut]
-            .rfind('\n')
-            .map_or(0, |newline| newline + 1);
+        let Some(part) = kept[index].as_mut().filter(|part| part.is_patch) else {
+            continue;
+        };
+        let others = total - kept_sizes[index];
+        let allowed = budget_tokens.saturating_sub(others);
+        let (cut, tokens) = longest_prefix_within(&part.text, allowed, counter);
         let removed_lines = part.text[cut..].lines().count();
         notes.push(format!(
             "{} shortened: its last {removed_lines} lines were left out to fit the budget",
             part.label
         ));
         part.text.truncate(cut);
-        over = over.saturating_sub(tokens - estimate_text(&part.text));
+        total = others + tokens;
+        kept_sizes[index] = tokens;
     }
     let parts: Vec<ContextPart> = kept.into_iter().flatten().collect();
-    let estimated_tokens = parts.iter().map(|part| estimate_text(&part.text)).sum();
     FittedContext {
         parts,
         notes,
-        estimated_tokens,
+        estimated_tokens: total,
     }
+}
+
+/// The byte length of the longest run of whole leading lines of `text`
+/// within `allowed` tokens, and its tokens (binary search over lines).
+fn longest_prefix_within(text: &str, allowed: u64, counter: &TokenCounter) -> (usize, u64) {
+    let mut ends: Vec<usize> = text.match_indices('\n').map(|(at, _)| at + 1).collect();
+    if !text.ends_with('\n') && !text.is_empty() {
+        ends.push(text.len());
+    }
+    let (mut low, mut high) = (0usize, ends.len());
+    let mut best = (0, 0);
+    while low < high {
+        let middle = (low + high).div_ceil(2);
+        let cut = ends[middle - 1];
+        let tokens = counter.text(&text[..cut]);
+        if tokens <= allowed {
+            best = (cut, tokens);
+            low = middle;
+        } else {
+            high = middle - 1;
+        }
+    }
+    if low > 0 && best.0 != ends[low - 1] {
+        let cut = ends[low - 1];
+        best = (cut, counter.text(&text[..cut]));
+    }
+    best
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn part(label: &str, bytes: usize, priority: u32, is_patch: bool) -> ContextPart {
-        let line = "x".repeat(39) + "\n";
+    /// Lines of one known token count each: "word " repeated is 1 token a
+    /// word in o200k_base, plus the newline.
+    fn part(label: &str, lines: usize, priority: u32, is_patch: bool) -> ContextPart {
         ContextPart {
             label: label.into(),
-            text: line.repeat(bytes / 40),
+            text: "alpha beta gamma delta epsilon zeta eta theta iota\n".repeat(lines),
             priority,
             is_patch,
         }
@@ -109,31 +137,35 @@ mod tests {
 
     #[test]
     fn drops_by_priority_then_shortens_the_patch_with_a_note() {
+        let counter = TokenCounter::uncalibrated();
         let parts = vec![
-            part("guide", 400, 2, false),
-            part("patch", 800, 0, true),
-            part("callers", 400, 1, false),
-            part("maintainers", 400, 3, false),
+            part("guide", 10, 2, false),
+            part("patch", 20, 0, true),
+            part("callers", 10, 1, false),
+            part("maintainers", 10, 3, false),
         ];
-        // Everything fits: 100 + 200 + 100 + 100 tokens.
-        let all = fit_to_budget(&parts, 500);
+        let size = |p: &ContextPart| counter.text(&p.text);
+        let (small, patch) = (size(&parts[0]), size(&parts[1]));
+        let all = fit_to_budget(&parts, 3 * small + patch, &counter);
         assert_eq!(
             (labels(&all), all.notes.len()),
             (vec!["guide", "patch", "callers", "maintainers"], 0)
         );
+        assert_eq!(all.estimated_tokens, 3 * small + patch);
         // Lowest priority (callers) goes first, then guide.
-        let some = fit_to_budget(&parts, 400);
+        let some = fit_to_budget(&parts, 2 * small + patch, &counter);
         assert_eq!(labels(&some), vec!["guide", "patch", "maintainers"]);
-        let fewer = fit_to_budget(&parts, 300);
+        let fewer = fit_to_budget(&parts, small + patch, &counter);
         assert_eq!(labels(&fewer), vec!["patch", "maintainers"]);
         assert!(
             fewer.notes[0].contains("left out callers")
                 && fewer.notes[1].contains("left out guide")
         );
         // Only the patch is left, and it is shortened at a line boundary with a note.
-        let tight = fit_to_budget(&parts, 150);
+        let tight = fit_to_budget(&parts, patch * 3 / 4, &counter);
         assert_eq!(labels(&tight), vec!["patch"]);
-        assert!(tight.estimated_tokens <= 150, "{}", tight.estimated_tokens);
+        assert!(tight.estimated_tokens <= patch * 3 / 4, "{tight:?}");
+        assert_eq!(tight.estimated_tokens, counter.text(&tight.parts[0].text));
         assert!(tight.parts[0].text.ends_with('\n'));
         assert!(
             tight
@@ -143,5 +175,22 @@ mod tests {
             "{:?}",
             tight.notes
         );
+    }
+
+    #[test]
+    fn prefix_search_keeps_whole_lines() {
+        let counter = TokenCounter::uncalibrated();
+        let cases = [
+            ("a\nb\nc\n", 0, 0),
+            ("a\nb\nc\n", 100, 6),
+            ("a\nb\nc", 100, 5),
+        ];
+        for (text, allowed, expected_cut) in cases {
+            assert_eq!(
+                longest_prefix_within(text, allowed, &counter).0,
+                expected_cut,
+                "{text:?} within {allowed}"
+            );
+        }
     }
 }

@@ -198,9 +198,11 @@ impl<W: Wire> LlmClient for HttpClient<W> {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let body = self.wire.encode(request, &self.origin.model);
         let url = self.wire.url(&self.origin.endpoint, &self.origin.model);
-        let raw_estimate = tokens::estimate_request(request);
+        // BPE count, corrected by what this model reported so far; the
+        // rate limiter reserves it and learns the real figure afterwards.
+        let counted = tokens::count_request(request);
         let calibration = tokens::Calibration::shared(&self.origin.provider, &self.origin.model);
-        let estimated_tokens = calibration.correct(raw_estimate);
+        let estimated_tokens = calibration.correct(counted);
         let mut rng = rand::rngs::StdRng::from_entropy();
         let mut waited = Duration::ZERO;
         let mut attempts = 0u32;
@@ -213,7 +215,7 @@ impl<W: Wire> LlmClient for HttpClient<W> {
                 Ok(mut response) => {
                     self.limiter
                         .record_usage(estimated_tokens, response.usage.total_tokens());
-                    calibration.observe(raw_estimate, response.usage.total_input_tokens());
+                    calibration.observe(counted, response.usage.total_input_tokens());
                     response.retry_wait = waited;
                     return Ok(response);
                 }

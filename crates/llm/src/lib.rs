@@ -43,7 +43,9 @@ pub use gemini::to_gemini_schema;
 pub use http::STAGE_HEADER;
 pub use metered::MeteredClient;
 pub use structured::{chat_structured, StructuredAnswer};
-pub use tool_loop::{run_tool_loop, LoopStop, ToolBudget, ToolExecutor, ToolLoopOutcome};
+pub use tool_loop::{
+    run_tool_loop, LoopStop, SourceLines, ToolBudget, ToolExecutor, ToolLoopOutcome, ToolOutput,
+};
 pub use types::{
     ChatRequest, ChatResponse, ContentBlock, Message, ResponseSchema, Role, StopReason, ToolCall,
     ToolSpec, Usage,

@@ -1,50 +1,85 @@
-//! Offline token estimates for budgets and rate limiting.
+//! Offline token counts for budgets and rate limiting.
 //!
-//! A documented approximation (about four bytes of English or code per
-//! token) used before a request is sent; reported usage corrects it
-//! afterwards. This module must never call a network service.
+//! Counts are real BPE token counts with OpenAI's `o200k_base` encoding
+//! (`tiktoken-rs`, whose vocabulary ships inside the crate, so nothing is
+//! fetched at run time). Other providers tokenize differently, so every
+//! count used for a decision goes through a per provider/model
+//! [`Calibration`]: a running ratio of the input tokens the provider
+//! reported to the tokens we counted for the same requests.
+//!
+//! [`estimate_text`] is the crude four-bytes-per-token rule; it is kept for
+//! the fake servers, which use it to invent "provider-reported" usage that
+//! deliberately differs from our count. This module must never call a
+//! network service.
+
+use std::sync::OnceLock;
 
 use crate::types::{ChatRequest, ContentBlock};
 
-/// Bytes per token assumed by the estimate.
+/// Bytes per token assumed by [`estimate_text`].
 pub const BYTES_PER_TOKEN: usize = 4;
 
-/// Estimated tokens of a piece of text.
+/// Tokens per message for role markers and separators (the chat formats
+/// of all three providers add a few).
+const PER_MESSAGE_OVERHEAD: u64 = 4;
+
+/// The crude estimate: one token per four bytes (the fakes' own count).
 pub fn estimate_text(text: &str) -> u64 {
     text.len().div_ceil(BYTES_PER_TOKEN) as u64
 }
 
-/// Estimated input tokens of a whole request (system, messages, tools and
-/// schema), plus a small per-message overhead.
+fn encoder() -> &'static tiktoken_rs::CoreBPE {
+    static ENCODER: OnceLock<&'static tiktoken_rs::CoreBPE> = OnceLock::new();
+    ENCODER.get_or_init(tiktoken_rs::o200k_base_singleton)
+}
+
+/// BPE tokens of `text` (`o200k_base`, special-token text counted as
+/// ordinary text: patch text is untrusted and never a control token).
+pub fn count_text(text: &str) -> u64 {
+    if text.is_empty() {
+        return 0;
+    }
+    encoder().encode_ordinary(text).len() as u64
+}
+
+/// Counted input tokens of a whole request: system, messages, tools and
+/// schema, plus a small per-message overhead.
+pub fn count_request(request: &ChatRequest) -> u64 {
+    request_tokens(request, count_text)
+}
+
+/// [`count_request`] with the crude byte rule instead of BPE.
 pub fn estimate_request(request: &ChatRequest) -> u64 {
-    let mut total = estimate_text(&request.system) + 3;
+    request_tokens(request, estimate_text)
+}
+
+fn request_tokens(request: &ChatRequest, count: fn(&str) -> u64) -> u64 {
+    let mut total = count(&request.system) + 3;
     for message in &request.messages {
-        total += 4;
+        total += PER_MESSAGE_OVERHEAD;
         for block in &message.content {
             total += match block {
-                ContentBlock::Text(text) => estimate_text(text),
+                ContentBlock::Text(text) => count(text),
                 ContentBlock::ToolUse { name, input, .. } => {
-                    estimate_text(name) + estimate_text(&input.to_string())
+                    count(name) + count(&input.to_string())
                 }
-                ContentBlock::ToolResult { content, .. } => estimate_text(content) + 2,
+                ContentBlock::ToolResult { content, .. } => count(content) + 2,
                 ContentBlock::Signature { .. } => 0,
             };
         }
     }
     for tool in &request.tools {
-        total += estimate_text(&tool.name)
-            + estimate_text(&tool.description)
-            + estimate_text(&tool.input_schema.to_string());
+        total +=
+            count(&tool.name) + count(&tool.description) + count(&tool.input_schema.to_string());
     }
     if let Some(schema) = &request.response_schema {
-        total += estimate_text(&schema.schema.to_string());
+        total += count(&schema.schema.to_string());
     }
     total
 }
 
-/// Per-model correction of the estimate from reported usage: an
-/// exponential moving average of reported / estimated input tokens,
-/// clamped to [0.25, 4].
+/// Per-model correction of our count from reported usage: an exponential
+/// moving average of reported / counted input tokens, clamped to [0.25, 4].
 #[derive(Debug)]
 pub struct Calibration {
     factor: std::sync::Mutex<Option<f64>>,
@@ -62,7 +97,7 @@ impl Calibration {
     /// The calibration shared by every client of `provider` and `model`.
     pub fn shared(provider: &str, model: &str) -> std::sync::Arc<Calibration> {
         use std::collections::HashMap;
-        use std::sync::{Arc, Mutex, OnceLock};
+        use std::sync::{Arc, Mutex};
         static REGISTRY: OnceLock<Mutex<HashMap<String, Arc<Calibration>>>> = OnceLock::new();
         let registry = REGISTRY.get_or_init(Default::default);
         let mut map = registry
@@ -73,13 +108,13 @@ impl Calibration {
             .clone()
     }
 
-    /// Learns from one request: `estimated` by [`estimate_request`],
-    /// `reported` all input tokens the provider counted.
-    pub fn observe(&self, estimated: u64, reported: u64) {
-        if estimated == 0 || reported == 0 {
+    /// Learns from one request: `counted` by [`count_request`], `reported`
+    /// all input tokens the provider counted.
+    pub fn observe(&self, counted: u64, reported: u64) {
+        if counted == 0 || reported == 0 {
             return;
         }
-        let ratio = (reported as f64 / estimated as f64).clamp(0.25, 4.0);
+        let ratio = (reported as f64 / counted as f64).clamp(0.25, 4.0);
         let mut factor = self
             .factor
             .lock()
@@ -98,21 +133,73 @@ impl Calibration {
             .unwrap_or(1.0)
     }
 
-    /// `estimate` corrected by what this model reported so far.
-    pub fn correct(&self, estimate: u64) -> u64 {
-        (estimate as f64 * self.factor()).ceil() as u64
+    /// `count` corrected by what this model reported so far.
+    pub fn correct(&self, count: u64) -> u64 {
+        (count as f64 * self.factor()).ceil() as u64
     }
 }
 
-/// The estimate of `request`'s input tokens, corrected for `provider`'s
+/// Counts tokens as one provider's model will: BPE count times the
+/// calibration learned from that model's reported usage. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct TokenCounter {
+    calibration: std::sync::Arc<Calibration>,
+}
+
+impl TokenCounter {
+    /// The counter for `provider`'s `model`, sharing the process-wide
+    /// calibration that the HTTP clients feed.
+    pub fn for_model(provider: &str, model: &str) -> TokenCounter {
+        TokenCounter {
+            calibration: Calibration::shared(provider, model),
+        }
+    }
+
+    /// A counter with its own calibration (tests, offline tools).
+    pub fn uncalibrated() -> TokenCounter {
+        TokenCounter {
+            calibration: std::sync::Arc::new(Calibration::default()),
+        }
+    }
+
+    pub fn text(&self, text: &str) -> u64 {
+        self.calibration.correct(count_text(text))
+    }
+
+    pub fn request(&self, request: &ChatRequest) -> u64 {
+        self.calibration.correct(count_request(request))
+    }
+
+    pub fn factor(&self) -> f64 {
+        self.calibration.factor()
+    }
+}
+
+/// The count of `request`'s input tokens, corrected for `provider`'s
 /// `model` by the usage it reported in this process.
-pub fn calibrated_estimate(provider: &str, model: &str, request: &ChatRequest) -> u64 {
-    Calibration::shared(provider, model).correct(estimate_request(request))
+pub fn calibrated_count(provider: &str, model: &str, request: &ChatRequest) -> u64 {
+    TokenCounter::for_model(provider, model).request(request)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check_count(text: &str, expected: u64) {
+        assert_eq!(count_text(text), expected, "{text:?}");
+    }
+
+    #[test]
+    fn bpe_counts_of_known_strings() {
+        // Reference counts from OpenAI's tiktoken (o200k_base).
+        check_count("", 0);
+        check_count("hello world", 2);
+        check_count("static int foo(struct bar *b)", 8);
+        check_count("<|endoftext|>", 7);
+        // Code and prose are far from the four-bytes rule, in both directions.
+        let spaces = " ".repeat(64);
+        assert!(count_text(&spaces) < estimate_text(&spaces));
+    }
 
     #[test]
     fn estimates_and_calibration() {
@@ -121,6 +208,7 @@ mod tests {
         assert_eq!(estimate_text("abcde"), 2);
         let request = ChatRequest::new("s", "x".repeat(400)).with_user_text("y".repeat(40));
         assert_eq!(estimate_request(&request), 100 + 3 + 4 + 10);
+        assert!(count_request(&request) > 3 + 4);
         let calibration = Calibration::default();
         assert_eq!(calibration.correct(100), 100);
         calibration.observe(100, 200);
@@ -129,5 +217,20 @@ mod tests {
         assert_eq!(calibration.correct(100), 170);
         calibration.observe(1, 1_000_000);
         assert!(calibration.factor() <= 4.0);
+    }
+
+    #[test]
+    fn counters_of_one_model_share_what_it_reported() {
+        let a = TokenCounter::for_model("test-provider", "shared-model");
+        let b = TokenCounter::for_model("test-provider", "shared-model");
+        let other = TokenCounter::for_model("test-provider", "other-model");
+        Calibration::shared("test-provider", "shared-model").observe(100, 150);
+        let counted = count_text("static int foo(struct bar *b)");
+        assert_eq!(
+            a.text("static int foo(struct bar *b)"),
+            (counted * 3).div_ceil(2)
+        );
+        assert_eq!(b.factor(), 1.5);
+        assert_eq!(other.factor(), 1.0);
     }
 }

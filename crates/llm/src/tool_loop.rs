@@ -43,11 +43,40 @@ impl Default for ToolBudget {
     }
 }
 
+/// Lines of a file that a tool showed the model, so that findings citing
+/// them can be told from findings citing nothing the model saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLines {
+    pub file: String,
+    /// Which tree the lines come from (e.g. `post-patch`, `baseline`).
+    pub tree: String,
+    /// 1-based, inclusive.
+    pub start: u32,
+    pub end: u32,
+}
+
+/// What one tool call returned: the text for the model and the file lines
+/// it contains.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolOutput {
+    pub text: String,
+    pub sources: Vec<SourceLines>,
+}
+
 /// Runs the tools a model asks for. Errors become error results the model
 /// sees; they do not end the loop.
 #[async_trait::async_trait]
 pub trait ToolExecutor: Send + Sync {
     async fn call(&self, name: &str, input: &Value) -> Result<String, String>;
+
+    /// Like [`ToolExecutor::call`], also saying which file lines the text
+    /// shows. The default shows none.
+    async fn call_with_sources(&self, name: &str, input: &Value) -> Result<ToolOutput, String> {
+        self.call(name, input).await.map(|text| ToolOutput {
+            text,
+            sources: Vec::new(),
+        })
+    }
 }
 
 /// Why a loop ended before the model gave a final answer.
@@ -75,6 +104,10 @@ pub struct ToolLoopOutcome {
     /// Calls to tools that do not exist.
     pub unknown_tool_calls: u32,
     pub stopped: Option<LoopStop>,
+    /// File lines the successful calls showed the model.
+    pub sources: Vec<SourceLines>,
+    /// The text of every tool result, in order (`name`, text, is_error).
+    pub results: Vec<(String, String, bool)>,
 }
 
 fn call_key(name: &str, input: &Value) -> String {
@@ -98,6 +131,8 @@ pub async fn run_tool_loop(
         tool_calls: 0,
         unknown_tool_calls: 0,
         stopped: None,
+        sources: Vec::new(),
+        results: Vec::new(),
     };
     let mut seen_calls: HashMap<String, u32> = HashMap::new();
     let known: Vec<&str> = request
@@ -111,8 +146,8 @@ pub async fn run_tool_loop(
             outcome.stopped = Some(LoopStop::Turns);
             break;
         }
-        let next_estimate =
-            tokens::estimate_request(&request) + u64::from(request.max_output_tokens);
+        let next_estimate = tokens::calibrated_count(client.provider(), client.model(), &request)
+            + u64::from(request.max_output_tokens);
         if outcome.usage.total_tokens() + next_estimate > budget.max_tokens {
             outcome.stopped = Some(LoopStop::Tokens);
             break;
@@ -166,11 +201,17 @@ pub async fn run_tool_loop(
                     true,
                 )
             } else {
-                match executor.call(&call.name, &call.input).await {
-                    Ok(content) => (content, false),
+                match executor.call_with_sources(&call.name, &call.input).await {
+                    Ok(output) => {
+                        outcome.sources.extend(output.sources);
+                        (output.text, false)
+                    }
                     Err(error) => (error, true),
                 }
             };
+            outcome
+                .results
+                .push((call.name.clone(), content.clone(), is_error));
             results.push(ContentBlock::ToolResult {
                 id: call.id.clone(),
                 content,

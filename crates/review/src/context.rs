@@ -1,7 +1,10 @@
 //! Context without tool turns: for each hunk, the enclosing function in the
-//! post-patch file, found by a small C scanner, within a character budget
-//! with priorities (functions containing changed lines first, smaller
-//! first). Pure: the caller supplies file contents.
+//! post-patch file, the definitions of the types, functions and macros the
+//! changed lines use, and the callers of changed functions, found by small
+//! C scanners ([`crate::cscan`]). Every snippet carries a kind (which the
+//! stage manifest selects per stage) and a priority (which the token budget
+//! uses to decide what to leave out). Pure: the caller supplies file
+//! contents and decides which files to read.
 //!
 //! The scanner is deliberately simple: a function starts at a line in
 //! column 0 that is not a comment or preprocessor line and is followed by a
@@ -13,6 +16,49 @@ use serde::Serialize;
 
 use crate::anchor::{diff_lines, parse_hunk_header, LineKind};
 
+/// What a snippet is, as `context = [...]` in the stage manifest names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextKind {
+    /// The function around a changed line (`enclosing`).
+    Enclosing,
+    /// A type, function or macro a changed line uses (`definitions`).
+    Definition,
+    /// A function that calls a changed function (`callers`).
+    Caller,
+}
+
+impl ContextKind {
+    /// The manifest's name for this kind.
+    pub fn manifest_name(self) -> &'static str {
+        match self {
+            ContextKind::Enclosing => "enclosing",
+            ContextKind::Definition => "definitions",
+            ContextKind::Caller => "callers",
+        }
+    }
+
+    pub fn from_manifest_name(name: &str) -> Option<ContextKind> {
+        [
+            ContextKind::Enclosing,
+            ContextKind::Definition,
+            ContextKind::Caller,
+        ]
+        .into_iter()
+        .find(|kind| kind.manifest_name() == name)
+    }
+}
+
+/// Priorities of snippets (higher is kept longer when the budget is short).
+pub mod priority {
+    pub const ENCLOSING: u32 = 60;
+    pub const DEFINITION_IN_TOUCHED_FILE: u32 = 50;
+    pub const DEFINITION_IN_INCLUDED_HEADER: u32 = 45;
+    pub const CALLER_IN_TOUCHED_FILE: u32 = 40;
+    pub const DEFINITION_ELSEWHERE: u32 = 35;
+    pub const CALLER_ELSEWHERE: u32 = 30;
+}
+
 /// A piece of source given to the model next to the patch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ContextSnippet {
@@ -22,6 +68,17 @@ pub struct ContextSnippet {
     /// What it is, e.g. "enclosing function f()".
     pub label: String,
     pub text: String,
+    pub kind: ContextKind,
+    /// See [`priority`]; higher is kept longer.
+    pub priority: u32,
+}
+
+impl ContextSnippet {
+    /// The last line number of `text` in its file.
+    pub fn last_line(&self) -> u32 {
+        let lines = u32::try_from(self.text.lines().count()).unwrap_or(u32::MAX);
+        self.first_line + lines.max(1) - 1
+    }
 }
 
 /// A function's span (1-based, inclusive) and name.
@@ -126,15 +183,8 @@ pub fn changed_lines(diff: &str, file: &str) -> Vec<u32> {
     out
 }
 
-/// Enclosing functions of the changed lines of `file`, cheapest first,
-/// until `budget_chars` is used up. Returns the snippets and a note for
-/// each function left out.
-pub fn enclosing_functions(
-    file: &str,
-    source: &str,
-    diff: &str,
-    budget_chars: &mut usize,
-) -> (Vec<ContextSnippet>, Vec<String>) {
+/// Enclosing functions of the changed lines of `file`, smallest first.
+pub fn enclosing_functions(file: &str, source: &str, diff: &str) -> Vec<ContextSnippet> {
     let changed = changed_lines(diff, file);
     let lines: Vec<&str> = source.lines().collect();
     let mut wanted: Vec<FunctionSpan> = functions(source)
@@ -146,29 +196,26 @@ pub fn enclosing_functions(
         })
         .collect();
     wanted.sort_by_key(|span| span.end - span.start);
-    let mut snippets = Vec::new();
-    let mut left_out = Vec::new();
-    for span in wanted {
-        let start = usize::try_from(span.start - 1).unwrap_or(0);
-        let end = usize::try_from(span.end).unwrap_or(0).min(lines.len());
-        let text = lines[start..end].join("\n");
-        if text.len() > *budget_chars {
-            left_out.push(format!(
-                "{file}: {}() ({} lines) left out: context budget used up",
-                span.name,
-                span.end - span.start + 1
-            ));
-            continue;
-        }
-        *budget_chars -= text.len();
-        snippets.push(ContextSnippet {
+    wanted
+        .into_iter()
+        .map(|span| ContextSnippet {
             file: file.to_owned(),
             first_line: span.start,
             label: format!("enclosing function {}() after the patch", span.name),
-            text,
-        });
-    }
-    (snippets, left_out)
+            text: slice_lines(&lines, span.start, span.end),
+            kind: ContextKind::Enclosing,
+            priority: priority::ENCLOSING,
+        })
+        .collect()
+}
+
+/// Lines `start..=end` (1-based) of `lines`, joined.
+pub fn slice_lines(lines: &[&str], start: u32, end: u32) -> String {
+    let from = usize::try_from(start.max(1) - 1)
+        .unwrap_or(0)
+        .min(lines.len());
+    let to = usize::try_from(end).unwrap_or(0).clamp(from, lines.len());
+    lines[from..to].join("\n")
 }
 
 #[cfg(test)]
@@ -190,18 +237,14 @@ mod tests {
     }
 
     #[test]
-    fn enclosing_functions_follow_changed_lines_and_budget() {
+    fn enclosing_functions_follow_changed_lines() {
         let diff =
             "--- a/d.c\n+++ b/d.c\n@@ -18,2 +18,3 @@\n \n+\tret = helper(d, 0);\n \treturn ret;\n";
-        let mut budget = 10_000;
-        let (snippets, left_out) = enclosing_functions("d.c", SOURCE, diff, &mut budget);
+        let snippets = enclosing_functions("d.c", SOURCE, diff);
         assert_eq!(snippets.len(), 1);
-        assert_eq!(snippets[0].first_line, 15);
+        assert_eq!((snippets[0].first_line, snippets[0].last_line()), (15, 21));
         assert!(snippets[0].text.starts_with("int probe(struct dev *d)\n{"));
-        assert!(left_out.is_empty());
-        let mut tiny = 10;
-        let (none, left_out) = enclosing_functions("d.c", SOURCE, diff, &mut tiny);
-        assert!(none.is_empty());
-        assert_eq!(left_out.len(), 1);
+        assert_eq!(snippets[0].kind, ContextKind::Enclosing);
+        assert!(enclosing_functions("other.c", SOURCE, diff).is_empty());
     }
 }

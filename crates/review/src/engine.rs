@@ -11,19 +11,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
+use sashiko_llm::tokens::TokenCounter;
 use sashiko_llm::{chat_structured, LlmClient, LlmError, Usage};
 use serde::Serialize;
 
 use crate::anchor::PatchLines;
 use crate::finding::Finding;
+use crate::grounding;
 use crate::guides;
 use crate::known;
 use crate::maintainers::Maintainers;
 use crate::ordering;
+use crate::plan;
 use crate::prescan;
 use crate::prompts::{PromptSet, StageDef, StageKind};
 use crate::request::{self, ReviewSecrets};
 use crate::series::ReviewSeries;
+use crate::staging;
+use crate::toolstage;
 use crate::verify;
 use crate::wire::FindingsAnswer;
 
@@ -45,8 +50,12 @@ pub struct ReviewOptions {
     pub known_fingerprints: BTreeSet<String>,
     /// The reviewed tree's MAINTAINERS, for routing subsystem guides.
     pub maintainers: Option<Arc<Maintainers>>,
-    /// Source snippets from the post-patch tree given to every stage.
+    /// Source snippets from the post-patch tree (enclosing functions,
+    /// definitions, callers); the manifest's `[context]` and each stage's
+    /// `context` list choose which a request gets, within its budget.
     pub context: Vec<crate::context::ContextSnippet>,
+    /// Repository tools, offered to stages whose manifest entry lists them.
+    pub tools: Option<crate::toolstage::ReviewTools>,
     /// Derive the nonce and canary from the series instead of at random,
     /// so recorded transcripts replay exactly (cassette mode only).
     pub deterministic_secrets: bool,
@@ -63,6 +72,7 @@ impl Default for ReviewOptions {
             known_fingerprints: BTreeSet::new(),
             maintainers: None,
             context: Vec::new(),
+            tools: None,
             deterministic_secrets: false,
         }
     }
@@ -113,8 +123,14 @@ pub struct ReviewOutput {
     /// Findings that are known issues (annotated in the code or marked
     /// known): kept and counted, not reported.
     pub known: Vec<DroppedFinding>,
-    /// Candidates citing lines outside the patch (dropped, counted).
+    /// Candidates citing lines outside the patch (dropped, counted), and
+    /// pre-existing ones citing lines no tool or context showed.
     pub unanchored: usize,
+    /// Pre-existing findings kept because they cite lines a tool returned
+    /// or the context showed (outside the diff).
+    pub grounded_outside_diff: usize,
+    /// What the token budget left out or split, for the report.
+    pub context_notes: Vec<String>,
     pub stages: Vec<StageReport>,
     pub usage: Usage,
     /// True when a model answer contained the canary: the review must not
@@ -168,6 +184,8 @@ pub async fn run_review(
         dropped: Vec::new(),
         known: Vec::new(),
         unanchored: 0,
+        grounded_outside_diff: 0,
+        context_notes: Vec::new(),
         stages: Vec::new(),
         usage: Usage::default(),
         compromised: false,
@@ -227,21 +245,50 @@ pub async fn run_review(
         }
     }
 
+    let counter = match &client {
+        Some(client) => TokenCounter::for_model(client.provider(), client.model()),
+        None => TokenCounter::uncalibrated(),
+    };
+    let verify_stage = prompts.stages.iter().find(|s| s.kind == StageKind::Verify);
+    let staged = staging::prepare(&staging::StagingInput {
+        prompts,
+        series,
+        secrets: &secrets,
+        snippets: &options.context,
+        finders: &finder_stages,
+        verify: verify_stage,
+        guides: &selected_guides,
+        subsystems: &output.subsystems,
+        tools: options.tools.as_ref(),
+        max_output_tokens: options.max_output_tokens,
+        counter: &counter,
+    });
+    output.context_notes = staged.plan.notes.clone();
+    if let Some(first) = staged.plan.chunks.first() {
+        output
+            .context_notes
+            .extend(first.shared_notes.iter().cloned());
+    }
+    let shown = toolstage::Shown::default();
     let mut per_run = Vec::new();
     if let Some(client) = &client {
         for run in 0..options.runs.max(1) {
             let mut pending = Vec::new();
-            for stage in finder_stages.iter().copied() {
-                let guidance = guides::for_stage(&selected_guides, &stage.name);
-                pending.push(ask_stage(
-                    prompts,
-                    stage,
-                    series,
-                    &secrets,
-                    Arc::clone(client),
-                    options,
-                    guidance,
-                ));
+            for chunk in &staged.plan.chunks {
+                for stage in finder_stages.iter().copied() {
+                    let guidance = guides::for_stage(&selected_guides, &stage.name);
+                    pending.push(ask_stage(StageAsk {
+                        prompts,
+                        stage,
+                        chunk,
+                        staged: &staged,
+                        secrets: &secrets,
+                        client: Arc::clone(client),
+                        options,
+                        guidance,
+                        shown: &shown,
+                    }));
+                }
             }
             let results: Vec<_> = stream::iter(pending)
                 .buffered(options.concurrency.max(1))
@@ -267,14 +314,30 @@ pub async fn run_review(
     let (candidates, below_consensus) = verify::aggregate_runs(per_run, options.min_consensus);
     output.dropped.extend(below_consensus);
 
-    let (anchored, unanchored): (Vec<Finding>, Vec<Finding>) = candidates
-        .into_iter()
-        .partition(|finding| is_anchored(finding, &patch_lines));
+    let shown_lines = grounding::ShownLines::new(
+        &shown.all(),
+        &staged.plan.sent_snippets(),
+        &changed_files(series),
+    );
+    let (anchored, unanchored): (Vec<Finding>, Vec<Finding>) =
+        candidates.into_iter().partition(|finding| {
+            is_anchored(finding, &patch_lines)
+                || (finding.preexisting && shown_lines.covers(finding))
+        });
+    output.grounded_outside_diff = anchored
+        .iter()
+        .filter(|finding| !is_anchored(finding, &patch_lines))
+        .count();
     output.unanchored = unanchored.len();
     for finding in unanchored {
+        let reason = if finding.preexisting {
+            "cites lines neither in the patch nor in anything a tool or the context showed"
+        } else {
+            "cites lines outside the patch"
+        };
         output.dropped.push(DroppedFinding {
             finding,
-            reason: "cites lines outside the patch".to_owned(),
+            reason: reason.to_owned(),
         });
     }
     let (mut kept, merged) = verify::merge_identical(anchored);
@@ -295,14 +358,16 @@ pub async fn run_review(
                 0,
             )),
             Some(client) => {
+                let (verify_series, verify_options) =
+                    staging::for_verify(&staged, series, &kept, options);
                 let verified = verify::run(
                     client.as_ref(),
                     prompts,
                     stage,
-                    series,
+                    &verify_series,
                     &secrets,
                     kept,
-                    options,
+                    &verify_options,
                 )
                 .await?;
                 progress(&format!("stage {} done", stage.name));
@@ -342,6 +407,21 @@ fn leaks(finding: &Finding, canary: &str) -> bool {
             .suggestion
             .as_deref()
             .is_some_and(|s| s.contains(canary))
+}
+
+/// Every file the series changes (post-patch paths, and pre-patch ones of
+/// renames).
+fn changed_files(series: &ReviewSeries) -> std::collections::BTreeSet<String> {
+    series
+        .patches
+        .iter()
+        .flat_map(|patch| {
+            PatchLines::from_diff(&patch.diff)
+                .files()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn is_anchored(finding: &Finding, patch_lines: &[(u32, PatchLines)]) -> bool {
@@ -433,28 +513,79 @@ pub fn not_applicable_reason(stage: &StageDef, series: &ReviewSeries) -> Option<
     None
 }
 
-/// Build and send one finder stage's request.
-async fn ask_stage<'a>(
-    prompts: &PromptSet,
+/// One finder stage's request within one chunk of the plan.
+struct StageAsk<'a> {
+    prompts: &'a PromptSet,
     stage: &'a StageDef,
-    series: &ReviewSeries,
-    secrets: &ReviewSecrets,
+    chunk: &'a plan::Chunk,
+    staged: &'a staging::Staged,
+    secrets: &'a ReviewSecrets,
     client: Arc<dyn LlmClient>,
-    options: &ReviewOptions,
+    options: &'a ReviewOptions,
     guidance: String,
+    shown: &'a toolstage::Shown,
+}
+
+/// Build and send one finder stage's request.
+async fn ask_stage(
+    ask: StageAsk<'_>,
 ) -> (
-    &'a StageDef,
+    &StageDef,
     Result<(Vec<Finding>, StageReport, bool), ReviewError>,
 ) {
+    let stage = ask.stage;
     let base = request::RequestBase {
-        prompts,
-        series,
-        secrets,
-        context: &options.context,
-        max_output_tokens: options.max_output_tokens,
+        prompts: ask.prompts,
+        series: &ask.chunk.series,
+        secrets: ask.secrets,
+        context: &ask.chunk.shared,
+        max_output_tokens: ask.options.max_output_tokens,
     };
-    let request = request::finder_request(&base, stage, &guidance);
-    let result = ask_findings(client.as_ref(), stage, &request, options).await;
+    let own = ask
+        .chunk
+        .stages
+        .get(&stage.name)
+        .cloned()
+        .unwrap_or_default();
+    let mut notes = ask.chunk.shared_notes.clone();
+    notes.extend(own.notes.iter().cloned());
+    let extras = request::StageExtras {
+        part: ask.chunk.label.as_deref(),
+        context: &own.extra,
+        notes: &notes,
+    };
+    let request = request::finder_request_with(&base, stage, &ask.guidance, &extras);
+    let budget_tokens = ask
+        .staged
+        .budgets
+        .get(&stage.name)
+        .map_or(u64::MAX, |budget| budget.tokens);
+    let tool_stage = ask
+        .options
+        .tools
+        .as_ref()
+        .filter(|_| !stage.tools.is_empty())
+        .map(|tools| toolstage::ToolStage {
+            tools,
+            allowed: &stage.tools,
+            settings: &ask.prompts.tools,
+            budget_tokens,
+            nonce: &ask.secrets.nonce,
+            shown: ask.shown,
+        });
+    let mut result = ask_findings(
+        ask.client.as_ref(),
+        stage,
+        &request,
+        ask.options,
+        tool_stage.as_ref(),
+    )
+    .await;
+    if let Ok((_, report, _)) = &mut result {
+        report
+            .notes
+            .extend(staging::report_notes(ask.staged, ask.chunk, stage, &notes));
+    }
     (stage, result)
 }
 
@@ -464,13 +595,24 @@ async fn ask_findings(
     stage: &StageDef,
     request: &sashiko_llm::ChatRequest,
     options: &ReviewOptions,
+    tools: Option<&toolstage::ToolStage<'_>>,
 ) -> Result<(Vec<Finding>, StageReport, bool), ReviewError> {
     let started = Instant::now();
     let mut report = stage_report(stage, StageState::Ran, None, 0);
     let mut last_error = None;
     for _ in 0..options.max_attempts.max(1) {
         report.attempts += 1;
-        match chat_structured(client, request).await {
+        let answered =
+            match tools {
+                Some(tools) => toolstage::ask_with_tools(client, request, tools).await.map(
+                    |(answer, tool_use)| {
+                        report.notes.push(tool_use.note());
+                        answer
+                    },
+                ),
+                None => chat_structured(client, request).await,
+            };
+        match answered {
             Ok(answer) => {
                 report.usage += answer.response.usage;
                 report.repairs += answer.repairs;
@@ -625,7 +767,11 @@ fn merge_report(stages: &mut Vec<StageReport>, report: StageReport) {
             existing.usage += report.usage;
             existing.elapsed_ms += report.elapsed_ms;
             existing.retry_wait_ms += report.retry_wait_ms;
-            existing.notes.extend(report.notes);
+            for note in report.notes {
+                if !existing.notes.contains(&note) {
+                    existing.notes.push(note);
+                }
+            }
         }
         None => stages.push(report),
     }

@@ -22,8 +22,15 @@ pub mod verify;
 pub mod wire;
 
 pub use engine::{run_review, ReviewError, ReviewOptions, ReviewOutput, StageReport, StageState};
+pub mod budget_policy;
 pub mod context;
+pub mod cscan;
+pub mod grounding;
 pub mod guides;
 pub mod known;
 pub mod maintainers;
 pub mod ordering;
+pub mod plan;
+pub mod related;
+pub mod staging;
+pub mod toolstage;

@@ -69,6 +69,9 @@ struct StageEntry {
     when: StageCondition,
     max_severity: Option<Severity>,
     checker: Option<String>,
+    #[serde(default)]
+    tools: Vec<String>,
+    budget_tokens: Option<u64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -85,6 +88,12 @@ struct SetHeader {
 #[serde(deny_unknown_fields)]
 struct Manifest {
     prompt_set: SetHeader,
+    #[serde(default)]
+    context: crate::plan::ContextSettings,
+    #[serde(default)]
+    budget: crate::budget_policy::BudgetPolicy,
+    #[serde(default)]
+    tools: crate::toolstage::ToolSettings,
     stages: Vec<StageEntry>,
 }
 
@@ -107,6 +116,10 @@ pub struct StageDef {
     /// A deterministic checker that decides claims in the answer
     /// (`litmus`: the LKMM checker decides `litmus_claims`).
     pub checker: Option<String>,
+    /// Repository tools the stage may call (`read_file`, `grep`, ...).
+    pub tools: Vec<String>,
+    /// This stage's input-token budget instead of the policy's default.
+    pub budget_tokens: Option<u64>,
 }
 
 /// Phrases and characters the deterministic pre-scan looks for.
@@ -135,6 +148,12 @@ pub struct PromptSet {
     /// Subsystem guides (shipped, plus any overrides added later).
     pub guides: Vec<crate::guides::Guide>,
     pub root: PathBuf,
+    /// Which context goes in the shared prefix, and how much.
+    pub context: crate::plan::ContextSettings,
+    /// Input-token budgets per stage, subsystem and critical path.
+    pub budget: crate::budget_policy::BudgetPolicy,
+    /// Budgets of the repository tools.
+    pub tools: crate::toolstage::ToolSettings,
 }
 
 impl PromptSet {
@@ -175,6 +194,12 @@ impl PromptSet {
             }
             None => Vec::new(),
         };
+        crate::plan::validate_kinds(&manifest.context.shared).map_err(|detail| {
+            PromptError::Manifest {
+                path: manifest_path.clone(),
+                detail: format!("[context] shared: {detail}"),
+            }
+        })?;
         let mut stages = Vec::new();
         for entry in manifest.stages {
             stages.push(load_stage(entry, &mut files, &manifest_path)?);
@@ -195,6 +220,9 @@ impl PromptSet {
             prescan,
             guides,
             root: dir.to_path_buf(),
+            context: manifest.context,
+            budget: manifest.budget,
+            tools: manifest.tools,
         })
     }
 
@@ -219,6 +247,8 @@ fn load_stage(
             entry.name
         )));
     }
+    crate::plan::validate_kinds(&entry.context)
+        .map_err(|detail| invalid(format!("stage {:?}: context: {detail}", entry.name)))?;
     if entry.kind == StageKind::Builtin && entry.builtin.is_none() {
         return Err(invalid(format!(
             "builtin stage {:?} needs `builtin`",
@@ -252,6 +282,8 @@ fn load_stage(
         when: entry.when,
         max_severity: entry.max_severity,
         checker: entry.checker,
+        tools: entry.tools,
+        budget_tokens: entry.budget_tokens,
     })
 }
 

@@ -99,14 +99,55 @@ pub fn series_message(
         text.push_str("Source from the tree after the series is applied, for context:\n\n");
     }
     for snippet in context {
-        let numbered: String = snippet
-            .text
-            .lines()
-            .zip(snippet.first_line..)
-            .map(|(line, number)| format!("{number:>5} {line}\n"))
-            .collect();
-        let label = format!("context: {} in {}", snippet.label, snippet.file);
-        text.push_str(&untrusted_block(&secrets.nonce, &label, &numbered));
+        text.push_str(&snippet_block(snippet, &secrets.nonce));
+        text.push('\n');
+    }
+    text
+}
+
+/// One context snippet as the model sees it: its lines numbered as in the
+/// file, inside an untrusted block labelled with what and where it is.
+pub fn snippet_block(snippet: &ContextSnippet, nonce: &str) -> String {
+    let numbered: String = snippet
+        .text
+        .lines()
+        .zip(snippet.first_line..)
+        .map(|(line, number)| format!("{number:>5} {line}\n"))
+        .collect();
+    let label = format!("context: {} in {}", snippet.label, snippet.file);
+    untrusted_block(nonce, &label, &numbered)
+}
+
+/// What a finder request carries after the shared prefix besides the
+/// stage's instructions: the stage's own context and notes on what the
+/// budget left out.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StageExtras<'a> {
+    /// "part 2 of 3 (...)" when the series was split.
+    pub part: Option<&'a str>,
+    pub context: &'a [ContextSnippet],
+    pub notes: &'a [String],
+}
+
+fn extras_text(extras: &StageExtras<'_>, nonce: &str) -> String {
+    let mut text = String::new();
+    if let Some(part) = extras.part {
+        text.push_str(&format!(
+            "This request shows only {part} of the series; the other parts are reviewed in separate requests. Review the files shown.\n\n"
+        ));
+    }
+    if !extras.context.is_empty() {
+        text.push_str("More source from the tree after the series is applied, for this stage:\n\n");
+        for snippet in extras.context {
+            text.push_str(&snippet_block(snippet, nonce));
+            text.push('\n');
+        }
+    }
+    if !extras.notes.is_empty() {
+        text.push_str("Context left out to fit the token budget:\n");
+        for note in extras.notes {
+            text.push_str(&format!("- {note}\n"));
+        }
         text.push('\n');
     }
     text
@@ -138,7 +179,18 @@ fn stage_instructions(stage: &StageDef) -> String {
 
 /// A finder stage's request.
 pub fn finder_request(base: &RequestBase<'_>, stage: &StageDef, guidance: &str) -> ChatRequest {
-    let mut text = stage_instructions(stage);
+    finder_request_with(base, stage, guidance, &StageExtras::default())
+}
+
+/// A finder stage's request with its own context after the shared prefix.
+pub fn finder_request_with(
+    base: &RequestBase<'_>,
+    stage: &StageDef,
+    guidance: &str,
+    extras: &StageExtras<'_>,
+) -> ChatRequest {
+    let mut text = extras_text(extras, &base.secrets.nonce);
+    text.push_str(&stage_instructions(stage));
     if !guidance.trim().is_empty() {
         text.push_str("\nRules the maintainers of the touched subsystems ask you to apply:\n");
         text.push_str(guidance);

@@ -68,6 +68,13 @@ pub struct ReviewArgs {
     /// With --runs: keep only findings raised in at least this many runs.
     #[arg(long, default_value_t = 1)]
     pub min_consensus: u32,
+    /// For mail input: the commit of --repo the series applies to. The
+    /// model's repository tools see this tree and its history only.
+    #[arg(long)]
+    pub base: Option<String>,
+    /// Offer the model no repository tools, whatever the manifest says.
+    #[arg(long)]
+    pub no_tools: bool,
 }
 
 pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
@@ -103,6 +110,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    prompts.budget.apply(&settings.review.budget);
     let client = connect_model(&settings)?;
     let store = Store::connect(&settings.db).await.with_context(|| {
         format!(
@@ -139,8 +147,14 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         for note in left_out {
             eprintln!("sashiko: note: {note}");
         }
+        let tools = if args.no_tools {
+            None
+        } else {
+            review_tools(&prompts, &args.repo, series, args.base.as_deref())?
+        };
         let series_options = ReviewOptions {
             context,
+            tools,
             ..options.clone()
         };
         let reviewed = review_and_store(
@@ -152,6 +166,9 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             &progress,
         )
         .await?;
+        for note in &reviewed.output.context_notes {
+            eprintln!("sashiko: note: {note}");
+        }
         worst = worst.max(reviewed.output.findings.iter().map(|f| f.severity).max());
         let meta = ReviewMeta {
             review_id: Some(reviewed.review_id),
@@ -185,4 +202,41 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         Some(severity) if severity >= args.fail_on => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// The repository tools for `series`, when some stage may use them and the
+/// review has a baseline to pin them to.
+fn review_tools(
+    prompts: &PromptSet,
+    repo: &std::path::Path,
+    series: &crate::inputs::LoadedSeries,
+    base: Option<&str>,
+) -> anyhow::Result<Option<sashiko_review::toolstage::ReviewTools>> {
+    let wanted: Vec<String> = prompts
+        .stages
+        .iter()
+        .flat_map(|stage| stage.tools.iter().cloned())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let Some(pins) = crate::inputs::tool_pins(repo, series, base)? else {
+        eprintln!(
+            "sashiko: note: no repository tools for {}: no baseline commit (mail input needs --base REV)",
+            series.source
+        );
+        return Ok(None);
+    };
+    let settings = &prompts.tools;
+    let limits = sashiko_tools::ToolLimits {
+        max_calls: settings.max_calls,
+        max_bytes: settings.max_bytes,
+        max_call_bytes: settings.max_call_bytes,
+        ..sashiko_tools::ToolLimits::default()
+    };
+    let tools = sashiko_tools::RepoTools::open(repo, pins, limits)?;
+    Ok(Some(sashiko_review::toolstage::ReviewTools {
+        executor: std::sync::Arc::new(tools),
+        specs: sashiko_tools::RepoTools::specs(&wanted),
+    }))
 }

@@ -109,7 +109,8 @@ async fn handle<P: FakeProtocol>(
         let (status, extra, body) = P::error(FakeErrorKind::BadRequest, None, problem);
         return respond(status, extra, body.to_string());
     }
-    let answer = lock(&state.script).next_answer(&stage, &facts.tool_results);
+    let offers_tools = super::tools::offers_tools(P::KIND, &json);
+    let answer = lock(&state.script).next_answer_for(&stage, &facts.tool_results, offers_tools);
     let Some(mut answer) = answer else {
         let message = format!("the fake LLM has no answer scripted for stage {stage:?}");
         let (status, extra, body) = P::error(FakeErrorKind::BadRequest, None, &message);

@@ -16,6 +16,7 @@ mod gemini;
 mod handler;
 mod openai;
 mod script;
+mod tools;
 
 pub use script::{AnswerQueue, FakeAnswer, FakeErrorKind, FakeScript, ScriptError};
 

@@ -241,6 +241,11 @@ pub struct FakeScript {
     /// Used when neither the tool nor the stage has an answer.
     #[serde(default)]
     pub default: Option<FakeAnswer>,
+    /// Answers by stage for requests that offer the model no tools (such
+    /// as the final answer after a stopped tool loop); when a stage has
+    /// one, it wins over the stage's own queue for such requests.
+    #[serde(default)]
+    pub without_tools: BTreeMap<String, AnswerQueue>,
 }
 
 /// Errors loading a script file.
@@ -292,6 +297,15 @@ impl FakeScript {
         self
     }
 
+    /// The answer of `stage` to requests that offer no tools.
+    pub fn without_tools_default(mut self, stage: &str, answer: FakeAnswer) -> Self {
+        self.without_tools
+            .entry(stage.to_string())
+            .or_default()
+            .default = Some(answer);
+        self
+    }
+
     pub fn default_answer(mut self, answer: FakeAnswer) -> Self {
         self.default = Some(answer);
         self
@@ -324,6 +338,26 @@ impl FakeScript {
     /// The next answer for a request of `stage` whose last message carries
     /// results of `tool_results` (tool names).
     pub fn next_answer(&mut self, stage: &str, tool_results: &[String]) -> Option<FakeAnswer> {
+        self.next_answer_for(stage, tool_results, true)
+    }
+
+    /// [`FakeScript::next_answer`] for a request that does or does not
+    /// offer tools.
+    pub fn next_answer_for(
+        &mut self,
+        stage: &str,
+        tool_results: &[String],
+        offers_tools: bool,
+    ) -> Option<FakeAnswer> {
+        if !offers_tools {
+            if let Some(answer) = self
+                .without_tools
+                .get_mut(stage)
+                .and_then(AnswerQueue::next)
+            {
+                return Some(answer);
+            }
+        }
         for tool in tool_results {
             if let Some(answer) = self.tools.get_mut(tool).and_then(AnswerQueue::next) {
                 return Some(answer);

@@ -1,0 +1,157 @@
+//! Preparing the stage requests of one review: each stage's token budget
+//! from the budget policy, the cost of its fixed parts (system,
+//! instructions, guidance, schema, tools), and from those the context plan
+//! ([`crate::plan`]). Pure: counts with the counter it is given.
+
+use std::collections::BTreeMap;
+
+use sashiko_llm::tokens::TokenCounter;
+
+use crate::anchor::PatchLines;
+use crate::budget_policy::ResolvedBudget;
+use crate::context::ContextSnippet;
+use crate::guides::Guide;
+use crate::plan::{self, Plan, StageCost};
+use crate::prompts::{PromptSet, StageDef};
+use crate::request::{self, RequestBase, ReviewSecrets, StageExtras};
+use crate::series::ReviewSeries;
+use crate::toolstage::ReviewTools;
+
+/// What goes into preparing a review's requests.
+pub struct StagingInput<'a> {
+    pub prompts: &'a PromptSet,
+    pub series: &'a ReviewSeries,
+    pub secrets: &'a ReviewSecrets,
+    pub snippets: &'a [ContextSnippet],
+    pub finders: &'a [&'a StageDef],
+    pub verify: Option<&'a StageDef>,
+    pub guides: &'a [&'a Guide],
+    pub subsystems: &'a [String],
+    pub tools: Option<&'a ReviewTools>,
+    pub max_output_tokens: u32,
+    pub counter: &'a TokenCounter,
+}
+
+/// The prepared review: budgets per stage and the context plan.
+pub struct Staged {
+    pub budgets: BTreeMap<String, ResolvedBudget>,
+    pub plan: Plan,
+}
+
+pub fn prepare(input: &StagingInput<'_>) -> Staged {
+    let files: Vec<String> = input
+        .series
+        .patches
+        .iter()
+        .flat_map(|patch| {
+            PatchLines::from_diff(&patch.diff)
+                .files()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let base = RequestBase {
+        prompts: input.prompts,
+        series: input.series,
+        secrets: input.secrets,
+        context: &[],
+        max_output_tokens: input.max_output_tokens,
+    };
+    let series_tokens =
+        input
+            .counter
+            .text(&request::series_message(input.series, &[], input.secrets));
+    let mut budgets = BTreeMap::new();
+    let mut costs = Vec::new();
+    let stages = input.finders.iter().copied().chain(input.verify);
+    for stage in stages {
+        let budget = input
+            .prompts
+            .budget
+            .resolve(stage.budget_tokens, &files, input.subsystems);
+        let request = if Some(stage.name.as_str()) == input.verify.map(|v| v.name.as_str()) {
+            request::verify_request(&base, stage, "[]")
+        } else {
+            let guidance = crate::guides::for_stage(input.guides, &stage.name);
+            let mut request =
+                request::finder_request_with(&base, stage, &guidance, &StageExtras::default());
+            if let Some(tools) = input.tools.filter(|_| !stage.tools.is_empty()) {
+                request.tools = tools
+                    .specs
+                    .iter()
+                    .filter(|spec| stage.tools.contains(&spec.name))
+                    .cloned()
+                    .collect();
+            }
+            request
+        };
+        let fixed = input
+            .counter
+            .request(&request)
+            .saturating_sub(series_tokens);
+        costs.push(StageCost {
+            name: stage.name.clone(),
+            budget: budget.tokens,
+            fixed,
+            context: stage.context.clone(),
+        });
+        budgets.insert(stage.name.clone(), budget);
+    }
+    let plan = plan::plan(&plan::PlanInput {
+        series: input.series,
+        snippets: input.snippets,
+        settings: &input.prompts.context,
+        stages: &costs,
+        secrets: input.secrets,
+        counter: input.counter,
+    });
+    Staged { budgets, plan }
+}
+
+/// Notes for a finder stage's report: its budget, how the series was split
+/// and what the budget left out of its context.
+pub fn report_notes(
+    staged: &Staged,
+    chunk: &plan::Chunk,
+    stage: &StageDef,
+    context_notes: &[String],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(budget) = staged.budgets.get(&stage.name) {
+        notes.push(format!(
+            "budget: {} input tokens ({})",
+            budget.tokens, budget.reason
+        ));
+    }
+    notes.extend(staged.plan.notes.iter().cloned());
+    if let Some(part) = &chunk.label {
+        notes.push(format!("reviewed {part}"));
+    }
+    notes.extend(context_notes.iter().map(|note| format!("context: {note}")));
+    notes
+}
+
+/// The series and options the verify stage gets: the same shared prefix
+/// as the finders when the series was not split; when it was, only the
+/// files the candidates cite and no context.
+pub fn for_verify(
+    staged: &Staged,
+    series: &ReviewSeries,
+    candidates: &[crate::finding::Finding],
+    options: &crate::engine::ReviewOptions,
+) -> (ReviewSeries, crate::engine::ReviewOptions) {
+    let mut verify_options = options.clone();
+    if staged.plan.is_split() {
+        let files = candidates.iter().map(|f| f.file.clone()).collect();
+        verify_options.context = Vec::new();
+        return (plan::series_for_files(series, &files), verify_options);
+    }
+    verify_options.context = staged
+        .plan
+        .chunks
+        .first()
+        .map(|chunk| chunk.shared.clone())
+        .unwrap_or_default();
+    (series.clone(), verify_options)
+}
