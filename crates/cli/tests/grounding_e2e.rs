@@ -255,3 +255,92 @@ async fn an_endless_tool_loop_is_stopped_by_its_budget_and_the_review_finishes()
     assert_eq!(requests.len(), 4);
     assert!(requests[3].body.get("tools").is_none());
 }
+
+/// A series touching three files of generated code.
+fn wide_repo(dir: &Path) {
+    init_repo(dir);
+    std::fs::create_dir_all(dir.join("drivers")).expect("mkdir");
+    for name in ["a", "b", "c"] {
+        std::fs::write(dir.join(format!("drivers/{name}.c")), "int placeholder;\n").expect("write");
+    }
+    git(dir, &["add", "."]);
+    git(
+        dir,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "wide: base\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
+    );
+    for name in ["a", "b", "c"] {
+        let body: String = (0..150)
+            .map(|n| format!("int {name}_value_{n} = compute_{name}({n}, {n} * 2);\n"))
+            .collect();
+        std::fs::write(dir.join(format!("drivers/{name}.c")), body).expect("write");
+    }
+    git(
+        dir,
+        &[
+            "commit",
+            "-q",
+            "-a",
+            "-m",
+            "wide: fill\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_series_over_the_configured_budget_is_reviewed_in_parts_with_a_note() {
+    let env = Env::new(wide_repo);
+    env.append_config("\n[review.budget]\ndefault_tokens = 5000\n");
+    let fake = FakeLlmServer::start(otherwise_silent(FakeScript::new())).await;
+    let output = env.review(Some(&fake.base_url()), &["HEAD~1..", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("does not fit the smallest stage budget"),
+        "{stderr}"
+    );
+    let document = stdout_json(&output);
+    let style = document["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == "style")
+        .expect("style reported");
+    let notes: Vec<&str> = style["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let parts = notes
+        .iter()
+        .filter(|n| n.starts_with("reviewed part "))
+        .count();
+    assert!(parts >= 2, "{notes:#?}");
+    assert!(
+        notes.contains(&"budget: 5000 input tokens (default budget)"),
+        "{notes:#?}"
+    );
+    let requests = fake.requests_for("style");
+    assert_eq!(requests.len(), parts, "one request per part");
+    let mut files_seen = std::collections::BTreeSet::new();
+    for request in &requests {
+        let series = request.body["messages"][1]["content"]
+            .as_str()
+            .unwrap_or("");
+        for name in ["a", "b", "c"] {
+            if series.contains(&format!("+++ b/drivers/{name}.c")) {
+                files_seen.insert(name);
+            }
+        }
+        let own = request.body["messages"][2]["content"]
+            .as_str()
+            .unwrap_or("");
+        assert!(own.contains("This request shows only part "), "{own}");
+    }
+    assert_eq!(files_seen.len(), 3, "every file reviewed in some part");
+}

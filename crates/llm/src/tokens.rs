@@ -35,11 +35,64 @@ fn encoder() -> &'static tiktoken_rs::CoreBPE {
 
 /// BPE tokens of `text` (`o200k_base`, special-token text counted as
 /// ordinary text: patch text is untrusted and never a control token).
+///
+/// The same long texts (the system prompt, the series message) are
+/// counted for every stage of a review, so counts of texts longer than a
+/// few hundred bytes are remembered by a hash of their content.
 pub fn count_text(text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
-    encoder().encode_ordinary(text).len() as u64
+    if text.len() < MEMO_MIN_BYTES {
+        return encoder().encode_ordinary(text).len() as u64;
+    }
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        (hasher.finish(), text.len())
+    };
+    if let Some(count) = memo().get(&key) {
+        return count;
+    }
+    let count = encoder().encode_ordinary(text).len() as u64;
+    memo().put(key, count);
+    count
+}
+
+const MEMO_MIN_BYTES: usize = 512;
+const MEMO_ENTRIES: usize = 4096;
+
+/// Remembered counts; forgets everything when full (cheap and bounded).
+struct Memo {
+    counts: std::sync::Mutex<std::collections::HashMap<(u64, usize), u64>>,
+}
+
+impl Memo {
+    fn get(&self, key: &(u64, usize)) -> Option<u64> {
+        self.lock().get(key).copied()
+    }
+
+    fn put(&self, key: (u64, usize), count: u64) {
+        let mut counts = self.lock();
+        if counts.len() >= MEMO_ENTRIES {
+            counts.clear();
+        }
+        counts.insert(key, count);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<(u64, usize), u64>> {
+        self.counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn memo() -> &'static Memo {
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    MEMO.get_or_init(|| Memo {
+        counts: std::sync::Mutex::new(std::collections::HashMap::new()),
+    })
 }
 
 /// Counted input tokens of a whole request: system, messages, tools and
@@ -199,6 +252,16 @@ mod tests {
         // Code and prose are far from the four-bytes rule, in both directions.
         let spaces = " ".repeat(64);
         assert!(count_text(&spaces) < estimate_text(&spaces));
+    }
+
+    #[test]
+    fn remembered_counts_equal_fresh_ones() {
+        let text = "static int foo(struct bar *b)\n".repeat(40);
+        let fresh = encoder().encode_ordinary(&text).len() as u64;
+        assert_eq!(count_text(&text), fresh);
+        assert_eq!(count_text(&text), fresh);
+        let other = format!("{text}x");
+        assert_ne!(count_text(&other), 0);
     }
 
     #[test]

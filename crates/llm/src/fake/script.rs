@@ -398,6 +398,21 @@ mod tests {
             );
         }
         assert_eq!(FakeScript::new().next_answer("x", &[]), None);
+        // A stage's answer for requests offering no tools wins only there.
+        let mut script = FakeScript::new()
+            .stage_default("locking", FakeAnswer::text("call a tool"))
+            .without_tools_default("locking", FakeAnswer::text("final"));
+        let cases = [
+            (true, "call a tool"),
+            (false, "final"),
+            (true, "call a tool"),
+        ];
+        for (offers_tools, expected) in cases {
+            assert_eq!(
+                script.next_answer_for("locking", &[], offers_tools),
+                Some(FakeAnswer::text(expected))
+            );
+        }
     }
 
     #[test]
