@@ -396,7 +396,10 @@ mod tests {
 
     const HEADER: &str = "#ifndef FOO_H\n#define FOO_H\n\n#define FOO_MAX 16\n#define foo_ok(f) \\\n\t((f)->count < FOO_MAX)\n\nstruct foo {\n\tint count;\n\tspinlock_t lock;\n};\n\ntypedef unsigned int foo_id_t;\ntypedef int (*foo_cb_t)(struct foo *f);\n\ntypedef struct {\n\tint a;\n} __packed foo_pair_t;\n\nenum foo_state {\n\tFOO_IDLE,\n};\n\nstruct foo *foo_get(int id);\n\nstatic inline int foo_count(struct foo *f)\n{\n\treturn f->count;\n}\n#endif\n";
 
-    fn check_definitions(source: &str, expected: &[(DefKind, &str, u32, u32)]) {
+    /// Kind, name and line span of one expected definition.
+    type Expected<'a> = (DefKind, &'a str, u32, u32);
+
+    fn check_definitions(source: &str, expected: &[Expected<'_>]) {
         let got: Vec<(DefKind, String, u32, u32)> = definitions(source)
             .into_iter()
             .map(|d| (d.kind, d.name, d.start, d.end))
@@ -428,7 +431,7 @@ mod tests {
 
     #[test]
     fn definitions_skip_what_only_looks_like_one() {
-        let cases: &[(&str, &[(DefKind, &str, u32, u32)])] = &[
+        let cases: &[(&str, &[Expected<'_>])] = &[
             ("struct foo *foo_get(int id);\n", &[]),
             ("struct foo table = {\n\t.a = 1,\n};\n", &[]),
             ("#defineX 1\n", &[]),

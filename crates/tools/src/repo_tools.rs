@@ -107,7 +107,7 @@ impl RepoTools {
     pub fn specs(names: &[String]) -> Vec<ToolSpec> {
         crate::specs::all()
             .into_iter()
-            .filter(|spec| names.iter().any(|name| *name == spec.name))
+            .filter(|spec| names.contains(&spec.name))
             .collect()
     }
 
