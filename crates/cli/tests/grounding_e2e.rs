@@ -68,6 +68,25 @@ fn head_id(env: &Env) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// The report of stage `name` in a JSON document.
+fn stage<'a>(document: &'a Value, name: &str) -> &'a Value {
+    document["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("stage {name} not reported"))
+}
+
+fn assert_exit(output: &std::process::Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The text of every tool result the fake received for `stage`.
 fn tool_results(fake: &FakeLlmServer, stage: &str) -> Vec<String> {
     let mut results: Vec<String> = Vec::new();
@@ -145,12 +164,7 @@ async fn a_model_that_reads_before_reporting_is_kept_and_one_citing_unread_lines
         results[4]
     );
     assert!(!Path::new("/tmp/pwned").exists());
-    let locking = document["stages"]
-        .as_array()
-        .expect("stages")
-        .iter()
-        .find(|s| s["name"] == "locking")
-        .expect("locking reported");
+    let locking = stage(&document, "locking");
     let notes = locking["notes"].to_string();
     assert!(notes.contains("tools: 5 call(s) in 6 turn(s)"), "{notes}");
     assert!(
@@ -167,12 +181,7 @@ async fn context_carries_definitions_and_callers_and_the_prefix_is_one_for_every
         Some(&fake.base_url()),
         &["HEAD~1..", "--format", "json", "--no-tools"],
     );
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_exit(&output, 0);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("no definition found within the search bound for: EINVAL"),
@@ -229,20 +238,10 @@ async fn an_endless_tool_loop_is_stopped_by_its_budget_and_the_review_finishes()
     );
     let fake = FakeLlmServer::start(script).await;
     let output = env.review(Some(&fake.base_url()), &["HEAD~1..", "--format", "json"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_exit(&output, 0);
     let document = stdout_json(&output);
     assert_eq!(document["review"]["status"], "finished");
-    let locking = document["stages"]
-        .as_array()
-        .expect("stages")
-        .iter()
-        .find(|s| s["name"] == "locking")
-        .expect("locking reported");
+    let locking = stage(&document, "locking");
     assert!(
         locking["notes"]
             .to_string()
@@ -304,12 +303,7 @@ async fn a_series_over_the_configured_budget_is_reviewed_in_parts_with_a_note() 
         "{stderr}"
     );
     let document = stdout_json(&output);
-    let style = document["stages"]
-        .as_array()
-        .expect("stages")
-        .iter()
-        .find(|s| s["name"] == "style")
-        .expect("style reported");
+    let style = stage(&document, "style");
     let notes: Vec<&str> = style["notes"]
         .as_array()
         .expect("notes")

@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use crate::anchor::{diff_lines, parse_hunk_header, LineKind};
+use crate::anchor::{diff_lines, parse_hunk_header, LineKind, PatchLines};
 
 /// What a snippet is, as `context = [...]` in the stage manifest names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -209,6 +209,21 @@ pub fn enclosing_functions(file: &str, source: &str, diff: &str) -> Vec<ContextS
         .collect()
 }
 
+/// Every file a series changes (post-patch paths, and the pre-patch paths
+/// of renames), sorted.
+pub fn series_files(series: &crate::series::ReviewSeries) -> std::collections::BTreeSet<String> {
+    series
+        .patches
+        .iter()
+        .flat_map(|patch| {
+            PatchLines::from_diff(&patch.diff)
+                .files()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// Lines `start..=end` (1-based) of `lines`, joined.
 pub fn slice_lines(lines: &[&str], start: u32, end: u32) -> String {
     let from = usize::try_from(start.max(1) - 1)
@@ -216,6 +231,25 @@ pub fn slice_lines(lines: &[&str], start: u32, end: u32) -> String {
         .min(lines.len());
     let to = usize::try_from(end).unwrap_or(0).clamp(from, lines.len());
     lines[from..to].join("\n")
+}
+
+/// A series of one patch with `diff` and `commit_message` (tests).
+#[cfg(test)]
+pub(crate) fn one_patch_series(diff: &str, commit_message: &str) -> crate::series::ReviewSeries {
+    crate::series::ReviewSeries {
+        title: "t".into(),
+        version: 1,
+        cover_letter: None,
+        patches: vec![crate::series::ReviewPatch {
+            index: 1,
+            subject: "subject".into(),
+            author: "a".into(),
+            message_id: None,
+            commit_id: None,
+            commit_message: commit_message.into(),
+            diff: diff.into(),
+        }],
+    }
 }
 
 #[cfg(test)]

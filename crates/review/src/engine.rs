@@ -317,7 +317,7 @@ pub async fn run_review(
     let shown_lines = grounding::ShownLines::new(
         &shown.all(),
         &staged.plan.sent_snippets(),
-        &changed_files(series),
+        &crate::context::series_files(series),
     );
     let (anchored, unanchored): (Vec<Finding>, Vec<Finding>) =
         candidates.into_iter().partition(|finding| {
@@ -407,21 +407,6 @@ fn leaks(finding: &Finding, canary: &str) -> bool {
             .suggestion
             .as_deref()
             .is_some_and(|s| s.contains(canary))
-}
-
-/// Every file the series changes (post-patch paths, and pre-patch ones of
-/// renames).
-fn changed_files(series: &ReviewSeries) -> std::collections::BTreeSet<String> {
-    series
-        .patches
-        .iter()
-        .flat_map(|patch| {
-            PatchLines::from_diff(&patch.diff)
-                .files()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 fn is_anchored(finding: &Finding, patch_lines: &[(u32, PatchLines)]) -> bool {

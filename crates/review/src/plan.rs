@@ -199,16 +199,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
 
 fn plan_chunk(input: &PlanInput<'_>, series: ReviewSeries, label: Option<String>) -> Chunk {
     let series_tokens = input.series_tokens(&series);
-    let files: BTreeSet<String> = series
-        .patches
-        .iter()
-        .flat_map(|patch| {
-            PatchLines::from_diff(&patch.diff)
-                .files()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let files = crate::context::series_files(&series);
     // An enclosing function of a file this chunk does not show is noise.
     let snippets: Vec<&ContextSnippet> = input
         .snippets

@@ -1,6 +1,5 @@
 use super::*;
 use crate::context::priority;
-use crate::series::ReviewPatch;
 
 fn secrets() -> ReviewSecrets {
     ReviewSecrets {
@@ -22,20 +21,7 @@ fn section(file: &str, lines: usize) -> String {
 }
 
 fn series(diff: String) -> ReviewSeries {
-    ReviewSeries {
-        title: "t".into(),
-        version: 1,
-        cover_letter: None,
-        patches: vec![ReviewPatch {
-            index: 1,
-            subject: "subject".into(),
-            author: "a".into(),
-            message_id: None,
-            commit_id: None,
-            commit_message: "why\n".into(),
-            diff,
-        }],
-    }
+    crate::context::one_patch_series(&diff, "why\n")
 }
 
 fn snippet(file: &str, kind: ContextKind, priority: u32, lines: usize) -> ContextSnippet {

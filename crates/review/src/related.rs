@@ -174,27 +174,13 @@ pub fn callers_in(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::series::ReviewPatch;
 
     const DRIVER: &str = "#include <linux/foo.h>\n\nstatic int helper(struct foo *f)\n{\n\treturn foo_ok(f) ? FOO_MAX : 0;\n}\n\nint probe(struct foo *f)\n{\n\treturn helper(f);\n}\n";
     const HEADER: &str = "#define FOO_MAX 16\n#define foo_ok(f) ((f)->count < FOO_MAX)\nstruct foo {\n\tint count;\n};\nstruct unrelated {\n\tint x;\n};\n";
 
     fn series() -> ReviewSeries {
         let diff = "--- a/drivers/d.c\n+++ b/drivers/d.c\n@@ -4,3 +4,3 @@\n {\n-\treturn 0;\n+\treturn foo_ok(f) ? FOO_MAX : 0;\n }\n";
-        ReviewSeries {
-            title: "t".into(),
-            version: 1,
-            cover_letter: None,
-            patches: vec![ReviewPatch {
-                index: 1,
-                subject: "s".into(),
-                author: "a".into(),
-                message_id: None,
-                commit_id: None,
-                commit_message: String::new(),
-                diff: diff.into(),
-            }],
-        }
+        crate::context::one_patch_series(diff, "")
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use sashiko_llm::tokens::TokenCounter;
 
-use crate::anchor::PatchLines;
 use crate::budget_policy::ResolvedBudget;
 use crate::context::ContextSnippet;
 use crate::guides::Guide;
@@ -39,16 +38,8 @@ pub struct Staged {
 }
 
 pub fn prepare(input: &StagingInput<'_>) -> Staged {
-    let files: Vec<String> = input
-        .series
-        .patches
-        .iter()
-        .flat_map(|patch| {
-            PatchLines::from_diff(&patch.diff)
-                .files()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
+    let files: Vec<String> = crate::context::series_files(input.series)
+        .into_iter()
         .collect();
     let files: Vec<&str> = files.iter().map(String::as_str).collect();
     let base = RequestBase {

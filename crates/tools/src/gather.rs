@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use git2::{Oid, Repository};
 
-use sashiko_review::anchor::PatchLines;
 use sashiko_review::context::{enclosing_functions, priority, ContextSnippet};
 use sashiko_review::cscan::{self, Use};
 use sashiko_review::related::{self, ChangedFunction};
@@ -154,18 +153,9 @@ pub fn gather(
         snippet_bytes: 0,
     };
     let diffs: String = series.patches.iter().map(|p| p.diff.as_str()).collect();
-    let mut touched_paths: Vec<String> = series
-        .patches
-        .iter()
-        .flat_map(|patch| {
-            PatchLines::from_diff(&patch.diff)
-                .files()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .filter(|file| is_c(file))
-        .collect::<BTreeSet<_>>()
+    let mut touched_paths: Vec<String> = sashiko_review::context::series_files(series)
         .into_iter()
+        .filter(|file| is_c(file))
         .collect();
     if touched_paths.len() > limits.max_touched_files {
         g.out.notes.push(format!(
