@@ -25,5 +25,6 @@ pub use engine::{run_review, ReviewError, ReviewOptions, ReviewOutput, StageRepo
 pub mod context;
 pub mod guides;
 pub mod known;
+pub mod lockorder;
 pub mod maintainers;
 pub mod ordering;
