@@ -279,14 +279,7 @@ fn inversion_finding(
             )),
         });
     }
-    Finding {
-        patch_index,
-        file: unit.file.clone(),
-        line_start: place.line,
-        line_end: place.line,
-        stage: "lock-order".to_owned(),
-        severity,
-        problem: format!(
+    let mut problem = format!(
             "{acquired} is taken while {held_lock} is held ({call} at line {line}, with {held_lock} from line {held_line}), but the mm lock hierarchy orders {acquired} outside {held_lock}: {chain}",
             acquired = inversion.acquired,
             held_lock = held.lock,
@@ -294,7 +287,26 @@ fn inversion_finding(
             line = inversion.line,
             held_line = held.line,
             chain = chain(&inversion.path),
-        ),
+    );
+    if let Some(exception) = &inversion.exception {
+        let first = exception.first();
+        problem.push_str(&format!(
+            " (the reverse order is documented only for \"{}\", {}:{})",
+            first
+                .and_then(|e| e.scope.as_deref())
+                .unwrap_or("a scoped section"),
+            first.map_or("", |e| e.file.as_str()),
+            first.map_or(0, |e| e.line),
+        ));
+    }
+    Finding {
+        patch_index,
+        file: unit.file.clone(),
+        line_start: place.line,
+        line_end: place.line,
+        stage: "lock-order".to_owned(),
+        severity,
+        problem,
         severity_explanation: explanation,
         preexisting: place.preexisting,
         locations,

@@ -196,6 +196,13 @@ fn findings_carry_the_documented_path() {
         "{}",
         finding.problem
     );
+    assert!(
+        finding.problem.ends_with(
+            "(the reverse order is documented only for \"hugetlbfs pages take locks in this order\", mm/rmap.c:11)"
+        ),
+        "{}",
+        finding.problem
+    );
     assert_eq!(finding.locations[0].line_start, 3);
     let Evidence::Check { name, detail } = &finding.evidence[0] else {
         panic!("check evidence expected: {:?}", finding.evidence);
