@@ -7,6 +7,7 @@
 
 mod commands;
 mod inputs;
+mod lock_hierarchy;
 mod review_runner;
 mod settings;
 

@@ -1,10 +1,27 @@
-//! mm lock-order check: given the documented hierarchy as (outer, inner)
-//! edges and the locks a function acquires in order, report acquisitions that
-//! invert the hierarchy, with the documented path that they contradict.
+//! mm lock-order check: the lock hierarchy documented in the "Lock
+//! ordering" comments of mm/rmap.c and mm/filemap.c (`hierarchy`), the
+//! lock acquisitions of C functions in program order (`flow`, names from
+//! the data table in `table`), and the acquisitions that invert the
+//! documented order, with the documented path they contradict
+//! (`inversions`).
 //!
-//! Pure: the caller parses the edge list; this module must never read files.
+//! Pure: callers pass file contents and the table's text in; this module
+//! must never read files.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+mod flow;
+#[cfg(test)]
+mod flow_tests;
+mod graph;
+mod hierarchy;
+mod inversions;
+mod table;
+mod tokens;
+
+pub use flow::{lock_acquisitions, Acquisition, FunctionLocks, HeldLock};
+pub use graph::Hierarchy;
+pub use hierarchy::{parse_hierarchy, HierarchyDiagnostic, HierarchyEdge};
+pub use inversions::{find_inversions, Ambiguity, CodeSite, Inversion};
+pub use table::{CallKind, LockTable, LockTableError, ScopeRule};
 
 /// One inversion: `held` was held when `acquired` was taken, but the
 /// hierarchy orders `acquired` outside `held` along `path`.
@@ -17,19 +34,28 @@ pub struct LockOrderViolation {
     pub path: Vec<String>,
 }
 
-/// Check each function's acquisition sequence against the hierarchy.
-/// A sequence lists lock names in acquisition order; `-name` releases one.
+/// Check each function's acquisition sequence against plain (outer,
+/// inner) edges. A sequence lists lock names in acquisition order;
+/// `-name` releases one. (The review stage uses `find_inversions`, which
+/// also knows notes, scopes and may-hold locks.)
 pub fn check_lock_order(
     edges: &[(String, String)],
     functions: &[(String, Vec<String>)],
 ) -> Vec<LockOrderViolation> {
-    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (outer, inner) in edges {
-        graph
-            .entry(outer.as_str())
-            .or_default()
-            .insert(inner.as_str());
-    }
+    let hierarchy = Hierarchy::new(
+        edges
+            .iter()
+            .map(|(outer, inner)| HierarchyEdge {
+                outer: outer.clone(),
+                inner: inner.clone(),
+                outer_note: String::new(),
+                inner_note: String::new(),
+                file: String::new(),
+                line: 0,
+                scope: None,
+            })
+            .collect(),
+    );
     let mut out = Vec::new();
     for (function, sequence) in functions {
         let mut held: Vec<&str> = Vec::new();
@@ -41,15 +67,14 @@ pub fn check_lock_order(
                 continue;
             }
             for h in &held {
-                if *h == step.as_str() {
-                    continue;
-                }
-                if let Some(path) = find_path(&graph, step, h) {
+                if let Some(path) = hierarchy.path(step, h, |_| true) {
+                    let mut names: Vec<String> = path.iter().map(|e| e.outer.clone()).collect();
+                    names.push(h.to_string());
                     out.push(LockOrderViolation {
                         function: function.clone(),
                         held: h.to_string(),
                         acquired: step.clone(),
-                        path,
+                        path: names,
                     });
                 }
             }
@@ -57,30 +82,4 @@ pub fn check_lock_order(
         }
     }
     out
-}
-
-/// Shortest documented chain from `from` to `to` (breadth first).
-fn find_path(graph: &BTreeMap<&str, BTreeSet<&str>>, from: &str, to: &str) -> Option<Vec<String>> {
-    let mut previous: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut queue = VecDeque::from([from]);
-    let mut seen = BTreeSet::from([from]);
-    while let Some(node) = queue.pop_front() {
-        if node == to {
-            let mut path = vec![to.to_string()];
-            let mut cur = to;
-            while let Some(p) = previous.get(cur) {
-                path.push(p.to_string());
-                cur = p;
-            }
-            path.reverse();
-            return Some(path);
-        }
-        for next in graph.get(node).into_iter().flatten() {
-            if seen.insert(next) {
-                previous.insert(next, node);
-                queue.push_back(next);
-            }
-        }
-    }
-    None
 }

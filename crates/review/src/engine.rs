@@ -59,6 +59,8 @@ pub struct ReviewOptions {
     /// Derive the nonce and canary from the series instead of at random,
     /// so recorded transcripts replay exactly (cassette mode only).
     pub deterministic_secrets: bool,
+    /// The reviewed tree's mm lock-order comments, for the lock-order stage.
+    pub lock_hierarchy: Option<Arc<crate::lockorder::LockHierarchySources>>,
 }
 
 impl Default for ReviewOptions {
@@ -74,6 +76,7 @@ impl Default for ReviewOptions {
             context: Vec::new(),
             tools: None,
             deterministic_secrets: false,
+            lock_hierarchy: None,
         }
     }
 }
@@ -213,10 +216,10 @@ pub async fn run_review(
         .iter()
         .filter(|s| s.kind == StageKind::Builtin)
     {
-        let findings = run_builtin(prompts, stage, series);
-        output
-            .stages
-            .push(stage_report(stage, StageState::Ran, None, findings.len()));
+        let mut report = stage_report(stage, StageState::Ran, None, 0);
+        let findings = run_builtin(prompts, stage, series, options, &mut report);
+        report.candidates = findings.len();
+        output.stages.push(report);
         output.findings.extend(findings);
     }
 
@@ -436,10 +439,17 @@ pub(crate) fn stage_report(
     }
 }
 
-fn run_builtin(prompts: &PromptSet, stage: &StageDef, series: &ReviewSeries) -> Vec<Finding> {
+fn run_builtin(
+    prompts: &PromptSet,
+    stage: &StageDef,
+    series: &ReviewSeries,
+    options: &ReviewOptions,
+    report: &mut StageReport,
+) -> Vec<Finding> {
     let mut findings = match stage.builtin.as_deref() {
         Some("prescan") => prescan::prescan(series, &prompts.prescan),
         Some("checkpatch") => prescan::checkpatch(series),
+        Some("lock-order") => crate::lockorder::check(stage, series, options, report),
         other => {
             tracing::warn!(stage = %stage.name, builtin = ?other, "unknown builtin check, skipped");
             Vec::new()

@@ -28,6 +28,7 @@ pub mod cscan;
 pub mod grounding;
 pub mod guides;
 pub mod known;
+pub mod lockorder;
 pub mod maintainers;
 pub mod ordering;
 pub mod plan;

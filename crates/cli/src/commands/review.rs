@@ -155,6 +155,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         let series_options = ReviewOptions {
             context,
             tools,
+            lock_hierarchy: crate::lock_hierarchy::for_series(Some(&args.repo), &series.series),
             ..options.clone()
         };
         let reviewed = review_and_store(

@@ -109,12 +109,17 @@ impl ReviewContext {
             .await
             .map_err(|error| JobFailure::permanent(format!("job {}: {error:#}", job.id.0)))?;
         let progress = |line: &str| tracing::info!(job = job.id.0, "{line}");
+        let repo = payload.git.as_ref().map(|git| git.repo.as_path());
+        let options = ReviewOptions {
+            lock_hierarchy: crate::lock_hierarchy::for_series(repo, &loaded.series),
+            ..self.options.clone()
+        };
         let reviewed = review_and_store(
             &self.store,
             &self.prompts,
             &loaded,
             self.client.clone(),
-            &self.options,
+            &options,
             &progress,
         )
         .await
