@@ -132,9 +132,11 @@ impl Store {
     }
 
     /// Returns jobs whose lease expired to the queue, or to the dead
-    /// letters when they are out of attempts. Returns how many.
+    /// letters when they are out of attempts, and marks the reviews those
+    /// attempts left running (and any review whose own lease passed) as
+    /// interrupted. Returns how many jobs.
     pub async fn recover_expired_leases(&self) -> Result<u64, StoreError> {
-        let sql = self.sql(
+        let jobs_sql = self.sql(
             "UPDATE jobs SET \
                status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
                finished_at = CASE WHEN attempts >= max_attempts THEN {now} ELSE NULL END, \
@@ -143,8 +145,22 @@ impl Store {
                lease_until = NULL, run_at = {now} \
              WHERE status = 'running' AND lease_until < {now}",
         );
-        on_pool!(self, pool => sqlx::query(&sql).execute(pool).await.map(|done| done.rows_affected()))
-            .context(|| "recovering jobs with expired leases".to_string())
+        let reviews_sql = self.job_sweep_sql(false);
+        let begin = self.begin_statement();
+        let what = || "recovering jobs with expired leases".to_string();
+        let recovered = on_pool!(self, pool => {
+            // One transaction: a job is never handed back while the review
+            // its old attempt started still looks running.
+            let mut tx = pool.begin_with(begin).await.context(what)?;
+            let recovered = sqlx::query(&jobs_sql).execute(&mut *tx).await.context(what)?.rows_affected();
+            if recovered > 0 {
+                sqlx::query(&reviews_sql).execute(&mut *tx).await.context(what)?;
+            }
+            tx.commit().await.context(what)?;
+            Ok::<u64, StoreError>(recovered)
+        })?;
+        self.interrupt_stale_reviews().await?;
+        Ok(recovered)
     }
 
     /// Leases the most urgent eligible job to `worker` for `lease`; None
@@ -314,10 +330,16 @@ impl Store {
             .fetch_optional(pool)
             .await)
         .context(|| format!("recording the failure of job {}", job.id.0))?;
-        match status {
-            Some(status) => status.parse(),
-            None => Err(lease_lost(job, "failing")),
+        let status: JobStatus = match status {
+            Some(status) => status.parse()?,
+            None => return Err(lease_lost(job, "failing")),
+        };
+        // The failed attempt's review, if the handler left it running, is
+        // interrupted now; the retry starts a new one.
+        if let Err(error) = self.interrupt_reviews_of_job(job.id.0).await {
+            tracing::warn!(job = job.id.0, %error, "the failed attempt's reviews stay running until their lease passes");
         }
+        Ok(status)
     }
 
     /// One job by id.
