@@ -5,7 +5,10 @@
 //! database can load: Message-IDs of stored messages for mail input, and
 //! exact commit ids plus the repository for git input (so a moving
 //! `HEAD~3..` is pinned at enqueue time). Queued jobs for older versions of
-//! the same series are superseded. This module never runs a review.
+//! the same series are superseded. Series touching a critical subsystem or
+//! path of the `[queue]` configuration get a higher priority
+//! ([`priority`]); `--priority` overrides it. This module never runs a
+//! review.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::commands::db::{open_store, DbUrlArgs};
 use crate::commands::review::OutputFormat;
 use crate::inputs::{load_inputs, InputOptions, LoadedSeries};
+use crate::settings::{FlagSettings, Settings};
+
+pub mod priority;
 
 /// The job kind `sashiko worker` runs as a review.
 pub const REVIEW_JOB: &str = "review";
@@ -30,9 +36,11 @@ pub struct EnqueueArgs {
     /// Repository for git inputs.
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
-    /// Higher runs first.
-    #[arg(long, default_value_t = 0)]
-    pub priority: i32,
+    /// Higher runs first (default: the `[queue]` configuration's
+    /// critical_priority for series touching its critical_subsystems or
+    /// critical_paths, else 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub priority: Option<i32>,
     /// Attempts before a job goes to the dead letters.
     #[arg(long, default_value_t = 5)]
     pub max_attempts: u32,
@@ -119,6 +127,31 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
+    let settings = Settings::load(&FlagSettings {
+        db: args.db.db.clone(),
+        ..FlagSettings::default()
+    })?;
+    let rules = priority::CriticalRules::new(&settings.queue);
+    let maintainers = if rules.names_subsystems() && args.priority.is_none() {
+        let found = crate::review_runner::tree_maintainers(&args.repo);
+        match &found {
+            None => eprintln!(
+                "sashiko: note: no MAINTAINERS in {}: critical_subsystems cannot be matched, only critical_paths",
+                args.repo.display()
+            ),
+            Some(maintainers) => {
+                for name in rules.unknown_subsystems(maintainers) {
+                    eprintln!(
+                        "sashiko: note: critical subsystem {name:?} is no entry of the MAINTAINERS in {}",
+                        args.repo.display()
+                    );
+                }
+            }
+        }
+        found
+    } else {
+        None
+    };
     let store = open_store(&args.db).await?;
     let mut results = Vec::new();
     for series in &loaded {
@@ -140,6 +173,7 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("storing message {}", message.message_id))?;
         }
         let payload = payload_for(series, &args.repo)?;
+        let priority = rules.priority(&series.series, maintainers.as_deref(), args.priority);
         let job = NewJob {
             kind: REVIEW_JOB.to_string(),
             payload: serde_json::to_value(&payload)?,
@@ -149,7 +183,7 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
             )),
             series_key: Some(payload.series_key.clone()),
             series_version: Some(payload.version),
-            priority: args.priority,
+            priority: priority.value,
             max_attempts: args.max_attempts,
         };
         let outcome = store.enqueue(&job).await.with_context(|| {
@@ -161,10 +195,17 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
         if args.format == OutputFormat::Text {
             match outcome {
                 Enqueued::Added { id, superseded } => {
-                    let note = if superseded > 0 {
-                        format!(" (superseded {superseded} older)")
-                    } else {
+                    let mut notes = Vec::new();
+                    if let Some(reason) = &priority.reason {
+                        notes.push(format!("priority {}: {reason}", priority.value));
+                    }
+                    if superseded > 0 {
+                        notes.push(format!("superseded {superseded} older"));
+                    }
+                    let note = if notes.is_empty() {
                         String::new()
+                    } else {
+                        format!(" ({})", notes.join("; "))
                     };
                     println!(
                         "queued job {} for {:?} v{}{note}",
@@ -182,7 +223,13 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        results.push(serde_json::json!({ "title": payload.title, "source": payload.source, "result": outcome }));
+        results.push(serde_json::json!({
+            "title": payload.title,
+            "source": payload.source,
+            "priority": priority.value,
+            "priority_reason": priority.reason,
+            "result": outcome,
+        }));
     }
     if args.format == OutputFormat::Json {
         println!("{}", serde_json::to_string_pretty(&results)?);
