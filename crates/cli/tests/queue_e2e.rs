@@ -6,7 +6,9 @@
 //!
 //! The PostgreSQL case is the store issue's acceptance run: four worker
 //! processes review 200 queued series while one of them is SIGKILLed at a
-//! random moment three times.
+//! random moment three times, each time while it has a review running;
+//! afterwards no review is left `running`, the killed attempts' reviews are
+//! `interrupted`, and every job has exactly one `finished` review.
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -186,6 +188,15 @@ async fn enqueue_worker_jobs_and_bugs_on_sqlite() {
     let jobs = home.json(&["jobs", "--format", "json"]);
     assert_eq!(jobs[0]["status"], "done", "{jobs}");
     assert_eq!(jobs[0]["attempts"], 1);
+    assert_eq!(
+        (
+            jobs[0]["reviews"][0]["attempt"].as_i64(),
+            jobs[0]["reviews"][0]["status"].as_str(),
+            jobs[0]["reviews"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some("finished"), Some(1)),
+        "the job lists the review its attempt ran: {jobs}"
+    );
     assert!(jobs[0]["worker"]
         .as_str()
         .is_some_and(|worker| !worker.is_empty()));
@@ -350,12 +361,22 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
     let mut recoveries = Vec::new();
     for kill in 0..3 {
         tokio::time::sleep(Duration::from_millis(800 + next_random(1200))).await;
-        // Kill a worker that holds a job, so every kill interrupts a review.
+        // Kill a worker that holds a job whose review is running, so every
+        // kill interrupts a review.
         let (slot, pid, held) = loop {
-            let running = store
+            let mut running = store
                 .list_jobs(Some(JobStatus::Running), 1000)
                 .await
                 .expect("jobs");
+            let ids: Vec<i64> = running.iter().map(|job| job.id).collect();
+            let reviewing = store.job_reviews(&ids).await.expect("job reviews");
+            running.retain(|job| {
+                reviewing.iter().any(|review| {
+                    review.job_id == job.id
+                        && review.attempt == job.attempts
+                        && review.status == "running"
+                })
+            });
             let holders: Vec<Holder> = workers
                 .iter()
                 .enumerate()
@@ -455,6 +476,35 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
         reviews <= N as i64 + retried,
         "no review beyond one per attempt"
     );
+    let counts = store.review_counts().await.expect("review counts");
+    let count_of = |status: &str| {
+        counts
+            .by_status
+            .iter()
+            .find(|(name, _)| name == status)
+            .map_or(0, |(_, count)| *count)
+    };
+    assert_eq!(count_of("running"), 0, "no review left running: {counts:?}");
+    assert!(
+        count_of("interrupted") >= 3,
+        "each kill interrupted a review: {counts:?}"
+    );
+    let ids: Vec<i64> = jobs.iter().map(|job| job.id).collect();
+    let job_reviews = store.job_reviews(&ids).await.expect("job reviews");
+    for job in &jobs {
+        let finished: Vec<_> = job_reviews
+            .iter()
+            .filter(|review| review.job_id == job.id && review.status == "finished")
+            .collect();
+        assert!(
+            finished.len() == 1 && finished[0].attempt == job.attempts,
+            "job {} (attempts {}) has one finished review, from its last attempt: {finished:?}",
+            job.id,
+            job.attempts
+        );
+        let named = job.result.as_ref().and_then(|result| result["review_id"].as_i64());
+        assert_eq!(named, Some(finished[0].review_id), "job {} names its finished review", job.id);
+    }
     let slowest = recoveries.iter().max().copied().unwrap_or_default();
     assert!(
         slowest <= Duration::from_secs(2) + Duration::from_millis(200) + Duration::from_secs(2),
@@ -462,7 +512,8 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
     );
     println!(
         "acceptance: {N} review jobs done exactly once by 4 `sashiko worker` processes with 3 SIGKILLs in {wall:?}; \
-         {reviews} review rows for {N} series ({retried} re-run attempts), slowest lease recovery {slowest:?} (lease 2 s)"
+         {reviews} review rows for {N} series ({retried} re-run attempts; reviews by status {:?}), slowest lease recovery {slowest:?} (lease 2 s)",
+        counts.by_status
     );
     store.close().await;
     sashiko_store::drop_postgres_database(&server, &name)
