@@ -259,6 +259,31 @@ async fn enqueue_worker_jobs_and_bugs_on_sqlite() {
         .expect("runs");
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("wontfix"));
+
+    // v2 of a mail series, enqueued on its own, supersedes queued v1; v1
+    // arriving again later is obsolete.
+    for (version, tag) in [(1, ""), (2, " v2")] {
+        let mail = mbox_of_single_patches(1)
+            .replace("[PATCH]", &format!("[PATCH{tag}]"))
+            .replace("thing-0@", &format!("thing-0-v{version}@"));
+        std::fs::write(home.dir.path().join(format!("v{version}.mbox")), mail).expect("mbox");
+    }
+    let v1 = home.json(&["enqueue", "v1.mbox", "--format", "json"]);
+    assert_eq!(v1[0]["result"]["outcome"], "added", "{v1}");
+    let v2 = home.json(&["enqueue", "v2.mbox", "--format", "json"]);
+    assert_eq!(
+        (v2[0]["result"]["outcome"].as_str(), v2[0]["result"]["superseded"].as_u64()),
+        (Some("added"), Some(1)),
+        "{v2}"
+    );
+    let late = home.json(&["enqueue", "v1.mbox", "--format", "json"]);
+    assert_eq!(late[0]["result"]["outcome"], "obsolete", "{late}");
+    let superseded = home.json(&["jobs", "--status", "superseded", "--format", "json"]);
+    assert_eq!(superseded.as_array().map(Vec::len), Some(1), "{superseded}");
+    assert!(
+        superseded[0]["last_error"].as_str().is_some_and(|why| why.contains("version 2")),
+        "{superseded}"
+    );
 }
 
 fn pg_server() -> String {

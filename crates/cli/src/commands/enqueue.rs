@@ -87,6 +87,50 @@ impl GitInput {
     }
 }
 
+/// The key the queue supersedes by: one for every version of a series.
+///
+/// The stored series key of mail input names one version (its first
+/// Message-ID), and v2 usually arrives without v1 to link it to, so mail
+/// series are keyed like `sashiko-mail` links versions: b4's `change-id:`
+/// when the series carries one, else the sender's address and the
+/// normalised title. Git series keep their own key (they have no versions).
+fn lineage_key(loaded: &LoadedSeries) -> String {
+    if !loaded.series_key.starts_with("mail:") {
+        return loaded.series_key.clone();
+    }
+    let series = &loaded.series;
+    let texts = series.cover_letter.iter().map(String::as_str).chain(
+        series
+            .patches
+            .iter()
+            .flat_map(|patch| [patch.commit_message.as_str(), patch.diff.as_str()]),
+    );
+    let change_id = texts.flat_map(str::lines).find_map(|line| {
+        line.trim()
+            .strip_prefix("change-id:")
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+    });
+    if let Some(change_id) = change_id {
+        return format!("change-id:{change_id}");
+    }
+    let author = series
+        .patches
+        .first()
+        .map(|patch| patch.author.as_str())
+        .unwrap_or_default();
+    let address = match (author.rfind('<'), author.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &author[open + 1..close],
+        _ => author,
+    };
+    let title: Vec<&str> = series.title.split_whitespace().collect();
+    format!(
+        "title:{}:{}",
+        address.trim().to_lowercase(),
+        title.join(" ").to_lowercase().trim_end_matches('.')
+    )
+}
+
 fn payload_for(loaded: &LoadedSeries, repo: &Path) -> anyhow::Result<ReviewJobPayload> {
     let git = if loaded.source.starts_with("git:") {
         let commits: Option<Vec<String>> = loaded
@@ -181,7 +225,7 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
                 "review:{}:v{}",
                 payload.series_key, payload.version
             )),
-            series_key: Some(payload.series_key.clone()),
+            series_key: Some(lineage_key(series)),
             series_version: Some(payload.version),
             priority: priority.value,
             max_attempts: args.max_attempts,
@@ -236,4 +280,61 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lineage_key;
+    use crate::inputs::LoadedSeries;
+    use sashiko_review::{ReviewPatch, ReviewSeries};
+
+    fn loaded(key: &str, title: &str, author: &str, body: &str) -> LoadedSeries {
+        LoadedSeries {
+            source: "mbox:test".to_string(),
+            series_key: key.to_string(),
+            cover_message_id: None,
+            series: ReviewSeries {
+                title: title.to_string(),
+                version: 1,
+                cover_letter: None,
+                patches: vec![ReviewPatch {
+                    index: 1,
+                    subject: title.to_string(),
+                    author: author.to_string(),
+                    message_id: None,
+                    commit_id: None,
+                    commit_message: body.to_string(),
+                    diff: String::new(),
+                }],
+            },
+            messages: Vec::new(),
+            patch_ids: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn versions_of_a_mail_series_share_one_lineage_key() {
+        let cases = [
+            (
+                loaded("mail:v1@x", "mm: fix the frobnicator", "Ada <Ada@Example.org>", "Fix."),
+                "title:ada@example.org:mm: fix the frobnicator",
+            ),
+            (
+                loaded("mail:v2@x", "mm:  Fix the frobnicator.", "Ada Dev <ada@example.org>", "Fixed."),
+                "title:ada@example.org:mm: fix the frobnicator",
+            ),
+            (
+                loaded("mail:v3@x", "mm: other title", "Ada <ada@example.org>", "x\n\nchange-id: 20250102-frob-1a2b\n"),
+                "change-id:20250102-frob-1a2b",
+            ),
+            (
+                loaded("git:0123abcd", "mm: fix the frobnicator", "Ada <ada@example.org>", ""),
+                "git:0123abcd",
+            ),
+        ];
+        for (series, expected) in cases {
+            assert_eq!(lineage_key(&series), expected, "{}", series.series_key);
+        }
+    }
 }
