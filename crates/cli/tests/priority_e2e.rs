@@ -110,7 +110,9 @@ async fn critical_series_are_reviewed_first(db: &str) {
         let mbox = home.join(format!("{name}.mbox"));
         std::fs::write(&mbox, patch_mail(name, file)).expect("mbox");
         let mbox_arg = mbox.display().to_string();
-        let mut args = vec!["enqueue", &mbox_arg, "--repo", &tree_arg, "--format", "json"];
+        let mut args = vec![
+            "enqueue", &mbox_arg, "--repo", &tree_arg, "--format", "json",
+        ];
         args.extend_from_slice(extra);
         let queued = sashiko(home, db, &fake, &args);
         assert_eq!(queued[0]["result"]["outcome"], "added", "{name}: {queued}");
@@ -129,7 +131,14 @@ async fn critical_series_are_reviewed_first(db: &str) {
         home,
         db,
         &fake,
-        &["worker", "--exit-when-idle", "--concurrency", "1", "--poll-ms", "50"],
+        &[
+            "worker",
+            "--exit-when-idle",
+            "--concurrency",
+            "1",
+            "--poll-ms",
+            "50",
+        ],
     );
     let jobs = sashiko(home, db, &fake, &["jobs", "--format", "json"]);
     let mut reviewed: Vec<(i64, String)> = jobs

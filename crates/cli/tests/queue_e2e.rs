@@ -272,7 +272,10 @@ async fn enqueue_worker_jobs_and_bugs_on_sqlite() {
     assert_eq!(v1[0]["result"]["outcome"], "added", "{v1}");
     let v2 = home.json(&["enqueue", "v2.mbox", "--format", "json"]);
     assert_eq!(
-        (v2[0]["result"]["outcome"].as_str(), v2[0]["result"]["superseded"].as_u64()),
+        (
+            v2[0]["result"]["outcome"].as_str(),
+            v2[0]["result"]["superseded"].as_u64()
+        ),
         (Some("added"), Some(1)),
         "{v2}"
     );
@@ -281,7 +284,9 @@ async fn enqueue_worker_jobs_and_bugs_on_sqlite() {
     let superseded = home.json(&["jobs", "--status", "superseded", "--format", "json"]);
     assert_eq!(superseded.as_array().map(Vec::len), Some(1), "{superseded}");
     assert!(
-        superseded[0]["last_error"].as_str().is_some_and(|why| why.contains("version 2")),
+        superseded[0]["last_error"]
+            .as_str()
+            .is_some_and(|why| why.contains("version 2")),
         "{superseded}"
     );
 }
@@ -527,8 +532,16 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
             job.id,
             job.attempts
         );
-        let named = job.result.as_ref().and_then(|result| result["review_id"].as_i64());
-        assert_eq!(named, Some(finished[0].review_id), "job {} names its finished review", job.id);
+        let named = job
+            .result
+            .as_ref()
+            .and_then(|result| result["review_id"].as_i64());
+        assert_eq!(
+            named,
+            Some(finished[0].review_id),
+            "job {} names its finished review",
+            job.id
+        );
     }
     let slowest = recoveries.iter().max().copied().unwrap_or_default();
     assert!(

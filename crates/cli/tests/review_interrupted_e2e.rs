@@ -25,9 +25,26 @@ fn one_commit_repo(dir: &Path) {
     std::fs::create_dir_all(dir.join("mm")).expect("mkdir");
     std::fs::write(dir.join("mm/a.c"), "int a;\n").expect("write");
     git(dir, &["add", "."]);
-    git(dir, &["commit", "-q", "-m", "mm: base\n\nSigned-off-by: Ada Dev <ada@example.org>"]);
+    git(
+        dir,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "mm: base\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
+    );
     std::fs::write(dir.join("mm/a.c"), "int a;\nint b;\n").expect("write");
-    git(dir, &["commit", "-q", "-a", "-m", "mm: add b\n\nWhy.\n\nSigned-off-by: Ada Dev <ada@example.org>"]);
+    git(
+        dir,
+        &[
+            "commit",
+            "-q",
+            "-a",
+            "-m",
+            "mm: add b\n\nWhy.\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
+    );
 }
 
 struct Home {
@@ -85,8 +102,14 @@ async fn reviews(store: &Store) -> Vec<(i64, String, String, i64)> {
         .map(|row| {
             (
                 row.get("id").and_then(Value::as_i64).unwrap_or(0),
-                row.get("status").and_then(Value::as_str).unwrap_or("").to_string(),
-                row.get("error").and_then(Value::as_str).unwrap_or("").to_string(),
+                row.get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                row.get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
                 row.get("beat").and_then(Value::as_i64).unwrap_or(0),
             )
         })
@@ -141,8 +164,9 @@ async fn killed_reviews_are_marked_interrupted_by_db_status_or_the_next_start() 
         "[llm]\ntimeout_secs = 300\n[llm.retry]\nmax_retries = 0\n",
     )
     .expect("config");
-    let slow = FakeScript::new()
-        .default_answer(FakeAnswer::json(serde_json::json!({"findings": []})).delayed(Duration::from_secs(60)));
+    let slow = FakeScript::new().default_answer(
+        FakeAnswer::json(serde_json::json!({"findings": []})).delayed(Duration::from_secs(60)),
+    );
     let fake = FakeLlmServer::start(slow).await;
     // Create the database before watching it.
     home.run(&fake, &["db", "migrate"]);
@@ -151,14 +175,21 @@ async fn killed_reviews_are_marked_interrupted_by_db_status_or_the_next_start() 
     // SIGKILL: `sashiko db status` finds the lease passed and says so.
     let killed = review_then_signal(&home, &fake, &store, "-KILL").await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let status: Value = serde_json::from_slice(&home.run(&fake, &["db", "status", "--format", "json"]).stdout)
-        .expect("status JSON");
+    let status: Value = serde_json::from_slice(
+        &home
+            .run(&fake, &["db", "status", "--format", "json"])
+            .stdout,
+    )
+    .expect("status JSON");
     assert_eq!(status["recovered"]["reviews"], 1, "{status}");
     assert_eq!(status["reviews"]["interrupted"], 1, "{status}");
     assert!(status["reviews"].get("running").is_none(), "{status}");
     let rows = reviews(&store).await;
     assert_eq!(rows[0].0, killed);
-    assert!(rows[0].2.contains("no heartbeat"), "reason stored: {rows:?}");
+    assert!(
+        rows[0].2.contains("no heartbeat"),
+        "reason stored: {rows:?}"
+    );
 
     // SIGINT (Ctrl-C): the next review marks it interrupted when it starts.
     let interrupted = review_then_signal(&home, &fake, &store, "-INT").await;
@@ -166,9 +197,15 @@ async fn killed_reviews_are_marked_interrupted_by_db_status_or_the_next_start() 
     fake.set_script(otherwise_silent(FakeScript::new()));
     home.run(&fake, &["review", "HEAD~1.."]);
     let rows = reviews(&store).await;
-    let statuses: Vec<(i64, &str)> = rows.iter().map(|(id, status, _, _)| (*id, status.as_str())).collect();
+    let statuses: Vec<(i64, &str)> = rows
+        .iter()
+        .map(|(id, status, _, _)| (*id, status.as_str()))
+        .collect();
     assert_eq!(statuses.len(), 3, "{rows:?}");
-    assert_eq!(&statuses[..2], [(killed, "interrupted"), (interrupted, "interrupted")]);
+    assert_eq!(
+        &statuses[..2],
+        [(killed, "interrupted"), (interrupted, "interrupted")]
+    );
     assert_eq!(statuses[2].1, "finished", "{rows:?}");
     store.close().await;
 }

@@ -40,7 +40,7 @@ pub use outbox_bot::{ReviewProvenance, StagePromptFeedback, StoredFinding};
 pub use queue::worker::{
     default_worker_id, run_worker, JobFailure, JobHandler, WorkerConfig, WorkerReport,
 };
-pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig};
+pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig, Recovered};
 pub use reviews::FinishedReview;
 pub use types::*;
 

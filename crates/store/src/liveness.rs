@@ -127,7 +127,10 @@ impl Store {
                 .context(what)?;
         }
         if interrupted > 0 {
-            tracing::info!(interrupted, "marked running reviews without a live runner as interrupted");
+            tracing::info!(
+                interrupted,
+                "marked running reviews without a live runner as interrupted"
+            );
         }
         Ok(interrupted)
     }
@@ -158,7 +161,10 @@ impl Store {
     /// the review is interrupted once it passes).
     pub fn keep_review_alive(&self, id: ReviewId) -> ReviewHeartbeat {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(review = id.0, "no async runtime: the review's lease is not renewed");
+            tracing::warn!(
+                review = id.0,
+                "no async runtime: the review's lease is not renewed"
+            );
             return ReviewHeartbeat { task: None };
         };
         let store = self.clone();
@@ -184,31 +190,48 @@ impl Store {
     /// Reviews by status, and how many running ones have a passed lease.
     pub async fn review_counts(&self) -> Result<ReviewCounts, StoreError> {
         let by_status = "SELECT status, COUNT(*) FROM reviews GROUP BY status ORDER BY status";
-        let stale = self.sql("SELECT COUNT(*) FROM reviews WHERE status = 'running' AND lease_until < {now}");
+        let stale = self
+            .sql("SELECT COUNT(*) FROM reviews WHERE status = 'running' AND lease_until < {now}");
         let what = || "counting reviews by status".to_string();
         let by_status: Vec<(String, i64)> =
-            on_pool!(self, pool => sqlx::query_as(by_status).fetch_all(pool).await).context(what)?;
-        let stale: i64 =
-            on_pool!(self, pool => sqlx::query_scalar(&stale).fetch_one(pool).await).context(what)?;
+            on_pool!(self, pool => sqlx::query_as(by_status).fetch_all(pool).await)
+                .context(what)?;
+        let stale: i64 = on_pool!(self, pool => sqlx::query_scalar(&stale).fetch_one(pool).await)
+            .context(what)?;
         Ok(ReviewCounts { by_status, stale })
     }
 
-    /// Reviews started by jobs with ids in `first..=last`, by job and attempt.
-    pub async fn job_reviews(&self, first: i64, last: i64) -> Result<Vec<JobReview>, StoreError> {
-        let sql = "SELECT job_id, job_attempt, id, status, error FROM reviews \
-                   WHERE job_id BETWEEN $1 AND $2 ORDER BY job_id, job_attempt, id";
+    /// Reviews started by the jobs `job_ids`, by job and attempt.
+    pub async fn job_reviews(&self, job_ids: &[i64]) -> Result<Vec<JobReview>, StoreError> {
         type Row = (i64, i64, i64, String, Option<String>);
-        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(sql).bind(first).bind(last).fetch_all(pool).await)
-            .context(|| format!("listing the reviews of jobs {first} to {last}"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(job_id, attempt, review_id, status, error)| JobReview {
-                job_id,
-                attempt,
-                review_id,
-                status,
-                error,
+        let mut reviews = Vec::new();
+        // Bound parameters per query stay well under both drivers' limits.
+        for chunk in job_ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT job_id, job_attempt, id, status, error FROM reviews \
+                 WHERE job_id IN ({}) ORDER BY job_id, job_attempt, id",
+                placeholders.join(", ")
+            );
+            let rows: Vec<Row> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(pool).await
             })
-            .collect())
+            .context(|| format!("listing the reviews of {} jobs", chunk.len()))?;
+            reviews.extend(
+                rows.into_iter()
+                    .map(|(job_id, attempt, review_id, status, error)| JobReview {
+                        job_id,
+                        attempt,
+                        review_id,
+                        status,
+                        error,
+                    }),
+            );
+        }
+        Ok(reviews)
     }
 }

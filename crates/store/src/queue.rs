@@ -170,6 +170,16 @@ pub enum Enqueued {
     },
 }
 
+/// What one recovery pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Recovered {
+    /// Jobs with expired leases handed back to the queue (or the dead letters).
+    pub jobs: u64,
+    /// Running reviews marked interrupted (their job attempt or their own
+    /// lease ended).
+    pub reviews: u64,
+}
+
 /// A job leased to a worker.
 #[derive(Clone, Debug)]
 pub struct ClaimedJob {

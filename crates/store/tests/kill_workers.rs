@@ -53,7 +53,9 @@ impl JobHandler for SlowHandler {
             .finish_review(review_id, &outcome(ReviewStatus::Finished, vec![]))
             .await
             .map_err(transient)?;
-        Ok(serde_json::json!({ "job": job.id.0, "worker": job.worker, "attempt": job.attempt, "review_id": review_id.0 }))
+        Ok(
+            serde_json::json!({ "job": job.id.0, "worker": job.worker, "attempt": job.attempt, "review_id": review_id.0 }),
+        )
     }
 }
 
@@ -266,7 +268,11 @@ async fn four_workers_survive_sigkill() {
             .find(|(name, _)| name == status)
             .map_or(0, |(_, count)| *count)
     };
-    assert_eq!(count_of("running"), 0, "no review left running: {by_status:?}");
+    assert_eq!(
+        count_of("running"),
+        0,
+        "no review left running: {by_status:?}"
+    );
     assert!(
         count_of("interrupted") >= N_KILLS as i64,
         "each kill interrupted a review: {by_status:?}"

@@ -35,7 +35,12 @@ async fn status_and_error(store: &Store, id: ReviewId) -> (String, String) {
         .await
         .expect("read review");
     let row = rows.first().expect("review exists");
-    let text = |name: &str| row.get(name).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let text = |name: &str| {
+        row.get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
     (text("status"), text("error"))
 }
 
@@ -65,7 +70,10 @@ async fn reviews_without_heartbeat_are_interrupted(db: &TestDb) {
     assert_eq!(status_and_error(&store, alive).await.0, "running");
     let counts = store.review_counts().await.expect("counts");
     assert_eq!(counts.stale, 0);
-    assert!(counts.by_status.contains(&("interrupted".to_string(), 1)), "{counts:?}");
+    assert!(
+        counts.by_status.contains(&("interrupted".to_string(), 1)),
+        "{counts:?}"
+    );
 
     // The interrupted review's late outcome is refused and changes nothing.
     let late = store
@@ -142,7 +150,7 @@ async fn a_lost_job_attempt_interrupts_its_review(db: &TestDb) {
         .finish_review(old_review, &outcome(ReviewStatus::Finished, vec![]))
         .await
         .is_err());
-    let listed = store.job_reviews(id.0, id.0).await.expect("job reviews");
+    let listed = store.job_reviews(&[id.0]).await.expect("job reviews");
     let summary: Vec<(i64, &str)> = listed
         .iter()
         .map(|row| (row.attempt, row.status.as_str()))
@@ -172,7 +180,10 @@ async fn a_zombie_attempt_cannot_finish_its_review(db: &TestDb) {
     let late = store
         .finish_review(review_id, &outcome(ReviewStatus::Finished, vec![]))
         .await;
-    assert!(late.is_err(), "a review of a lost attempt is not finished: {late:?}");
+    assert!(
+        late.is_err(),
+        "a review of a lost attempt is not finished: {late:?}"
+    );
     assert_eq!(status_and_error(store, review_id).await.0, "interrupted");
     assert_eq!(
         store.job(id).await.expect("job").expect("exists").status,

@@ -317,19 +317,39 @@ mod tests {
     fn versions_of_a_mail_series_share_one_lineage_key() {
         let cases = [
             (
-                loaded("mail:v1@x", "mm: fix the frobnicator", "Ada <Ada@Example.org>", "Fix."),
+                loaded(
+                    "mail:v1@x",
+                    "mm: fix the frobnicator",
+                    "Ada <Ada@Example.org>",
+                    "Fix.",
+                ),
                 "title:ada@example.org:mm: fix the frobnicator",
             ),
             (
-                loaded("mail:v2@x", "mm:  Fix the frobnicator.", "Ada Dev <ada@example.org>", "Fixed."),
+                loaded(
+                    "mail:v2@x",
+                    "mm:  Fix the frobnicator.",
+                    "Ada Dev <ada@example.org>",
+                    "Fixed.",
+                ),
                 "title:ada@example.org:mm: fix the frobnicator",
             ),
             (
-                loaded("mail:v3@x", "mm: other title", "Ada <ada@example.org>", "x\n\nchange-id: 20250102-frob-1a2b\n"),
+                loaded(
+                    "mail:v3@x",
+                    "mm: other title",
+                    "Ada <ada@example.org>",
+                    "x\n\nchange-id: 20250102-frob-1a2b\n",
+                ),
                 "change-id:20250102-frob-1a2b",
             ),
             (
-                loaded("git:0123abcd", "mm: fix the frobnicator", "Ada <ada@example.org>", ""),
+                loaded(
+                    "git:0123abcd",
+                    "mm: fix the frobnicator",
+                    "Ada <ada@example.org>",
+                    "",
+                ),
                 "git:0123abcd",
             ),
         ];

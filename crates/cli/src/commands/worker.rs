@@ -93,10 +93,10 @@ impl JobHandler for ReviewJobHandler {
                 context.review(job),
             ))
         })
-            .await
-            .map_err(|error| {
-                JobFailure::transient(format!("job {job_id}: the review thread failed: {error}"))
-            })?
+        .await
+        .map_err(|error| {
+            JobFailure::transient(format!("job {job_id}: the review thread failed: {error}"))
+        })?
     }
 }
 

@@ -136,6 +136,12 @@ impl Store {
     /// attempts left running (and any review whose own lease passed) as
     /// interrupted. Returns how many jobs.
     pub async fn recover_expired_leases(&self) -> Result<u64, StoreError> {
+        self.recover().await.map(|recovered| recovered.jobs)
+    }
+
+    /// Like [`Store::recover_expired_leases`], saying how many jobs were
+    /// handed back and how many reviews marked interrupted.
+    pub async fn recover(&self) -> Result<Recovered, StoreError> {
         let jobs_sql = self.sql(
             "UPDATE jobs SET \
                status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
@@ -152,15 +158,18 @@ impl Store {
             // One transaction: a job is never handed back while the review
             // its old attempt started still looks running.
             let mut tx = pool.begin_with(begin).await.context(what)?;
-            let recovered = sqlx::query(&jobs_sql).execute(&mut *tx).await.context(what)?.rows_affected();
-            if recovered > 0 {
-                sqlx::query(&reviews_sql).execute(&mut *tx).await.context(what)?;
+            let jobs = sqlx::query(&jobs_sql).execute(&mut *tx).await.context(what)?.rows_affected();
+            let mut reviews = 0;
+            if jobs > 0 {
+                reviews = sqlx::query(&reviews_sql).execute(&mut *tx).await.context(what)?.rows_affected();
             }
             tx.commit().await.context(what)?;
-            Ok::<u64, StoreError>(recovered)
+            Ok::<Recovered, StoreError>(Recovered { jobs, reviews })
         })?;
-        self.interrupt_stale_reviews().await?;
-        Ok(recovered)
+        Ok(Recovered {
+            reviews: recovered.reviews + self.interrupt_stale_reviews().await?,
+            ..recovered
+        })
     }
 
     /// Leases the most urgent eligible job to `worker` for `lease`; None

@@ -200,12 +200,30 @@ mod tests {
         check(&["memory management"], &[], &["mm/slub.c"], None, 10);
         check(&mm, &[], &["drivers/net/e1000.c"], None, 0);
         check(&mm, &[], &["drivers/net/e1000.c", "mm/slub.c"], None, 10);
-        check(&["NETWORKING DRIVERS"], &[], &["drivers/net/wireless/x.c"], None, 0);
+        check(
+            &["NETWORKING DRIVERS"],
+            &[],
+            &["drivers/net/wireless/x.c"],
+            None,
+            0,
+        );
         check(&[], &["kernel/rcu/"], &["kernel/rcu/tree.c"], None, 10);
         check(&[], &["kernel/rcu/*.h"], &["kernel/rcu/tree.c"], None, 0);
         check(&[], &["kernel/rcu/*.c"], &["kernel/rcu/tree.c"], None, 10);
-        check(&[], &["kernel/rcu/*.c"], &["kernel/rcu/sub/tree.c"], None, 0);
-        check(&[], &["kernel/locking"], &["kernel/locking/mutex.c"], None, 10);
+        check(
+            &[],
+            &["kernel/rcu/*.c"],
+            &["kernel/rcu/sub/tree.c"],
+            None,
+            0,
+        );
+        check(
+            &[],
+            &["kernel/locking"],
+            &["kernel/locking/mutex.c"],
+            None,
+            10,
+        );
         check(&[], &[], &["mm/slub.c"], None, 0);
         check(&mm, &[], &["mm/slub.c"], Some(0), 0);
         check(&[], &[], &["drivers/x.c"], Some(50), 50);
