@@ -3,89 +3,19 @@
 //! review's lease while it runs, and once the lease passes the review is
 //! marked `interrupted` — by `sashiko db status`, or by the next review's
 //! start. Real binary, real SQLite file, the fake model on 127.0.0.1 with
-//! slow answers; the review lease is shortened with
+//! slow answers; the review lease is shortened to 1 s with
 //! `SASHIKO_REVIEW_LEASE_SECS`.
 
-mod common;
+mod queue_home;
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{git, init_repo, otherwise_silent};
+use queue_home::{commit, init_repo, Home};
 use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_store::web_queries::SqlParam;
 use sashiko_store::Store;
-use serde_json::Value;
-
-const LEASE_SECS: &str = "1";
-
-fn one_commit_repo(dir: &Path) {
-    init_repo(dir);
-    std::fs::create_dir_all(dir.join("mm")).expect("mkdir");
-    std::fs::write(dir.join("mm/a.c"), "int a;\n").expect("write");
-    git(dir, &["add", "."]);
-    git(
-        dir,
-        &[
-            "commit",
-            "-q",
-            "-m",
-            "mm: base\n\nSigned-off-by: Ada Dev <ada@example.org>",
-        ],
-    );
-    std::fs::write(dir.join("mm/a.c"), "int a;\nint b;\n").expect("write");
-    git(
-        dir,
-        &[
-            "commit",
-            "-q",
-            "-a",
-            "-m",
-            "mm: add b\n\nWhy.\n\nSigned-off-by: Ada Dev <ada@example.org>",
-        ],
-    );
-}
-
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn db(&self) -> String {
-        format!("sqlite:{}", self.dir.path().join("sashiko.db").display())
-    }
-
-    fn command(&self, fake: &FakeLlmServer, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sashiko"));
-        command
-            .args(args)
-            .current_dir(self.dir.path().join("repo"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
-            .env("SASHIKO_CONFIG", self.dir.path().join("config.toml"))
-            .env("SASHIKO_DB", self.db())
-            .env("SASHIKO_REVIEW_LEASE_SECS", LEASE_SECS)
-            .env("SASHIKO_LLM_PROVIDER", "openai")
-            .env("SASHIKO_LLM_BASE_URL", fake.base_url())
-            .env("SASHIKO_LLM_MODEL", "fake-model")
-            .env("SASHIKO_LLM_API_KEY", "sk-test");
-        command
-    }
-
-    fn run(&self, fake: &FakeLlmServer, args: &[&str]) -> Output {
-        let output = self.command(fake, args).output().expect("sashiko runs");
-        assert!(
-            output.status.code().is_some_and(|code| code < 2),
-            "sashiko {args:?} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-}
+use serde_json::{json, Value};
 
 /// Every review as (id, status, error, heartbeat_at - started_at).
 async fn reviews(store: &Store) -> Vec<(i64, String, String, i64)> {
@@ -122,7 +52,7 @@ async fn reviews(store: &Store) -> Vec<(i64, String, String, i64)> {
 async fn review_then_signal(home: &Home, fake: &FakeLlmServer, store: &Store, signal: &str) -> i64 {
     let known = reviews(store).await.len();
     let mut child: Child = home
-        .command(fake, &["review", "HEAD~1.."])
+        .command(Some(fake), &["review", "HEAD~1..", "--repo", "repo"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -154,33 +84,25 @@ async fn review_then_signal(home: &Home, fake: &FakeLlmServer, store: &Store, si
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_reviews_are_marked_interrupted_by_db_status_or_the_next_start() {
-    let home = Home {
-        dir: tempfile::tempdir().expect("tempdir"),
-    };
-    std::fs::create_dir_all(home.dir.path().join("repo")).expect("mkdir");
-    one_commit_repo(&home.dir.path().join("repo"));
-    std::fs::write(
-        home.dir.path().join("config.toml"),
-        "[llm]\ntimeout_secs = 300\n[llm.retry]\nmax_retries = 0\n",
-    )
-    .expect("config");
-    let slow = FakeScript::new().default_answer(
-        FakeAnswer::json(serde_json::json!({"findings": []})).delayed(Duration::from_secs(60)),
-    );
+    let mut home = Home::new(None);
+    home.env
+        .push(("SASHIKO_REVIEW_LEASE_SECS", "1".to_string()));
+    home.append_config("[llm]\ntimeout_secs = 300\n");
+    let repo = home.path().join("repo");
+    init_repo(&repo);
+    commit(&repo, "mm/a.c", "int a;\n", "mm: base");
+    commit(&repo, "mm/a.c", "int a;\nint b;\n", "mm: add b");
+    let slow = FakeScript::new()
+        .default_answer(FakeAnswer::json(json!({"findings": []})).delayed(Duration::from_secs(60)));
     let fake = FakeLlmServer::start(slow).await;
     // Create the database before watching it.
-    home.run(&fake, &["db", "migrate"]);
-    let store = Store::connect(&home.db()).await.expect("db");
+    home.run(None, &["db", "migrate"]);
+    let store = Store::connect(&home.db).await.expect("db");
 
     // SIGKILL: `sashiko db status` finds the lease passed and says so.
     let killed = review_then_signal(&home, &fake, &store, "-KILL").await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let status: Value = serde_json::from_slice(
-        &home
-            .run(&fake, &["db", "status", "--format", "json"])
-            .stdout,
-    )
-    .expect("status JSON");
+    let status = home.json(&["db", "status", "--format", "json"]);
     assert_eq!(status["recovered"]["reviews"], 1, "{status}");
     assert_eq!(status["reviews"]["interrupted"], 1, "{status}");
     assert!(status["reviews"].get("running").is_none(), "{status}");
@@ -194,8 +116,12 @@ async fn killed_reviews_are_marked_interrupted_by_db_status_or_the_next_start() 
     // SIGINT (Ctrl-C): the next review marks it interrupted when it starts.
     let interrupted = review_then_signal(&home, &fake, &store, "-INT").await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    fake.set_script(otherwise_silent(FakeScript::new()));
-    home.run(&fake, &["review", "HEAD~1.."]);
+    fake.set_script(
+        FakeScript::new()
+            .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+            .default_answer(FakeAnswer::json(json!({"findings": []}))),
+    );
+    home.run(Some(&fake), &["review", "HEAD~1..", "--repo", "repo"]);
     let rows = reviews(&store).await;
     let statuses: Vec<(i64, &str)> = rows
         .iter()

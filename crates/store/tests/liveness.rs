@@ -1,7 +1,8 @@
 //! Interrupted reviews on both backends: a review whose process stops
 //! renewing its lease, and a review whose job attempt loses the job, are
 //! marked `interrupted` with the reason; the retry starts a new review; an
-//! interrupted review can never be finished afterwards.
+//! interrupted review can never be finished afterwards; and a job whose
+//! worker died right after storing its review is completed from it.
 
 mod common;
 
@@ -222,7 +223,57 @@ async fn a_failed_attempt_interrupts_the_review_it_left_running(db: &TestDb) {
     assert!(error.contains("model unreachable"), "{error}");
 }
 
+async fn a_job_whose_dead_worker_stored_its_review_is_completed_from_it(db: &TestDb) {
+    let store = &db.store;
+    let version = store
+        .upsert_series_version(&series("stored", 1, 1))
+        .await
+        .expect("series");
+    let id = enqueue_one(store, "stored").await;
+    let claimed = store
+        .claim("worker-a", Duration::from_millis(200))
+        .await
+        .expect("claim")
+        .expect("job");
+    let review_id = run_as_job_attempt(&claimed, store.start_review(&review(version)))
+        .await
+        .expect("start");
+    store
+        .finish_review(review_id, &outcome(ReviewStatus::Finished, vec![]))
+        .await
+        .expect("finish");
+    // worker-a dies here, before marking the job done.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let recovered = store.recover().await.expect("recover");
+    assert_eq!(
+        (recovered.jobs, recovered.completed),
+        (0, 1),
+        "{recovered:?}"
+    );
+    let job = store.job(id).await.expect("job").expect("exists");
+    assert_eq!((job.status, job.attempts), (JobStatus::Done, 1));
+    let result = job.result.expect("result");
+    assert_eq!(result["review_id"], review_id.0);
+    assert!(
+        result["completed_by"]
+            .as_str()
+            .is_some_and(|why| why.contains("worker-a")),
+        "{result}"
+    );
+    // Not run again, and the late completion of the dead attempt is refused.
+    assert!(store
+        .claim("worker-b", Duration::from_secs(30))
+        .await
+        .expect("claim")
+        .is_none());
+    assert!(store
+        .complete_job(&claimed, &serde_json::json!({}))
+        .await
+        .is_err());
+}
+
 both_backends! {
+    stored_review => crate::a_job_whose_dead_worker_stored_its_review_is_completed_from_it;
     stale => crate::reviews_without_heartbeat_are_interrupted;
     lost_attempt => crate::a_lost_job_attempt_interrupts_its_review;
     zombie => crate::a_zombie_attempt_cannot_finish_its_review;

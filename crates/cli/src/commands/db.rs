@@ -181,10 +181,10 @@ async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode
                 if !by_status.is_empty() {
                     println!("reviews: {}", by_status.join(", "));
                 }
-                if recovered.jobs > 0 || recovered.reviews > 0 {
+                if recovered != sashiko_store::Recovered::default() {
                     println!(
-                        "cleaned up: {} job(s) with expired leases handed back, {} review(s) without a live runner marked interrupted",
-                        recovered.jobs, recovered.reviews
+                        "cleaned up: {} job(s) with expired leases handed back, {} completed from the review                          their worker had stored, {} review(s) without a live runner marked interrupted",
+                        recovered.jobs, recovered.completed, recovered.reviews
                     );
                 }
             } else {
