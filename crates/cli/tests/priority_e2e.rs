@@ -5,11 +5,11 @@
 //! `--priority` wins either way, and `sashiko worker` reviews them in that
 //! order.
 
+mod common;
 mod queue_home;
 
 use queue_home::{drop_pg_database, init_repo, patch_mail, pg_database, Home};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
-use serde_json::json;
+use sashiko_llm::fake::{FakeLlmServer, FakeScript};
 
 const MAINTAINERS: &str = "MEMORY MANAGEMENT\nM:\tA <a@example.org>\nF:\tmm/\n\n\
                            READ-COPY UPDATE (RCU)\nF:\tkernel/rcu/\n\n\
@@ -43,14 +43,10 @@ async fn critical_series_are_reviewed_first(db: Option<String>) {
         "[queue]\ncritical_subsystems = [\"MEMORY MANAGEMENT\"]\ncritical_paths = [\"kernel/rcu/\"]\n",
     );
     let tree = home.path().join("linux");
+    std::fs::create_dir_all(&tree).expect("mkdir");
     init_repo(&tree);
     std::fs::write(tree.join("MAINTAINERS"), MAINTAINERS).expect("MAINTAINERS");
-    let fake = FakeLlmServer::start(
-        FakeScript::new()
-            .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
-            .default_answer(FakeAnswer::json(json!({"findings": []}))),
-    )
-    .await;
+    let fake = FakeLlmServer::start(common::otherwise_silent(FakeScript::new())).await;
     let tree_arg = tree.display().to_string();
     for (name, file, extra) in SERIES {
         let mbox = format!("{name}.mbox");

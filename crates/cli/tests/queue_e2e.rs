@@ -10,6 +10,7 @@
 //! afterwards no review is left `running`, the killed attempts' reviews are
 //! `interrupted`, and every job has exactly one `finished` review.
 
+mod common;
 mod queue_home;
 
 use std::path::Path;

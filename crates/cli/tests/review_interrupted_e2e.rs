@@ -6,6 +6,7 @@
 //! slow answers; the review lease is shortened to 1 s with
 //! `SASHIKO_REVIEW_LEASE_SECS`.
 
+mod common;
 mod queue_home;
 
 use std::process::{Child, Command, Stdio};
@@ -89,6 +90,7 @@ async fn killed_reviews_are_marked_interrupted_by_db_status_or_the_next_start() 
         .push(("SASHIKO_REVIEW_LEASE_SECS", "1".to_string()));
     home.append_config("[llm]\ntimeout_secs = 300\n");
     let repo = home.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
     init_repo(&repo);
     commit(&repo, "mm/a.c", "int a;\n", "mm: base");
     commit(&repo, "mm/a.c", "int a;\nint b;\n", "mm: add b");
@@ -116,11 +118,7 @@ async fn killed_reviews_are_marked_interrupted_by_db_status_or_the_next_start() 
     // SIGINT (Ctrl-C): the next review marks it interrupted when it starts.
     let interrupted = review_then_signal(&home, &fake, &store, "-INT").await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    fake.set_script(
-        FakeScript::new()
-            .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
-            .default_answer(FakeAnswer::json(json!({"findings": []}))),
-    );
+    fake.set_script(common::otherwise_silent(FakeScript::new()));
     home.run(Some(&fake), &["review", "HEAD~1..", "--repo", "repo"]);
     let rows = reviews(&store).await;
     let statuses: Vec<(i64, &str)> = rows

@@ -54,6 +54,37 @@ async fn enqueue_one(store: &Store, name: &str) -> JobId {
     }
 }
 
+/// A job `name` enqueued and claimed by `worker-a` for `lease`, and the
+/// review its attempt started.
+struct Attempt {
+    job: JobId,
+    claimed: sashiko_store::ClaimedJob,
+    review: ReviewId,
+    version: sashiko_store::SeriesVersionId,
+}
+
+async fn attempt_with_review(store: &Store, name: &str, lease: Duration) -> Attempt {
+    let version = store
+        .upsert_series_version(&series(name, 1, 1))
+        .await
+        .expect("series");
+    let job = enqueue_one(store, name).await;
+    let claimed = store
+        .claim("worker-a", lease)
+        .await
+        .expect("claim")
+        .expect("job");
+    let review = run_as_job_attempt(&claimed, store.start_review(&review(version)))
+        .await
+        .expect("start");
+    Attempt {
+        job,
+        claimed,
+        review,
+        version,
+    }
+}
+
 async fn reviews_without_heartbeat_are_interrupted(db: &TestDb) {
     let store = short_lease_store(db, Duration::from_millis(400)).await;
     let version = store
@@ -107,19 +138,12 @@ async fn reviews_without_heartbeat_are_interrupted(db: &TestDb) {
 
 async fn a_lost_job_attempt_interrupts_its_review(db: &TestDb) {
     let store = &db.store;
-    let version = store
-        .upsert_series_version(&series("queued", 1, 1))
-        .await
-        .expect("series");
-    let id = enqueue_one(store, "slow").await;
-    let first = store
-        .claim("worker-a", Duration::from_millis(200))
-        .await
-        .expect("claim")
-        .expect("job");
-    let old_review = run_as_job_attempt(&first, store.start_review(&review(version)))
-        .await
-        .expect("start");
+    let Attempt {
+        job: id,
+        review: old_review,
+        version,
+        ..
+    } = attempt_with_review(store, "slow", Duration::from_millis(200)).await;
     let _old_heartbeat = store.keep_review_alive(old_review);
     tokio::time::sleep(Duration::from_millis(500)).await;
     // worker-a is gone (no job heartbeat): worker-b's claim hands the job back.
@@ -161,19 +185,11 @@ async fn a_lost_job_attempt_interrupts_its_review(db: &TestDb) {
 
 async fn a_zombie_attempt_cannot_finish_its_review(db: &TestDb) {
     let store = &db.store;
-    let version = store
-        .upsert_series_version(&series("zombie", 1, 1))
-        .await
-        .expect("series");
-    let id = enqueue_one(store, "zombie").await;
-    let first = store
-        .claim("worker-a", Duration::from_millis(200))
-        .await
-        .expect("claim")
-        .expect("job");
-    let review_id = run_as_job_attempt(&first, store.start_review(&review(version)))
-        .await
-        .expect("start");
+    let Attempt {
+        job: id,
+        review: review_id,
+        ..
+    } = attempt_with_review(store, "zombie", Duration::from_millis(200)).await;
     // The review keeps its own heartbeat, but the job lease expires.
     let _heartbeat = store.keep_review_alive(review_id);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -194,19 +210,11 @@ async fn a_zombie_attempt_cannot_finish_its_review(db: &TestDb) {
 
 async fn a_failed_attempt_interrupts_the_review_it_left_running(db: &TestDb) {
     let store = &db.store;
-    let version = store
-        .upsert_series_version(&series("failing", 1, 1))
-        .await
-        .expect("series");
-    enqueue_one(store, "failing").await;
-    let claimed = store
-        .claim("worker-a", Duration::from_secs(30))
-        .await
-        .expect("claim")
-        .expect("job");
-    let review_id = run_as_job_attempt(&claimed, store.start_review(&review(version)))
-        .await
-        .expect("start");
+    let Attempt {
+        claimed,
+        review: review_id,
+        ..
+    } = attempt_with_review(store, "failing", Duration::from_secs(30)).await;
     let retry_now = QueueConfig {
         retry_base: Duration::ZERO,
         ..QueueConfig::default()
@@ -225,19 +233,12 @@ async fn a_failed_attempt_interrupts_the_review_it_left_running(db: &TestDb) {
 
 async fn a_job_whose_dead_worker_stored_its_review_is_completed_from_it(db: &TestDb) {
     let store = &db.store;
-    let version = store
-        .upsert_series_version(&series("stored", 1, 1))
-        .await
-        .expect("series");
-    let id = enqueue_one(store, "stored").await;
-    let claimed = store
-        .claim("worker-a", Duration::from_millis(200))
-        .await
-        .expect("claim")
-        .expect("job");
-    let review_id = run_as_job_attempt(&claimed, store.start_review(&review(version)))
-        .await
-        .expect("start");
+    let Attempt {
+        job: id,
+        claimed,
+        review: review_id,
+        ..
+    } = attempt_with_review(store, "stored", Duration::from_millis(200)).await;
     store
         .finish_review(review_id, &outcome(ReviewStatus::Finished, vec![]))
         .await

@@ -1,8 +1,8 @@
 //! Shared by the queue's end-to-end tests (`queue_e2e`, `priority_e2e`,
-//! `review_interrupted_e2e`): a temporary home whose configuration keeps
-//! model retries short, the real binary run in a clean environment against
-//! that home's database, git commits with a fixed date, and single-patch
-//! mails.
+//! `review_interrupted_e2e`, which also declare `mod common`): a temporary
+//! home whose configuration keeps model retries short, the real binary run
+//! in a clean environment against that home's database, commits, and
+//! single-patch mails.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::path::Path;
@@ -94,24 +94,7 @@ impl Home {
     }
 }
 
-pub fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_DATE", "2025-01-02T10:00:00+00:00")
-        .env("GIT_COMMITTER_DATE", "2025-01-02T10:00:00+00:00")
-        .output()
-        .expect("git runs");
-    assert!(output.status.success(), "git {args:?}: {output:?}");
-}
-
-/// `git init` with a fixed author.
-pub fn init_repo(dir: &Path) {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["config", "user.name", "Ada Dev"]);
-    git(dir, &["config", "user.email", "ada@example.org"]);
-}
+pub use crate::common::{git, init_repo};
 
 /// Writes `text` to `file` and commits everything with `subject`.
 pub fn commit(dir: &Path, file: &str, text: &str, subject: &str) {
