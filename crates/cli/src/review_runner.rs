@@ -133,6 +133,9 @@ pub async fn review_and_store(
         })
         .await
         .context("recording the start of the review")?;
+    // Renew the review's lease while it runs: if this process dies, the
+    // review is marked interrupted once the lease passes.
+    let _heartbeat = store.keep_review_alive(review_id);
 
     // Meter every answer (repair rounds and failed stages included), so
     // stored usage and cost are complete.

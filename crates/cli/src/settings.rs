@@ -66,6 +66,22 @@ impl LlmSettings {
     }
 }
 
+/// The `[queue]` table: which series `sashiko enqueue` puts first.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// MAINTAINERS entry names (e.g. `MEMORY MANAGEMENT`) whose series run
+    /// first, routed through the MAINTAINERS of the `--repo` tree.
+    #[serde(default)]
+    pub critical_subsystems: Vec<String>,
+    /// File patterns with MAINTAINERS `F:` semantics (`mm/` is the tree
+    /// below; `*` and `?` stay within a directory) whose series run first.
+    #[serde(default)]
+    pub critical_paths: Vec<String>,
+    /// Priority of a critical series (default 10; others get 0).
+    pub critical_priority: Option<i32>,
+}
+
 /// The whole configuration file.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +89,8 @@ pub struct FileSettings {
     pub db: Option<String>,
     #[serde(default)]
     pub llm: LlmSettings,
+    #[serde(default)]
+    pub queue: QueueSettings,
     /// Directory holding the stage manifest and prompts (default: the
     /// `prompts/` directory shipped with sashiko).
     pub prompts: Option<PathBuf>,
@@ -109,6 +127,7 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub prompts: PathBuf,
     pub review: ReviewSettings,
+    pub queue: QueueSettings,
 }
 
 impl Settings {
@@ -158,6 +177,7 @@ impl Settings {
             llm,
             prompts,
             review: file.review.clone(),
+            queue: file.queue.clone(),
         })
     }
 
@@ -249,5 +269,14 @@ mod tests {
         let error = toml::from_str::<FileSettings>("[llm]\nmodle = \"x\"\n")
             .expect_err("typo must be rejected");
         assert!(error.to_string().contains("modle"), "{error}");
+        let queue: FileSettings = toml::from_str(
+            "[queue]\ncritical_subsystems = [\"MEMORY MANAGEMENT\"]\ncritical_paths = [\"kernel/rcu/\"]\n",
+        )
+        .expect("queue table parses");
+        assert_eq!(queue.queue.critical_paths, ["kernel/rcu/"]);
+        assert_eq!(queue.queue.critical_priority, None);
+        let error = toml::from_str::<FileSettings>("[queue]\ncritical_path = [\"mm/\"]\n")
+            .expect_err("typo must be rejected");
+        assert!(error.to_string().contains("critical_path"), "{error}");
     }
 }

@@ -6,122 +6,33 @@
 //!
 //! The PostgreSQL case is the store issue's acceptance run: four worker
 //! processes review 200 queued series while one of them is SIGKILLed at a
-//! random moment three times.
+//! random moment three times, each time while it has a review running;
+//! afterwards no review is left `running`, the killed attempts' reviews are
+//! `interrupted`, and every job has exactly one `finished` review.
+
+mod common;
+mod queue_home;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use queue_home::{commit, drop_pg_database, init_repo, patch_mail, pg_database, Home};
 use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_store::{JobStatus, Store, Table};
-use serde_json::{json, Value};
-
-struct Home {
-    dir: tempfile::TempDir,
-    db: String,
-}
-
-impl Home {
-    fn new(db: Option<String>) -> Home {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(
-            dir.path().join("config.toml"),
-            "[llm.retry]\nmax_retries = 1\ninitial_backoff_ms = 10\nmax_backoff_ms = 20\n",
-        )
-        .expect("config");
-        let db =
-            db.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("sashiko.db").display()));
-        Home { dir, db }
-    }
-
-    fn command(&self, fake: Option<&FakeLlmServer>, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sashiko"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
-            .env("SASHIKO_CONFIG", self.dir.path().join("config.toml"))
-            .env("SASHIKO_DB", &self.db);
-        if let Some(fake) = fake {
-            command
-                .env("SASHIKO_LLM_PROVIDER", "openai")
-                .env("SASHIKO_LLM_BASE_URL", fake.base_url())
-                .env("SASHIKO_LLM_MODEL", "fake-model")
-                .env("SASHIKO_LLM_API_KEY", "sk-test");
-        }
-        command
-    }
-
-    fn run(&self, fake: Option<&FakeLlmServer>, args: &[&str]) -> Output {
-        let output = self.command(fake, args).output().expect("sashiko runs");
-        assert!(
-            output.status.success(),
-            "sashiko {args:?} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let output = self.run(None, args);
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-            panic!(
-                "sashiko {args:?} printed no JSON ({error}): {}",
-                String::from_utf8_lossy(&output.stdout)
-            )
-        })
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_DATE", "2025-01-02T10:00:00+00:00")
-        .env("GIT_COMMITTER_DATE", "2025-01-02T10:00:00+00:00")
-        .output()
-        .expect("git runs");
-    assert!(output.status.success(), "git {args:?}: {output:?}");
-}
+use serde_json::json;
 
 /// Two commits to mm/foo.c; the first adds a kmalloc on line 4.
 fn two_commit_repo(dir: &Path) {
-    std::fs::create_dir_all(dir.join("mm")).expect("mkdir");
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["config", "user.name", "Ada Dev"]);
-    git(dir, &["config", "user.email", "ada@example.org"]);
+    init_repo(dir);
     let mut lines: Vec<String> = (1..=10).map(|n| format!("int filler_{n};")).collect();
-    std::fs::write(dir.join("mm/foo.c"), lines.join("\n") + "\n").expect("write");
-    git(dir, &["add", "."]);
-    git(
-        dir,
-        &[
-            "commit",
-            "-q",
-            "-m",
-            "mm: base\n\nSigned-off-by: Ada Dev <ada@example.org>",
-        ],
-    );
+    commit(dir, "mm/foo.c", &(lines.join("\n") + "\n"), "mm: base");
     for (line, text, subject) in [
         (3, "char *buf = kmalloc(64, GFP_KERNEL);", "mm: buffer"),
         (8, "int more;", "mm: more"),
     ] {
         lines.insert(line, text.to_string());
-        std::fs::write(dir.join("mm/foo.c"), lines.join("\n") + "\n").expect("write");
-        git(
-            dir,
-            &[
-                "commit",
-                "-q",
-                "-a",
-                "-m",
-                &format!("{subject}\n\nWhy.\n\nSigned-off-by: Ada Dev <ada@example.org>"),
-            ],
-        );
+        commit(dir, "mm/foo.c", &(lines.join("\n") + "\n"), subject);
     }
 }
 
@@ -167,17 +78,7 @@ async fn enqueue_worker_jobs_and_bugs_on_sqlite() {
     );
 
     // A new commit does not move the queued job: it reviews the pinned two.
-    std::fs::write(repo.join("mm/bar.c"), "int bar;\n").expect("write");
-    git(&repo, &["add", "."]);
-    git(
-        &repo,
-        &[
-            "commit",
-            "-q",
-            "-m",
-            "mm: bar\n\nSigned-off-by: Ada Dev <ada@example.org>",
-        ],
-    );
+    commit(&repo, "mm/bar.c", "int bar;\n", "mm: bar");
 
     home.run(
         Some(&fake),
@@ -186,6 +87,15 @@ async fn enqueue_worker_jobs_and_bugs_on_sqlite() {
     let jobs = home.json(&["jobs", "--format", "json"]);
     assert_eq!(jobs[0]["status"], "done", "{jobs}");
     assert_eq!(jobs[0]["attempts"], 1);
+    assert_eq!(
+        (
+            jobs[0]["reviews"][0]["attempt"].as_i64(),
+            jobs[0]["reviews"][0]["status"].as_str(),
+            jobs[0]["reviews"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some("finished"), Some(1)),
+        "the job lists the review its attempt ran: {jobs}"
+    );
     assert!(jobs[0]["worker"]
         .as_str()
         .is_some_and(|worker| !worker.is_empty()));
@@ -248,36 +158,49 @@ async fn enqueue_worker_jobs_and_bugs_on_sqlite() {
         .expect("runs");
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("wontfix"));
-}
 
-fn pg_server() -> String {
-    std::env::var("SASHIKO_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+    // v2 of a mail series, enqueued on its own, supersedes queued v1; v1
+    // arriving again later is obsolete.
+    for (version, tag) in [(1, ""), (2, " v2")] {
+        let mail = mbox_of_single_patches(1)
+            .replace("[PATCH]", &format!("[PATCH{tag}]"))
+            .replace("thing-0@", &format!("thing-0-v{version}@"));
+        std::fs::write(home.dir.path().join(format!("v{version}.mbox")), mail).expect("mbox");
+    }
+    let v1 = home.json(&["enqueue", "v1.mbox", "--format", "json"]);
+    assert_eq!(v1[0]["result"]["outcome"], "added", "{v1}");
+    let v2 = home.json(&["enqueue", "v2.mbox", "--format", "json"]);
+    assert_eq!(
+        (
+            v2[0]["result"]["outcome"].as_str(),
+            v2[0]["result"]["superseded"].as_u64()
+        ),
+        (Some("added"), Some(1)),
+        "{v2}"
+    );
+    let late = home.json(&["enqueue", "v1.mbox", "--format", "json"]);
+    assert_eq!(late[0]["result"]["outcome"], "obsolete", "{late}");
+    let superseded = home.json(&["jobs", "--status", "superseded", "--format", "json"]);
+    assert_eq!(superseded.as_array().map(Vec::len), Some(1), "{superseded}");
+    assert!(
+        superseded[0]["last_error"]
+            .as_str()
+            .is_some_and(|why| why.contains("version 2")),
+        "{superseded}"
+    );
 }
 
 /// `n` single-patch series, each adding one line to its own file.
 fn mbox_of_single_patches(n: usize) -> String {
-    let mut mbox = String::new();
-    for index in 0..n {
-        mbox.push_str(&format!(
-            "From mboxrd@z Thu Jan  1 00:00:00 1970\n\
-             From: Ada Dev <ada@example.org>\n\
-             Subject: [PATCH] mm: fix thing {index}\n\
-             Message-ID: <thing-{index}@example.org>\n\
-             Date: Thu, 02 Jan 2025 10:00:00 +0000\n\
-             \n\
-             Fix thing {index}.\n\
-             \n\
-             Signed-off-by: Ada Dev <ada@example.org>\n\
-             ---\n mm/thing_{index}.c | 1 +\n 1 file changed, 1 insertion(+)\n\n\
-             diff --git a/mm/thing_{index}.c b/mm/thing_{index}.c\n\
-             index 1111111..2222222 100644\n\
-             --- a/mm/thing_{index}.c\n\
-             +++ b/mm/thing_{index}.c\n\
-             @@ -1,3 +1,4 @@\n int a;\n+int b_{index};\n int c;\n int d;\n\n"
-        ));
-    }
-    mbox
+    (0..n)
+        .map(|index| {
+            patch_mail(
+                &format!("[PATCH] mm: fix thing {index}"),
+                &format!("thing-{index}@example.org"),
+                &format!("mm/thing_{index}.c"),
+            )
+        })
+        .collect()
 }
 
 fn worker(home: &Home, fake: &FakeLlmServer) -> Child {
@@ -303,11 +226,8 @@ fn worker(home: &Home, fake: &FakeLlmServer) -> Child {
 #[tokio::test(flavor = "multi_thread")]
 async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkills() {
     const N: usize = 200;
-    let server = pg_server();
     let name = format!("sashiko_cli_queue_{}", std::process::id());
-    let url = sashiko_store::create_postgres_database(&server, &name).await.unwrap_or_else(|error| {
-        panic!("PostgreSQL at {server} is needed ({error}); start it (.ci/run does) or set SASHIKO_TEST_PG_URL")
-    });
+    let url = pg_database(&name).await;
     let home = Home::new(Some(url.clone()));
     std::fs::write(
         home.dir.path().join("series.mbox"),
@@ -348,14 +268,25 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
         seed % bound
     };
     let mut recoveries = Vec::new();
+    let mut killed_attempts: Vec<(i64, i64)> = Vec::new();
     for kill in 0..3 {
         tokio::time::sleep(Duration::from_millis(800 + next_random(1200))).await;
-        // Kill a worker that holds a job, so every kill interrupts a review.
+        // Kill a worker that holds a job whose review is running, so every
+        // kill interrupts a review.
         let (slot, pid, held) = loop {
-            let running = store
+            let mut running = store
                 .list_jobs(Some(JobStatus::Running), 1000)
                 .await
                 .expect("jobs");
+            let ids: Vec<i64> = running.iter().map(|job| job.id).collect();
+            let reviewing = store.job_reviews(&ids).await.expect("job reviews");
+            running.retain(|job| {
+                reviewing.iter().any(|review| {
+                    review.job_id == job.id
+                        && review.attempt == job.attempts
+                        && review.status == "running"
+                })
+            });
             let holders: Vec<Holder> = workers
                 .iter()
                 .enumerate()
@@ -390,6 +321,7 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
         let killed_at = Instant::now();
         let _ = workers[slot].wait();
         workers[slot] = worker(&home, &fake);
+        killed_attempts.extend(held.iter().copied());
         for (job, attempts) in held {
             loop {
                 let now = store
@@ -455,6 +387,65 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
         reviews <= N as i64 + retried,
         "no review beyond one per attempt"
     );
+    let counts = store.review_counts().await.expect("review counts");
+    let count_of = |status: &str| {
+        counts
+            .by_status
+            .iter()
+            .find(|(name, _)| name == status)
+            .map_or(0, |(_, count)| *count)
+    };
+    assert_eq!(count_of("running"), 0, "no review left running: {counts:?}");
+    let ids: Vec<i64> = jobs.iter().map(|job| job.id).collect();
+    let job_reviews = store.job_reviews(&ids).await.expect("job reviews");
+    // Each killed attempt's review is interrupted; or, when the kill landed
+    // just after the review was stored, the job was completed from it.
+    let mut completed_from_stored = 0;
+    for (job_id, attempt) in &killed_attempts {
+        let of_attempt: Vec<_> = job_reviews
+            .iter()
+            .filter(|review| review.job_id == *job_id && review.attempt == *attempt)
+            .collect();
+        let job = jobs
+            .iter()
+            .find(|job| job.id == *job_id)
+            .expect("killed job listed");
+        let from_stored = job
+            .result
+            .as_ref()
+            .is_some_and(|result| result.get("completed_by").is_some());
+        match of_attempt.as_slice() {
+            [review] if review.status == "interrupted" => {}
+            [review] if review.status == "finished" && from_stored && job.attempts == *attempt => {
+                completed_from_stored += 1
+            }
+            other => {
+                panic!("killed attempt {attempt} of job {job_id}: reviews {other:?}, job {job:?}")
+            }
+        }
+    }
+    for job in &jobs {
+        let finished: Vec<_> = job_reviews
+            .iter()
+            .filter(|review| review.job_id == job.id && review.status == "finished")
+            .collect();
+        assert!(
+            finished.len() == 1 && finished[0].attempt == job.attempts,
+            "job {} (attempts {}) has one finished review, from its last attempt: {finished:?}",
+            job.id,
+            job.attempts
+        );
+        let named = job
+            .result
+            .as_ref()
+            .and_then(|result| result["review_id"].as_i64());
+        assert_eq!(
+            named,
+            Some(finished[0].review_id),
+            "job {} names its finished review",
+            job.id
+        );
+    }
     let slowest = recoveries.iter().max().copied().unwrap_or_default();
     assert!(
         slowest <= Duration::from_secs(2) + Duration::from_millis(200) + Duration::from_secs(2),
@@ -462,10 +453,10 @@ async fn four_workers_on_postgres_review_200_series_exactly_once_despite_sigkill
     );
     println!(
         "acceptance: {N} review jobs done exactly once by 4 `sashiko worker` processes with 3 SIGKILLs in {wall:?}; \
-         {reviews} review rows for {N} series ({retried} re-run attempts), slowest lease recovery {slowest:?} (lease 2 s)"
+         {reviews} review rows for {N} series ({retried} re-run attempts; reviews by status {:?}; {completed_from_stored} job(s) \
+         completed from the review a killed worker had stored), slowest lease recovery {slowest:?} (lease 2 s)",
+        counts.by_status
     );
     store.close().await;
-    sashiko_store::drop_postgres_database(&server, &name)
-        .await
-        .expect("drop test database");
+    drop_pg_database(&name).await;
 }

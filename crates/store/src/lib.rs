@@ -15,6 +15,7 @@ mod admin;
 mod bugs;
 mod error;
 mod feedback;
+mod liveness;
 mod messages;
 mod migrations;
 mod outbox;
@@ -30,13 +31,16 @@ pub use bugs::{
 };
 pub use error::{redact_url, StoreError};
 pub use feedback::{NewFeedback, StageFeedback, Verdict};
+pub use liveness::{
+    run_as_job_attempt, JobReview, ReviewCounts, ReviewHeartbeat, DEFAULT_REVIEW_LEASE,
+};
 pub use migrations::{embedded_files, MigrationState, MigrationStatus};
 pub use outbox::{MailId, MailQueued, NewMail, OutgoingMail};
 pub use outbox_bot::{ReviewProvenance, StagePromptFeedback, StoredFinding};
 pub use queue::worker::{
     default_worker_id, run_worker, JobFailure, JobHandler, WorkerConfig, WorkerReport,
 };
-pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig};
+pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig, Recovered};
 pub use reviews::FinishedReview;
 pub use types::*;
 
@@ -53,6 +57,8 @@ pub struct Store {
     backend: Backend,
     /// When this pool last returned expired leases to the queue.
     last_recovery: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// How long a review started here stays running without a heartbeat.
+    review_lease: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -198,7 +204,7 @@ impl Store {
                 .connect_with(sqlite_options)
                 .await
                 .map_err(connect_error)?;
-            Ok(Store::new(Backend::Sqlite(pool)))
+            Ok(Store::new(Backend::Sqlite(pool), options))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
@@ -206,16 +212,17 @@ impl Store {
                 .connect(url)
                 .await
                 .map_err(connect_error)?;
-            Ok(Store::new(Backend::Postgres(pool)))
+            Ok(Store::new(Backend::Postgres(pool), options))
         } else {
             Err(StoreError::UnsupportedUrl { url: redacted })
         }
     }
 
-    fn new(backend: Backend) -> Store {
+    fn new(backend: Backend, options: &ConnectOptions) -> Store {
         Store {
             backend,
             last_recovery: std::sync::Arc::new(std::sync::Mutex::new(None)),
+            review_lease: options.review_lease.max(Duration::from_millis(200)),
         }
     }
 
@@ -275,14 +282,38 @@ pub struct ConnectOptions {
     pub acquire_timeout: Duration,
     /// How long SQLite waits on a locked database before failing.
     pub busy_timeout: Duration,
+    /// How long a review started through this pool stays `running` without
+    /// a heartbeat before it counts as interrupted (heartbeats come every
+    /// quarter of it).
+    pub review_lease: Duration,
 }
 
+/// Environment variable that sets [`ConnectOptions::review_lease`] in
+/// seconds for every sashiko process (tests use a short one).
+pub const REVIEW_LEASE_ENV: &str = "SASHIKO_REVIEW_LEASE_SECS";
+
 impl Default for ConnectOptions {
+    /// 8 connections, 30 s timeouts, and the review lease from
+    /// `SASHIKO_REVIEW_LEASE_SECS` or [`DEFAULT_REVIEW_LEASE`].
     fn default() -> Self {
+        let review_lease = match std::env::var(REVIEW_LEASE_ENV) {
+            Ok(text) => match text.trim().parse::<f64>() {
+                Ok(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
+                _ => {
+                    tracing::warn!(
+                        "{REVIEW_LEASE_ENV}={text:?} is not a positive number of seconds; using {} s",
+                        DEFAULT_REVIEW_LEASE.as_secs()
+                    );
+                    DEFAULT_REVIEW_LEASE
+                }
+            },
+            Err(_) => DEFAULT_REVIEW_LEASE,
+        };
         ConnectOptions {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(30),
             busy_timeout: Duration::from_secs(30),
+            review_lease,
         }
     }
 }

@@ -10,7 +10,9 @@
 //! after a claim is fenced by (job, worker, attempt), so a worker whose
 //! lease expired can never complete or fail a job another worker now owns.
 //! Expired leases are returned to the queue (or the dead letters) by every
-//! claim. Time is the database's clock, in milliseconds.
+//! claim; a review job whose dead worker had already stored its review is
+//! completed from it instead of run twice. Time is the database's clock,
+//! in milliseconds.
 //!
 //! This module must never run a job itself (see [`worker`]) and never drop a
 //! job: every job ends done, dead or superseded, with its last error kept.
@@ -168,6 +170,19 @@ pub enum Enqueued {
         /// That job.
         newer: JobId,
     },
+}
+
+/// What one recovery pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Recovered {
+    /// Jobs with expired leases handed back to the queue (or the dead letters).
+    pub jobs: u64,
+    /// Jobs with expired leases completed from the review their attempt
+    /// had stored before its worker stopped.
+    pub completed: u64,
+    /// Running reviews marked interrupted (their job attempt or their own
+    /// lease ended).
+    pub reviews: u64,
 }
 
 /// A job leased to a worker.

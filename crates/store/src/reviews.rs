@@ -1,11 +1,13 @@
 //! Review runs and their findings.
 //!
-//! A review starts as `running` and is finished exactly once, in one
-//! transaction with all of its findings, so a half-finished review is never
-//! stored as finished. Finishing also links findings to bugs: a finding
-//! whose fingerprint matches a bug links to it, and a pre-existing finding
-//! of a trustworthy review (finished or partial) opens a bug. This module
-//! must never change a finished review.
+//! A review starts as `running` (with a lease, see [`crate::liveness`]) and
+//! is finished exactly once, in one transaction with all of its findings,
+//! so a half-finished review is never stored as finished. A review run by a
+//! job attempt can only be finished while that attempt holds the job, like
+//! the job itself. Finishing also links findings to bugs: a finding whose
+//! fingerprint matches a bug links to it, and a pre-existing finding of a
+//! trustworthy review (finished or partial) opens a bug. This module must
+//! never change a finished or interrupted review.
 
 use sqlx::types::Json;
 
@@ -28,12 +30,20 @@ pub struct FinishedReview {
 }
 
 impl Store {
-    /// Records the start of a review; its status is `running`.
+    /// Records the start of a review; its status is `running`, with a
+    /// lease of [`Store::review_lease`] (renew it with
+    /// [`Store::keep_review_alive`]). Inside [`crate::run_as_job_attempt`]
+    /// the review records that job attempt. Reviews whose runner is gone
+    /// are marked interrupted first.
     pub async fn start_review(&self, review: &NewReview) -> Result<ReviewId, StoreError> {
+        self.interrupt_stale_reviews().await?;
         let sql = self.sql(
-            "INSERT INTO reviews (series_version_id, status, provider, model, prompt_set_hash, guides, runs, started_at) \
-             VALUES ($1, 'running', $2, $3, $4, $5, $6, {now}) RETURNING id",
+            "INSERT INTO reviews (series_version_id, status, provider, model, prompt_set_hash, guides, runs, started_at, \
+             job_id, job_attempt, lease_until, heartbeat_at) \
+             VALUES ($1, 'running', $2, $3, $4, $5, $6, {now}, $7, $8, {now} + $9, {now}) RETURNING id",
         );
+        let job = crate::liveness::current_job_attempt();
+        let lease = i64::try_from(self.review_lease().as_millis()).unwrap_or(i64::MAX);
         let id: i64 = on_pool!(self, pool => sqlx::query_scalar(&sql)
             .bind(review.series_version.0)
             .bind(review.provider.as_deref())
@@ -41,6 +51,9 @@ impl Store {
             .bind(&review.prompt_set_hash)
             .bind(Json(&review.guides))
             .bind(to_i64(review.runs))
+            .bind(job.map(|(job_id, _)| job_id))
+            .bind(job.map(|(_, attempt)| attempt))
+            .bind(lease)
             .fetch_one(pool)
             .await)
         .context(|| {
@@ -71,8 +84,11 @@ impl Store {
     ) -> Result<FinishedReview, StoreError> {
         let update = self.sql(
             "UPDATE reviews SET status = $1, usage = $2, cost_usd = $3, skipped_stages = $4, error = $5, \
-             wall_ms = $6, finished_at = {now} WHERE id = $7 AND status = 'running'",
+             wall_ms = $6, finished_at = {now}, lease_until = NULL WHERE id = $7 AND status = 'running'",
         );
+        let job_sql = "SELECT job_id FROM reviews WHERE id = $1";
+        let job_sweep = self.job_sweep_sql(true);
+        let state_sql = "SELECT status, error FROM reviews WHERE id = $1";
         let insert = self.sql(
             "INSERT INTO findings (review_id, patch_index, file, line_start, line_end, stage, severity, problem, \
              severity_explanation, preexisting, locations, evidence, model, prompt_set_hash, fingerprint, created_at) \
@@ -88,6 +104,15 @@ impl Store {
         let what = || format!("finishing review {} as {}", id.0, outcome.status.as_str());
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(begin).await.context(what)?;
+            // A review of a job attempt that lost its job is interrupted, not finished.
+            let job: Option<Option<i64>> = sqlx::query_scalar(job_sql)
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .context(what)?;
+            if let Some(Some(job)) = job {
+                sqlx::query(&job_sweep).bind(job).execute(&mut *tx).await.context(what)?;
+            }
             let changed = sqlx::query(&update)
                 .bind(outcome.status.as_str())
                 .bind(Json(&outcome.usage))
@@ -101,10 +126,21 @@ impl Store {
                 .context(what)?
                 .rows_affected();
             if changed == 0 {
-                return Err(StoreError::Invalid(format!(
-                    "finishing review {}: no running review with that id (already finished, or never started)",
-                    id.0
-                )));
+                let state: Option<(String, Option<String>)> = sqlx::query_as(state_sql)
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .context(what)?;
+                // Keep what the sweep marked, then refuse.
+                tx.commit().await.context(what)?;
+                return Err(StoreError::Invalid(match state {
+                    None => format!("finishing review {}: no review with that id", id.0),
+                    Some((status, error)) => format!(
+                        "finishing review {}: it is {status}, not running{}; its outcome is not stored",
+                        id.0,
+                        error.map(|error| format!(" ({error})")).unwrap_or_default()
+                    ),
+                }));
             }
             let series_version_id: i64 = sqlx::query_scalar(series_version_sql)
                 .bind(id.0)
@@ -163,7 +199,7 @@ impl Store {
     }
 
     /// The status of a review (`running`, `finished`, `failed`, `partial`,
-    /// `compromised`).
+    /// `compromised`, `interrupted`).
     pub async fn review_status(&self, id: ReviewId) -> Result<Option<String>, StoreError> {
         let sql = "SELECT status FROM reviews WHERE id = $1";
         on_pool!(self, pool => sqlx::query_scalar(sql).bind(id.0).fetch_optional(pool).await)

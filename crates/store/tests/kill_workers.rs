@@ -5,18 +5,23 @@
 //!
 //! The workers are this test binary re-executed (the ignored test
 //! `child_worker_process`), running the real worker loop with a handler
-//! that sleeps like a slow LLM. Database triggers record every claim and
-//! every completion, independently of the code under test.
+//! that records a review like `sashiko worker` does (start, heartbeat,
+//! finish) and sleeps like a slow LLM in between. Every kill lands while the
+//! victim has a review running; afterwards no review is left `running`,
+//! each killed attempt's review is `interrupted`, and every job has exactly
+//! one `finished` review, from its last attempt. Database triggers record
+//! every claim and every completion, independently of the code under test.
 
 mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::builders::{outcome, review, series};
 use common::TestDb;
 use sashiko_store::{
     default_worker_id, run_worker, BackendKind, ClaimedJob, JobFailure, JobHandler, JobStatus,
-    NewJob, Store, WorkerConfig,
+    NewJob, ReviewStatus, SeriesVersionId, Store, WorkerConfig,
 };
 use sqlx::Connection;
 
@@ -27,14 +32,30 @@ const N_KILLS: usize = 3;
 const LEASE: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(100);
 
-/// Sleeps 100-300 ms per job, like a model answering.
-struct SlowHandler;
+/// Records a review that takes 100-300 ms, like a model answering.
+struct SlowHandler {
+    store: Store,
+    version: SeriesVersionId,
+}
 
 impl JobHandler for SlowHandler {
     async fn run(&self, job: ClaimedJob) -> Result<serde_json::Value, JobFailure> {
+        let transient = |error: sashiko_store::StoreError| JobFailure::transient(error.to_string());
+        let review_id = self
+            .store
+            .start_review(&review(self.version))
+            .await
+            .map_err(transient)?;
+        let _heartbeat = self.store.keep_review_alive(review_id);
         let millis = 100 + (job.id.0 * 7919) % 200;
         tokio::time::sleep(Duration::from_millis(u64::try_from(millis).unwrap_or(100))).await;
-        Ok(serde_json::json!({ "job": job.id.0, "worker": job.worker, "attempt": job.attempt }))
+        self.store
+            .finish_review(review_id, &outcome(ReviewStatus::Finished, vec![]))
+            .await
+            .map_err(transient)?;
+        Ok(
+            serde_json::json!({ "job": job.id.0, "worker": job.worker, "attempt": job.attempt, "review_id": review_id.0 }),
+        )
     }
 }
 
@@ -44,15 +65,23 @@ async fn child_worker_process() {
     let url =
         std::env::var(URL_ENV).expect("run by four_workers_survive_sigkill, which sets the URL");
     let store = Store::connect(&url).await.expect("connect");
+    let version = store
+        .upsert_series_version(&series("kill-test", 1, 1))
+        .await
+        .expect("series");
     let mut config = WorkerConfig::new(default_worker_id());
     config.exit_when_idle = true;
     config.poll_interval = POLL;
     config.queue.lease = LEASE;
     config.heartbeat_interval = LEASE / 4;
+    let handler = SlowHandler {
+        store: store.clone(),
+        version,
+    };
     let report = run_worker(
         store,
         config,
-        std::sync::Arc::new(SlowHandler),
+        std::sync::Arc::new(handler),
         std::future::pending(),
     )
     .await
@@ -123,16 +152,20 @@ async fn four_workers_survive_sigkill() {
     let started = Instant::now();
     let mut workers: Vec<Child> = (0..N_WORKERS).map(|_| spawn_worker(&db.url)).collect();
     let mut recoveries = Vec::new();
+    let mut killed_attempts: Vec<(i64, i64)> = Vec::new();
     for kill in 0..N_KILLS {
         tokio::time::sleep(Duration::from_millis(1_000 + random.below(1_500))).await;
         let victim_slot = usize::try_from(random.below(N_WORKERS as u64)).unwrap_or(0);
         let victim = &mut workers[victim_slot];
         let pid = victim.id();
-        // Wait until the victim holds a job, so every kill interrupts work.
+        // Wait until the victim holds a job whose review is running, so
+        // every kill interrupts a review.
         let pattern = format!("%:{pid}:%");
         let held = loop {
             let held: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT id, attempts FROM jobs WHERE status = 'running' AND worker LIKE $1",
+                "SELECT j.id, j.attempts FROM jobs j WHERE j.status = 'running' AND j.worker LIKE $1 \
+                 AND EXISTS (SELECT 1 FROM reviews r WHERE r.job_id = j.id AND r.job_attempt = j.attempts \
+                             AND r.status = 'running')",
             )
             .bind(&pattern)
             .fetch_all(&mut admin)
@@ -158,6 +191,7 @@ async fn four_workers_survive_sigkill() {
             started.elapsed()
         );
         workers[victim_slot] = spawn_worker(&db.url);
+        killed_attempts.extend(held.iter().copied());
         // Measure until every held job was claimed again (or done) by someone else.
         for (job, attempts) in held {
             let recovered = loop {
@@ -219,9 +253,67 @@ async fn four_workers_survive_sigkill() {
     .fetch_one(&mut admin)
     .await
     .expect("witness");
+    // Reviews: none left running, one finished per job (from its last
+    // attempt), and every other review interrupted.
+    let by_status: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM reviews GROUP BY status ORDER BY status")
+            .fetch_all(&mut admin)
+            .await
+            .expect("reviews by status");
+    let count_of = |status: &str| {
+        by_status
+            .iter()
+            .find(|(name, _)| name == status)
+            .map_or(0, |(_, count)| *count)
+    };
+    assert_eq!(
+        count_of("running"),
+        0,
+        "no review left running: {by_status:?}"
+    );
+    // Each killed attempt's review is interrupted; or, when the kill landed
+    // just after the review was stored, recovery completed the job from it.
+    let mut completed_from_stored = 0;
+    for (job, attempt) in &killed_attempts {
+        let (review_status, from_stored): (String, bool) = sqlx::query_as(
+            "SELECT r.status, j.attempts = r.job_attempt AND j.result ? 'completed_by' FROM reviews r \
+             JOIN jobs j ON j.id = r.job_id WHERE r.job_id = $1 AND r.job_attempt = $2",
+        )
+        .bind(job)
+        .bind(attempt)
+        .fetch_one(&mut admin)
+        .await
+        .expect("the killed attempt's review");
+        match (review_status.as_str(), from_stored) {
+            ("interrupted", _) => {}
+            ("finished", true) => completed_from_stored += 1,
+            other => panic!("killed attempt {attempt} of job {job}: {other:?}"),
+        }
+    }
     assert!(
-        recovered >= N_KILLS as i64,
-        "each kill left a lease to recover ({recovered} recovered)"
+        recovered + completed_from_stored >= N_KILLS as i64,
+        "each kill left a lease to recover ({recovered} handed back, {completed_from_stored} completed from a stored review)"
+    );
+    assert_eq!(
+        count_of("finished") + count_of("interrupted"),
+        by_status.iter().map(|(_, count)| count).sum::<i64>(),
+        "reviews are finished or interrupted: {by_status:?}"
+    );
+    let per_job: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT j.id, COUNT(r.id), COUNT(r.id) FILTER (WHERE r.job_attempt = j.attempts) FROM jobs j \
+         LEFT JOIN reviews r ON r.job_id = j.id AND r.status = 'finished' GROUP BY j.id",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("finished reviews per job");
+    assert_eq!(per_job.len() as i64, N_JOBS);
+    let wrong: Vec<_> = per_job
+        .iter()
+        .filter(|(_, finished, from_last)| (*finished, *from_last) != (1, 1))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "every job has exactly one finished review, from its last attempt; (job, finished, from last attempt): {wrong:?}"
     );
     let slowest = recoveries.iter().max().copied().unwrap_or_default();
     // Lease expiry plus one idle poll of a worker, plus scheduling slack.
@@ -231,7 +323,9 @@ async fn four_workers_survive_sigkill() {
     );
     println!(
         "acceptance: {N_JOBS} jobs done exactly once by {N_WORKERS} worker processes with {N_KILLS} SIGKILLs in {wall:?}; \
-         {claims} claims ({} re-runs after kills), {recovered} leases recovered, slowest recovery {slowest:?} (lease {LEASE:?})",
+         {claims} claims ({} re-runs after kills), {recovered} leases recovered, slowest recovery {slowest:?} (lease {LEASE:?}); \
+         {completed_from_stored} completed from a review the killed worker had stored; reviews {by_status:?}, none running, \
+         one finished per job",
         claims - N_JOBS
     );
 }

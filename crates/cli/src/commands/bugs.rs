@@ -43,7 +43,7 @@ pub enum BugsAction {
         /// Why (required; recorded in the history).
         #[arg(long)]
         why: String,
-        /// Who decides (default: $SASHIKO_USER, then $USER).
+        /// Who decides (default: $SASHIKO_USER, then $USER, then $LOGNAME).
         #[arg(long)]
         by: Option<String>,
         /// For `duplicate`: the bug this one duplicates.
@@ -115,7 +115,9 @@ pub async fn run(args: BugsArgs) -> anyhow::Result<ExitCode> {
                     for entry in history {
                         println!(
                             "  {} {} {} -> {}: {}",
-                            entry.changed_at,
+                            sashiko_ingest::pipeline::rfc3339_utc(
+                                entry.changed_at.div_euclid(1000)
+                            ),
                             entry.actor,
                             entry.from_state.as_deref().unwrap_or("(new)"),
                             entry.to_state,
@@ -177,7 +179,7 @@ async fn list(args: BugsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn default_actor() -> String {
-    ["SASHIKO_USER", "USER"]
+    ["SASHIKO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
         .unwrap_or_else(|| "unknown".to_string())

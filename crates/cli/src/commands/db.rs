@@ -4,7 +4,9 @@
 //! Also home of [`open_store`], which the other store-backed subcommands
 //! (jobs, bugs, enqueue, worker) use to resolve `--db` / `SASHIKO_DB` /
 //! the configuration file / the XDG default the same way `review` does.
-//! This module must never drop or rewrite data.
+//! This module must never drop or rewrite data; the one write `db status`
+//! makes is the queue's own recovery (expired job leases handed back,
+//! reviews without a live runner marked interrupted).
 
 use std::process::ExitCode;
 
@@ -24,7 +26,11 @@ pub struct DbArgs {
 pub enum DbAction {
     /// Apply every migration not yet applied.
     Migrate(DbUrlArgs),
-    /// Show the backend, the migrations and their state, and row counts.
+    /// Show the backend, the migrations and their state, row counts and
+    /// reviews by status. Cleans up on the way: jobs whose lease expired
+    /// are handed back and reviews whose runner is gone (no heartbeat
+    /// within their lease, or their job attempt lost the job) are marked
+    /// interrupted.
     Status {
         #[command(flatten)]
         db: DbUrlArgs,
@@ -125,10 +131,14 @@ async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode
         .iter()
         .all(|row| row.state != MigrationState::Pending);
     let mut counts = Vec::new();
+    let mut recovered = sashiko_store::Recovered::default();
+    let mut reviews = sashiko_store::ReviewCounts::default();
     if migrated {
+        recovered = store.recover().await?;
         for table in COUNTED {
             counts.push((table.name(), store.count(table).await?));
         }
+        reviews = store.review_counts().await?;
     }
     match format {
         OutputFormat::Json => {
@@ -138,6 +148,8 @@ async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode
                 "migrations": migrations,
                 "up_to_date": migrated,
                 "rows": counts.iter().map(|(name, count)| (name.to_string(), serde_json::Value::from(*count))).collect::<serde_json::Map<_, _>>(),
+                "reviews": reviews.by_status.iter().map(|(status, count)| (status.clone(), serde_json::Value::from(*count))).collect::<serde_json::Map<_, _>>(),
+                "recovered": recovered,
             });
             println!("{}", serde_json::to_string_pretty(&document)?);
         }
@@ -161,6 +173,20 @@ async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode
                     .map(|(name, count)| format!("{name} {count}"))
                     .collect();
                 println!("rows: {}", rows.join(", "));
+                let by_status: Vec<String> = reviews
+                    .by_status
+                    .iter()
+                    .map(|(status, count)| format!("{status} {count}"))
+                    .collect();
+                if !by_status.is_empty() {
+                    println!("reviews: {}", by_status.join(", "));
+                }
+                if recovered != sashiko_store::Recovered::default() {
+                    println!(
+                        "cleaned up: {} job(s) with expired leases handed back, {} completed from the review                          their worker had stored, {} review(s) without a live runner marked interrupted",
+                        recovered.jobs, recovered.completed, recovered.reviews
+                    );
+                }
             } else {
                 println!("run `sashiko db migrate` to apply the pending migrations");
             }

@@ -5,7 +5,10 @@
 //! database can load: Message-IDs of stored messages for mail input, and
 //! exact commit ids plus the repository for git input (so a moving
 //! `HEAD~3..` is pinned at enqueue time). Queued jobs for older versions of
-//! the same series are superseded. This module never runs a review.
+//! the same series are superseded. Series touching a critical subsystem or
+//! path of the `[queue]` configuration get a higher priority
+//! ([`priority`]); `--priority` overrides it. This module never runs a
+//! review.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::commands::db::{open_store, DbUrlArgs};
 use crate::commands::review::OutputFormat;
 use crate::inputs::{load_inputs, InputOptions, LoadedSeries};
+use crate::settings::{FlagSettings, Settings};
+
+pub mod priority;
 
 /// The job kind `sashiko worker` runs as a review.
 pub const REVIEW_JOB: &str = "review";
@@ -30,9 +36,11 @@ pub struct EnqueueArgs {
     /// Repository for git inputs.
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
-    /// Higher runs first.
-    #[arg(long, default_value_t = 0)]
-    pub priority: i32,
+    /// Higher runs first (default: the `[queue]` configuration's
+    /// critical_priority for series touching its critical_subsystems or
+    /// critical_paths, else 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub priority: Option<i32>,
     /// Attempts before a job goes to the dead letters.
     #[arg(long, default_value_t = 5)]
     pub max_attempts: u32,
@@ -79,6 +87,50 @@ impl GitInput {
     }
 }
 
+/// The key the queue supersedes by: one for every version of a series.
+///
+/// The stored series key of mail input names one version (its first
+/// Message-ID), and v2 usually arrives without v1 to link it to, so mail
+/// series are keyed like `sashiko-mail` links versions: b4's `change-id:`
+/// when the series carries one, else the sender's address and the
+/// normalised title. Git series keep their own key (they have no versions).
+fn lineage_key(loaded: &LoadedSeries) -> String {
+    if !loaded.series_key.starts_with("mail:") {
+        return loaded.series_key.clone();
+    }
+    let series = &loaded.series;
+    let texts = series.cover_letter.iter().map(String::as_str).chain(
+        series
+            .patches
+            .iter()
+            .flat_map(|patch| [patch.commit_message.as_str(), patch.diff.as_str()]),
+    );
+    let change_id = texts.flat_map(str::lines).find_map(|line| {
+        line.trim()
+            .strip_prefix("change-id:")
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+    });
+    if let Some(change_id) = change_id {
+        return format!("change-id:{change_id}");
+    }
+    let author = series
+        .patches
+        .first()
+        .map(|patch| patch.author.as_str())
+        .unwrap_or_default();
+    let address = match (author.rfind('<'), author.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &author[open + 1..close],
+        _ => author,
+    };
+    let title: Vec<&str> = series.title.split_whitespace().collect();
+    format!(
+        "title:{}:{}",
+        address.trim().to_lowercase(),
+        title.join(" ").to_lowercase().trim_end_matches('.')
+    )
+}
+
 fn payload_for(loaded: &LoadedSeries, repo: &Path) -> anyhow::Result<ReviewJobPayload> {
     let git = if loaded.source.starts_with("git:") {
         let commits: Option<Vec<String>> = loaded
@@ -119,6 +171,31 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
+    let settings = Settings::load(&FlagSettings {
+        db: args.db.db.clone(),
+        ..FlagSettings::default()
+    })?;
+    let rules = priority::CriticalRules::new(&settings.queue);
+    let maintainers = if rules.names_subsystems() && args.priority.is_none() {
+        let found = crate::review_runner::tree_maintainers(&args.repo);
+        match &found {
+            None => eprintln!(
+                "sashiko: note: no MAINTAINERS in {}: critical_subsystems cannot be matched, only critical_paths",
+                args.repo.display()
+            ),
+            Some(maintainers) => {
+                for name in rules.unknown_subsystems(maintainers) {
+                    eprintln!(
+                        "sashiko: note: critical subsystem {name:?} is no entry of the MAINTAINERS in {}",
+                        args.repo.display()
+                    );
+                }
+            }
+        }
+        found
+    } else {
+        None
+    };
     let store = open_store(&args.db).await?;
     let mut results = Vec::new();
     for series in &loaded {
@@ -140,6 +217,7 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("storing message {}", message.message_id))?;
         }
         let payload = payload_for(series, &args.repo)?;
+        let priority = rules.priority(&series.series, maintainers.as_deref(), args.priority);
         let job = NewJob {
             kind: REVIEW_JOB.to_string(),
             payload: serde_json::to_value(&payload)?,
@@ -147,9 +225,9 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
                 "review:{}:v{}",
                 payload.series_key, payload.version
             )),
-            series_key: Some(payload.series_key.clone()),
+            series_key: Some(lineage_key(series)),
             series_version: Some(payload.version),
-            priority: args.priority,
+            priority: priority.value,
             max_attempts: args.max_attempts,
         };
         let outcome = store.enqueue(&job).await.with_context(|| {
@@ -161,10 +239,17 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
         if args.format == OutputFormat::Text {
             match outcome {
                 Enqueued::Added { id, superseded } => {
-                    let note = if superseded > 0 {
-                        format!(" (superseded {superseded} older)")
-                    } else {
+                    let mut notes = Vec::new();
+                    if let Some(reason) = &priority.reason {
+                        notes.push(format!("priority {}: {reason}", priority.value));
+                    }
+                    if superseded > 0 {
+                        notes.push(format!("superseded {superseded} older"));
+                    }
+                    let note = if notes.is_empty() {
                         String::new()
+                    } else {
+                        format!(" ({})", notes.join("; "))
                     };
                     println!(
                         "queued job {} for {:?} v{}{note}",
@@ -182,11 +267,94 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        results.push(serde_json::json!({ "title": payload.title, "source": payload.source, "result": outcome }));
+        results.push(serde_json::json!({
+            "title": payload.title,
+            "source": payload.source,
+            "priority": priority.value,
+            "priority_reason": priority.reason,
+            "result": outcome,
+        }));
     }
     if args.format == OutputFormat::Json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lineage_key;
+    use crate::inputs::LoadedSeries;
+    use sashiko_review::{ReviewPatch, ReviewSeries};
+
+    fn loaded(key: &str, title: &str, author: &str, body: &str) -> LoadedSeries {
+        LoadedSeries {
+            source: "mbox:test".to_string(),
+            series_key: key.to_string(),
+            cover_message_id: None,
+            series: ReviewSeries {
+                title: title.to_string(),
+                version: 1,
+                cover_letter: None,
+                patches: vec![ReviewPatch {
+                    index: 1,
+                    subject: title.to_string(),
+                    author: author.to_string(),
+                    message_id: None,
+                    commit_id: None,
+                    commit_message: body.to_string(),
+                    diff: String::new(),
+                }],
+            },
+            messages: Vec::new(),
+            patch_ids: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn versions_of_a_mail_series_share_one_lineage_key() {
+        let cases = [
+            (
+                loaded(
+                    "mail:v1@x",
+                    "mm: fix the frobnicator",
+                    "Ada <Ada@Example.org>",
+                    "Fix.",
+                ),
+                "title:ada@example.org:mm: fix the frobnicator",
+            ),
+            (
+                loaded(
+                    "mail:v2@x",
+                    "mm:  Fix the frobnicator.",
+                    "Ada Dev <ada@example.org>",
+                    "Fixed.",
+                ),
+                "title:ada@example.org:mm: fix the frobnicator",
+            ),
+            (
+                loaded(
+                    "mail:v3@x",
+                    "mm: other title",
+                    "Ada <ada@example.org>",
+                    "x\n\nchange-id: 20250102-frob-1a2b\n",
+                ),
+                "change-id:20250102-frob-1a2b",
+            ),
+            (
+                loaded(
+                    "git:0123abcd",
+                    "mm: fix the frobnicator",
+                    "Ada <ada@example.org>",
+                    "",
+                ),
+                "git:0123abcd",
+            ),
+        ];
+        for (series, expected) in cases {
+            assert_eq!(lineage_key(&series), expected, "{}", series.series_key);
+        }
+    }
 }

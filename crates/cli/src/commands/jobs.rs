@@ -1,5 +1,7 @@
 //! `sashiko jobs`: list queued, running and finished jobs with their
-//! status, attempts and worker. Read-only: it never changes a job.
+//! status, attempts and worker, and the reviews each attempt started
+//! (`finished`, `failed`, `interrupted` when the attempt's worker was lost,
+//! ...). Read-only: it never changes a job.
 
 use std::process::ExitCode;
 
@@ -30,8 +32,22 @@ pub async fn run(args: JobsArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let store = open_store(&args.db).await?;
     let jobs = store.list_jobs(status, args.limit).await?;
+    let ids: Vec<i64> = jobs.iter().map(|job| job.id).collect();
+    let reviews = store.job_reviews(&ids).await?;
+    let reviews_of = |id: i64| reviews.iter().filter(move |review| review.job_id == id);
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&jobs)?),
+        OutputFormat::Json => {
+            let mut listed = Vec::with_capacity(jobs.len());
+            for job in &jobs {
+                let mut value = serde_json::to_value(job)?;
+                if let Some(object) = value.as_object_mut() {
+                    let of_job: Vec<_> = reviews_of(job.id).collect();
+                    object.insert("reviews".to_string(), serde_json::to_value(of_job)?);
+                }
+                listed.push(value);
+            }
+            println!("{}", serde_json::to_string_pretty(&listed)?);
+        }
         OutputFormat::Text => {
             let counts = store.job_counts().await?;
             let summary: Vec<String> = counts
@@ -57,6 +73,19 @@ pub async fn run(args: JobsArgs) -> anyhow::Result<ExitCode> {
                 );
                 if let Some(error) = &job.last_error {
                     println!("       last error: {error}");
+                }
+                for review in reviews_of(job.id) {
+                    println!(
+                        "       attempt {} review {} {}{}",
+                        review.attempt,
+                        review.review_id,
+                        review.status,
+                        review
+                            .error
+                            .as_deref()
+                            .map(|error| format!(": {error}"))
+                            .unwrap_or_default()
+                    );
                 }
             }
         }

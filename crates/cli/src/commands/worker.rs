@@ -79,17 +79,24 @@ impl JobHandler for ReviewJobHandler {
     async fn run(&self, job: ClaimedJob) -> Result<serde_json::Value, JobFailure> {
         // The review engine's future is not `Send` (the compiler cannot
         // prove it for its stage closures), so each job runs on a blocking
-        // thread of its own, driven by this runtime. If the lease is lost,
-        // the worker stops waiting; the review finishes in the background
-        // and its result is discarded by the queue's fencing.
+        // thread of its own, driven by this runtime (and tied to this job
+        // attempt there too). If the lease is lost, the worker stops
+        // waiting; the review goes on in the background, but the store has
+        // marked it interrupted and refuses its outcome.
         let context = self.inner.clone();
         let runtime = tokio::runtime::Handle::current();
         let job_id = job.id.0;
-        tokio::task::spawn_blocking(move || runtime.block_on(context.review(job)))
-            .await
-            .map_err(|error| {
-                JobFailure::transient(format!("job {job_id}: the review thread failed: {error}"))
-            })?
+        tokio::task::spawn_blocking(move || {
+            let attempt = job.clone();
+            runtime.block_on(sashiko_store::run_as_job_attempt(
+                &attempt,
+                context.review(job),
+            ))
+        })
+        .await
+        .map_err(|error| {
+            JobFailure::transient(format!("job {job_id}: the review thread failed: {error}"))
+        })?
     }
 }
 

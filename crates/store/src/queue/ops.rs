@@ -132,9 +132,19 @@ impl Store {
     }
 
     /// Returns jobs whose lease expired to the queue, or to the dead
-    /// letters when they are out of attempts. Returns how many.
+    /// letters when they are out of attempts, and marks the reviews those
+    /// attempts left running (and any review whose own lease passed) as
+    /// interrupted. A job whose expired attempt had already stored its
+    /// review (finished, partial or compromised) is completed from that
+    /// review instead. Returns how many jobs were handed back.
     pub async fn recover_expired_leases(&self) -> Result<u64, StoreError> {
-        let sql = self.sql(
+        self.recover().await.map(|recovered| recovered.jobs)
+    }
+
+    /// Like [`Store::recover_expired_leases`], saying how many jobs were
+    /// handed back and how many reviews marked interrupted.
+    pub async fn recover(&self) -> Result<Recovered, StoreError> {
+        let jobs_sql = self.sql(
             "UPDATE jobs SET \
                status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
                finished_at = CASE WHEN attempts >= max_attempts THEN {now} ELSE NULL END, \
@@ -143,8 +153,58 @@ impl Store {
                lease_until = NULL, run_at = {now} \
              WHERE status = 'running' AND lease_until < {now}",
         );
-        on_pool!(self, pool => sqlx::query(&sql).execute(pool).await.map(|done| done.rows_affected()))
-            .context(|| "recovering jobs with expired leases".to_string())
+        // An attempt that stored its review and died before marking the
+        // job done did the job: complete it from that review rather than
+        // review the series a second time.
+        let stored_sql = self.sql(
+            "SELECT j.id, j.attempts, COALESCE(j.worker, '?'), r.id, r.status FROM jobs j \
+             JOIN reviews r ON r.job_id = j.id AND r.job_attempt = j.attempts \
+             WHERE j.status = 'running' AND j.lease_until < {now} \
+               AND r.status IN ('finished', 'partial', 'compromised') ORDER BY j.id, r.id",
+        );
+        let complete_sql = self.sql(
+            "UPDATE jobs SET status = 'done', result = $3, finished_at = {now}, lease_until = NULL, last_error = NULL \
+             WHERE id = $1 AND attempts = $2 AND status = 'running' AND lease_until < {now}",
+        );
+        let reviews_sql = self.job_sweep_sql(false);
+        let begin = self.begin_statement();
+        let what = || "recovering jobs with expired leases".to_string();
+        let recovered = on_pool!(self, pool => {
+            // One transaction: a job is never handed back while the review
+            // its old attempt started still looks running.
+            let mut tx = pool.begin_with(begin).await.context(what)?;
+            let stored: Vec<(i64, i64, String, i64, String)> =
+                sqlx::query_as(&stored_sql).fetch_all(&mut *tx).await.context(what)?;
+            let mut completed = 0;
+            for (job, attempt, worker, review, status) in stored {
+                let result = serde_json::json!({
+                    "review_id": review,
+                    "status": status,
+                    "completed_by": format!(
+                        "lease recovery: worker {worker} stopped after storing review {review} of attempt {attempt}"
+                    ),
+                });
+                completed += sqlx::query(&complete_sql)
+                    .bind(job)
+                    .bind(attempt)
+                    .bind(Json(&result))
+                    .execute(&mut *tx)
+                    .await
+                    .context(what)?
+                    .rows_affected();
+            }
+            let jobs = sqlx::query(&jobs_sql).execute(&mut *tx).await.context(what)?.rows_affected();
+            let mut reviews = 0;
+            if jobs > 0 {
+                reviews = sqlx::query(&reviews_sql).execute(&mut *tx).await.context(what)?.rows_affected();
+            }
+            tx.commit().await.context(what)?;
+            Ok::<Recovered, StoreError>(Recovered { jobs, completed, reviews })
+        })?;
+        Ok(Recovered {
+            reviews: recovered.reviews + self.interrupt_stale_reviews().await?,
+            ..recovered
+        })
     }
 
     /// Leases the most urgent eligible job to `worker` for `lease`; None
@@ -176,12 +236,21 @@ impl Store {
     }
 
     async fn recover_and_log(&self) -> Result<bool, StoreError> {
-        let recovered = self.recover_expired_leases().await?;
+        let recovered = self.recover().await?;
         if let Ok(mut last) = self.last_recovery.lock() {
             *last = Some(std::time::Instant::now());
         }
-        if recovered > 0 {
-            tracing::info!(recovered, "returned jobs with expired leases to the queue");
+        if recovered.jobs > 0 {
+            tracing::info!(
+                recovered = recovered.jobs,
+                "returned jobs with expired leases to the queue"
+            );
+        }
+        if recovered.completed > 0 {
+            tracing::info!(
+                completed = recovered.completed,
+                "completed jobs with expired leases from the reviews their workers had stored"
+            );
         }
         Ok(true)
     }
@@ -314,10 +383,16 @@ impl Store {
             .fetch_optional(pool)
             .await)
         .context(|| format!("recording the failure of job {}", job.id.0))?;
-        match status {
-            Some(status) => status.parse(),
-            None => Err(lease_lost(job, "failing")),
+        let status: JobStatus = match status {
+            Some(status) => status.parse()?,
+            None => return Err(lease_lost(job, "failing")),
+        };
+        // The failed attempt's review, if the handler left it running, is
+        // interrupted now; the retry starts a new one.
+        if let Err(error) = self.interrupt_reviews_of_job(job.id.0).await {
+            tracing::warn!(job = job.id.0, %error, "the failed attempt's reviews stay running until their lease passes");
         }
+        Ok(status)
     }
 
     /// One job by id.

@@ -2,7 +2,9 @@
 //! it, then complete or fail it.
 //!
 //! The handler is pluggable ([`JobHandler`]), so the same loop runs review
-//! jobs in `sashiko worker` and trivial jobs in tests. The loop must never
+//! jobs in `sashiko worker` and trivial jobs in tests. Each handler runs
+//! inside [`crate::run_as_job_attempt`], so the reviews it starts are tied
+//! to its attempt and interrupted when the attempt loses the job. The loop must never
 //! complete a job whose lease it lost: when a heartbeat finds the lease
 //! gone, the handler's future is dropped and the job is left to its new
 //! owner.
@@ -239,7 +241,7 @@ async fn run_one<H: JobHandler>(
     handler: &H,
     job: ClaimedJob,
 ) -> Result<Ran, StoreError> {
-    let work = handler.run(job.clone());
+    let work = crate::run_as_job_attempt(&job, handler.run(job.clone()));
     tokio::pin!(work);
     let mut beat = tokio::time::interval(config.heartbeat_interval);
     beat.tick().await; // the first tick is immediate; the claim just set the lease
