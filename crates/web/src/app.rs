@@ -113,19 +113,36 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then
-/// lets requests in flight finish.
+/// lets requests in flight finish. Meanwhile the bug counts are compacted
+/// every [`COMPACT_EVERY`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let store = state.inner.store.clone();
+    let compaction = tokio::spawn(async move {
+        loop {
+            match crate::counts::compact(&store).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::debug!("compacted bug_counts into {rows} rows"),
+                Err(error) => tracing::warn!("{error}"),
+            }
+            tokio::time::sleep(COMPACT_EVERY).await;
+        }
+    });
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    compaction.abort();
+    served
 }
+
+/// How often `serve` folds the appended rows of `bug_counts`.
+pub const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn patch_redirect(axum::extract::Path(id): axum::extract::Path<i64>) -> Redirect {
     Redirect::to(&format!("/series/{id}"))

@@ -83,9 +83,6 @@ pub fn now_ms() -> i64 {
 /// Severities from most to least severe.
 pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
 
-/// SQL expression ranking `bugs.severity` (higher is more severe).
-pub const SEVERITY_RANK_SQL: &str =
-    "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END";
 
 #[cfg(test)]
 mod tests {

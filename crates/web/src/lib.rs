@@ -15,8 +15,10 @@ pub mod accounts;
 mod api;
 mod app;
 mod auth;
+mod bug_list;
 mod cache;
 mod config;
+mod counts;
 mod error;
 mod feed;
 mod format;
@@ -31,5 +33,6 @@ mod triage;
 
 pub use app::{router, serve, AppState};
 pub use config::WebConfig;
+pub use counts::compact as compact_bug_counts;
 pub use error::WebError;
 pub use maintainers::{Maintainers, MaintainersEntry};

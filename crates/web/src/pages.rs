@@ -15,7 +15,9 @@ use sashiko_store::BugId;
 
 use crate::auth::CurrentUser;
 use crate::format::{age, encode_component, encode_path, now_ms, timestamp, SEVERITIES};
-use crate::queries::{self, flag, int, json, text, BugListFilter, BugSort, Row, NEEDS_ACTION};
+use crate::bug_list::{self, BugListFilter, BugSort, Cursor, NEEDS_ACTION};
+use crate::counts::{self, SubsystemCounts};
+use crate::queries::{self, flag, int, json, text, Row};
 use crate::templates::render;
 use crate::{AppState, WebError};
 
@@ -53,7 +55,7 @@ pub async fn index(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Html<String>, WebError> {
-    let rows = queries::subsystem_counts(&state.inner.store).await?;
+    let rows = counts::subsystem_counts(&state.inner.store).await?;
     let mut by_name: BTreeMap<String, SubsystemSummary> = BTreeMap::new();
     for row in &rows {
         let name = text(row, "subsystem").to_string();
@@ -103,8 +105,11 @@ pub struct SubsystemQuery {
     file: String,
     #[serde(default)]
     sort: String,
+    /// Keyset cursors: the page starts after / ends before this bug id.
     #[serde(default)]
-    page: Option<i64>,
+    after: Option<i64>,
+    #[serde(default)]
+    before: Option<i64>,
 }
 
 const VIEWS: [(&str, &str); 8] = [
@@ -150,7 +155,7 @@ impl SubsystemQuery {
         self
     }
 
-    fn url(&self, base: &str, sort: Option<&str>, page: Option<i64>) -> String {
+    fn url(&self, base: &str, sort: Option<&str>, cursor: Option<Cursor>) -> String {
         let mut parts = vec![format!("view={}", encode_component(&self.view))];
         for (key, value) in [
             ("severity", &self.severity),
@@ -163,8 +168,10 @@ impl SubsystemQuery {
             }
         }
         parts.push(format!("sort={}", sort.unwrap_or(&self.sort)));
-        if let Some(page) = page.filter(|page| *page > 1) {
-            parts.push(format!("page={page}"));
+        match cursor {
+            Some(Cursor { id, before: false }) => parts.push(format!("after={id}")),
+            Some(Cursor { id, before: true }) => parts.push(format!("before={id}")),
+            None => {}
         }
         format!("{base}?{}", parts.join("&"))
     }
@@ -177,11 +184,18 @@ pub async fn subsystem(
     Query(query): Query<SubsystemQuery>,
 ) -> Result<Html<String>, WebError> {
     let query = query.normalised();
-    let page = query.page.unwrap_or(1).clamp(1, 100_000);
+    let cursor = match (query.after, query.before) {
+        (Some(id), _) => Some(Cursor { id, before: false }),
+        (None, Some(id)) => Some(Cursor { id, before: true }),
+        (None, None) => None,
+    };
     let filter = BugListFilter {
         subsystem: name.clone(),
         states: states_of_view(&query.view),
-        severity: (!query.severity.is_empty()).then(|| query.severity.clone()),
+        severity: SEVERITIES
+            .iter()
+            .copied()
+            .find(|severity| *severity == query.severity),
         preexisting: match query.preexisting.as_str() {
             "yes" => Some(true),
             "no" => Some(false),
@@ -191,19 +205,18 @@ pub async fn subsystem(
         file_prefix: (!query.file.is_empty()).then(|| query.file.clone()),
         sort: BugSort::parse(&query.sort),
         limit: PAGE_SIZE,
-        offset: (page - 1) * PAGE_SIZE,
+        cursor,
     };
     let store = &state.inner.store;
-    let (rows, total) = queries::subsystem_bugs(store, &filter).await?;
-    let state_counts = queries::state_counts(store, &name).await?;
-    if total == 0
-        && state_counts.is_empty()
-        && state.inner.maintainers.for_subsystem(&name, 1).is_empty()
-    {
+    let counts = SubsystemCounts::read(store, &name).await?;
+    if counts.is_empty() && state.inner.maintainers.for_subsystem(&name, 1).is_empty() {
         return Err(WebError::NotFound(format!("subsystem {name:?}")));
     }
+    let page = bug_list::subsystem_bugs(store, &filter).await?;
+    let total = counts::matching(store, &counts, &filter).await?;
     let now = now_ms();
-    let bugs: Vec<Value> = rows
+    let bugs: Vec<Value> = page
+        .rows
         .iter()
         .map(|row| {
             json!({
@@ -215,8 +228,8 @@ pub async fn subsystem(
         })
         .collect();
     let base = subsystem_url(&name);
-    let first = if total == 0 { 0 } else { filter.offset + 1 };
-    let last = filter.offset + i64::try_from(bugs.len()).unwrap_or(0);
+    let first_id = page.rows.first().map(|row| int(row, "id"));
+    let last_id = page.rows.last().map(|row| int(row, "id"));
     let mut context = Context::new();
     context.insert("name", &name);
     context.insert("base_url", &base);
@@ -227,9 +240,10 @@ pub async fn subsystem(
     );
     context.insert(
         "state_counts",
-        &state_counts
+        &counts
+            .by_state()
             .iter()
-            .map(|row| json!({"state": text(row, "state"), "n": int(row, "n")}))
+            .map(|(state, n)| json!({"state": state, "n": n}))
             .collect::<Vec<_>>(),
     );
     context.insert("filters", &query);
@@ -249,15 +263,22 @@ pub async fn subsystem(
     context.insert("sort_urls", &sort_urls);
     context.insert("bugs", &bugs);
     context.insert("total", &total);
-    context.insert("first", &first);
-    context.insert("last", &last);
+    context.insert("shown", &page.rows.len());
+    context.insert(
+        "first_url",
+        &page.more_before.then(|| query.url(&base, None, None)),
+    );
     context.insert(
         "prev_url",
-        &(page > 1).then(|| query.url(&base, None, Some(page - 1))),
+        &first_id
+            .filter(|_| page.more_before)
+            .map(|id| query.url(&base, None, Some(Cursor { id, before: true }))),
     );
     context.insert(
         "next_url",
-        &(last < total).then(|| query.url(&base, None, Some(page + 1))),
+        &last_id
+            .filter(|_| page.more_after)
+            .map(|id| query.url(&base, None, Some(Cursor { id, before: false }))),
     );
     render(&state, "subsystem.html", context, user.as_ref()).map(Html)
 }
