@@ -8,6 +8,7 @@
 mod commands;
 mod inputs;
 mod review_runner;
+mod serve_ingest;
 mod settings;
 
 use std::process::ExitCode;

@@ -79,6 +79,28 @@ impl GitInput {
     }
 }
 
+/// The review job for `payload`, deduplicated per series version.
+pub fn review_job(
+    payload: &ReviewJobPayload,
+    priority: i32,
+    max_attempts: u32,
+) -> anyhow::Result<NewJob> {
+    Ok(NewJob {
+        kind: REVIEW_JOB.to_string(),
+        payload: serde_json::to_value(payload)?,
+        dedup_key: Some(review_dedup_key(&payload.series_key, payload.version)),
+        series_key: Some(payload.series_key.clone()),
+        series_version: Some(payload.version),
+        priority,
+        max_attempts,
+    })
+}
+
+/// The dedup key of the review job of one series version.
+pub fn review_dedup_key(series_key: &str, version: u32) -> String {
+    format!("review:{series_key}:v{version}")
+}
+
 fn payload_for(loaded: &LoadedSeries, repo: &Path) -> anyhow::Result<ReviewJobPayload> {
     let git = if loaded.source.starts_with("git:") {
         let commits: Option<Vec<String>> = loaded
@@ -140,18 +162,7 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("storing message {}", message.message_id))?;
         }
         let payload = payload_for(series, &args.repo)?;
-        let job = NewJob {
-            kind: REVIEW_JOB.to_string(),
-            payload: serde_json::to_value(&payload)?,
-            dedup_key: Some(format!(
-                "review:{}:v{}",
-                payload.series_key, payload.version
-            )),
-            series_key: Some(payload.series_key.clone()),
-            series_version: Some(payload.version),
-            priority: args.priority,
-            max_attempts: args.max_attempts,
-        };
+        let job = review_job(&payload, args.priority, args.max_attempts)?;
         let outcome = store.enqueue(&job).await.with_context(|| {
             format!(
                 "queueing a review of {:?} ({})",

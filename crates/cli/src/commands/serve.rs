@@ -2,11 +2,12 @@
 //! process, bound to 127.0.0.1:8080 unless `--listen` says otherwise, with
 //! graceful shutdown on SIGINT/SIGTERM (requests in flight finish, then the
 //! database pool is closed). Background work started here: recovery of
-//! expired job leases (jobs of a worker that died are handed back) and,
-//! with `--workers N`, the review worker loop of `sashiko worker`. Ingest
-//! loops still run as `sashiko ingest` processes (hook:
-//! `spawn_background_work`). This command must never listen on a public
-//! address unless asked to.
+//! expired job leases (jobs of a worker that died are handed back); with
+//! `--ingest SOURCE...`, the ingest loop (`crate::serve_ingest`) that reads
+//! the sources every `--ingest-every` seconds and queues reviews of new
+//! complete series; with `--workers N`, the review worker loop of
+//! `sashiko worker`. This command must never listen on a public address
+//! unless asked to.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use sashiko_store::Store;
 use sashiko_web::{AppState, WebConfig};
 use tokio::sync::watch;
 
-use crate::commands::db::{open_store, DbUrlArgs};
+use crate::commands::db::{open_store_with, DbUrlArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -58,11 +59,30 @@ pub struct ServeArgs {
     /// heartbeating, in seconds (0 turns it off).
     #[arg(long, default_value_t = 30)]
     pub lease_recovery_secs: u64,
+    /// Mail source to follow, as `sashiko ingest` takes it (`mbox:PATH`,
+    /// `maildir:PATH`, `public-inbox:GITDIR`, `nntp://HOST/GROUP`);
+    /// repeatable. New complete series are queued for review.
+    #[arg(long = "ingest", value_name = "SOURCE")]
+    pub ingest: Vec<String>,
+    /// Seconds between ingest passes.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub ingest_every: u64,
+    /// List name stored with every ingested message (default: its List-Id).
+    #[arg(long, value_name = "NAME")]
+    pub ingest_list: Option<String>,
+    /// On a database serve never ingested into, also queue reviews of the
+    /// series already stored (by default only new ones are reviewed).
+    #[arg(long)]
+    pub review_existing: bool,
+    /// Database connections of this process (web requests, workers and
+    /// ingest share them).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub db_connections: u32,
 }
 
-/// Starts the work that runs next to the web server and returns its tasks.
-/// Today: lease recovery. Hook for ingest loops and review workers: spawn
-/// them here with `stop` as their shutdown signal.
+/// Starts the work that runs next to the web server and returns its
+/// tasks: lease recovery, the ingest loop and the review workers, each
+/// stopping when `stop` turns true.
 fn spawn_background_work(
     store: &Store,
     args: &ServeArgs,
@@ -86,6 +106,21 @@ fn spawn_background_work(
                 }
             }
         }));
+    }
+    if !args.ingest.is_empty() {
+        let config = crate::serve_ingest::IngestLoopConfig {
+            sources: args.ingest.clone(),
+            interval: Duration::from_secs(args.ingest_every.max(1)),
+            list: args.ingest_list.clone(),
+            review_existing: args.review_existing,
+            priority: 0,
+            max_attempts: 5,
+        };
+        tasks.push(tokio::spawn(crate::serve_ingest::run(
+            store.clone(),
+            config,
+            stop.clone(),
+        )));
     }
     if args.workers > 0 {
         let worker_args = crate::commands::worker::WorkerArgs {
@@ -138,7 +173,15 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(&args.db).await?;
+    let (_, bad_sources) = crate::serve_ingest::parse_sources(&args.ingest);
+    if let Some(error) = bad_sources.first() {
+        anyhow::bail!("{error}");
+    }
+    let options = sashiko_store::ConnectOptions {
+        max_connections: args.db_connections.max(1),
+        ..sashiko_store::ConnectOptions::default()
+    };
+    let store = open_store_with(&args.db, &options).await?;
     let config = WebConfig {
         public_read: !args.private,
         secure_cookies: !args.insecure_cookies,
