@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub metrics: Metrics,
     pub maintainers: Maintainers,
     pub limiter: LoginLimiter,
+    /// Counts login mails (every request, not only failures).
+    pub mail_limiter: LoginLimiter,
     pub cache: crate::cache::ResponseCache,
 }
 
@@ -54,6 +56,10 @@ impl AppState {
             None => Maintainers::default(),
         };
         let limiter = LoginLimiter::new(config.login_max_failures, config.login_window_secs);
+        let mail_limiter = LoginLimiter::new(
+            config.mail_login.as_ref().map_or(0, |mail| mail.max_mails),
+            config.login_window_secs,
+        );
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
@@ -61,6 +67,7 @@ impl AppState {
                 metrics: Metrics::default(),
                 maintainers,
                 limiter,
+                mail_limiter,
                 cache: crate::cache::ResponseCache::new(std::time::Duration::from_millis(
                     config.cache_ttl_ms,
                 )),
@@ -87,6 +94,11 @@ pub fn router(state: AppState) -> Router {
         .route("/review/{id}", get(pages::review))
         .route("/search", get(pages::search))
         .route("/login", get(auth::login_page).post(auth::login))
+        .route("/login/mail", post(crate::mail_login::request_link))
+        .route(
+            "/login/token",
+            get(crate::mail_login::confirm_page).post(crate::mail_login::redeem),
+        )
         .route("/logout", post(auth::logout))
         .route("/feeds/{*name}", get(feed::subsystem_feed))
         .route("/api/patchset", get(api::patchset))
@@ -173,7 +185,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 fn always_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/healthz" | "/metrics" | "/static/sashiko.css"
+        "/login" | "/login/mail" | "/login/token" | "/healthz" | "/metrics" | "/static/sashiko.css"
     )
 }
 

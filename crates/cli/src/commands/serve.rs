@@ -74,6 +74,17 @@ pub struct ServeArgs {
     /// series already stored (by default only new ones are reviewed).
     #[arg(long)]
     pub review_existing: bool,
+    /// Offer login by mail: the From mailbox of login mails (e.g.
+    /// "Sashiko <sashiko@example.org>"); needs --public-url, which the
+    /// links point to. Accounts need an address (`sashiko user add --email`).
+    #[arg(long, value_name = "MAILBOX", requires = "public_url")]
+    pub mail_login_from: Option<String>,
+    /// SMTP settings (TOML: host, port, security, username, password,
+    /// envelope_from) for sending the outbox from this process (login
+    /// links; list replies too if `sashiko bot` does not send them). Without
+    /// it mail waits in the outbox for `sashiko bot`.
+    #[arg(long, value_name = "FILE")]
+    pub smtp: Option<PathBuf>,
     /// Database connections of this process (web requests, workers and
     /// ingest share them).
     #[arg(long, default_value_t = 8, value_name = "N")]
@@ -148,6 +159,44 @@ fn spawn_background_work(
     tasks
 }
 
+/// Sends the outbox over SMTP every few seconds until `stop`.
+fn spawn_outbox_sender(
+    store: &Store,
+    sender: sashiko_report::smtp::SmtpSender,
+    stop: &watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    let mut stop = stop.clone();
+    tokio::spawn(async move {
+        let options = sashiko_report::smtp::DrainOptions::default();
+        while !*stop.borrow() {
+            match sashiko_report::smtp::drain_outbox(&store, &sender, &options).await {
+                Ok(report) if report.sent + report.retried + report.dead > 0 => tracing::info!(
+                    "outbox: sent {}, retried {}, dead {}",
+                    report.sent,
+                    report.retried,
+                    report.dead
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!("sending the outbox: {error}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    })
+}
+
+fn smtp_sender(path: &std::path::Path) -> anyhow::Result<sashiko_report::smtp::SmtpSender> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the SMTP settings {}", path.display()))?;
+    let config: sashiko_report::smtp::SmtpConfig = toml::from_str(&text)
+        .with_context(|| format!("parsing the SMTP settings {}", path.display()))?;
+    sashiko_report::smtp::SmtpSender::new(&config)
+        .with_context(|| format!("setting up SMTP from {}", path.display()))
+}
+
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -189,8 +238,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url.clone(),
         lore_base: args.lore_base.clone(),
         cache_ttl_ms: args.cache_ttl_ms,
+        mail_login: args
+            .mail_login_from
+            .as_ref()
+            .map(|from| sashiko_web::MailLoginConfig {
+                from: from.clone(),
+                base_url: args.public_url.clone().unwrap_or_default(),
+                token_minutes: 15,
+                max_mails: 3,
+            }),
         ..WebConfig::default()
     };
+    let sender = args.smtp.as_deref().map(smtp_sender).transpose()?;
     let state = AppState::new(store.clone(), config).context("setting up the web view")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -200,7 +259,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("reading the listening address")?;
     eprintln!("sashiko: serving http://{address}/");
     let (stop_sender, stop) = watch::channel(false);
-    let tasks = spawn_background_work(&store, &args, &stop);
+    let mut tasks = spawn_background_work(&store, &args, &stop);
+    if let Some(sender) = sender {
+        tasks.push(spawn_outbox_sender(&store, sender, &stop));
+    }
     sashiko_web::serve(listener, state, async move {
         shutdown_signal().await;
         eprintln!("sashiko: shutting down; finishing requests in flight");
