@@ -54,13 +54,19 @@ for path in \
     wrk -t2 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$PORT$path" >/dev/null # warm up, fill the pool
     pids=$(backends)
     server_before=$(ticks "$SERVER")
-    # shellcheck disable=SC2086
-    db_before=$(ticks $pids)
+    snapshot=$(for pid in $pids; do printf '%s ' "$pid:$(ticks "$pid")"; done)
     load=$(cut -d' ' -f1 /proc/loadavg)
     out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$PORT$path")
     server_after=$(ticks "$SERVER")
+    # Backends that went away during the run are left out on both sides.
+    kept=""
+    for pid in $pids; do [ -e "/proc/$pid/stat" ] && kept="$kept $pid"; done
     # shellcheck disable=SC2086
-    db_after=$(ticks $pids)
+    db_after=$(ticks $kept)
+    db_before=0
+    for pair in $snapshot; do
+        case " $kept " in *" ${pair%%:*} "*) db_before=$((db_before + ${pair#*:}));; esac
+    done
     requests=$(echo "$out" | awk '/requests in/ {print $1}')
     echo "== $path (load average at start: $load)"
     echo "$out" | grep -E 'Latency|50%|90%|99%|Requests/sec|Non-2xx' || true

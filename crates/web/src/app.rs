@@ -34,8 +34,10 @@ pub(crate) struct Inner {
     pub metrics: Metrics,
     pub maintainers: Maintainers,
     pub limiter: LoginLimiter,
-    /// Counts login mails (every request, not only failures).
+    /// Counts login mails per address (every request, not only failures).
     pub mail_limiter: LoginLimiter,
+    /// Counts login mails per client address (ten times the above).
+    pub mail_client_limiter: LoginLimiter,
     pub cache: crate::cache::ResponseCache,
 }
 
@@ -56,10 +58,10 @@ impl AppState {
             None => Maintainers::default(),
         };
         let limiter = LoginLimiter::new(config.login_max_failures, config.login_window_secs);
-        let mail_limiter = LoginLimiter::new(
-            config.mail_login.as_ref().map_or(0, |mail| mail.max_mails),
-            config.login_window_secs,
-        );
+        let max_mails = config.mail_login.as_ref().map_or(0, |mail| mail.max_mails);
+        let mail_limiter = LoginLimiter::new(max_mails, config.login_window_secs);
+        let mail_client_limiter =
+            LoginLimiter::new(max_mails.saturating_mul(10), config.login_window_secs);
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
@@ -68,6 +70,7 @@ impl AppState {
                 maintainers,
                 limiter,
                 mail_limiter,
+                mail_client_limiter,
                 cache: crate::cache::ResponseCache::new(std::time::Duration::from_millis(
                     config.cache_ttl_ms,
                 )),

@@ -50,9 +50,21 @@ fn datetime(ms: i64) -> Option<DateTime<Utc>> {
 
 /// `2026-11-22 02:13` (UTC) for a time in ms since the epoch.
 pub fn timestamp(ms: i64) -> String {
+    use chrono::{Datelike, Timelike};
+    // Written out rather than through strftime, which parses its format
+    // string on every call (this runs for every row of every list).
     datetime(ms).map_or_else(
         || "?".to_string(),
-        |time| time.format("%Y-%m-%d %H:%M").to_string(),
+        |time| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                time.year(),
+                time.month(),
+                time.day(),
+                time.hour(),
+                time.minute()
+            )
+        },
     )
 }
 

@@ -23,6 +23,7 @@ mod error;
 mod feed;
 mod format;
 mod inline;
+mod interdiff;
 mod mail_login;
 mod maintainers;
 mod metrics;

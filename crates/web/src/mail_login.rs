@@ -35,8 +35,8 @@ pub struct MailLoginConfig {
     pub base_url: String,
     /// Minutes a token stays valid.
     pub token_minutes: u64,
-    /// Most login mails per address and per client address in the login
-    /// window.
+    /// Most login mails per address in the login window (per client
+    /// address: ten times as many).
     pub max_mails: u32,
 }
 
@@ -182,12 +182,16 @@ pub async fn request_link(
         )));
     }
     // Every request counts, whether or not the address has an account.
-    let keys = vec![format!("mail-ip:{client}"), format!("mail:{address}")];
-    if state.inner.mail_limiter.blocked(&keys) {
+    let address_key = [format!("mail:{address}")];
+    let client_key = [format!("mail-ip:{client}")];
+    if state.inner.mail_limiter.blocked(&address_key)
+        || state.inner.mail_client_limiter.blocked(&client_key)
+    {
         tracing::warn!("login mail refused by the rate limit for {client}");
         return Err(WebError::RateLimited);
     }
-    state.inner.mail_limiter.fail(&keys);
+    state.inner.mail_limiter.fail(&address_key);
+    state.inner.mail_client_limiter.fail(&client_key);
     if let Some(user_id) = accounts::user_id_by_email(&state.inner.store, &address).await? {
         let token = create_token(&state, user_id, config.token_minutes).await?;
         let link = format!(

@@ -17,11 +17,13 @@ use crate::auth::CurrentUser;
 use crate::format::{age, encode_component, encode_path, now_ms, timestamp, SEVERITIES};
 use crate::bug_list::{self, BugListFilter, BugSort, Cursor, NEEDS_ACTION};
 use crate::counts::{self, SubsystemCounts};
+use crate::interdiff;
 use crate::queries::{self, flag, int, json, text, Row};
 use crate::templates::render;
 use crate::{AppState, WebError};
 
-const PAGE_SIZE: i64 = 100;
+/// Bugs per page of a subsystem list (rendering is most of a page's cost).
+const PAGE_SIZE: i64 = 50;
 
 pub fn subsystem_url(name: &str) -> String {
     format!("/subsystem/{}", encode_path(name))
@@ -177,6 +179,20 @@ impl SubsystemQuery {
     }
 }
 
+/// One row of the subsystem bug table.
+#[derive(Serialize)]
+struct BugListRow<'a> {
+    id: i64,
+    state: &'a str,
+    severity: &'a str,
+    title: &'a str,
+    file: &'a str,
+    line_start: i64,
+    preexisting: bool,
+    updated: String,
+    age: String,
+}
+
 pub async fn subsystem(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -215,16 +231,19 @@ pub async fn subsystem(
     let page = bug_list::subsystem_bugs(store, &filter).await?;
     let total = counts::matching(store, &counts, &filter).await?;
     let now = now_ms();
-    let bugs: Vec<Value> = page
+    let bugs: Vec<BugListRow<'_>> = page
         .rows
         .iter()
-        .map(|row| {
-            json!({
-                "id": int(row, "id"), "state": text(row, "state"), "severity": text(row, "severity"),
-                "title": text(row, "title"), "file": text(row, "file"), "line_start": int(row, "line_start"),
-                "preexisting": flag(row, "preexisting"), "updated": timestamp(int(row, "updated_at")),
-                "age": age(int(row, "created_at"), now),
-            })
+        .map(|row| BugListRow {
+            id: int(row, "id"),
+            state: text(row, "state"),
+            severity: text(row, "severity"),
+            title: text(row, "title"),
+            file: text(row, "file"),
+            line_start: int(row, "line_start"),
+            preexisting: flag(row, "preexisting"),
+            updated: timestamp(int(row, "updated_at")),
+            age: age(int(row, "created_at"), now),
         })
         .collect();
     let base = subsystem_url(&name);
@@ -368,22 +387,6 @@ pub fn review_summary(row: &Row) -> Value {
     })
 }
 
-/// "What changed" lines between two versions' patch subjects.
-fn changes(previous: &[String], current: &[String]) -> Vec<String> {
-    let mut lines: Vec<String> = current
-        .iter()
-        .filter(|subject| !previous.contains(subject))
-        .map(|subject| format!("+ {subject}"))
-        .collect();
-    lines.extend(
-        previous
-            .iter()
-            .filter(|subject| !current.contains(subject))
-            .map(|subject| format!("− {subject}")),
-    );
-    lines
-}
-
 pub async fn series(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -400,7 +403,7 @@ pub async fn series(
         Some(review) => queries::review_findings(store, int(review, "id")).await?,
         None => Vec::new(),
     };
-    let mut versions: Vec<(i64, i64, Vec<String>)> = Vec::new();
+    let mut versions: Vec<(i64, i64, Vec<(String, String)>)> = Vec::new();
     for row in queries::series_versions(store, int(&version, "series_id")).await? {
         let version_id = int(&row, "id");
         if versions.last().map(|(last, _, _)| *last) != Some(version_id) {
@@ -409,15 +412,21 @@ pub async fn series(
         if let (Some(last), Some(Value::String(subject))) =
             (versions.last_mut(), row.get("subject"))
         {
-            last.2.push(subject.clone());
+            last.2.push((subject.clone(), text(&row, "diff").to_string()));
         }
     }
     let versions: Vec<Value> = versions
         .iter()
         .enumerate()
-        .map(|(index, (version_id, number, subjects))| {
-            let changed = if index == 0 { Vec::new() } else { changes(&versions[index - 1].2, subjects) };
-            json!({"id": version_id, "version": number, "n_patches": subjects.len(), "changes": changed})
+        .map(|(index, (version_id, number, patches))| {
+            let changes = match index.checked_sub(1) {
+                Some(previous) => interdiff::compare(&versions[previous].2, patches),
+                None => Vec::new(),
+            };
+            let changed = changes.iter().filter(|change| change.kind != "same").count();
+            json!({"id": version_id, "version": number, "n_patches": patches.len(),
+                   "changes": changes, "n_changed": changed,
+                   "previous": index.checked_sub(1).map(|previous| versions[previous].1)})
         })
         .collect();
     let cover = text(&version, "cover_message_id");
@@ -548,17 +557,4 @@ pub async fn search(
     context.insert("bugs", &bugs);
     context.insert("series", &series);
     render(&state, "search.html", context, user.as_ref()).map(Html)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::changes;
-
-    #[test]
-    fn changes_list_added_and_dropped_patches() {
-        let v1 = vec!["mm: a".to_string(), "mm: b".to_string()];
-        let v2 = vec!["mm: a".to_string(), "mm: c".to_string()];
-        assert_eq!(changes(&v1, &v2), ["+ mm: c", "− mm: b"]);
-        assert!(changes(&v1, &v1).is_empty());
-    }
 }

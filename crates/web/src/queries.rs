@@ -102,12 +102,13 @@ pub async fn series_version(store: &Store, id: i64) -> Result<Option<Row>, WebEr
         .next())
 }
 
-/// Every version of a series, oldest first, with its patch subjects.
+/// Every version of a series, oldest first, with its patch subjects and
+/// diffs.
 pub async fn series_versions(store: &Store, series_id: i64) -> Result<Vec<Row>, WebError> {
     Ok(store
         .web_rows(
             "reading the versions of a series",
-            "SELECT sv.id, sv.version, p.patch_index, p.subject FROM series_versions sv \
+            "SELECT sv.id, sv.version, p.patch_index, p.subject, p.diff FROM series_versions sv \
              LEFT JOIN patches p ON p.series_version_id = sv.id WHERE sv.series_id = $1 \
              ORDER BY sv.version, sv.id, p.patch_index",
             &[SqlParam::Int(series_id)],
