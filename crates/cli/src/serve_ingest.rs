@@ -216,7 +216,10 @@ async fn queue_version(
             &id,
         )
         .await?;
-    let indexes: Vec<i64> = patches.iter().map(|row| number(row, "patch_index")).collect();
+    let indexes: Vec<i64> = patches
+        .iter()
+        .map(|row| number(row, "patch_index"))
+        .collect();
     let total = number(&version, "total").max(1);
     if indexes != (1..=total).collect::<Vec<_>>() {
         return Ok(Queued::Incomplete);
@@ -226,7 +229,11 @@ async fn queue_version(
     if !cover.is_empty() {
         message_ids.push(cover.to_string());
     }
-    message_ids.extend(patches.iter().map(|row| text(row, "message_id").to_string()));
+    message_ids.extend(
+        patches
+            .iter()
+            .map(|row| text(row, "message_id").to_string()),
+    );
     let version_number = u32::try_from(number(&version, "version")).unwrap_or(1);
     // The worker rebuilds the series from these messages and finds it by
     // the key mail input gets (`mail:` and the first Message-ID).
@@ -258,7 +265,12 @@ async fn queue_version(
         .with_context(|| format!("queueing a review of {:?}", payload.title))?
     {
         Enqueued::Added { id, .. } => {
-            tracing::info!(job = id.0, "queued a review of {:?} v{}", payload.title, payload.version);
+            tracing::info!(
+                job = id.0,
+                "queued a review of {:?} v{}",
+                payload.title,
+                payload.version
+            );
             Ok(Queued::Added)
         }
         Enqueued::Existing { .. } | Enqueued::Obsolete { .. } => Ok(Queued::Before),

@@ -38,7 +38,9 @@ fn smtp_server(dir: &Path) -> Option<(Killed, u16, PathBuf)> {
         .status()
         .is_ok_and(|status| status.success());
     if !available {
-        eprintln!("skipping: python3 with aiosmtpd is needed (pip install -r .ci/python-packages.txt)");
+        eprintln!(
+            "skipping: python3 with aiosmtpd is needed (pip install -r .ci/python-packages.txt)"
+        );
         return None;
     }
     let port = free_port();
@@ -140,7 +142,15 @@ async fn a_mailed_link_logs_in_once_and_unknown_addresses_look_the_same() {
     .expect("smtp settings");
     let db = format!("sqlite:{}", dir.path().join("sashiko.db").display());
     let mut add = sashiko(dir.path(), &db)
-        .args(["user", "add", "ada", "--role", "admin", "--email", "Ada@Example.org"])
+        .args([
+            "user",
+            "add",
+            "ada",
+            "--role",
+            "admin",
+            "--email",
+            "Ada@Example.org",
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .expect("user add starts");
@@ -209,11 +219,17 @@ async fn a_mailed_link_logs_in_once_and_unknown_addresses_look_the_same() {
     let known = ask("ada@example.org").await;
     let unknown = ask("nobody@example.org").await;
     assert_eq!(known.0, StatusCode::OK, "{}", known.1);
-    assert_eq!(known, unknown, "the same answer whether or not the address has an account");
+    assert_eq!(
+        known, unknown,
+        "the same answer whether or not the address has an account"
+    );
     let forged = client
         .post(format!("{base}/login/mail"))
         .header(COOKIE, cookie.clone())
-        .form(&[("address", "ada@example.org"), ("csrf", "0".repeat(64).as_str())])
+        .form(&[
+            ("address", "ada@example.org"),
+            ("csrf", "0".repeat(64).as_str()),
+        ])
         .send()
         .await
         .expect("forged POST");
@@ -233,7 +249,11 @@ async fn a_mailed_link_logs_in_once_and_unknown_addresses_look_the_same() {
     // Only the hash is stored.
     let store = sashiko_store::Store::connect(&db).await.expect("store");
     let stored = store
-        .web_rows("login tokens", "SELECT token_hash FROM web_login_tokens", &[])
+        .web_rows(
+            "login tokens",
+            "SELECT token_hash FROM web_login_tokens",
+            &[],
+        )
         .await
         .expect("tokens");
     assert_eq!(stored.len(), 1);
@@ -259,7 +279,10 @@ async fn a_mailed_link_logs_in_once_and_unknown_addresses_look_the_same() {
     };
     let first = redeem().await.expect("redeem");
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
-    assert_eq!(first.headers().get(LOCATION).and_then(|v| v.to_str().ok()), Some("/"));
+    assert_eq!(
+        first.headers().get(LOCATION).and_then(|v| v.to_str().ok()),
+        Some("/")
+    );
     let session = set_cookie(&first, "sashiko_session").expect("a session cookie");
     let home = client
         .get(format!("{base}/"))
@@ -272,7 +295,11 @@ async fn a_mailed_link_logs_in_once_and_unknown_addresses_look_the_same() {
         .expect("home page");
     assert!(home.contains("ada"), "logged in as ada: {home}");
     let second = redeem().await.expect("redeem again");
-    assert_eq!(second.status(), StatusCode::UNAUTHORIZED, "a token works once");
+    assert_eq!(
+        second.status(),
+        StatusCode::UNAUTHORIZED,
+        "a token works once"
+    );
     assert!(set_cookie(&second, "sashiko_session").is_none());
 
     // Three requests per address per window, known or not.

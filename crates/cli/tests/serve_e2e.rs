@@ -211,7 +211,11 @@ async fn serve_ingests_a_growing_mbox_reviews_new_series_and_restarts_without_du
 
     let serve = Serve::start(dir.path(), &db, &mbox, &fake);
     let alpha = reviewed(&serve.base, "alpha-v1-1@example.org").await;
-    assert_eq!(alpha["patches"].as_array().map(Vec::len), Some(2), "{alpha}");
+    assert_eq!(
+        alpha["patches"].as_array().map(Vec::len),
+        Some(2),
+        "{alpha}"
+    );
     let output: Value = serde_json::from_str(
         alpha["reviews"][0]["output"]
             .as_str()
@@ -228,9 +232,12 @@ async fn serve_ingests_a_growing_mbox_reviews_new_series_and_restarts_without_du
     append(&mbox, &(cover("beta", 1, 2) + &patch("beta", 1, 1, 2)));
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
-        get_json(&format!("{}/api/patchset?id=beta-v1-1@example.org", serve.base))
-            .await
-            .is_some_and(|patchset| patchset["reviews"].as_array().is_some_and(Vec::is_empty)),
+        get_json(&format!(
+            "{}/api/patchset?id=beta-v1-1@example.org",
+            serve.base
+        ))
+        .await
+        .is_some_and(|patchset| patchset["reviews"].as_array().is_some_and(Vec::is_empty)),
         "an incomplete series is stored but not reviewed"
     );
     append(
@@ -244,17 +251,25 @@ async fn serve_ingests_a_growing_mbox_reviews_new_series_and_restarts_without_du
     assert_eq!(beta["version"], 1);
     let alpha_v2 = reviewed(&serve.base, "alpha-v2-1@example.org").await;
     assert_eq!(alpha_v2["version"], 2);
-    let page = reqwest::get(format!("{}{}", serve.base, alpha_v2["url"].as_str().unwrap_or("")))
-        .await
-        .expect("series page")
-        .text()
-        .await
-        .expect("series page text");
+    let page = reqwest::get(format!(
+        "{}{}",
+        serve.base,
+        alpha_v2["url"].as_str().unwrap_or("")
+    ))
+    .await
+    .expect("series page")
+    .text()
+    .await
+    .expect("series page text");
     assert!(page.contains("the buffer is never freed"), "{page}");
     serve.stop();
 
     let before = jobs(dir.path(), &db);
-    assert_eq!(before.len(), 3, "one job per complete series version: {before:#?}");
+    assert_eq!(
+        before.len(),
+        3,
+        "one job per complete series version: {before:#?}"
+    );
     assert!(
         before.iter().all(|job| job["status"] == "done"),
         "{before:#?}"
@@ -264,7 +279,10 @@ async fn serve_ingests_a_growing_mbox_reviews_new_series_and_restarts_without_du
     let serve = Serve::start(dir.path(), &db, &mbox, &fake);
     tokio::time::sleep(Duration::from_secs(4)).await;
     let again = reviewed(&serve.base, "alpha-v2-1@example.org").await;
-    assert_eq!(again["reviews"], alpha_v2["reviews"], "the same review, not a new one");
+    assert_eq!(
+        again["reviews"], alpha_v2["reviews"],
+        "the same review, not a new one"
+    );
     serve.stop();
     let after = jobs(dir.path(), &db);
     assert_eq!(after.len(), 3, "the restart queued nothing: {after:#?}");

@@ -231,13 +231,22 @@ pub fn check_login_csrf(headers: &HeaderMap, given: &str) -> Result<(), WebError
 }
 
 /// Opens a session for `user` and sends the browser to `next` with it.
-pub async fn start_session(state: &AppState, user: &User, next: &str) -> Result<Response, WebError> {
+pub async fn start_session(
+    state: &AppState,
+    user: &User,
+    next: &str,
+) -> Result<Response, WebError> {
     let token =
         accounts::create_session(&state.inner.store, user, state.inner.config.session_secs).await?;
     let mut response = Redirect::to(next).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(state, SESSION_COOKIE, &token, state.inner.config.session_secs),
+        set_cookie(
+            state,
+            SESSION_COOKIE,
+            &token,
+            state.inner.config.session_secs,
+        ),
     );
     Ok(response)
 }

@@ -24,11 +24,7 @@ pub async fn subsystem_counts(store: &Store) -> Result<Vec<Row>, WebError> {
         states.join(", ")
     );
     Ok(store
-        .web_rows(
-            "counting open bugs per subsystem and severity",
-            &sql,
-            &[],
-        )
+        .web_rows("counting open bugs per subsystem and severity", &sql, &[])
         .await?)
 }
 

@@ -95,7 +95,6 @@ pub fn now_ms() -> i64 {
 /// Severities from most to least severe.
 pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,9 @@ use serde::Serialize;
 /// Patch diffs longer than this many changed lines are only said to differ.
 const MAX_COMPARED_LINES: usize = 3000;
 
+/// A patch's subject and diff.
+pub type SubjectAndDiff = (String, String);
+
 /// One patch in the comparison.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PatchChange {
@@ -135,14 +138,24 @@ mod tests {
         (subject.to_string(), diff)
     }
 
-    fn check(previous: &[(String, String)], current: &[(String, String)], expected: &[(&str, &str, &[&str])]) {
+    fn check(
+        previous: &[(String, String)],
+        current: &[(String, String)],
+        expected: &[(&str, &str, &[&str])],
+    ) {
         let got: Vec<(&str, String, Vec<String>)> = compare(previous, current)
             .into_iter()
             .map(|change| (change.kind, change.subject, change.lines))
             .collect();
         let expected: Vec<(&str, String, Vec<String>)> = expected
             .iter()
-            .map(|(kind, subject, lines)| (*kind, subject.to_string(), lines.iter().map(|l| l.to_string()).collect()))
+            .map(|(kind, subject, lines)| {
+                (
+                    *kind,
+                    subject.to_string(),
+                    lines.iter().map(|l| l.to_string()).collect(),
+                )
+            })
             .collect();
         assert_eq!(got, expected);
     }
@@ -169,7 +182,15 @@ mod tests {
                 ("dropped", "mm: c", &[]),
             ],
         );
-        check(&v1, &v1, &[("same", "mm: a", &[]), ("same", "mm: b", &[]), ("same", "mm: c", &[])]);
+        check(
+            &v1,
+            &v1,
+            &[
+                ("same", "mm: a", &[]),
+                ("same", "mm: b", &[]),
+                ("same", "mm: c", &[]),
+            ],
+        );
     }
 
     #[test]

@@ -68,7 +68,11 @@ fn from_domain(from: &str) -> &str {
 
 /// The login mail: plain text, fixed wording, the link the only variable.
 fn login_mail(config: &MailLoginConfig, to: &str, link: &str) -> Vec<u8> {
-    let message_id = format!("login.{}@{}", accounts::random_token(), from_domain(&config.from));
+    let message_id = format!(
+        "login.{}@{}",
+        accounts::random_token(),
+        from_domain(&config.from)
+    );
     let headers = [
         ("From", config.from.replace(['\r', '\n'], " ")),
         ("To", to.to_string()),
@@ -88,7 +92,10 @@ fn login_mail(config: &MailLoginConfig, to: &str, link: &str) -> Vec<u8> {
     for line in [
         "Someone (hopefully you) asked to log in to sashiko with this address.".to_string(),
         String::new(),
-        format!("Open this link to log in; it works once, for {} minutes:", config.token_minutes),
+        format!(
+            "Open this link to log in; it works once, for {} minutes:",
+            config.token_minutes
+        ),
         String::new(),
         link.to_string(),
         String::new(),
@@ -160,7 +167,11 @@ fn config(state: &AppState) -> Result<&MailLoginConfig, WebError> {
         .ok_or_else(|| WebError::NotFound("login by mail (not configured)".into()))
 }
 
-fn page(state: &AppState, context: tera::Context, status: StatusCode) -> Result<Response, WebError> {
+fn page(
+    state: &AppState,
+    context: tera::Context,
+    status: StatusCode,
+) -> Result<Response, WebError> {
     let html = crate::templates::render(state, "mail_login.html", context, None)?;
     Ok((status, Html(html)).into_response())
 }

@@ -14,9 +14,9 @@ use tera::Context;
 use sashiko_store::BugId;
 
 use crate::auth::CurrentUser;
-use crate::format::{age, encode_component, encode_path, now_ms, timestamp, SEVERITIES};
 use crate::bug_list::{self, BugListFilter, BugSort, Cursor, NEEDS_ACTION};
 use crate::counts::{self, SubsystemCounts};
+use crate::format::{age, encode_component, encode_path, now_ms, timestamp, SEVERITIES};
 use crate::interdiff;
 use crate::queries::{self, flag, int, json, text, Row};
 use crate::templates::render;
@@ -403,7 +403,8 @@ pub async fn series(
         Some(review) => queries::review_findings(store, int(review, "id")).await?,
         None => Vec::new(),
     };
-    let mut versions: Vec<(i64, i64, Vec<(String, String)>)> = Vec::new();
+    // (version id, version number, (subject, diff) per patch)
+    let mut versions: Vec<(i64, i64, Vec<interdiff::SubjectAndDiff>)> = Vec::new();
     for row in queries::series_versions(store, int(&version, "series_id")).await? {
         let version_id = int(&row, "id");
         if versions.last().map(|(last, _, _)| *last) != Some(version_id) {
@@ -412,7 +413,8 @@ pub async fn series(
         if let (Some(last), Some(Value::String(subject))) =
             (versions.last_mut(), row.get("subject"))
         {
-            last.2.push((subject.clone(), text(&row, "diff").to_string()));
+            last.2
+                .push((subject.clone(), text(&row, "diff").to_string()));
         }
     }
     let versions: Vec<Value> = versions
@@ -423,7 +425,10 @@ pub async fn series(
                 Some(previous) => interdiff::compare(&versions[previous].2, patches),
                 None => Vec::new(),
             };
-            let changed = changes.iter().filter(|change| change.kind != "same").count();
+            let changed = changes
+                .iter()
+                .filter(|change| change.kind != "same")
+                .count();
             json!({"id": version_id, "version": number, "n_patches": patches.len(),
                    "changes": changes, "n_changed": changed,
                    "previous": index.checked_sub(1).map(|previous| versions[previous].1)})
