@@ -129,6 +129,9 @@ fn conditions(filter: &BugListFilter, params: &mut Vec<SqlParam>) -> Vec<String>
         let states: Vec<String> = filter.states.iter().map(|s| format!("'{s}'")).collect();
         conditions.push(format!("state IN ({})", states.join(", ")));
     }
+    if let Some(severity) = filter.severity {
+        conditions.push(format!("severity = '{severity}'"));
+    }
     if let Some(preexisting) = filter.preexisting {
         conditions.push(format!("preexisting = {}", sql_bool(preexisting)));
     }
