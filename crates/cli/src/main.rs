@@ -9,6 +9,7 @@ mod commands;
 mod inputs;
 mod lock_hierarchy;
 mod review_runner;
+mod serve_ingest;
 mod settings;
 
 use std::process::ExitCode;

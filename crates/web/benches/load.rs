@@ -5,7 +5,9 @@
 //! latency percentiles (p50, p90, p99, max) per URL. Needs PostgreSQL at
 //! SASHIKO_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432); makes
 //! its own database and drops it. Run: `cargo bench -p sashiko-web --bench load`
-//! (SASHIKO_LOAD_SECS and SASHIKO_LOAD_CLIENTS change the run).
+//! (SASHIKO_LOAD_SECS, SASHIKO_LOAD_CLIENTS and SASHIKO_LOAD_POOL change
+//! the run; SASHIKO_LOAD_ONLY=TEXT keeps the URLs containing TEXT and
+//! SASHIKO_LOAD_CACHE=off|on runs one half).
 
 use std::time::{Duration, Instant};
 
@@ -173,10 +175,16 @@ async fn fill(url: &str, store: &Store) -> String {
         )
         .await
         .expect("finish review");
-    sqlx::query("ANALYZE")
+    // The bulk load appended one bug_counts row per bug: fold them as
+    // serve does, then what autovacuum does to settled tables (dead rows
+    // gone, statistics, the visibility map for index-only scans).
+    sashiko_web::compact_bug_counts(store)
+        .await
+        .expect("compacting bug_counts");
+    sqlx::query("VACUUM (ANALYZE)")
         .execute(&mut connection)
         .await
-        .expect("ANALYZE");
+        .expect("VACUUM (ANALYZE)");
     "reviewed-2@bench".to_string()
 }
 
@@ -231,6 +239,15 @@ async fn hammer(url: String, clients: usize, duration: Duration) -> Figures {
     figures
 }
 
+/// The one-minute load average of the machine (Linux), to show how busy
+/// it was during a run.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".to_string())
+}
+
 fn percentile(sorted: &[u64], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -249,8 +266,12 @@ fn main() {
         let name = format!("sashiko_web_load_{}", std::process::id());
         let mut admin = sqlx::PgConnection::connect(&format!("{server_url}/postgres")).await.expect("PostgreSQL for the load figures");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+        // Everything is in memory: random reads cost about what sequential
+        // ones do (the setting deploy/README.md recommends).
+        sqlx::query(&format!("ALTER DATABASE {name} SET random_page_cost = 1.1")).execute(&mut admin).await.expect("random_page_cost");
         let url = format!("{server_url}/{name}");
-        let store = Store::connect_with(&url, &sashiko_store::ConnectOptions { max_connections: 16, ..Default::default() }).await.expect("connect");
+        let pool = env_number("SASHIKO_LOAD_POOL", 8) as u32;
+        let store = Store::connect_with(&url, &sashiko_store::ConnectOptions { max_connections: pool, ..Default::default() }).await.expect("connect");
         store.migrate().await.expect("migrate");
         let loading = Instant::now();
         let message_id = fill(&url, &store).await;
@@ -259,8 +280,22 @@ fn main() {
 
         let clients = env_number("SASHIKO_LOAD_CLIENTS", 50) as usize;
         let seconds = env_number("SASHIKO_LOAD_SECS", 10);
-        println!("{clients} concurrent clients, {seconds} s per URL, server and clients in one process on 127.0.0.1");
+        println!("{clients} concurrent clients, {seconds} s per URL, {pool} database connections, server and clients in one process on 127.0.0.1");
+        // The bulk load appended one bug_counts row per bug; the server
+        // compacts them when it starts (and every 10 s).
+        let deep_cursor = store
+            .web_rows("a cursor ten pages deep", "SELECT id FROM bugs WHERE subsystem = 'mm' AND state IN ('open', 'confirmed') ORDER BY id DESC LIMIT 1 OFFSET 1000", &[])
+            .await
+            .expect("cursor")
+            .first()
+            .and_then(|row| row.get("id").and_then(serde_json::Value::as_i64))
+            .expect("a bug ten pages deep");
+        let only = std::env::var("SASHIKO_LOAD_ONLY").unwrap_or_default();
+        let cache = std::env::var("SASHIKO_LOAD_CACHE").unwrap_or_default();
         for (label, cache_ttl_ms) in [("response cache off", 0), ("response cache on (1 s, anonymous GETs)", 1000)] {
+            if (cache == "off" && cache_ttl_ms > 0) || (cache == "on" && cache_ttl_ms == 0) {
+                continue;
+            }
             let config = sashiko_web::WebConfig { cache_ttl_ms, ..sashiko_web::WebConfig::default() };
             let state = sashiko_web::AppState::new(store.clone(), config).expect("state");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -273,17 +308,22 @@ fn main() {
             let targets = [
                 format!("{base}/subsystem/mm"),
                 format!("{base}/subsystem/mm?view=all&sort=severity&preexisting=yes"),
+                format!("{base}/subsystem/mm?view=needs-action&severity=high&sort=file"),
+                format!("{base}/subsystem/mm?view=all&age=30&sort=updated"),
+                format!("{base}/subsystem/mm?view=needs-action&sort=newest&after={deep_cursor}"),
                 format!("{base}/api/patchset?id={message_id}"),
                 format!("{base}/api/bugs?subsystem=mm&state=open&limit=100"),
+                format!("{base}/api/bugs?limit=100"),
+                format!("{base}/api/subsystems"),
                 format!("{base}/"),
             ];
             println!("\n{label}");
-            println!("{:<62} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8}", "URL", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms");
-            for target in &targets {
+            println!("{:<62} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>6}", "URL", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "load1");
+            for target in targets.iter().filter(|target| target.contains(only.as_str())) {
                 let _ = hammer(target.clone(), clients, Duration::from_secs(1)).await; // warm up
                 let figures = hammer(target.clone(), clients, Duration::from_secs(seconds)).await;
                 println!(
-                    "{:<62} {:>8} {:>8} {:>7.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+                    "{:<62} {:>8} {:>8} {:>7.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>6}",
                     target.trim_start_matches(&base),
                     figures.requests,
                     figures.errors,
@@ -292,6 +332,7 @@ fn main() {
                     percentile(&figures.latencies_us, 0.90),
                     percentile(&figures.latencies_us, 0.99),
                     percentile(&figures.latencies_us, 1.0),
+                    load_average(),
                 );
             }
             let _ = stop.send(());

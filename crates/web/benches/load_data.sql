@@ -1,4 +1,4 @@
--- Bulk data for the web load figures: 100,000 bugs over 40 subsystems
+-- Bulk data for the web load figures (the bug_counts triggers count it): 100,000 bugs over 40 subsystems
 -- (60% open, 20% confirmed, 10% fixed, 10% invalid; ages up to a year),
 -- one history row each, 5,000 two-patch series, and one reviewed series
 -- (Message-ID reviewed-2@bench) with findings for /api/patchset.

@@ -84,6 +84,8 @@ pub struct NewAccount {
     pub role: Role,
     /// Subsystems (for maintainers).
     pub subsystems: Vec<String>,
+    /// Address login links are mailed to (none: password login only).
+    pub email: Option<String>,
 }
 
 /// Hashes a password into an argon2id PHC string.
@@ -112,7 +114,8 @@ pub fn random_token() -> String {
     hex::encode(bytes)
 }
 
-fn token_hash(token: &str) -> String {
+/// The SHA-256 of a token, as stored.
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -135,6 +138,17 @@ pub async fn add_user(store: &Store, account: &NewAccount) -> Result<bool, WebEr
             "maintainer {name:?}: give at least one --subsystem"
         )));
     }
+    let email = account
+        .email
+        .as_deref()
+        .map(|address| address.trim().to_ascii_lowercase());
+    if let Some(address) = email.as_deref() {
+        if !crate::mail_login::plain_address(address) {
+            return Err(WebError::BadRequest(format!(
+                "mail address of {name:?}: {address:?} is not local@domain"
+            )));
+        }
+    }
     let hash = hash_password(&account.password)?;
     let subsystems = serde_json::to_string(&account.subsystems)
         .map_err(|error| WebError::BadRequest(format!("subsystems of {name:?}: {error}")))?;
@@ -149,15 +163,16 @@ pub async fn add_user(store: &Store, account: &NewAccount) -> Result<bool, WebEr
     store
         .web_execute(
             "storing an account",
-            "INSERT INTO web_users (name, password_hash, role, subsystems, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, {now}, {now}) ON CONFLICT (name) DO UPDATE SET \
+            "INSERT INTO web_users (name, password_hash, role, subsystems, email, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, NULLIF($5, ''), {now}, {now}) ON CONFLICT (name) DO UPDATE SET \
              password_hash = excluded.password_hash, role = excluded.role, \
-             subsystems = excluded.subsystems, updated_at = excluded.updated_at",
+             subsystems = excluded.subsystems, email = excluded.email, updated_at = excluded.updated_at",
             &[
                 SqlParam::Text(name.to_string()),
                 SqlParam::Text(hash),
                 SqlParam::Text(account.role.as_str().to_string()),
                 SqlParam::Text(subsystems),
+                SqlParam::Text(email.unwrap_or_default()),
             ],
         )
         .await?;
@@ -210,6 +225,30 @@ pub async fn check_password(
     } else {
         Ok(None)
     }
+}
+
+/// The account with mail address `address` (lowercased), if any.
+pub async fn user_id_by_email(store: &Store, address: &str) -> Result<Option<i64>, WebError> {
+    let rows = store
+        .web_rows(
+            "looking up an account by mail address",
+            "SELECT id FROM web_users WHERE email = $1",
+            &[SqlParam::Text(address.to_string())],
+        )
+        .await?;
+    Ok(rows.first().and_then(|row| row.get("id")?.as_i64()))
+}
+
+/// The account with row id `id`.
+pub async fn user_by_id(store: &Store, id: i64) -> Result<Option<User>, WebError> {
+    let rows = store
+        .web_rows(
+            "reading an account",
+            "SELECT id, name, role, subsystems FROM web_users WHERE id = $1",
+            &[SqlParam::Int(id)],
+        )
+        .await?;
+    Ok(rows.first().and_then(user_from_row))
 }
 
 /// Opens a session for `user`; returns the token for the cookie.

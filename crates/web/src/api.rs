@@ -315,7 +315,7 @@ pub struct SubsystemCounts {
 pub async fn subsystems(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<SubsystemCounts>>, ApiError> {
-    let rows = queries::subsystem_counts(&state.inner.store).await?;
+    let rows = crate::counts::subsystem_counts(&state.inner.store).await?;
     let mut by_name: BTreeMap<String, SubsystemCounts> = BTreeMap::new();
     for row in &rows {
         let name = text(row, "subsystem").to_string();

@@ -34,6 +34,10 @@ pub(crate) struct Inner {
     pub metrics: Metrics,
     pub maintainers: Maintainers,
     pub limiter: LoginLimiter,
+    /// Counts login mails per address (every request, not only failures).
+    pub mail_limiter: LoginLimiter,
+    /// Counts login mails per client address (ten times the above).
+    pub mail_client_limiter: LoginLimiter,
     pub cache: crate::cache::ResponseCache,
 }
 
@@ -54,6 +58,10 @@ impl AppState {
             None => Maintainers::default(),
         };
         let limiter = LoginLimiter::new(config.login_max_failures, config.login_window_secs);
+        let max_mails = config.mail_login.as_ref().map_or(0, |mail| mail.max_mails);
+        let mail_limiter = LoginLimiter::new(max_mails, config.login_window_secs);
+        let mail_client_limiter =
+            LoginLimiter::new(max_mails.saturating_mul(10), config.login_window_secs);
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
@@ -61,6 +69,8 @@ impl AppState {
                 metrics: Metrics::default(),
                 maintainers,
                 limiter,
+                mail_limiter,
+                mail_client_limiter,
                 cache: crate::cache::ResponseCache::new(std::time::Duration::from_millis(
                     config.cache_ttl_ms,
                 )),
@@ -87,6 +97,11 @@ pub fn router(state: AppState) -> Router {
         .route("/review/{id}", get(pages::review))
         .route("/search", get(pages::search))
         .route("/login", get(auth::login_page).post(auth::login))
+        .route("/login/mail", post(crate::mail_login::request_link))
+        .route(
+            "/login/token",
+            get(crate::mail_login::confirm_page).post(crate::mail_login::redeem),
+        )
         .route("/logout", post(auth::logout))
         .route("/feeds/{*name}", get(feed::subsystem_feed))
         .route("/api/patchset", get(api::patchset))
@@ -113,19 +128,36 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then
-/// lets requests in flight finish.
+/// lets requests in flight finish. Meanwhile the bug counts are compacted
+/// every [`COMPACT_EVERY`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let store = state.inner.store.clone();
+    let compaction = tokio::spawn(async move {
+        loop {
+            match crate::counts::compact(&store).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::debug!("compacted bug_counts into {rows} rows"),
+                Err(error) => tracing::warn!("{error}"),
+            }
+            tokio::time::sleep(COMPACT_EVERY).await;
+        }
+    });
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    compaction.abort();
+    served
 }
+
+/// How often `serve` folds the appended rows of `bug_counts`.
+pub const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn patch_redirect(axum::extract::Path(id): axum::extract::Path<i64>) -> Redirect {
     Redirect::to(&format!("/series/{id}"))
@@ -156,7 +188,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 fn always_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/healthz" | "/metrics" | "/static/sashiko.css"
+        "/login" | "/login/mail" | "/login/token" | "/healthz" | "/metrics" | "/static/sashiko.css"
     )
 }
 

@@ -181,6 +181,7 @@ fn render_login(
     context.insert("csrf", csrf);
     context.insert("next", next);
     context.insert("error", &error);
+    context.insert("mail_login", &state.inner.config.mail_login.is_some());
     crate::templates::render(state, "login.html", context, user)
 }
 
@@ -190,9 +191,7 @@ pub async fn login_page(
     headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, WebError> {
-    let csrf = cookie(&headers, LOGIN_CSRF_COOKIE)
-        .filter(|token| token.len() == 64)
-        .unwrap_or_else(accounts::random_token);
+    let csrf = login_csrf(&headers);
     let page = render_login(
         &state,
         &csrf,
@@ -201,13 +200,55 @@ pub async fn login_page(
         user.as_ref(),
     )?;
     Ok((
-        [(
-            header::SET_COOKIE,
-            set_cookie(&state, LOGIN_CSRF_COOKIE, &csrf, 3600),
-        )],
+        [(header::SET_COOKIE, login_csrf_cookie(&state, &csrf))],
         axum::response::Html(page),
     )
         .into_response())
+}
+
+/// The login forms' double-submit token: the browser's, or a new one.
+pub fn login_csrf(headers: &HeaderMap) -> String {
+    cookie(headers, LOGIN_CSRF_COOKIE)
+        .filter(|token| token.len() == 64)
+        .unwrap_or_else(accounts::random_token)
+}
+
+/// The cookie carrying [`login_csrf`].
+pub fn login_csrf_cookie(state: &AppState, csrf: &str) -> HeaderValue {
+    set_cookie(state, LOGIN_CSRF_COOKIE, csrf, 3600)
+}
+
+/// Refuses a login form whose token does not match the browser's cookie.
+pub fn check_login_csrf(headers: &HeaderMap, given: &str) -> Result<(), WebError> {
+    let expected = cookie(headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if tokens_match(&expected, given) {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(
+            "the login form's CSRF token does not match; reload the login page".into(),
+        ))
+    }
+}
+
+/// Opens a session for `user` and sends the browser to `next` with it.
+pub async fn start_session(
+    state: &AppState,
+    user: &User,
+    next: &str,
+) -> Result<Response, WebError> {
+    let token =
+        accounts::create_session(&state.inner.store, user, state.inner.config.session_secs).await?;
+    let mut response = Redirect::to(next).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            state,
+            SESSION_COOKIE,
+            &token,
+            state.inner.config.session_secs,
+        ),
+    );
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -224,12 +265,8 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if !tokens_match(&expected, &form.csrf) {
-        return Err(WebError::Forbidden(
-            "the login form's CSRF token does not match; reload the login page".into(),
-        ));
-    }
+    check_login_csrf(&headers, &form.csrf)?;
+    let expected = form.csrf.clone();
     let keys = vec![format!("ip:{client}"), format!("name:{}", form.name.trim())];
     if state.inner.limiter.blocked(&keys) {
         tracing::warn!("login refused by the rate limit for {client}");
@@ -237,25 +274,7 @@ pub async fn login(
     }
     let next = safe_next(form.next.as_deref());
     match accounts::check_password(&state.inner.store, &form.name, &form.password).await? {
-        Some(user) => {
-            let token = accounts::create_session(
-                &state.inner.store,
-                &user,
-                state.inner.config.session_secs,
-            )
-            .await?;
-            let mut response = Redirect::to(&next).into_response();
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(
-                    &state,
-                    SESSION_COOKIE,
-                    &token,
-                    state.inner.config.session_secs,
-                ),
-            );
-            Ok(response)
-        }
+        Some(user) => start_session(&state, &user, &next).await,
         None => {
             state.inner.limiter.fail(&keys);
             let page = render_login(

@@ -29,6 +29,8 @@ pub struct WebConfig {
     pub cache_ttl_ms: u64,
     /// How long a session lasts, in seconds.
     pub session_secs: u64,
+    /// Login by mailed token; none offers password login only.
+    pub mail_login: Option<crate::mail_login::MailLoginConfig>,
 }
 
 impl Default for WebConfig {
@@ -43,6 +45,7 @@ impl Default for WebConfig {
             login_window_secs: 600,
             session_secs: 7 * 24 * 3600,
             cache_ttl_ms: 1000,
+            mail_login: None,
         }
     }
 }

@@ -50,9 +50,21 @@ fn datetime(ms: i64) -> Option<DateTime<Utc>> {
 
 /// `2026-11-22 02:13` (UTC) for a time in ms since the epoch.
 pub fn timestamp(ms: i64) -> String {
+    use chrono::{Datelike, Timelike};
+    // Written out rather than through strftime, which parses its format
+    // string on every call (this runs for every row of every list).
     datetime(ms).map_or_else(
         || "?".to_string(),
-        |time| time.format("%Y-%m-%d %H:%M").to_string(),
+        |time| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                time.year(),
+                time.month(),
+                time.day(),
+                time.hour(),
+                time.minute()
+            )
+        },
     )
 }
 
@@ -82,10 +94,6 @@ pub fn now_ms() -> i64 {
 
 /// Severities from most to least severe.
 pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
-
-/// SQL expression ranking `bugs.severity` (higher is more severe).
-pub const SEVERITY_RANK_SQL: &str =
-    "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END";
 
 #[cfg(test)]
 mod tests {

@@ -14,12 +14,16 @@ use tera::Context;
 use sashiko_store::BugId;
 
 use crate::auth::CurrentUser;
+use crate::bug_list::{self, BugListFilter, BugSort, Cursor, NEEDS_ACTION};
+use crate::counts::{self, SubsystemCounts};
 use crate::format::{age, encode_component, encode_path, now_ms, timestamp, SEVERITIES};
-use crate::queries::{self, flag, int, json, text, BugListFilter, BugSort, Row, NEEDS_ACTION};
+use crate::interdiff;
+use crate::queries::{self, flag, int, json, text, Row};
 use crate::templates::render;
 use crate::{AppState, WebError};
 
-const PAGE_SIZE: i64 = 100;
+/// Bugs per page of a subsystem list (rendering is most of a page's cost).
+const PAGE_SIZE: i64 = 50;
 
 pub fn subsystem_url(name: &str) -> String {
     format!("/subsystem/{}", encode_path(name))
@@ -53,7 +57,7 @@ pub async fn index(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Html<String>, WebError> {
-    let rows = queries::subsystem_counts(&state.inner.store).await?;
+    let rows = counts::subsystem_counts(&state.inner.store).await?;
     let mut by_name: BTreeMap<String, SubsystemSummary> = BTreeMap::new();
     for row in &rows {
         let name = text(row, "subsystem").to_string();
@@ -103,8 +107,11 @@ pub struct SubsystemQuery {
     file: String,
     #[serde(default)]
     sort: String,
+    /// Keyset cursors: the page starts after / ends before this bug id.
     #[serde(default)]
-    page: Option<i64>,
+    after: Option<i64>,
+    #[serde(default)]
+    before: Option<i64>,
 }
 
 const VIEWS: [(&str, &str); 8] = [
@@ -150,7 +157,7 @@ impl SubsystemQuery {
         self
     }
 
-    fn url(&self, base: &str, sort: Option<&str>, page: Option<i64>) -> String {
+    fn url(&self, base: &str, sort: Option<&str>, cursor: Option<Cursor>) -> String {
         let mut parts = vec![format!("view={}", encode_component(&self.view))];
         for (key, value) in [
             ("severity", &self.severity),
@@ -163,11 +170,27 @@ impl SubsystemQuery {
             }
         }
         parts.push(format!("sort={}", sort.unwrap_or(&self.sort)));
-        if let Some(page) = page.filter(|page| *page > 1) {
-            parts.push(format!("page={page}"));
+        match cursor {
+            Some(Cursor { id, before: false }) => parts.push(format!("after={id}")),
+            Some(Cursor { id, before: true }) => parts.push(format!("before={id}")),
+            None => {}
         }
         format!("{base}?{}", parts.join("&"))
     }
+}
+
+/// One row of the subsystem bug table.
+#[derive(Serialize)]
+struct BugListRow<'a> {
+    id: i64,
+    state: &'a str,
+    severity: &'a str,
+    title: &'a str,
+    file: &'a str,
+    line_start: i64,
+    preexisting: bool,
+    updated: String,
+    age: String,
 }
 
 pub async fn subsystem(
@@ -177,11 +200,18 @@ pub async fn subsystem(
     Query(query): Query<SubsystemQuery>,
 ) -> Result<Html<String>, WebError> {
     let query = query.normalised();
-    let page = query.page.unwrap_or(1).clamp(1, 100_000);
+    let cursor = match (query.after, query.before) {
+        (Some(id), _) => Some(Cursor { id, before: false }),
+        (None, Some(id)) => Some(Cursor { id, before: true }),
+        (None, None) => None,
+    };
     let filter = BugListFilter {
         subsystem: name.clone(),
         states: states_of_view(&query.view),
-        severity: (!query.severity.is_empty()).then(|| query.severity.clone()),
+        severity: SEVERITIES
+            .iter()
+            .copied()
+            .find(|severity| *severity == query.severity),
         preexisting: match query.preexisting.as_str() {
             "yes" => Some(true),
             "no" => Some(false),
@@ -191,32 +221,34 @@ pub async fn subsystem(
         file_prefix: (!query.file.is_empty()).then(|| query.file.clone()),
         sort: BugSort::parse(&query.sort),
         limit: PAGE_SIZE,
-        offset: (page - 1) * PAGE_SIZE,
+        cursor,
     };
     let store = &state.inner.store;
-    let (rows, total) = queries::subsystem_bugs(store, &filter).await?;
-    let state_counts = queries::state_counts(store, &name).await?;
-    if total == 0
-        && state_counts.is_empty()
-        && state.inner.maintainers.for_subsystem(&name, 1).is_empty()
-    {
+    let counts = SubsystemCounts::read(store, &name).await?;
+    if counts.is_empty() && state.inner.maintainers.for_subsystem(&name, 1).is_empty() {
         return Err(WebError::NotFound(format!("subsystem {name:?}")));
     }
+    let page = bug_list::subsystem_bugs(store, &filter).await?;
+    let total = counts::matching(store, &counts, &filter).await?;
     let now = now_ms();
-    let bugs: Vec<Value> = rows
+    let bugs: Vec<BugListRow<'_>> = page
+        .rows
         .iter()
-        .map(|row| {
-            json!({
-                "id": int(row, "id"), "state": text(row, "state"), "severity": text(row, "severity"),
-                "title": text(row, "title"), "file": text(row, "file"), "line_start": int(row, "line_start"),
-                "preexisting": flag(row, "preexisting"), "updated": timestamp(int(row, "updated_at")),
-                "age": age(int(row, "created_at"), now),
-            })
+        .map(|row| BugListRow {
+            id: int(row, "id"),
+            state: text(row, "state"),
+            severity: text(row, "severity"),
+            title: text(row, "title"),
+            file: text(row, "file"),
+            line_start: int(row, "line_start"),
+            preexisting: flag(row, "preexisting"),
+            updated: timestamp(int(row, "updated_at")),
+            age: age(int(row, "created_at"), now),
         })
         .collect();
     let base = subsystem_url(&name);
-    let first = if total == 0 { 0 } else { filter.offset + 1 };
-    let last = filter.offset + i64::try_from(bugs.len()).unwrap_or(0);
+    let first_id = page.rows.first().map(|row| int(row, "id"));
+    let last_id = page.rows.last().map(|row| int(row, "id"));
     let mut context = Context::new();
     context.insert("name", &name);
     context.insert("base_url", &base);
@@ -227,9 +259,10 @@ pub async fn subsystem(
     );
     context.insert(
         "state_counts",
-        &state_counts
+        &counts
+            .by_state()
             .iter()
-            .map(|row| json!({"state": text(row, "state"), "n": int(row, "n")}))
+            .map(|(state, n)| json!({"state": state, "n": n}))
             .collect::<Vec<_>>(),
     );
     context.insert("filters", &query);
@@ -249,15 +282,22 @@ pub async fn subsystem(
     context.insert("sort_urls", &sort_urls);
     context.insert("bugs", &bugs);
     context.insert("total", &total);
-    context.insert("first", &first);
-    context.insert("last", &last);
+    context.insert("shown", &page.rows.len());
+    context.insert(
+        "first_url",
+        &page.more_before.then(|| query.url(&base, None, None)),
+    );
     context.insert(
         "prev_url",
-        &(page > 1).then(|| query.url(&base, None, Some(page - 1))),
+        &first_id
+            .filter(|_| page.more_before)
+            .map(|id| query.url(&base, None, Some(Cursor { id, before: true }))),
     );
     context.insert(
         "next_url",
-        &(last < total).then(|| query.url(&base, None, Some(page + 1))),
+        &last_id
+            .filter(|_| page.more_after)
+            .map(|id| query.url(&base, None, Some(Cursor { id, before: false }))),
     );
     render(&state, "subsystem.html", context, user.as_ref()).map(Html)
 }
@@ -347,22 +387,6 @@ pub fn review_summary(row: &Row) -> Value {
     })
 }
 
-/// "What changed" lines between two versions' patch subjects.
-fn changes(previous: &[String], current: &[String]) -> Vec<String> {
-    let mut lines: Vec<String> = current
-        .iter()
-        .filter(|subject| !previous.contains(subject))
-        .map(|subject| format!("+ {subject}"))
-        .collect();
-    lines.extend(
-        previous
-            .iter()
-            .filter(|subject| !current.contains(subject))
-            .map(|subject| format!("− {subject}")),
-    );
-    lines
-}
-
 pub async fn series(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -379,7 +403,8 @@ pub async fn series(
         Some(review) => queries::review_findings(store, int(review, "id")).await?,
         None => Vec::new(),
     };
-    let mut versions: Vec<(i64, i64, Vec<String>)> = Vec::new();
+    // (version id, version number, (subject, diff) per patch)
+    let mut versions: Vec<(i64, i64, Vec<interdiff::SubjectAndDiff>)> = Vec::new();
     for row in queries::series_versions(store, int(&version, "series_id")).await? {
         let version_id = int(&row, "id");
         if versions.last().map(|(last, _, _)| *last) != Some(version_id) {
@@ -388,15 +413,25 @@ pub async fn series(
         if let (Some(last), Some(Value::String(subject))) =
             (versions.last_mut(), row.get("subject"))
         {
-            last.2.push(subject.clone());
+            last.2
+                .push((subject.clone(), text(&row, "diff").to_string()));
         }
     }
     let versions: Vec<Value> = versions
         .iter()
         .enumerate()
-        .map(|(index, (version_id, number, subjects))| {
-            let changed = if index == 0 { Vec::new() } else { changes(&versions[index - 1].2, subjects) };
-            json!({"id": version_id, "version": number, "n_patches": subjects.len(), "changes": changed})
+        .map(|(index, (version_id, number, patches))| {
+            let changes = match index.checked_sub(1) {
+                Some(previous) => interdiff::compare(&versions[previous].2, patches),
+                None => Vec::new(),
+            };
+            let changed = changes
+                .iter()
+                .filter(|change| change.kind != "same")
+                .count();
+            json!({"id": version_id, "version": number, "n_patches": patches.len(),
+                   "changes": changes, "n_changed": changed,
+                   "previous": index.checked_sub(1).map(|previous| versions[previous].1)})
         })
         .collect();
     let cover = text(&version, "cover_message_id");
@@ -527,17 +562,4 @@ pub async fn search(
     context.insert("bugs", &bugs);
     context.insert("series", &series);
     render(&state, "search.html", context, user.as_ref()).map(Html)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::changes;
-
-    #[test]
-    fn changes_list_added_and_dropped_patches() {
-        let v1 = vec!["mm: a".to_string(), "mm: b".to_string()];
-        let v2 = vec!["mm: a".to_string(), "mm: c".to_string()];
-        assert_eq!(changes(&v1, &v2), ["+ mm: c", "− mm: b"]);
-        assert!(changes(&v1, &v1).is_empty());
-    }
 }

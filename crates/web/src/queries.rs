@@ -9,13 +9,9 @@ use serde_json::{Map, Value};
 use sashiko_store::web_queries::SqlParam;
 use sashiko_store::Store;
 
-use crate::format::SEVERITY_RANK_SQL;
 use crate::WebError;
 
 pub type Row = Map<String, Value>;
-
-/// States a maintainer still has to act on.
-pub const NEEDS_ACTION: [&str; 2] = ["open", "confirmed"];
 
 /// Reads an integer column.
 pub fn int(row: &Row, column: &str) -> i64 {
@@ -45,155 +41,6 @@ pub fn json(row: &Row, column: &str) -> Value {
         Some(other) => other.clone(),
         None => Value::Null,
     }
-}
-
-/// Open-bug counts per subsystem and severity.
-pub async fn subsystem_counts(store: &Store) -> Result<Vec<Row>, WebError> {
-    Ok(store
-        .web_rows(
-            "counting open bugs per subsystem and severity",
-            "SELECT subsystem, severity, COUNT(*) AS n FROM bugs WHERE state IN ('open', 'confirmed') \
-             GROUP BY subsystem, severity ORDER BY subsystem",
-            &[],
-        )
-        .await?)
-}
-
-/// Bug counts of one subsystem by state.
-pub async fn state_counts(store: &Store, subsystem: &str) -> Result<Vec<Row>, WebError> {
-    Ok(store
-        .web_rows(
-            "counting the bugs of a subsystem by state",
-            "SELECT state, COUNT(*) AS n FROM bugs WHERE subsystem = $1 GROUP BY state ORDER BY state",
-            &[SqlParam::Text(subsystem.to_string())],
-        )
-        .await?)
-}
-
-/// Filters of the subsystem bug list.
-#[derive(Clone, Debug, Default)]
-pub struct BugListFilter {
-    pub subsystem: String,
-    /// States to show; empty means all.
-    pub states: Vec<&'static str>,
-    pub severity: Option<String>,
-    pub preexisting: Option<bool>,
-    /// Only bugs created within this many days.
-    pub max_age_days: Option<i64>,
-    /// Only files starting with this prefix.
-    pub file_prefix: Option<String>,
-    pub sort: BugSort,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-/// Orders of the subsystem bug list.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum BugSort {
-    #[default]
-    Newest,
-    Oldest,
-    Severity,
-    File,
-    Updated,
-}
-
-impl BugSort {
-    pub const ALL: [(BugSort, &'static str, &'static str); 5] = [
-        (BugSort::Newest, "newest", "newest first"),
-        (BugSort::Oldest, "oldest", "oldest first"),
-        (BugSort::Severity, "severity", "most severe first"),
-        (BugSort::File, "file", "by file"),
-        (BugSort::Updated, "updated", "recently changed"),
-    ];
-
-    pub fn parse(text: &str) -> BugSort {
-        BugSort::ALL
-            .iter()
-            .find(|(_, name, _)| *name == text)
-            .map_or(BugSort::Newest, |(sort, _, _)| *sort)
-    }
-
-    pub fn name(self) -> &'static str {
-        BugSort::ALL
-            .iter()
-            .find(|(sort, _, _)| *sort == self)
-            .map_or("newest", |(_, name, _)| name)
-    }
-
-    fn order_by(self) -> String {
-        match self {
-            BugSort::Newest => "id DESC".to_string(),
-            BugSort::Oldest => "id ASC".to_string(),
-            BugSort::Severity => format!("{SEVERITY_RANK_SQL} DESC, id DESC"),
-            BugSort::File => "file ASC, line_start ASC, id DESC".to_string(),
-            BugSort::Updated => "updated_at DESC, id DESC".to_string(),
-        }
-    }
-}
-
-fn bug_list_where(filter: &BugListFilter) -> (String, Vec<SqlParam>) {
-    let mut params = vec![SqlParam::Text(filter.subsystem.clone())];
-    let mut conditions = vec!["subsystem = $1".to_string()];
-    if !filter.states.is_empty() {
-        let placeholders: Vec<String> = filter
-            .states
-            .iter()
-            .map(|state| {
-                params.push(SqlParam::Text((*state).to_string()));
-                format!("${}", params.len())
-            })
-            .collect();
-        conditions.push(format!("state IN ({})", placeholders.join(", ")));
-    }
-    if let Some(severity) = &filter.severity {
-        params.push(SqlParam::Text(severity.clone()));
-        conditions.push(format!("severity = ${}", params.len()));
-    }
-    if let Some(preexisting) = filter.preexisting {
-        params.push(SqlParam::Bool(preexisting));
-        conditions.push(format!("preexisting = ${}", params.len()));
-    }
-    if let Some(days) = filter.max_age_days {
-        params.push(SqlParam::Int(days.saturating_mul(86_400_000)));
-        conditions.push(format!("created_at >= {{now}} - ${}", params.len()));
-    }
-    if let Some(prefix) = &filter.file_prefix {
-        let escaped = prefix
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        params.push(SqlParam::Text(format!("{escaped}%")));
-        conditions.push(format!("file LIKE ${} ESCAPE '\\'", params.len()));
-    }
-    (conditions.join(" AND "), params)
-}
-
-/// One page of a subsystem's bugs and the number of matching bugs.
-pub async fn subsystem_bugs(
-    store: &Store,
-    filter: &BugListFilter,
-) -> Result<(Vec<Row>, i64), WebError> {
-    let (where_clause, mut params) = bug_list_where(filter);
-    let count_sql = format!("SELECT COUNT(*) AS n FROM bugs WHERE {where_clause}");
-    let total = store
-        .web_rows("counting the bugs of a subsystem", &count_sql, &params)
-        .await?
-        .first()
-        .map_or(0, |row| int(row, "n"));
-    params.push(SqlParam::Int(filter.limit));
-    params.push(SqlParam::Int(filter.offset));
-    let sql = format!(
-        "SELECT id, state, severity, title, file, line_start, line_end, preexisting, created_at, updated_at \
-         FROM bugs WHERE {where_clause} ORDER BY {} LIMIT ${} OFFSET ${}",
-        filter.sort.order_by(),
-        params.len() - 1,
-        params.len()
-    );
-    let rows = store
-        .web_rows("listing the bugs of a subsystem", &sql, &params)
-        .await?;
-    Ok((rows, total))
 }
 
 /// The newest bugs of a subsystem by creation time (for feeds).
@@ -255,12 +102,13 @@ pub async fn series_version(store: &Store, id: i64) -> Result<Option<Row>, WebEr
         .next())
 }
 
-/// Every version of a series, oldest first, with its patch subjects.
+/// Every version of a series, oldest first, with its patch subjects and
+/// diffs.
 pub async fn series_versions(store: &Store, series_id: i64) -> Result<Vec<Row>, WebError> {
     Ok(store
         .web_rows(
             "reading the versions of a series",
-            "SELECT sv.id, sv.version, p.patch_index, p.subject FROM series_versions sv \
+            "SELECT sv.id, sv.version, p.patch_index, p.subject, p.diff FROM series_versions sv \
              LEFT JOIN patches p ON p.series_version_id = sv.id WHERE sv.series_id = $1 \
              ORDER BY sv.version, sv.id, p.patch_index",
             &[SqlParam::Int(series_id)],

@@ -10,7 +10,7 @@ use crate::{AppState, WebError};
 /// The one stylesheet, served at `/static/sashiko.css`.
 pub const STYLESHEET: &str = include_str!("../templates/sashiko.css");
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("base.html", include_str!("../templates/base.html")),
     ("index.html", include_str!("../templates/index.html")),
     (
@@ -22,6 +22,10 @@ const TEMPLATES: [(&str, &str); 10] = [
     ("review.html", include_str!("../templates/review.html")),
     ("search.html", include_str!("../templates/search.html")),
     ("login.html", include_str!("../templates/login.html")),
+    (
+        "mail_login.html",
+        include_str!("../templates/mail_login.html"),
+    ),
     ("findings.html", include_str!("../templates/findings.html")),
     ("feed.xml", include_str!("../templates/feed.xml")),
 ];

@@ -263,6 +263,7 @@ async fn maintainer_logs_in_filters_and_triages_in_chromium() {
             password: "mmguy-password".into(),
             role: Role::Maintainer,
             subsystems: vec!["mm".into()],
+            email: None,
         },
     )
     .await

@@ -49,6 +49,7 @@ async fn add_accounts(store: &Store) {
                 password: format!("{name}-password"),
                 role,
                 subsystems,
+                email: None,
             },
         )
         .await

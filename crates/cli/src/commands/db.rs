@@ -62,8 +62,16 @@ impl DbUrlArgs {
 
 /// Connects to the database in force and applies pending migrations.
 pub async fn open_store(db: &DbUrlArgs) -> anyhow::Result<Store> {
+    open_store_with(db, &sashiko_store::ConnectOptions::default()).await
+}
+
+/// [`open_store`] with explicit pool settings.
+pub async fn open_store_with(
+    db: &DbUrlArgs,
+    options: &sashiko_store::ConnectOptions,
+) -> anyhow::Result<Store> {
     let url = db.resolve()?;
-    let store = Store::connect(&url)
+    let store = Store::connect_with(&url, options)
         .await
         .with_context(|| format!("opening the database {}", redact_url(&url)))?;
     store

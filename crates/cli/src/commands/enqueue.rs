@@ -105,6 +105,21 @@ fn lineage_key(loaded: &LoadedSeries) -> String {
             .iter()
             .flat_map(|patch| [patch.commit_message.as_str(), patch.diff.as_str()]),
     );
+    let author = series
+        .patches
+        .first()
+        .map(|patch| patch.author.as_str())
+        .unwrap_or_default();
+    mail_lineage_key(texts, author, &series.title)
+}
+
+/// The lineage key of a mail series from its texts (searched for b4's
+/// `change-id:`), its sender and its title.
+pub fn mail_lineage_key<'a>(
+    texts: impl Iterator<Item = &'a str>,
+    author: &str,
+    title: &str,
+) -> String {
     let change_id = texts.flat_map(str::lines).find_map(|line| {
         line.trim()
             .strip_prefix("change-id:")
@@ -114,21 +129,40 @@ fn lineage_key(loaded: &LoadedSeries) -> String {
     if let Some(change_id) = change_id {
         return format!("change-id:{change_id}");
     }
-    let author = series
-        .patches
-        .first()
-        .map(|patch| patch.author.as_str())
-        .unwrap_or_default();
     let address = match (author.rfind('<'), author.rfind('>')) {
         (Some(open), Some(close)) if open < close => &author[open + 1..close],
         _ => author,
     };
-    let title: Vec<&str> = series.title.split_whitespace().collect();
+    let title: Vec<&str> = title.split_whitespace().collect();
     format!(
         "title:{}:{}",
         address.trim().to_lowercase(),
         title.join(" ").to_lowercase().trim_end_matches('.')
     )
+}
+
+/// The review job for `payload`, deduplicated per series version and
+/// superseded by later versions of the same `lineage` key.
+pub fn review_job(
+    payload: &ReviewJobPayload,
+    lineage: String,
+    priority: i32,
+    max_attempts: u32,
+) -> anyhow::Result<NewJob> {
+    Ok(NewJob {
+        kind: REVIEW_JOB.to_string(),
+        payload: serde_json::to_value(payload)?,
+        dedup_key: Some(review_dedup_key(&payload.series_key, payload.version)),
+        series_key: Some(lineage),
+        series_version: Some(payload.version),
+        priority,
+        max_attempts,
+    })
+}
+
+/// The dedup key of the review job of one series version.
+pub fn review_dedup_key(series_key: &str, version: u32) -> String {
+    format!("review:{series_key}:v{version}")
 }
 
 fn payload_for(loaded: &LoadedSeries, repo: &Path) -> anyhow::Result<ReviewJobPayload> {
@@ -218,18 +252,12 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
         }
         let payload = payload_for(series, &args.repo)?;
         let priority = rules.priority(&series.series, maintainers.as_deref(), args.priority);
-        let job = NewJob {
-            kind: REVIEW_JOB.to_string(),
-            payload: serde_json::to_value(&payload)?,
-            dedup_key: Some(format!(
-                "review:{}:v{}",
-                payload.series_key, payload.version
-            )),
-            series_key: Some(lineage_key(series)),
-            series_version: Some(payload.version),
-            priority: priority.value,
-            max_attempts: args.max_attempts,
-        };
+        let job = review_job(
+            &payload,
+            lineage_key(series),
+            priority.value,
+            args.max_attempts,
+        )?;
         let outcome = store.enqueue(&job).await.with_context(|| {
             format!(
                 "queueing a review of {:?} ({})",

@@ -2,11 +2,12 @@
 //! process, bound to 127.0.0.1:8080 unless `--listen` says otherwise, with
 //! graceful shutdown on SIGINT/SIGTERM (requests in flight finish, then the
 //! database pool is closed). Background work started here: recovery of
-//! expired job leases (jobs of a worker that died are handed back) and,
-//! with `--workers N`, the review worker loop of `sashiko worker`. Ingest
-//! loops still run as `sashiko ingest` processes (hook:
-//! `spawn_background_work`). This command must never listen on a public
-//! address unless asked to.
+//! expired job leases (jobs of a worker that died are handed back); with
+//! `--ingest SOURCE...`, the ingest loop (`crate::serve_ingest`) that reads
+//! the sources every `--ingest-every` seconds and queues reviews of new
+//! complete series; with `--workers N`, the review worker loop of
+//! `sashiko worker`. This command must never listen on a public address
+//! unless asked to.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use sashiko_store::Store;
 use sashiko_web::{AppState, WebConfig};
 use tokio::sync::watch;
 
-use crate::commands::db::{open_store, DbUrlArgs};
+use crate::commands::db::{open_store_with, DbUrlArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -58,11 +59,41 @@ pub struct ServeArgs {
     /// heartbeating, in seconds (0 turns it off).
     #[arg(long, default_value_t = 30)]
     pub lease_recovery_secs: u64,
+    /// Mail source to follow, as `sashiko ingest` takes it (`mbox:PATH`,
+    /// `maildir:PATH`, `public-inbox:GITDIR`, `nntp://HOST/GROUP`);
+    /// repeatable. New complete series are queued for review.
+    #[arg(long = "ingest", value_name = "SOURCE")]
+    pub ingest: Vec<String>,
+    /// Seconds between ingest passes.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub ingest_every: u64,
+    /// List name stored with every ingested message (default: its List-Id).
+    #[arg(long, value_name = "NAME")]
+    pub ingest_list: Option<String>,
+    /// On a database serve never ingested into, also queue reviews of the
+    /// series already stored (by default only new ones are reviewed).
+    #[arg(long)]
+    pub review_existing: bool,
+    /// Offer login by mail: the From mailbox of login mails (e.g.
+    /// "Sashiko <sashiko@example.org>"); needs --public-url, which the
+    /// links point to. Accounts need an address (`sashiko user add --email`).
+    #[arg(long, value_name = "MAILBOX", requires = "public_url")]
+    pub mail_login_from: Option<String>,
+    /// SMTP settings (TOML: host, port, security, username, password,
+    /// envelope_from) for sending the outbox from this process (login
+    /// links; list replies too if `sashiko bot` does not send them). Without
+    /// it mail waits in the outbox for `sashiko bot`.
+    #[arg(long, value_name = "FILE")]
+    pub smtp: Option<PathBuf>,
+    /// Database connections of this process (web requests, workers and
+    /// ingest share them).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub db_connections: u32,
 }
 
-/// Starts the work that runs next to the web server and returns its tasks.
-/// Today: lease recovery. Hook for ingest loops and review workers: spawn
-/// them here with `stop` as their shutdown signal.
+/// Starts the work that runs next to the web server and returns its
+/// tasks: lease recovery, the ingest loop and the review workers, each
+/// stopping when `stop` turns true.
 fn spawn_background_work(
     store: &Store,
     args: &ServeArgs,
@@ -86,6 +117,21 @@ fn spawn_background_work(
                 }
             }
         }));
+    }
+    if !args.ingest.is_empty() {
+        let config = crate::serve_ingest::IngestLoopConfig {
+            sources: args.ingest.clone(),
+            interval: Duration::from_secs(args.ingest_every.max(1)),
+            list: args.ingest_list.clone(),
+            review_existing: args.review_existing,
+            priority: 0,
+            max_attempts: 5,
+        };
+        tasks.push(tokio::spawn(crate::serve_ingest::run(
+            store.clone(),
+            config,
+            stop.clone(),
+        )));
     }
     if args.workers > 0 {
         let worker_args = crate::commands::worker::WorkerArgs {
@@ -113,6 +159,44 @@ fn spawn_background_work(
     tasks
 }
 
+/// Sends the outbox over SMTP every few seconds until `stop`.
+fn spawn_outbox_sender(
+    store: &Store,
+    sender: sashiko_report::smtp::SmtpSender,
+    stop: &watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    let mut stop = stop.clone();
+    tokio::spawn(async move {
+        let options = sashiko_report::smtp::DrainOptions::default();
+        while !*stop.borrow() {
+            match sashiko_report::smtp::drain_outbox(&store, &sender, &options).await {
+                Ok(report) if report.sent + report.retried + report.dead > 0 => tracing::info!(
+                    "outbox: sent {}, retried {}, dead {}",
+                    report.sent,
+                    report.retried,
+                    report.dead
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!("sending the outbox: {error}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    })
+}
+
+fn smtp_sender(path: &std::path::Path) -> anyhow::Result<sashiko_report::smtp::SmtpSender> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the SMTP settings {}", path.display()))?;
+    let config: sashiko_report::smtp::SmtpConfig = toml::from_str(&text)
+        .with_context(|| format!("parsing the SMTP settings {}", path.display()))?;
+    sashiko_report::smtp::SmtpSender::new(&config)
+        .with_context(|| format!("setting up SMTP from {}", path.display()))
+}
+
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -138,7 +222,15 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(&args.db).await?;
+    let (_, bad_sources) = crate::serve_ingest::parse_sources(&args.ingest);
+    if let Some(error) = bad_sources.first() {
+        anyhow::bail!("{error}");
+    }
+    let options = sashiko_store::ConnectOptions {
+        max_connections: args.db_connections.max(1),
+        ..sashiko_store::ConnectOptions::default()
+    };
+    let store = open_store_with(&args.db, &options).await?;
     let config = WebConfig {
         public_read: !args.private,
         secure_cookies: !args.insecure_cookies,
@@ -146,8 +238,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url.clone(),
         lore_base: args.lore_base.clone(),
         cache_ttl_ms: args.cache_ttl_ms,
+        mail_login: args
+            .mail_login_from
+            .as_ref()
+            .map(|from| sashiko_web::MailLoginConfig {
+                from: from.clone(),
+                base_url: args.public_url.clone().unwrap_or_default(),
+                token_minutes: 15,
+                max_mails: 3,
+            }),
         ..WebConfig::default()
     };
+    let sender = args.smtp.as_deref().map(smtp_sender).transpose()?;
     let state = AppState::new(store.clone(), config).context("setting up the web view")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -157,7 +259,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("reading the listening address")?;
     eprintln!("sashiko: serving http://{address}/");
     let (stop_sender, stop) = watch::channel(false);
-    let tasks = spawn_background_work(&store, &args, &stop);
+    let mut tasks = spawn_background_work(&store, &args, &stop);
+    if let Some(sender) = sender {
+        tasks.push(spawn_outbox_sender(&store, sender, &stop));
+    }
     sashiko_web::serve(listener, state, async move {
         shutdown_signal().await;
         eprintln!("sashiko: shutting down; finishing requests in flight");

@@ -35,6 +35,9 @@ pub struct UserAddArgs {
     /// A subsystem the maintainer looks after; repeat for several.
     #[arg(long = "subsystem", value_name = "S")]
     pub subsystems: Vec<String>,
+    /// Mail address for login links (`sashiko serve --mail-login-from`).
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
     #[command(flatten)]
     pub db: DbUrlArgs,
 }
@@ -60,6 +63,7 @@ pub async fn run(args: UserArgs) -> anyhow::Result<ExitCode> {
                     password,
                     role,
                     subsystems: add.subsystems.clone(),
+                    email: add.email.clone(),
                 },
             )
             .await

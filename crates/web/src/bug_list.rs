@@ -1,0 +1,342 @@
+//! The filtered, sorted bug list of one subsystem, read a page at a time
+//! with keyset pagination: a page starts after (or ends before) one bug,
+//! named by its id, whose sort key is looked up and compared as a row
+//! value, so every page costs one index range read whatever its depth
+//! (no OFFSET). Each sort order has an index in the migrations
+//! (`bugs_subsystem_*`, and `bugs_needs_action_*` for the default view).
+//!
+//! Request text is only ever bound; states, severities and the pre-existing
+//! flag come from closed sets and are written into the SQL as literals so
+//! PostgreSQL can prove the partial indexes apply. This module must never
+//! write.
+
+use sashiko_store::web_queries::SqlParam;
+use sashiko_store::Store;
+
+use crate::format::SEVERITIES;
+use crate::queries::{int, text, Row};
+use crate::WebError;
+
+/// States a maintainer still has to act on (the partial indexes name the
+/// same list).
+pub const NEEDS_ACTION: [&str; 2] = ["open", "confirmed"];
+
+/// Columns shown in the list.
+const LIST_COLUMNS: &str =
+    "id, state, severity, title, file, line_start, line_end, preexisting, created_at, updated_at";
+
+/// Filters of the subsystem bug list.
+#[derive(Clone, Debug, Default)]
+pub struct BugListFilter {
+    pub subsystem: String,
+    /// States to show (from a closed set); empty means all.
+    pub states: Vec<&'static str>,
+    /// One of [`SEVERITIES`].
+    pub severity: Option<&'static str>,
+    pub preexisting: Option<bool>,
+    /// Only bugs created within this many days.
+    pub max_age_days: Option<i64>,
+    /// Only files starting with this prefix.
+    pub file_prefix: Option<String>,
+    pub sort: BugSort,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+}
+
+impl BugListFilter {
+    /// Whether the number of matching bugs can be read from `bug_counts`
+    /// (the filters are all columns of its key).
+    pub fn counted_by_key(&self) -> bool {
+        self.max_age_days.is_none() && self.file_prefix.is_none()
+    }
+
+    /// Whether a `bug_counts` key matches these filters.
+    pub fn key_matches(&self, state: &str, severity: &str, preexisting: bool) -> bool {
+        (self.states.is_empty() || self.states.contains(&state))
+            && self.severity.is_none_or(|wanted| wanted == severity)
+            && self.preexisting.is_none_or(|wanted| wanted == preexisting)
+    }
+}
+
+/// Where a page starts: just after, or just before, the bug `id` in the
+/// list's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub id: i64,
+    pub before: bool,
+}
+
+/// Orders of the subsystem bug list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BugSort {
+    #[default]
+    Newest,
+    Oldest,
+    Severity,
+    File,
+    Updated,
+}
+
+impl BugSort {
+    pub const ALL: [(BugSort, &'static str, &'static str); 5] = [
+        (BugSort::Newest, "newest", "newest first"),
+        (BugSort::Oldest, "oldest", "oldest first"),
+        (BugSort::Severity, "severity", "most severe first"),
+        (BugSort::File, "file", "by file"),
+        (BugSort::Updated, "updated", "recently changed"),
+    ];
+
+    pub fn parse(text: &str) -> BugSort {
+        BugSort::ALL
+            .iter()
+            .find(|(_, name, _)| *name == text)
+            .map_or(BugSort::Newest, |(sort, _, _)| *sort)
+    }
+
+    pub fn name(self) -> &'static str {
+        BugSort::ALL
+            .iter()
+            .find(|(sort, _, _)| *sort == self)
+            .map_or("newest", |(_, name, _)| name)
+    }
+
+    /// The key columns in order and whether the list runs descending. The
+    /// severity sort is read per severity (most severe first), each by id.
+    fn key(self) -> (&'static [&'static str], bool) {
+        match self {
+            BugSort::Newest | BugSort::Severity => (&["id"], true),
+            BugSort::Oldest => (&["id"], false),
+            BugSort::File => (&["file", "line_start", "id"], false),
+            BugSort::Updated => (&["updated_at", "id"], true),
+        }
+    }
+}
+
+fn sql_bool(value: bool) -> &'static str {
+    if value {
+        "TRUE"
+    } else {
+        "FALSE"
+    }
+}
+
+/// The WHERE conditions of `filter` except the cursor, with the subsystem
+/// as `$1` and further parameters pushed onto `params`.
+fn conditions(filter: &BugListFilter, params: &mut Vec<SqlParam>) -> Vec<String> {
+    params.push(SqlParam::Text(filter.subsystem.clone()));
+    let mut conditions = vec!["subsystem = $1".to_string()];
+    if !filter.states.is_empty() {
+        let states: Vec<String> = filter.states.iter().map(|s| format!("'{s}'")).collect();
+        conditions.push(format!("state IN ({})", states.join(", ")));
+    }
+    if let Some(severity) = filter.severity {
+        conditions.push(format!("severity = '{severity}'"));
+    }
+    if let Some(preexisting) = filter.preexisting {
+        conditions.push(format!("preexisting = {}", sql_bool(preexisting)));
+    }
+    if let Some(days) = filter.max_age_days {
+        params.push(SqlParam::Int(days.saturating_mul(86_400_000)));
+        conditions.push(format!("created_at >= {{now}} - ${}", params.len()));
+    }
+    if let Some(prefix) = &filter.file_prefix {
+        let escaped = prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        params.push(SqlParam::Text(format!("{escaped}%")));
+        conditions.push(format!("file LIKE ${} ESCAPE '\\'", params.len()));
+    }
+    conditions
+}
+
+/// The WHERE clause of `filter` (without cursor) and its parameters.
+pub fn where_clause(filter: &BugListFilter) -> (String, Vec<SqlParam>) {
+    let mut params = Vec::new();
+    let conditions = conditions(filter, &mut params);
+    (conditions.join(" AND "), params)
+}
+
+/// The sort key values of the cursor bug, or None when it is gone.
+async fn cursor_key(store: &Store, id: i64) -> Result<Option<Row>, WebError> {
+    Ok(store
+        .web_rows(
+            "reading the bug a page starts at",
+            "SELECT id, severity, file, line_start, updated_at FROM bugs WHERE id = $1",
+            &[SqlParam::Int(id)],
+        )
+        .await?
+        .into_iter()
+        .next())
+}
+
+fn key_param(row: &Row, column: &str) -> SqlParam {
+    match column {
+        "file" => SqlParam::Text(text(row, column).to_string()),
+        _ => SqlParam::Int(int(row, column)),
+    }
+}
+
+/// One index range read with its own parameters: `base` conditions (whose
+/// parameters are `base_params`), then past the cursor key (if any), in the
+/// sort's order (reversed when reading backwards).
+fn range_select(
+    base: &[String],
+    base_params: &[SqlParam],
+    columns: &[&str],
+    descending: bool,
+    cursor: Option<(&Row, bool)>,
+    limit: i64,
+) -> (String, Vec<SqlParam>) {
+    let mut conditions = base.to_vec();
+    let mut params = base_params.to_vec();
+    let backwards = cursor.is_some_and(|(_, before)| before);
+    let descending = descending != backwards;
+    if let Some((row, _)) = cursor {
+        let placeholders: Vec<String> = columns
+            .iter()
+            .map(|column| {
+                params.push(key_param(row, column));
+                format!("${}", params.len())
+            })
+            .collect();
+        conditions.push(format!(
+            "({}) {} ({})",
+            columns.join(", "),
+            if descending { "<" } else { ">" },
+            placeholders.join(", ")
+        ));
+    }
+    let direction = if descending { "DESC" } else { "ASC" };
+    let order: Vec<String> = columns.iter().map(|c| format!("{c} {direction}")).collect();
+    let sql = format!(
+        "SELECT {LIST_COLUMNS} FROM bugs WHERE {} ORDER BY {} LIMIT {limit}",
+        conditions.join(" AND "),
+        order.join(", ")
+    );
+    (sql, params)
+}
+
+fn severity_rank(severity: &str) -> usize {
+    SEVERITIES
+        .iter()
+        .position(|known| *known == severity)
+        .map_or(0, |position| SEVERITIES.len() - position)
+}
+
+/// The severity sort: one range read per severity (critical first), each
+/// newest first, in the order they are shown. A cursor skips the
+/// severities already shown and starts inside its own. (The store only
+/// keeps the four severities of the review schema.)
+fn severity_selects(
+    filter: &BugListFilter,
+    base: &[String],
+    base_params: &[SqlParam],
+    cursor: Option<(&Row, bool)>,
+    limit: i64,
+) -> Vec<(String, Vec<SqlParam>)> {
+    let cursor_rank = cursor.map(|(row, _)| severity_rank(text(row, "severity")));
+    let backwards = cursor.is_some_and(|(_, before)| before);
+    let mut selects = Vec::new();
+    for severity in SEVERITIES {
+        if filter.severity.is_some_and(|wanted| wanted != severity) {
+            continue;
+        }
+        let rank = severity_rank(severity);
+        let inner_cursor = match cursor_rank {
+            Some(cursor_rank) if cursor_rank == rank => cursor,
+            // Forward: the more severe ones were shown; backward: the less
+            // severe ones come later.
+            Some(cursor_rank) if (rank > cursor_rank) != backwards => continue,
+            // Backward past the whole range: read it from its end.
+            Some(_) if backwards => {
+                let mut conditions = base.to_vec();
+                conditions.push(format!("severity = '{severity}'"));
+                selects.push((
+                    format!(
+                        "SELECT {LIST_COLUMNS} FROM bugs WHERE {} ORDER BY id ASC LIMIT {limit}",
+                        conditions.join(" AND ")
+                    ),
+                    base_params.to_vec(),
+                ));
+                continue;
+            }
+            _ => None,
+        };
+        let mut conditions = base.to_vec();
+        conditions.push(format!("severity = '{severity}'"));
+        selects.push(range_select(
+            &conditions,
+            base_params,
+            &["id"],
+            true,
+            inner_cursor,
+            limit,
+        ));
+    }
+    if backwards {
+        // Read nearest the cursor first.
+        selects.reverse();
+    }
+    selects
+}
+
+/// A page of a subsystem's bugs in the filter's order, plus whether there
+/// are more before and after it.
+pub struct BugPage {
+    pub rows: Vec<Row>,
+    pub more_before: bool,
+    pub more_after: bool,
+}
+
+/// Reads one page of the list.
+pub async fn subsystem_bugs(store: &Store, filter: &BugListFilter) -> Result<BugPage, WebError> {
+    let cursor_row = match filter.cursor {
+        Some(cursor) => cursor_key(store, cursor.id).await?,
+        None => None,
+    };
+    let cursor = filter
+        .cursor
+        .zip(cursor_row.as_ref())
+        .map(|(cursor, row)| (row, cursor.before));
+    let backwards = cursor.is_some_and(|(_, before)| before);
+    let mut base_params = Vec::new();
+    let base = conditions(filter, &mut base_params);
+    let limit = filter.limit + 1;
+    let selects = match filter.sort {
+        BugSort::Severity => severity_selects(filter, &base, &base_params, cursor, limit),
+        sort => {
+            let (columns, descending) = sort.key();
+            vec![range_select(
+                &base,
+                &base_params,
+                columns,
+                descending,
+                cursor,
+                limit,
+            )]
+        }
+    };
+    // Each select reads at most `limit` rows from its own index range; the
+    // severity ranges are read one after another until the page is full.
+    let mut rows = Vec::new();
+    for (select, params) in selects {
+        if rows.len() as i64 >= limit {
+            break;
+        }
+        let mut part = store
+            .web_rows("listing the bugs of a subsystem", &select, &params)
+            .await?;
+        rows.append(&mut part);
+    }
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
+    if backwards {
+        rows.reverse();
+    }
+    Ok(BugPage {
+        rows,
+        more_before: if backwards { more } else { cursor.is_some() },
+        more_after: if backwards { true } else { more },
+    })
+}
