@@ -247,9 +247,17 @@ fn tool_results(fake: &FakeLlmServer, stage: &str) -> Vec<String> {
     results
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context() {
-    let home = Home::new(None);
+/// A kernel-like tree in `home`: a base commit, the patch as
+/// format-patch mails it (with its `base-commit:`), then the branch moved
+/// on without it.
+struct WidgetTree {
+    path: std::path::PathBuf,
+    base: String,
+    head: String,
+    patch_mail: String,
+}
+
+fn widget_tree(home: &Home) -> WidgetTree {
     let tree = home.path().join("linux");
     std::fs::create_dir_all(&tree).expect("mkdir");
     init_repo(&tree);
@@ -264,11 +272,13 @@ async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context()
         std::fs::write(path, text).expect("write");
     }
     git(&tree, &["add", "."]);
-    git(&tree, &["commit", "-q", "-m", "widget: base\n\nSigned-off-by: Ada Dev <ada@example.org>"]);
+    git(
+        &tree,
+        &["commit", "-q", "-m", "widget: base\n\nSigned-off-by: Ada Dev <ada@example.org>"],
+    );
     let base = stdout_of(&tree, &["rev-parse", "HEAD"]);
-    // The patch as the list carries it: format-patch with its base-commit.
     commit(&tree, "drivers/widget.c", DRIVER_AFTER, "widget: count items in probe");
-    let with_base = stdout_of(
+    let patch_mail = stdout_of(
         &tree,
         &[
             "format-patch",
@@ -277,20 +287,51 @@ async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context()
             "--base=HEAD~1",
             "--add-header=Message-ID: <widget-1@example.org>",
         ],
-    );
-    assert!(with_base.contains(&format!("base-commit: {base}")));
-    // The tree moves on without it: the branch head is not the base.
+    ) + "\n";
+    assert!(patch_mail.contains(&format!("base-commit: {base}")));
     git(&tree, &["reset", "-q", "--hard", &base]);
     commit(&tree, "lib/later.c", "int later;\n", "lib: later");
     let head = stdout_of(&tree, &["rev-parse", "HEAD"]);
-    let loose_before = stdout_of(&tree, &["count-objects"]);
-
-    let mbox = home.path().join("widget.mbox");
-    std::fs::write(&mbox, with_base + "\n").expect("write the mbox");
     home.append_config(&format!(
         "\n[review]\ntree = {:?}\nbase = \"main\"\n",
         tree.display().to_string()
     ));
+    WidgetTree {
+        path: tree,
+        base,
+        head,
+        patch_mail,
+    }
+}
+
+/// The first request's shared prefix carries the post-patch context.
+fn assert_post_patch_context(fake: &FakeLlmServer) {
+    let requests = fake.requests();
+    let prefix = requests[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    for needle in [
+        "context: enclosing function widget_probe() after the patch in drivers/widget.c",
+        "context: definition of macro WIDGET_MAX in include/linux/widget.h",
+        "context: definition of widget_count() in lib/helper.c",
+    ] {
+        assert!(prefix.contains(needle), "{needle} missing from\n{prefix}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context() {
+    let home = Home::new(None);
+    let WidgetTree {
+        path: tree,
+        base,
+        head,
+        patch_mail,
+    } = widget_tree(&home);
+    let loose_before = stdout_of(&tree, &["count-objects"]);
+    let mbox = home.path().join("widget.mbox");
+    std::fs::write(&mbox, patch_mail).expect("write the mbox");
     let script = common::otherwise_silent(
         FakeScript::new()
             .push("locking", FakeAnswer::tool_call("read_file", json!({"path": "lib/helper.c"})))
@@ -324,18 +365,7 @@ async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context()
     );
 
     // Context from the post-patch tree, shared by every stage.
-    let requests = fake.requests();
-    let prefix = requests[0].body["messages"][1]["content"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned();
-    for needle in [
-        "context: enclosing function widget_probe() after the patch in drivers/widget.c",
-        "context: definition of macro WIDGET_MAX in include/linux/widget.h",
-        "context: definition of widget_count() in lib/helper.c",
-    ] {
-        assert!(prefix.contains(needle), "{needle} missing from\n{prefix}");
-    }
+    assert_post_patch_context(&fake);
     // Tools read the baseline and refuse the later branch head.
     let results = tool_results(&fake, "locking");
     assert_eq!(results.len(), 2, "{results:#?}");
@@ -378,4 +408,94 @@ async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context()
             .contains("head of main; the series names no base-commit"),
         "{newest:#}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bot_reviews_ingested_mail_on_the_ingested_rows_with_tree_context() {
+    let home = Home::new(None);
+    let tree = widget_tree(&home);
+    // The list's archive: v1 (which the tree never had) and v2, the mail
+    // format-patch made, both carrying the list's List-Id.
+    let list_id = "List-Id: <linux-widget.example.org>\n";
+    let v2 = tree
+        .patch_mail
+        .replacen("Subject: [PATCH]", &format!("{list_id}Subject: [PATCH v2]"), 1)
+        .replace("<widget-1@example.org>", "<widget-2@example.org>");
+    let v1 = format!(
+        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\
+         From: Ada Dev <ada@example.org>\n{list_id}\
+         Subject: [PATCH] widget: count items in probe\nMessage-ID: <widget-1@example.org>\n\
+         Date: Thu, 2 Jan 2025 09:00:00 +0000\n\nCount them.\n\n\
+         Signed-off-by: Ada Dev <ada@example.org>\n---\n\
+         diff --git a/drivers/widget.c b/drivers/widget.c\n--- a/drivers/widget.c\n+++ b/drivers/widget.c\n\
+         @@ -3,4 +3,4 @@\n static int widget_probe(struct widget *w)\n {{\n-\treturn 0;\n+\treturn widget_count(w);\n }}\n\n"
+    );
+    let mbox = home.path().join("linux-widget.mbox");
+    std::fs::write(&mbox, v1 + &v2).expect("write the archive");
+    let mbox_arg = mbox.display().to_string();
+    home.run(None, &["ingest", &format!("mbox:{mbox_arg}")]);
+
+    std::fs::write(
+        home.path().join("policy.toml"),
+        "[bot]\naddress = \"Sashiko <sashiko@bot.example>\"\n\n\
+         [lists.\"linux-widget.example.org\"]\nenabled = true\ndry_run = true\n",
+    )
+    .expect("policy");
+    std::fs::write(
+        home.path().join("bot.toml"),
+        format!(
+            "policy = \"policy.toml\"\nincomplete_wait_minutes = 0\ndry_run_dir = \"dry-run\"\n\
+             [[sources]]\nspec = \"mbox:{mbox_arg}\"\n"
+        ),
+    )
+    .expect("bot config");
+    let fake = FakeLlmServer::start(common::otherwise_silent(FakeScript::new())).await;
+    let poll = |fake: &FakeLlmServer| -> Value {
+        let output = home.run(Some(fake), &["bot", "--config", "bot.toml", "--once", "--json"]);
+        let text = String::from_utf8_lossy(&output.stdout).to_string();
+        serde_json::from_str(text.lines().last().unwrap_or("{}"))
+            .unwrap_or_else(|error| panic!("bot report ({error}): {text}"))
+    };
+    let first = poll(&fake);
+    assert_eq!(
+        (first["reviewed"].as_i64(), first["superseded"].as_i64()),
+        (Some(1), Some(1)),
+        "v2 reviewed, v1 superseded: {first}"
+    );
+    assert_post_patch_context(&fake);
+    let again = poll(&fake);
+    assert_eq!(
+        (again["reviewed"].as_i64(), again["already_reviewed"].as_i64()),
+        (Some(0), Some(1)),
+        "{again}"
+    );
+
+    let store = Store::connect(&home.db).await.expect("db opens");
+    let stored = rows(
+        &store,
+        "SELECT s.series_key, v.version, (SELECT COUNT(*) FROM reviews r \
+         WHERE r.series_version_id = v.id) AS reviews FROM series s \
+         JOIN series_versions v ON v.series_id = s.id ORDER BY v.version",
+    )
+    .await;
+    let summary: Vec<(String, i64, i64)> = stored
+        .iter()
+        .map(|row| {
+            (
+                row["series_key"].as_str().unwrap_or("").to_string(),
+                row["version"].as_i64().unwrap_or(0),
+                row["reviews"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("widget-1@example.org".to_string(), 1, 0),
+            ("widget-1@example.org".to_string(), 2, 1),
+        ],
+        "one series, as ingest stored it, reviewed once: {stored:?}"
+    );
+    store.close().await;
+    assert_eq!(stdout_of(&tree.path, &["rev-parse", "HEAD"]), tree.head);
 }
