@@ -181,7 +181,10 @@ impl Settings {
             .or(file.prompts.clone())
             .unwrap_or_else(default_prompts_dir);
         let mut review = file.review.clone();
-        override_with(&mut review.tree, env("SASHIKO_REVIEW_TREE").map(PathBuf::from));
+        override_with(
+            &mut review.tree,
+            env("SASHIKO_REVIEW_TREE").map(PathBuf::from),
+        );
         override_with(&mut review.base, env("SASHIKO_REVIEW_BASE"));
         Ok(Settings {
             config_file: config_path.filter(|path| path.exists()),

@@ -69,7 +69,10 @@ impl TreeContext {
             context: self.context.clone(),
             tools: self.tools.clone(),
             lock_hierarchy: self.lock_hierarchy.clone(),
-            maintainers: self.maintainers.clone().or_else(|| base.maintainers.clone()),
+            maintainers: self
+                .maintainers
+                .clone()
+                .or_else(|| base.maintainers.clone()),
             ..base.clone()
         }
     }
@@ -231,9 +234,14 @@ fn choose_base(
     if let Some(named) = base_commit {
         // Only a full or abbreviated commit id: the trailer is untrusted
         // text and is never parsed as a revision expression.
-        let plausible = (7..=64).contains(&named.len()) && named.bytes().all(|b| b.is_ascii_hexdigit());
+        let plausible =
+            (7..=64).contains(&named.len()) && named.bytes().all(|b| b.is_ascii_hexdigit());
         let found = plausible
-            .then(|| tree.revparse_single(named).and_then(|o| o.peel_to_commit()).ok())
+            .then(|| {
+                tree.revparse_single(named)
+                    .and_then(|o| o.peel_to_commit())
+                    .ok()
+            })
             .flatten();
         match found {
             Some(commit) => return Ok((commit.id(), "the series' base-commit".to_owned())),
@@ -287,12 +295,8 @@ fn apply_series(
     series: &ReviewSeries,
 ) -> Result<Vec<Oid>, (u32, String)> {
     let fail = |number: u32| move |error: git2::Error| (number, error.message().to_owned());
-    let signature = git2::Signature::new(
-        "sashiko",
-        "sashiko@invalid",
-        &git2::Time::new(0, 0),
-    )
-    .map_err(fail(0))?;
+    let signature = git2::Signature::new("sashiko", "sashiko@invalid", &git2::Time::new(0, 0))
+        .map_err(fail(0))?;
     let mut parent = repo.find_commit(base).map_err(fail(0))?;
     let mut commits = Vec::new();
     for patch in &series.patches {

@@ -79,7 +79,10 @@ async fn rows(store: &Store, sql: &str) -> Vec<serde_json::Map<String, Value>> {
 /// `sashiko serve` (web only) on an ephemeral port; its base URL.
 fn serve_web(home: &Home) -> (std::process::Child, String) {
     let mut child = home
-        .command(None, &["serve", "--listen", "127.0.0.1:0", "--cache-ttl-ms", "0"])
+        .command(
+            None,
+            &["serve", "--listen", "127.0.0.1:0", "--cache-ttl-ms", "0"],
+        )
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -148,7 +151,11 @@ async fn a_worker_review_of_an_ingested_series_lands_on_the_ingested_row() {
     );
 
     let series = rows(&store, "SELECT id FROM series").await;
-    assert_eq!(series.len(), 1, "the worker made no second series: {series:?}");
+    assert_eq!(
+        series.len(),
+        1,
+        "the worker made no second series: {series:?}"
+    );
     let reviews = rows(
         &store,
         &format!("SELECT id, status FROM reviews WHERE series_version_id = {v2_id}"),
@@ -185,14 +192,24 @@ async fn a_worker_review_of_an_ingested_series_lands_on_the_ingested_row() {
         .expect("b4 JSON");
     web.kill().expect("stop serve");
     let _ = web.wait();
-    assert!(page.contains("buf1 is never freed on the error path"), "{page}");
+    assert!(
+        page.contains("buf1 is never freed on the error path"),
+        "{page}"
+    );
     assert_eq!(patchset["url"], format!("/series/{v2_id}"), "{patchset}");
 
     // Reviewing the same archive locally stores onto the same rows: no new
     // series or version, no second bug.
     let output = home.run(
         Some(&fake),
-        &["review", &mbox_arg, "--format", "json", "--fail-on", "critical"],
+        &[
+            "review",
+            &mbox_arg,
+            "--format",
+            "json",
+            "--fail-on",
+            "critical",
+        ],
     );
     assert!(output.status.success());
     let counts = rows(
@@ -274,10 +291,20 @@ fn widget_tree(home: &Home) -> WidgetTree {
     git(&tree, &["add", "."]);
     git(
         &tree,
-        &["commit", "-q", "-m", "widget: base\n\nSigned-off-by: Ada Dev <ada@example.org>"],
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "widget: base\n\nSigned-off-by: Ada Dev <ada@example.org>",
+        ],
     );
     let base = stdout_of(&tree, &["rev-parse", "HEAD"]);
-    commit(&tree, "drivers/widget.c", DRIVER_AFTER, "widget: count items in probe");
+    commit(
+        &tree,
+        "drivers/widget.c",
+        DRIVER_AFTER,
+        "widget: count items in probe",
+    );
     let patch_mail = stdout_of(
         &tree,
         &[
@@ -334,8 +361,14 @@ async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context()
     std::fs::write(&mbox, patch_mail).expect("write the mbox");
     let script = common::otherwise_silent(
         FakeScript::new()
-            .push("locking", FakeAnswer::tool_call("read_file", json!({"path": "lib/helper.c"})))
-            .push("locking", FakeAnswer::tool_call("git_show", json!({"rev": head})))
+            .push(
+                "locking",
+                FakeAnswer::tool_call("read_file", json!({"path": "lib/helper.c"})),
+            )
+            .push(
+                "locking",
+                FakeAnswer::tool_call("git_show", json!({"rev": head})),
+            )
             .push(
                 "locking",
                 FakeAnswer::json(json!({"findings": [{
@@ -356,11 +389,17 @@ async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context()
     let result = &jobs[0]["result"];
     assert_eq!(jobs[0]["status"], "done", "{jobs:#}");
     assert_eq!(result["tree"]["context"], true, "{result:#}");
-    assert_eq!(result["tree"]["baseline"], base.as_str(), "the base-commit, not main");
+    assert_eq!(
+        result["tree"]["baseline"],
+        base.as_str(),
+        "the base-commit, not main"
+    );
     assert_eq!(result["tree"]["tools"], true, "{result:#}");
     assert_eq!(result["tree"]["lock_hierarchy"], true, "{result:#}");
     assert!(
-        result["tree"]["notes"].to_string().contains("the series' base-commit"),
+        result["tree"]["notes"]
+            .to_string()
+            .contains("the series' base-commit"),
         "{result:#}"
     );
 
@@ -369,7 +408,11 @@ async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context()
     // Tools read the baseline and refuse the later branch head.
     let results = tool_results(&fake, "locking");
     assert_eq!(results.len(), 2, "{results:#?}");
-    assert!(results[0].contains("   10 \tw->items[WIDGET_MAX] = 0;"), "{}", results[0]);
+    assert!(
+        results[0].contains("   10 \tw->items[WIDGET_MAX] = 0;"),
+        "{}",
+        results[0]
+    );
     assert!(
         results[1].contains("not the review's baseline or one of its ancestors"),
         "{}",
@@ -377,7 +420,11 @@ async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context()
     );
     let store = Store::connect(&home.db).await.expect("db opens");
     let findings = rows(&store, "SELECT problem FROM findings").await;
-    assert_eq!(findings.len(), 1, "the grounded finding is kept: {findings:?}");
+    assert_eq!(
+        findings.len(),
+        1,
+        "the grounded finding is kept: {findings:?}"
+    );
     store.close().await;
 
     // The tree was only read.
@@ -401,7 +448,11 @@ async fn a_worker_with_a_tree_applies_mail_on_its_base_and_gives_local_context()
     let jobs = home.json(&["jobs", "--format", "json"]);
     let newest = &jobs[0];
     assert_eq!(newest["status"], "done", "{jobs:#}");
-    assert_eq!(newest["result"]["tree"]["baseline"], head.as_str(), "{newest:#}");
+    assert_eq!(
+        newest["result"]["tree"]["baseline"],
+        head.as_str(),
+        "{newest:#}"
+    );
     assert!(
         newest["result"]["tree"]["notes"]
             .to_string()
@@ -419,7 +470,11 @@ async fn the_bot_reviews_ingested_mail_on_the_ingested_rows_with_tree_context() 
     let list_id = "List-Id: <linux-widget.example.org>\n";
     let v2 = tree
         .patch_mail
-        .replacen("Subject: [PATCH]", &format!("{list_id}Subject: [PATCH v2]"), 1)
+        .replacen(
+            "Subject: [PATCH]",
+            &format!("{list_id}Subject: [PATCH v2]"),
+            1,
+        )
         .replace("<widget-1@example.org>", "<widget-2@example.org>");
     let v1 = format!(
         "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\
@@ -451,7 +506,10 @@ async fn the_bot_reviews_ingested_mail_on_the_ingested_rows_with_tree_context() 
     .expect("bot config");
     let fake = FakeLlmServer::start(common::otherwise_silent(FakeScript::new())).await;
     let poll = |fake: &FakeLlmServer| -> Value {
-        let output = home.run(Some(fake), &["bot", "--config", "bot.toml", "--once", "--json"]);
+        let output = home.run(
+            Some(fake),
+            &["bot", "--config", "bot.toml", "--once", "--json"],
+        );
         let text = String::from_utf8_lossy(&output.stdout).to_string();
         serde_json::from_str(text.lines().last().unwrap_or("{}"))
             .unwrap_or_else(|error| panic!("bot report ({error}): {text}"))
@@ -465,7 +523,10 @@ async fn the_bot_reviews_ingested_mail_on_the_ingested_rows_with_tree_context() 
     assert_post_patch_context(&fake);
     let again = poll(&fake);
     assert_eq!(
-        (again["reviewed"].as_i64(), again["already_reviewed"].as_i64()),
+        (
+            again["reviewed"].as_i64(),
+            again["already_reviewed"].as_i64()
+        ),
         (Some(0), Some(1)),
         "{again}"
     );

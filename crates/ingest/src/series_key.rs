@@ -120,7 +120,8 @@ mod tests {
 
     #[test]
     fn every_version_gets_the_first_message_id_of_the_oldest_one() {
-        let cases: [(&[(&str, &str)], &[&str]); 3] = [
+        type Mails<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Mails, &[&str]); 3] = [
             (&[("a1@x", "[PATCH] mm: frob")], &["a1@x"]),
             (
                 &[
@@ -147,10 +148,13 @@ mod tests {
 
     #[test]
     fn a_resend_of_the_same_version_keeps_its_own_key() {
-        let parsed: Vec<_> = [("a1@x", "[PATCH] mm: frob"), ("r1@x", "[PATCH RESEND] mm: frob")]
-            .iter()
-            .map(|(id, subject)| parse_message(&mail(id, subject, None)))
-            .collect();
+        let parsed: Vec<_> = [
+            ("a1@x", "[PATCH] mm: frob"),
+            ("r1@x", "[PATCH RESEND] mm: frob"),
+        ]
+        .iter()
+        .map(|(id, subject)| parse_message(&mail(id, subject, None)))
+        .collect();
         let assembly = assemble(&parsed);
         let mut keys = series_keys(&assembly.series);
         keys.sort();

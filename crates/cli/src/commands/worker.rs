@@ -74,7 +74,10 @@ pub struct WorkerArgs {
 
 /// The prompt set with the configured budget and the tree's own guides
 /// (`.sashiko/guides` of its working tree), as `sashiko review` loads it.
-pub fn review_prompts(settings: &Settings, tree: Option<&TreeSettings>) -> anyhow::Result<PromptSet> {
+pub fn review_prompts(
+    settings: &Settings,
+    tree: Option<&TreeSettings>,
+) -> anyhow::Result<PromptSet> {
     let mut prompts = PromptSet::load(&settings.prompts)
         .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
     if let Some(tree) = tree {
