@@ -125,9 +125,18 @@ async fn a_worker_review_of_an_ingested_series_lands_on_the_ingested_row() {
     .await;
     let v2_id = v2[0]["id"].as_i64().expect("the ingested v2 row");
 
-    // The queued job names the ingested row; v2 supersedes v1.
-    let queued = home.json(&["enqueue", &mbox_arg, "--format", "json"]);
-    assert_eq!(queued.as_array().map(Vec::len), Some(2), "{queued}");
+    // v2 arrives alone (its own mbox, no v1 to link it to): the queued job
+    // still names the ingested row.
+    let v2_mbox = home.path().join("v2.mbox");
+    let v2_mails: String = (0..=2).map(|index| alpha_mail(2, index)).collect();
+    std::fs::write(&v2_mbox, v2_mails).expect("write v2");
+    let queued = home.json(&[
+        "enqueue",
+        &v2_mbox.display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(queued.as_array().map(Vec::len), Some(1), "{queued}");
     home.run(
         Some(&fake),
         &["worker", "--exit-when-idle", "--poll-ms", "50"],
