@@ -193,8 +193,10 @@ pub fn series_from_mbox(bytes: &[u8], source: &str) -> anyhow::Result<Vec<Loaded
             parsed.len()
         );
     }
+    // The key every path stores a mailed series under.
+    let keys = sashiko_ingest::series_key::series_keys(&assembly.series);
     let mut loaded = Vec::new();
-    for series in &assembly.series {
+    for (series, series_key) in assembly.series.iter().zip(keys) {
         let mut patches = Vec::new();
         let mut messages = Vec::new();
         let mut patch_ids = Vec::new();
@@ -243,13 +245,9 @@ pub fn series_from_mbox(bytes: &[u8], source: &str) -> anyhow::Result<Vec<Loaded
             continue;
         }
         let cover_letter = series.cover_index.map(|index| parsed[index].body.clone());
-        let key = series
-            .first_message_id()
-            .map(str::to_owned)
-            .unwrap_or_else(|| series.title.clone());
         loaded.push(LoadedSeries {
             source: source.to_owned(),
-            series_key: format!("mail:{key}"),
+            series_key,
             cover_message_id: series.cover_message_id.clone(),
             series: ReviewSeries {
                 title: series.title.clone(),

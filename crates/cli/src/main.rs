@@ -11,6 +11,8 @@ mod lock_hierarchy;
 mod review_runner;
 mod serve_ingest;
 mod settings;
+mod stored_keys;
+mod tree_review;
 
 use std::process::ExitCode;
 

@@ -200,7 +200,8 @@ async fn queue_version(
     let Some(version) = store
         .web_rows(
             "reading a series version to queue",
-            "SELECT version, total, title, author, cover_message_id FROM series_versions WHERE id = $1",
+            "SELECT v.version, v.total, v.title, v.author, v.cover_message_id, s.series_key \
+             FROM series_versions v JOIN series s ON s.id = v.series_id WHERE v.id = $1",
             &id,
         )
         .await?
@@ -235,12 +236,13 @@ async fn queue_version(
             .map(|row| text(row, "message_id").to_string()),
     );
     let version_number = u32::try_from(number(&version, "version")).unwrap_or(1);
-    // The worker rebuilds the series from these messages and finds it by
-    // the key mail input gets (`mail:` and the first Message-ID).
+    // The worker rebuilds the series from these messages and stores its
+    // review under this key: the stored series row, so the review lands on
+    // the version ingest stored.
     let payload = ReviewJobPayload {
         title: text(&version, "title").to_string(),
         source: format!("serve-ingest:{version_id}"),
-        series_key: format!("mail:{}", message_ids[0]),
+        series_key: text(&version, "series_key").to_string(),
         version: version_number,
         message_ids,
         git: None,

@@ -107,6 +107,15 @@ pub struct ReviewSettings {
     /// `[budget]`).
     #[serde(default)]
     pub budget: sashiko_review::budget_policy::BudgetOverrides,
+    /// A kernel tree (checkout or bare mirror) that `sashiko worker` and
+    /// `sashiko bot` apply mailed series to, for the same context, tools
+    /// and lock hierarchy `sashiko review` gives local commits. The tree
+    /// is only read. `SASHIKO_REVIEW_TREE` overrides it.
+    pub tree: Option<PathBuf>,
+    /// The revision of `tree` a series is applied to when it names no
+    /// `base-commit:` the tree holds (default `HEAD`, e.g. `origin/master`).
+    /// `SASHIKO_REVIEW_BASE` overrides it.
+    pub base: Option<String>,
 }
 
 /// Values given on the command line; `None` means "not given".
@@ -171,12 +180,18 @@ impl Settings {
             .or_else(|| env("SASHIKO_PROMPTS").map(PathBuf::from))
             .or(file.prompts.clone())
             .unwrap_or_else(default_prompts_dir);
+        let mut review = file.review.clone();
+        override_with(
+            &mut review.tree,
+            env("SASHIKO_REVIEW_TREE").map(PathBuf::from),
+        );
+        override_with(&mut review.base, env("SASHIKO_REVIEW_BASE"));
         Ok(Settings {
             config_file: config_path.filter(|path| path.exists()),
             db,
             llm,
             prompts,
-            review: file.review.clone(),
+            review,
             queue: file.queue.clone(),
         })
     }
@@ -278,5 +293,13 @@ mod tests {
         let error = toml::from_str::<FileSettings>("[queue]\ncritical_path = [\"mm/\"]\n")
             .expect_err("typo must be rejected");
         assert!(error.to_string().contains("critical_path"), "{error}");
+        let review: FileSettings =
+            toml::from_str("[review]\ntree = \"/srv/linux\"\nbase = \"origin/master\"\n")
+                .expect("review table parses");
+        assert_eq!(review.review.tree, Some(PathBuf::from("/srv/linux")));
+        assert_eq!(review.review.base.as_deref(), Some("origin/master"));
+        let error = toml::from_str::<FileSettings>("[review]\ntrees = \"/srv/linux\"\n")
+            .expect_err("typo must be rejected");
+        assert!(error.to_string().contains("trees"), "{error}");
     }
 }

@@ -264,6 +264,45 @@ async fn serve_ingests_a_growing_mbox_reviews_new_series_and_restarts_without_du
     assert!(page.contains("the buffer is never freed"), "{page}");
     serve.stop();
 
+    // The workers' reviews sit on the series rows ingest made: one series
+    // per lineage (alpha's two versions under v1's first Message-ID), and
+    // b4's URL is the ingested version's page.
+    let store = sashiko_store::Store::connect(&db).await.expect("db opens");
+    let stored = store
+        .web_rows(
+            "test: series and their reviewed versions",
+            "SELECT s.series_key, v.id, v.version, (SELECT COUNT(*) FROM reviews r \
+             WHERE r.series_version_id = v.id) AS reviews FROM series s \
+             JOIN series_versions v ON v.series_id = s.id ORDER BY v.id",
+            &[],
+        )
+        .await
+        .expect("series query");
+    let summary: Vec<(String, i64, i64)> = stored
+        .iter()
+        .map(|row| {
+            (
+                row["series_key"].as_str().unwrap_or("").to_string(),
+                row["version"].as_i64().unwrap_or(0),
+                row["reviews"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("alpha-v1-0@example.org".to_string(), 1, 1),
+            ("beta-v1-0@example.org".to_string(), 1, 1),
+            ("alpha-v1-0@example.org".to_string(), 2, 1),
+        ],
+        "{stored:?}"
+    );
+    assert_eq!(
+        alpha_v2["url"],
+        format!("/series/{}", stored[2]["id"].as_i64().unwrap_or(0))
+    );
+    store.close().await;
+
     let before = jobs(dir.path(), &db);
     assert_eq!(
         before.len(),

@@ -18,6 +18,7 @@ pub mod nntp;
 pub mod pipeline;
 pub mod public_inbox;
 mod seen;
+pub mod series_key;
 pub mod source;
 pub mod store_cursor;
 

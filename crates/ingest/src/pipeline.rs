@@ -17,7 +17,7 @@
 //! This module must never write a message or series other than through
 //! `sashiko-store`, and never save a cursor ahead of what is stored.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use sashiko_mail::{assemble, parse_message, ParsedMessage, Series};
 use sashiko_store::{NewMessage, NewPatch, NewSeriesVersion, Store, StoreError};
@@ -411,7 +411,7 @@ async fn store_series(
                 None => diagnostic.message.clone(),
             }),
     );
-    let keys = series_keys(&assembly.series);
+    let keys = crate::series_key::series_keys(&assembly.series);
     for (series, series_key) in assembly.series.iter().zip(keys) {
         let new = new_series_version(series, series_key, messages);
         store
@@ -424,43 +424,6 @@ async fn store_series(
         report.counts.series += 1;
     }
     Ok(())
-}
-
-/// A key per series shared by all its versions: the first message-id of
-/// the oldest version reachable through `previous_version`. A version
-/// number already taken under that key (a resend of the same version) gets
-/// its own first message-id as key instead, so no two versions merge.
-fn series_keys(series: &[Series]) -> Vec<String> {
-    let by_first_id: HashMap<&str, &Series> = series
-        .iter()
-        .filter_map(|one| Some((one.first_message_id()?, one)))
-        .collect();
-    let mut taken: HashSet<(String, u32)> = HashSet::new();
-    series
-        .iter()
-        .map(|one| {
-            let own = one.first_message_id().unwrap_or(&one.title).to_owned();
-            let mut root = one;
-            let mut steps = 0;
-            while let Some(previous) = root
-                .previous_version
-                .as_deref()
-                .and_then(|id| by_first_id.get(id))
-            {
-                root = previous;
-                steps += 1;
-                if steps > series.len() {
-                    break;
-                }
-            }
-            let mut key = root.first_message_id().unwrap_or(&own).to_owned();
-            if !taken.insert((key.clone(), one.version)) {
-                key = own;
-                taken.insert((key.clone(), one.version));
-            }
-            key
-        })
-        .collect()
 }
 
 fn new_series_version(

@@ -46,6 +46,8 @@ pub struct SeriesToReview {
     /// Shared by all versions of the series.
     pub series_key: String,
     pub cover_message_id: Option<String>,
+    /// The `base-commit:` the series names, if any.
+    pub base_commit: Option<String>,
     pub series: ReviewSeries,
     pub messages: Vec<SeriesMessage>,
     /// Stable patch-ids by patch position.

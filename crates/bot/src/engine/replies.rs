@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use sashiko_ingest::series_key::resolve_series_key;
 use sashiko_report::mailhdr::Mailbox;
 use sashiko_report::patchwork::{Check, CheckState};
 use sashiko_report::reply::{render_reply, PatchMail, ReplyMeta};
@@ -59,9 +60,19 @@ impl Bot {
                 Some(id) if !marked(&self.store, &format!("rerun/{id}")).await? => Some(id.clone()),
                 _ => None,
             };
+            // The key the version is stored under, whoever stored it first
+            // (ingest, an earlier bot, `sashiko review`).
+            let first_patch = entry.series.patches().next().map(|(_, id, _)| id);
+            let series_key = resolve_series_key(
+                &self.store,
+                &entry.series_key,
+                entry.series.version,
+                first_patch,
+            )
+            .await?;
             let existing = self
                 .store
-                .reviewed_version(&entry.series_key, entry.series.version)
+                .reviewed_version(&series_key, entry.series.version)
                 .await?;
             let review_id = match existing {
                 Some(id) if rerun.is_none() => {
@@ -87,7 +98,7 @@ impl Bot {
                         continue;
                     }
                     reviews_now += 1;
-                    let input = series_to_review(entry, window);
+                    let input = series_to_review(entry, window, series_key);
                     match self.reviewer.review(&input).await {
                         Ok(done) => {
                             report.reviewed += 1;
@@ -388,7 +399,7 @@ fn diff_files(diff: &str) -> Vec<String> {
         .collect()
 }
 
-fn series_to_review(entry: &VersionEntry, window: &Window) -> SeriesToReview {
+fn series_to_review(entry: &VersionEntry, window: &Window, series_key: String) -> SeriesToReview {
     let series = &entry.series;
     let mut messages = Vec::new();
     let mut patches = Vec::new();
@@ -418,8 +429,9 @@ fn series_to_review(entry: &VersionEntry, window: &Window) -> SeriesToReview {
         .map(|index| &window.messages[window.patch_positions[index]]);
     messages.extend(cover.map(series_message));
     SeriesToReview {
-        series_key: entry.series_key.clone(),
+        series_key,
         cover_message_id: series.cover_message_id.clone(),
+        base_commit: series.base_commit.clone(),
         series: ReviewSeries {
             title: series.title.clone(),
             version: series.version,

@@ -171,7 +171,10 @@ impl Bot {
             .map(|&p| window.messages[p].parsed.clone())
             .collect();
         let assembly = assemble(&patches);
-        let keys = series_keys(&assembly.series);
+        // The key every path stores a mailed series under (see
+        // `sashiko_ingest::series_key`); the review step resolves it against
+        // the store before looking a review up.
+        let keys = sashiko_ingest::series_key::series_keys(&assembly.series);
         for (series, series_key) in assembly.series.into_iter().zip(keys) {
             let positions: Vec<usize> = series
                 .patch_indices
@@ -199,38 +202,4 @@ impl Bot {
         window.patch_positions = patch_positions;
         Ok(window)
     }
-}
-
-/// Key per series shared by its versions: `mail:` and the first
-/// Message-ID of the oldest version reachable through `previous_version`.
-/// A second series claiming the same (key, version) keeps its own id.
-fn series_keys(series: &[Series]) -> Vec<String> {
-    let by_first: HashMap<&str, &Series> = series
-        .iter()
-        .filter_map(|s| Some((s.first_message_id()?, s)))
-        .collect();
-    let mut taken = BTreeSet::new();
-    series
-        .iter()
-        .map(|one| {
-            let own = one.first_message_id().unwrap_or(&one.title).to_owned();
-            let mut root = one;
-            for _ in 0..series.len() {
-                match root
-                    .previous_version
-                    .as_deref()
-                    .and_then(|id| by_first.get(id))
-                {
-                    Some(previous) if !std::ptr::eq(*previous, root) => root = previous,
-                    _ => break,
-                }
-            }
-            let mut key = format!("mail:{}", root.first_message_id().unwrap_or(&own));
-            if !taken.insert((key.clone(), one.version)) {
-                key = format!("mail:{own}");
-                taken.insert((key.clone(), one.version));
-            }
-            key
-        })
-        .collect()
 }

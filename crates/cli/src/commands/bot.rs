@@ -16,8 +16,9 @@ use sashiko_review::{PromptSet, ReviewOptions};
 use sashiko_store::Store;
 
 use crate::inputs::{LoadedSeries, MessageToStore};
-use crate::review_runner::{connect_model, review_and_store};
+use crate::review_runner::{connect_model, known_fingerprints, review_and_store};
 use crate::settings::{FlagSettings, Settings};
+use crate::tree_review::{self, TreeSettings};
 
 #[derive(clap::Args, Debug)]
 pub struct BotArgs {
@@ -40,6 +41,8 @@ struct SharedReviewer {
     prompts: PromptSet,
     client: Option<Arc<dyn LlmClient>>,
     options: ReviewOptions,
+    /// The `[review] tree` series are applied to, if configured.
+    tree: Option<TreeSettings>,
 }
 
 impl Reviewer for SharedReviewer {
@@ -72,13 +75,32 @@ impl Reviewer for SharedReviewer {
                 patch_ids: series.patch_ids.clone(),
                 notes,
             };
+            let tree = tree_review::for_mail(
+                &self.prompts,
+                self.tree.as_ref(),
+                &loaded,
+                series.base_commit.as_deref(),
+            );
+            let title = &series.series.title;
+            if tree.has_tree() {
+                tracing::info!(series = %series.series_key, "{title:?}: {}", tree.summary);
+            } else {
+                tracing::warn!(series = %series.series_key, "{title:?}: {}", tree.summary);
+            }
+            for note in &tree.notes {
+                tracing::info!(series = %series.series_key, "note: {note}");
+            }
+            let mut options = tree.review_options(&self.options);
+            options.known_fingerprints = known_fingerprints(&self.store)
+                .await
+                .map_err(|error| format!("{error:#}"))?;
             let quiet = |_: &str| {};
             review_and_store(
                 &self.store,
                 &self.prompts,
                 &loaded,
                 self.client.clone(),
-                &self.options,
+                &options,
                 &quiet,
             )
             .await
@@ -147,8 +169,8 @@ pub async fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
         base_url: None,
         prompts: None,
     })?;
-    let prompts = PromptSet::load(&settings.prompts)
-        .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
+    let tree = TreeSettings::from_settings(&settings.review);
+    let prompts = crate::commands::worker::review_prompts(&settings, tree.as_ref())?;
     let client = connect_model(&settings)?;
     let store = Store::connect(&settings.db).await.with_context(|| {
         format!(
@@ -165,6 +187,7 @@ pub async fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
             max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
             ..ReviewOptions::default()
         },
+        tree,
     });
     let poll = std::time::Duration::from_secs(config.poll_seconds.max(1));
     let mut bot = Bot::new(store.clone(), config, reviewer).context("starting the bot")?;

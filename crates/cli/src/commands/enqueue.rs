@@ -89,13 +89,13 @@ impl GitInput {
 
 /// The key the queue supersedes by: one for every version of a series.
 ///
-/// The stored series key of mail input names one version (its first
-/// Message-ID), and v2 usually arrives without v1 to link it to, so mail
+/// The stored series key of mail input links versions only when they
+/// arrive together (or v1 is stored), and v2 usually arrives alone, so mail
 /// series are keyed like `sashiko-mail` links versions: b4's `change-id:`
 /// when the series carries one, else the sender's address and the
 /// normalised title. Git series keep their own key (they have no versions).
 fn lineage_key(loaded: &LoadedSeries) -> String {
-    if !loaded.series_key.starts_with("mail:") {
+    if loaded.series_key.starts_with("git:") {
         return loaded.series_key.clone();
     }
     let series = &loaded.series;
@@ -197,7 +197,7 @@ fn payload_for(loaded: &LoadedSeries, repo: &Path) -> anyhow::Result<ReviewJobPa
 }
 
 pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
-    let loaded = load_inputs(
+    let mut loaded = load_inputs(
         &args.inputs,
         &InputOptions {
             repo: &args.repo,
@@ -231,6 +231,9 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let store = open_store(&args.db).await?;
+    // Mail the store holds already is queued under its stored key, so the
+    // job (and its dedup key) matches what ingest and serve queue.
+    crate::stored_keys::adopt_stored_series_keys(&store, &mut loaded).await?;
     let mut results = Vec::new();
     for series in &loaded {
         for note in &series.notes {
@@ -346,7 +349,7 @@ mod tests {
         let cases = [
             (
                 loaded(
-                    "mail:v1@x",
+                    "v1@x",
                     "mm: fix the frobnicator",
                     "Ada <Ada@Example.org>",
                     "Fix.",
@@ -355,7 +358,7 @@ mod tests {
             ),
             (
                 loaded(
-                    "mail:v2@x",
+                    "v2@x",
                     "mm:  Fix the frobnicator.",
                     "Ada Dev <ada@example.org>",
                     "Fixed.",
@@ -364,7 +367,7 @@ mod tests {
             ),
             (
                 loaded(
-                    "mail:v3@x",
+                    "v3@x",
                     "mm: other title",
                     "Ada <ada@example.org>",
                     "x\n\nchange-id: 20250102-frob-1a2b\n",

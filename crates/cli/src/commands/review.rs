@@ -87,7 +87,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     })?;
     let mut prompts = PromptSet::load(&settings.prompts)
         .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
-    let loaded = load_inputs(
+    let mut loaded = load_inputs(
         &args.inputs,
         &InputOptions {
             repo: &args.repo,
@@ -119,6 +119,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     store.migrate().await.context("migrating the database")?;
+    crate::stored_keys::adopt_stored_series_keys(&store, &mut loaded).await?;
 
     let options = ReviewOptions {
         max_attempts: args.max_attempts.max(1),

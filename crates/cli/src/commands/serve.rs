@@ -146,6 +146,9 @@ fn spawn_background_work(
             base_url: None,
             prompts: None,
             max_attempts: 2,
+            // `[review] tree` and `base` of the configuration apply.
+            tree: None,
+            base: None,
             db: DbUrlArgs {
                 db: args.db.db.clone(),
             },

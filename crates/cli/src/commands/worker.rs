@@ -23,8 +23,9 @@ use sashiko_store::{
 use crate::commands::db::{open_store, DbUrlArgs};
 use crate::commands::enqueue::{ReviewJobPayload, REVIEW_JOB};
 use crate::inputs::{load_inputs, series_from_mbox, InputOptions, LoadedSeries};
-use crate::review_runner::{connect_model, review_and_store};
+use crate::review_runner::{connect_model, known_fingerprints, review_and_store};
 use crate::settings::{FlagSettings, Settings};
+use crate::tree_review::{self, TreeSettings};
 
 #[derive(clap::Args, Debug)]
 pub struct WorkerArgs {
@@ -59,8 +60,41 @@ pub struct WorkerArgs {
     /// Times a stage is asked again when its answer does not fit the schema.
     #[arg(long, default_value_t = 2)]
     pub max_attempts: u32,
+    /// Kernel tree mailed series are applied to for context and tools
+    /// (overrides `[review] tree`).
+    #[arg(long)]
+    pub tree: Option<std::path::PathBuf>,
+    /// Revision of the tree used when a series names no base-commit it
+    /// holds (overrides `[review] base`; default HEAD).
+    #[arg(long)]
+    pub base: Option<String>,
     #[command(flatten)]
     pub db: DbUrlArgs,
+}
+
+/// The prompt set with the configured budget and the tree's own guides
+/// (`.sashiko/guides` of its working tree), as `sashiko review` loads it.
+pub fn review_prompts(
+    settings: &Settings,
+    tree: Option<&TreeSettings>,
+) -> anyhow::Result<PromptSet> {
+    let mut prompts = PromptSet::load(&settings.prompts)
+        .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
+    if let Some(tree) = tree {
+        let dir = tree.tree.join(".sashiko/guides");
+        if dir.join("guides.toml").exists() {
+            let added = prompts
+                .add_guides_from(&dir)
+                .with_context(|| format!("loading subsystem guides from {}", dir.display()))?;
+            eprintln!(
+                "sashiko: note: guides from {}: {}",
+                dir.display(),
+                added.join(", ")
+            );
+        }
+    }
+    prompts.budget.apply(&settings.review.budget);
+    Ok(prompts)
 }
 
 /// Runs `review` jobs through the shared review path.
@@ -73,6 +107,8 @@ struct ReviewContext {
     prompts: PromptSet,
     client: Option<Arc<dyn LlmClient>>,
     options: ReviewOptions,
+    /// The `[review] tree` mail is applied to, if configured.
+    tree: Option<TreeSettings>,
 }
 
 impl JobHandler for ReviewJobHandler {
@@ -116,11 +152,32 @@ impl ReviewContext {
             .await
             .map_err(|error| JobFailure::permanent(format!("job {}: {error:#}", job.id.0)))?;
         let progress = |line: &str| tracing::info!(job = job.id.0, "{line}");
-        let repo = payload.git.as_ref().map(|git| git.repo.as_path());
-        let options = ReviewOptions {
-            lock_hierarchy: crate::lock_hierarchy::for_series(repo, &loaded.series),
-            ..self.options.clone()
+        let tree = match &payload.git {
+            Some(git) => tree_review::for_git(&self.prompts, &git.repo, &loaded),
+            None => {
+                let base_commit = tree_review::base_commit_of(
+                    loaded.messages.iter().map(|message| message.raw.as_slice()),
+                );
+                tree_review::for_mail(
+                    &self.prompts,
+                    self.tree.as_ref(),
+                    &loaded,
+                    base_commit.as_deref(),
+                )
+            }
         };
+        if tree.has_tree() {
+            tracing::info!(job = job.id.0, "{}", tree.summary);
+        } else {
+            tracing::warn!(job = job.id.0, "{}", tree.summary);
+        }
+        for note in &tree.notes {
+            tracing::info!(job = job.id.0, "note: {note}");
+        }
+        let mut options = tree.review_options(&self.options);
+        options.known_fingerprints = known_fingerprints(&self.store)
+            .await
+            .map_err(|error| JobFailure::transient(format!("job {}: {error:#}", job.id.0)))?;
         let reviewed = review_and_store(
             &self.store,
             &self.prompts,
@@ -138,6 +195,15 @@ impl ReviewContext {
             "status": reviewed.status.as_str(),
             "findings": reviewed.output.findings.len(),
             "wall_ms": reviewed.wall_ms,
+            "tree": {
+                "context": tree.has_tree(),
+                "summary": tree.summary,
+                "baseline": tree.baseline,
+                "snippets": tree.context.len(),
+                "tools": tree.tools.is_some(),
+                "lock_hierarchy": tree.lock_hierarchy.is_some(),
+                "notes": tree.notes,
+            },
         }))
     }
 }
@@ -175,9 +241,25 @@ async fn load_job_series(
     };
     let count = candidates.len();
     let mut git_fallback = None;
-    for candidate in candidates {
-        if candidate.series_key == payload.series_key && candidate.series.version == payload.version
-        {
+    for mut candidate in candidates {
+        if candidate.series.version != payload.version {
+            git_fallback.get_or_insert(candidate);
+            continue;
+        }
+        if candidate.series_key == payload.series_key {
+            return Ok(candidate);
+        }
+        // Mail: the job's messages rebuilt alone may not link to an older
+        // version, so the series is found by its messages and keeps the key
+        // the job names (the stored series row the review belongs to).
+        let same_messages = payload.git.is_none()
+            && !candidate.messages.is_empty()
+            && candidate
+                .messages
+                .iter()
+                .all(|message| payload.message_ids.contains(&message.message_id));
+        if same_messages {
+            candidate.series_key = payload.series_key.clone();
             return Ok(candidate);
         }
         git_fallback.get_or_insert(candidate);
@@ -221,15 +303,21 @@ fn append_mboxrd(mbox: &mut Vec<u8>, raw: &[u8]) {
 }
 
 pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(&FlagSettings {
+    let mut settings = Settings::load(&FlagSettings {
         db: args.db.db.clone(),
         provider: args.provider.clone(),
         model: args.model.clone(),
         base_url: args.base_url.clone(),
         prompts: args.prompts.clone(),
     })?;
-    let prompts = PromptSet::load(&settings.prompts)
-        .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
+    if let Some(tree) = &args.tree {
+        settings.review.tree = Some(tree.clone());
+    }
+    if let Some(base) = &args.base {
+        settings.review.base = Some(base.clone());
+    }
+    let tree = TreeSettings::from_settings(&settings.review);
+    let prompts = review_prompts(&settings, tree.as_ref())?;
     let client = connect_model(&settings)?;
     let store = open_store(&DbUrlArgs {
         db: Some(settings.db.clone()),
@@ -238,8 +326,20 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let options = ReviewOptions {
         max_attempts: args.max_attempts.max(1),
         max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+        deterministic_secrets: std::env::var_os("SASHIKO_LLM_CASSETTE")
+            .is_some_and(|v| !v.is_empty()),
         ..ReviewOptions::default()
     };
+    match &tree {
+        Some(tree) => eprintln!(
+            "sashiko: mail is reviewed against the tree {} (its base-commit, else {})",
+            tree.tree.display(),
+            tree.base
+        ),
+        None => eprintln!(
+            "sashiko: note: no [review] tree configured: mail is reviewed without tree context"
+        ),
+    }
     let mut config = WorkerConfig::new(args.worker_id.clone().unwrap_or_else(default_worker_id));
     config.concurrency = args.concurrency.max(1);
     config.exit_when_idle = args.exit_when_idle;
@@ -260,6 +360,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             prompts,
             client,
             options,
+            tree,
         }),
     });
     let shutdown = async {
