@@ -214,12 +214,7 @@ fn review_tools(
     series: &crate::inputs::LoadedSeries,
     base: Option<&str>,
 ) -> anyhow::Result<Option<sashiko_review::toolstage::ReviewTools>> {
-    let wanted: Vec<String> = prompts
-        .stages
-        .iter()
-        .flat_map(|stage| stage.tools.iter().cloned())
-        .collect();
-    if wanted.is_empty() {
+    if prompts.stages.iter().all(|stage| stage.tools.is_empty()) {
         return Ok(None);
     }
     let Some(pins) = crate::inputs::tool_pins(repo, series, base)? else {
@@ -229,16 +224,5 @@ fn review_tools(
         );
         return Ok(None);
     };
-    let settings = &prompts.tools;
-    let limits = sashiko_tools::ToolLimits {
-        max_calls: settings.max_calls,
-        max_bytes: settings.max_bytes,
-        max_call_bytes: settings.max_call_bytes,
-        ..sashiko_tools::ToolLimits::default()
-    };
-    let tools = sashiko_tools::RepoTools::open(repo, pins, limits)?;
-    Ok(Some(sashiko_review::toolstage::ReviewTools {
-        executor: std::sync::Arc::new(tools),
-        specs: sashiko_tools::RepoTools::specs(&wanted),
-    }))
+    crate::tree_review::repo_tools(prompts, repo, pins)
 }
