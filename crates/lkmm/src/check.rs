@@ -4,7 +4,9 @@
 //!
 //! Exhaustive by construction; it must never sample or bound values.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 use std::time::Instant;
 
 use crate::ast::{AtomValue, InitEntry, InitValue, Litmus, Prop, StateLoc};
@@ -53,6 +55,8 @@ pub struct Tally {
     /// Names of shared locations, to print addresses.
     pub location_names: Vec<String>,
     pub candidates: u64,
+    /// Nodes of the reads-from search visited (for the deadline).
+    pub rf_nodes: u64,
 }
 
 pub struct Checker<'a> {
@@ -63,6 +67,7 @@ pub struct Checker<'a> {
     deadline: Option<Instant>,
     budget: u64,
     lock_final: bool,
+    prune_stats: std::cell::Cell<PruneStats>,
 }
 
 fn value_of(locs: &mut Locations, v: &InitValue) -> i64 {
@@ -177,6 +182,7 @@ impl<'a> Checker<'a> {
             .iter()
             .any(|l| matches!(l, StateLoc::Mem(name) if lock_like.contains(name)));
         Ok(Checker {
+            prune_stats: std::cell::Cell::new(PruneStats::default()),
             lock_final,
             test,
             locs,
@@ -300,8 +306,16 @@ impl<'a> Checker<'a> {
         for &r in &reads {
             candidates.push(rf_candidates(events, r, &critical));
         }
+        let mut reads_of = vec![Vec::new(); nloc];
+        for &r in &reads {
+            if let Some(l) = events[r].loc {
+                reads_of[l].push(r);
+            }
+        }
         let ctx = Ctx {
             complete: std::cell::Cell::new(false),
+            reads_of,
+            orders_cache: RefCell::new(HashMap::new()),
             paths,
             base: &base,
             events,
@@ -312,13 +326,29 @@ impl<'a> Checker<'a> {
         if !partial_hb.is_acyclic() {
             return Ok(());
         }
+        let co_static = static_co(events, &skeleton);
+        let writes_of = writes_by_location(events, nloc);
         let mut search = RfSearch {
             skeleton: &skeleton,
             reads: &reads,
             candidates: &candidates,
             critical: &critical,
             partial_hb: &mut partial_hb,
+            co_static: &co_static,
+            writes_of: &writes_of,
+            stats: &self.prune_stats,
+            subtree: {
+                let mut v = vec![1u64; reads.len() + 1];
+                for k in (0..reads.len()).rev() {
+                    v[k] = v[k + 1].saturating_mul(candidates[k].len() as u64);
+                }
+                v
+            },
         };
+        // The paths alone may already contradict the model.
+        if !ctx.constraints_hold(&rf, reads.is_empty()) || !search.worth_exploring(&rf, 0) {
+            return Ok(());
+        }
         self.rf_dfs(&ctx, &mut search, 0, &mut rf, tally)
     }
 
@@ -330,8 +360,13 @@ impl<'a> Checker<'a> {
         rf: &mut Vec<usize>,
         tally: &mut Tally,
     ) -> Result<(), LitmusError> {
-        if !ctx.constraints_hold(rf, k == search.reads.len()) {
-            return Ok(());
+        tally.rf_nodes += 1;
+        if tally.rf_nodes % 256 == 0 {
+            if let Some(d) = self.deadline {
+                if Instant::now() > d {
+                    return Err(LitmusError::Timeout("deadline reached".into()));
+                }
+            }
         }
         if k == search.reads.len() {
             return self.co_stage(ctx, search.skeleton, rf, search.critical, tally);
@@ -339,6 +374,12 @@ impl<'a> Checker<'a> {
         let r = search.reads[k];
         for &w in &search.candidates[k] {
             rf[r] = w;
+            if !ctx.constraints_hold(rf, k + 1 == search.reads.len()) {
+                continue;
+            }
+            if self.filter_refuted(ctx, rf) {
+                continue;
+            }
             // An external rf between marked accesses is an hb edge: prune
             // as soon as the known part of hb has a cycle.
             let events = ctx.events;
@@ -348,16 +389,39 @@ impl<'a> Checker<'a> {
                 && search.skeleton.is_marked(r);
             if hb_edge {
                 search.partial_hb.insert(w, r);
-                if search.partial_hb.is_acyclic() {
+                if search.partial_hb.is_acyclic() && search.worth_exploring(rf, k + 1) {
                     self.rf_dfs(ctx, search, k + 1, rf, tally)?;
                 }
                 search.partial_hb.remove(w, r);
-            } else {
+            } else if search.worth_exploring(rf, k + 1) {
                 self.rf_dfs(ctx, search, k + 1, rf, tally)?;
             }
         }
         rf[r] = usize::MAX;
         Ok(())
+    }
+
+    /// The `filter` is already false on the registers the chosen reads
+    /// determine (memory is not final before co is chosen): every
+    /// completion would be discarded, so the subtree need not be explored.
+    fn filter_refuted(&self, ctx: &Ctx<'_>, rf: &[usize]) -> bool {
+        let Some(f) = &self.test.filter else {
+            return false;
+        };
+        let mut lookup = |loc: &StateLoc| -> Option<i64> {
+            match loc {
+                StateLoc::Reg(t, name) => {
+                    let p = ctx.paths.get(*t)?;
+                    match p.regs.get(name) {
+                        Some(sym) => sym.eval(&mut |v| ctx.read_value(*t, v, rf, &mut Vec::new())),
+                        // Never assigned: the final value is 0 (as in `judge`).
+                        None => Some(0),
+                    }
+                }
+                StateLoc::Mem(_) => None,
+            }
+        };
+        eval_prop_partial(f, &mut lookup, &self.locs) == Some(false)
     }
 
     fn co_stage(
@@ -371,10 +435,20 @@ impl<'a> Checker<'a> {
         let events = ctx.events;
         let n = events.len();
         let nloc = self.locs.names.len();
-        // Per-location candidate coherence orders.
-        let mut per_loc: Vec<Vec<Vec<usize>>> = Vec::new();
+        // Per-location candidate coherence orders: they depend on the
+        // sources of that location's reads only, so are cached on those.
+        let mut per_loc: Vec<Rc<Vec<Vec<usize>>>> = Vec::new();
         for l in 0..nloc {
-            let orders = location_orders(events, l, rf, critical, skeleton);
+            let key: Vec<usize> = ctx.reads_of[l].iter().map(|&r| rf[r]).collect();
+            let cached = ctx.orders_cache.borrow().get(&(l, key.clone())).cloned();
+            let orders = match cached {
+                Some(o) => o,
+                None => {
+                    let o = Rc::new(location_orders(events, l, rf, critical, skeleton));
+                    ctx.orders_cache.borrow_mut().insert((l, key), o.clone());
+                    o
+                }
+            };
             if orders.is_empty() {
                 return Ok(());
             }
@@ -389,36 +463,75 @@ impl<'a> Checker<'a> {
         let Some(part) = skeleton.rf_part(&rf_rel) else {
             return Ok(());
         };
-        let mut choice = vec![0usize; nloc];
-        loop {
-            tally.candidates += 1;
-            self.out_of_time(tally)?;
-            let mut co = Rel::empty(n);
-            for l in 0..nloc {
-                let order = &per_loc[l][choice[l]];
-                for i in 0..order.len() {
-                    for j in i + 1..order.len() {
-                        co.insert(order[i], order[j]);
-                    }
-                }
-            }
-            let finals: Vec<usize> = (0..nloc)
-                .map(|l| *per_loc[l][choice[l]].last().unwrap_or(&l))
-                .collect();
-            self.judge(ctx, skeleton, rf, &part, &co, &finals, tally);
-            let mut l = 0;
-            loop {
-                if l == nloc {
-                    return Ok(());
-                }
-                choice[l] += 1;
-                if choice[l] < per_loc[l].len() {
-                    break;
-                }
-                choice[l] = 0;
-                l += 1;
+        // Locations with one possible order contribute fixed edges; the
+        // others are chosen location by location, fewest orders first.
+        let mut co = Rel::empty(n);
+        let mut finals: Vec<usize> = (0..nloc).collect();
+        let mut open = Vec::new();
+        for (l, orders) in per_loc.iter().enumerate() {
+            if orders.len() == 1 {
+                add_order(&mut co, &orders[0]);
+                finals[l] = *orders[0].last().unwrap_or(&l);
+            } else {
+                open.push(l);
             }
         }
+        open.sort_by_key(|&l| per_loc[l].len());
+        let search = CoSearch {
+            ctx,
+            skeleton,
+            rf,
+            part: &part,
+            per_loc: &per_loc,
+            open: &open,
+        };
+        self.co_dfs(&search, 0, &co, &mut finals, tally)
+    }
+
+    /// Choose the order of `search.open[i..]` given the edges `co` of the
+    /// locations chosen so far; prune when those edges already break an
+    /// axiom (sound for the same reason as `RfSearch::partial_consistent`).
+    fn co_dfs(
+        &self,
+        search: &CoSearch<'_>,
+        i: usize,
+        co: &Rel,
+        finals: &mut Vec<usize>,
+        tally: &mut Tally,
+    ) -> Result<(), LitmusError> {
+        if i == search.open.len() {
+            tally.candidates += 1;
+            self.out_of_time(tally)?;
+            self.judge(
+                search.ctx,
+                search.skeleton,
+                search.rf,
+                search.part,
+                co,
+                finals,
+                tally,
+            );
+            return Ok(());
+        }
+        let l = search.open[i];
+        let remaining: usize = search.open[i + 1..]
+            .iter()
+            .map(|&m| search.per_loc[m].len())
+            .product();
+        for order in search.per_loc[l].iter() {
+            let mut next = co.clone();
+            add_order(&mut next, order);
+            if remaining >= CO_PRUNE_MIN_REMAINING {
+                tally.candidates += 1;
+                self.out_of_time(tally)?;
+                if !search.skeleton.check(search.part, &next).consistent {
+                    continue;
+                }
+            }
+            finals[l] = *order.last().unwrap_or(&l);
+            self.co_dfs(search, i + 1, &next, finals, tally)?;
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -486,7 +599,162 @@ struct RfSearch<'a> {
     candidates: &'a [Vec<usize>],
     critical: &'a [(usize, usize)],
     partial_hb: &'a mut Rel,
+    /// Coherence edges every candidate has (see `static_co`).
+    co_static: &'a Rel,
+    /// Non-initial writes of each location.
+    writes_of: &'a [Vec<usize>],
+    /// `subtree[k]`: product of the candidate counts of reads `k..`
+    /// (saturating), the size of the search below a node at depth `k`.
+    subtree: Vec<u64>,
+    /// Partial checks considered, made and pruning, over all path
+    /// combinations (see `worth_exploring`).
+    stats: &'a std::cell::Cell<PruneStats>,
 }
+
+#[derive(Clone, Copy, Default)]
+pub struct PruneStats {
+    seen: u64,
+    made: u64,
+    prunes: u64,
+}
+
+/// Check a partial coherence order only when at least this many
+/// combinations of the remaining locations' orders depend on it.
+const CO_PRUNE_MIN_REMAINING: usize = 4;
+
+struct CoSearch<'a> {
+    ctx: &'a Ctx<'a>,
+    skeleton: &'a Skeleton,
+    rf: &'a [usize],
+    part: &'a RfPart,
+    per_loc: &'a [Rc<Vec<Vec<usize>>>],
+    /// Locations with more than one possible order, in choice order.
+    open: &'a [usize],
+}
+
+/// Add the (transitive) edges of one location's coherence order.
+fn add_order(co: &mut Rel, order: &[usize]) {
+    for i in 0..order.len() {
+        for j in i + 1..order.len() {
+            co.insert(order[i], order[j]);
+        }
+    }
+}
+
+/// Check a partial candidate only when the choices left for the remaining
+/// reads multiply to at least this: a smaller subtree is cheaper to
+/// enumerate (its path constraints prune it quickly) than to test.
+const PRUNE_MIN_SUBTREE: u64 = 2048;
+
+impl RfSearch<'_> {
+    /// Whether the subtree below the first `k` reads (chosen in `rf`) may
+    /// hold a consistent execution, by the cheap test of `partial_consistent`
+    /// when the subtree is large enough for pruning to pay.
+    ///
+    /// A partial check costs about as much as judging a whole candidate, so
+    /// when they rarely prune (less than one in 16 after 256 checks) only
+    /// every 16th is still made; skipping one never changes the result.
+    fn worth_exploring(&mut self, rf: &[usize], k: usize) -> bool {
+        if self.subtree[k] < PRUNE_MIN_SUBTREE {
+            return true;
+        }
+        let mut st = self.stats.get();
+        let unrewarding = st.made >= 256 && st.prunes * 16 < st.made;
+        st.seen += 1;
+        if unrewarding && st.seen % 16 != 0 {
+            self.stats.set(st);
+            return true;
+        }
+        st.made += 1;
+        let ok = self.partial_consistent(rf, k);
+        if !ok {
+            st.prunes += 1;
+        }
+        self.stats.set(st);
+        ok
+    }
+
+    /// The model's axioms on what the first `k` reads' sources already fix:
+    /// their rf edges, the coherence edges coherence forces from them and
+    /// from program order, and the from-reads those imply. Every relation
+    /// of linux-kernel.cat grows with rf and co (the cat's differences
+    /// subtract fixed sets, rcu-order is a least fixpoint of a monotone
+    /// function), so an axiom broken here is broken by every completion:
+    /// `false` is a sound prune.
+    fn partial_consistent(&self, rf: &[usize], k: usize) -> bool {
+        let skeleton = self.skeleton;
+        let events = skeleton.events();
+        let n = events.len();
+        let mut rf_rel = Rel::empty(n);
+        let mut co = self.co_static.clone();
+        let chosen = &self.reads[..k];
+        for &r in chosen {
+            let src = rf[r];
+            rf_rel.insert(src, r);
+            let Some(l) = events[r].loc else { continue };
+            for &w in &self.writes_of[l] {
+                if skeleton.po.contains(r, w) {
+                    // CoRW: the read's source is co-before a po-later write.
+                    co.insert(src, w);
+                } else if skeleton.po.contains(w, r) && w != src {
+                    // CoWR: a po-earlier write is co-before the source.
+                    co.insert(w, src);
+                }
+            }
+            for &r2 in chosen {
+                if rf[r2] != src && events[r2].loc == Some(l) && skeleton.po.contains(r, r2) {
+                    // CoRR: a po-later read reads a co-later write.
+                    co.insert(src, rf[r2]);
+                }
+            }
+        }
+        let Some(co) = co.acyclic_plus() else {
+            return false;
+        };
+        match skeleton.rf_part(&rf_rel) {
+            None => false,
+            Some(part) => skeleton.check(&part, &co).consistent,
+        }
+    }
+}
+
+/// Coherence edges of every candidate execution: the initial write before
+/// every write of its location, and writes in program order (coherence).
+fn static_co(events: &[Event], skeleton: &Skeleton) -> Rel {
+    let n = events.len();
+    let mut co = Rel::empty(n);
+    for a in 0..n {
+        if events[a].kind != Kind::W {
+            continue;
+        }
+        for b in 0..n {
+            if a == b || events[b].kind != Kind::W || events[b].loc != events[a].loc {
+                continue;
+            }
+            if events[b].tags & tag::IW != 0 {
+                continue;
+            }
+            if events[a].tags & tag::IW != 0 || skeleton.po.contains(a, b) {
+                co.insert(a, b);
+            }
+        }
+    }
+    co
+}
+
+fn writes_by_location(events: &[Event], nloc: usize) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); nloc];
+    for (i, e) in events.iter().enumerate() {
+        if let (Kind::W, Some(l)) = (e.kind, e.loc) {
+            if e.tags & tag::IW == 0 {
+                out[l].push(i);
+            }
+        }
+    }
+    out
+}
+
+type OrdersCache = HashMap<(usize, Vec<usize>), Rc<Vec<Vec<usize>>>>;
 
 /// The value of a read whose value equation is cyclic (herd7's `S` values).
 pub const UNSOLVED: i64 = 0x5eed << 44;
@@ -494,6 +762,10 @@ pub const UNSOLVED: i64 = 0x5eed << 44;
 struct Ctx<'a> {
     /// All reads have a source: cyclic values become `UNSOLVED`.
     complete: std::cell::Cell<bool>,
+    /// Reads of each location.
+    reads_of: Vec<Vec<usize>>,
+    /// `location_orders` by location and the sources of its reads.
+    orders_cache: RefCell<OrdersCache>,
     paths: &'a [&'a Path],
     base: &'a [usize],
     events: &'a [Event],
@@ -577,6 +849,45 @@ fn collect_addrs(p: &Prop, out: &mut Vec<String>) {
             collect_addrs(b, out);
         }
         _ => {}
+    }
+}
+
+/// `eval_prop` when some values are unknown (`None`): `None` unless the
+/// known values decide the proposition.
+fn eval_prop_partial(
+    p: &Prop,
+    lookup: &mut dyn FnMut(&StateLoc) -> Option<i64>,
+    locs: &Locations,
+) -> Option<bool> {
+    match p {
+        Prop::True => Some(true),
+        Prop::False => Some(false),
+        Prop::Atom(loc, value) => {
+            let left = lookup(loc)?;
+            let right = match value {
+                AtomValue::Int(v) => *v,
+                AtomValue::Addr(a) => locs.index(a).map_or(-1, |i| ADDR_BASE + i as i64),
+                AtomValue::Loc(other) => lookup(other)?,
+            };
+            Some(left == right)
+        }
+        Prop::Not(a) => eval_prop_partial(a, lookup, locs).map(|b| !b),
+        Prop::And(a, b) => match (
+            eval_prop_partial(a, lookup, locs),
+            eval_prop_partial(b, lookup, locs),
+        ) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        Prop::Or(a, b) => match (
+            eval_prop_partial(a, lookup, locs),
+            eval_prop_partial(b, lookup, locs),
+        ) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
     }
 }
 

@@ -4,7 +4,7 @@
 //! nesting `(* *)` only outside process bodies, where `(*x)` would be C.
 //! The lexer never interprets tokens; it must never allocate per character.
 
-use crate::error::ParseError;
+use crate::error::{Diagnostic, ParseError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
@@ -26,12 +26,16 @@ const PUNCTS: &[&str] = &[
 ];
 
 /// Tokenise `src[start..end]`; `ocaml_comments` enables `(* *)` comments.
+/// Problems go to `errors`: a stray character or a bad literal is skipped
+/// so later problems are found too; an unterminated comment or string ends
+/// the tokens.
 pub fn lex(
     src: &str,
     start: usize,
     end: usize,
     ocaml_comments: bool,
-) -> Result<Vec<Token>, ParseError> {
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Token> {
     let bytes = src.as_bytes();
     let mut tokens = Vec::new();
     let mut i = start;
@@ -52,7 +56,8 @@ pub fn lex(
             i += 2;
             loop {
                 if i + 1 >= end {
-                    return Err(ParseError::at(src, open, "unterminated /* comment"));
+                    errors.push(Diagnostic::at(src, open, "unterminated /* comment"));
+                    return tokens;
                 }
                 if bytes[i] == b'*' && bytes[i + 1] == b'/' {
                     i += 2;
@@ -63,7 +68,13 @@ pub fn lex(
             continue;
         }
         if ocaml_comments && c == b'(' && i + 1 < end && bytes[i + 1] == b'*' {
-            i = skip_ocaml_comment(src, i, end)?;
+            match skip_ocaml_comment(src, i, end) {
+                Ok(next) => i = next,
+                Err(e) => {
+                    errors.push(Diagnostic::at(src, i, &e.message));
+                    return tokens;
+                }
+            }
             continue;
         }
         if c == b'"' {
@@ -73,7 +84,8 @@ pub fn lex(
                 i += 1;
             }
             if i >= end {
-                return Err(ParseError::at(src, open, "unterminated string"));
+                errors.push(Diagnostic::at(src, open, "unterminated string"));
+                return tokens;
             }
             tokens.push(Token {
                 tok: Tok::Str(src[open + 1..i].to_string()),
@@ -102,8 +114,10 @@ pub fn lex(
             while i < end && matches!(bytes[i], b'u' | b'U' | b'l' | b'L') {
                 i += 1;
             }
-            let value =
-                value.ok_or_else(|| ParseError::at(src, s, "integer literal out of range"))?;
+            let value = value.unwrap_or_else(|| {
+                errors.push(Diagnostic::at(src, s, "integer literal out of range"));
+                0
+            });
             tokens.push(Token {
                 tok: Tok::Int(value),
                 offset: s,
@@ -132,15 +146,16 @@ pub fn lex(
             }
             None => {
                 let ch = rest.chars().next().unwrap_or('?');
-                return Err(ParseError::at(
+                errors.push(Diagnostic::at(
                     src,
                     i,
                     &format!("unexpected character {ch:?}"),
                 ));
+                i += ch.len_utf8();
             }
         }
     }
-    Ok(tokens)
+    tokens
 }
 
 /// Skip a nesting `(* ... *)` comment starting at `i`; returns the offset after it.

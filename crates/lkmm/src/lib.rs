@@ -20,7 +20,7 @@ mod prims;
 mod rel;
 mod thread;
 
-pub use error::{LitmusError, ParseError};
+pub use error::{Diagnostic, LitmusError, ParseError};
 pub use lockorder::{check_lock_order, LockOrderViolation};
 pub use outcome::{Outcome, Verdict};
 pub use parser::parse_litmus;

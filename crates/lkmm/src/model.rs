@@ -39,7 +39,6 @@ pub struct Skeleton {
     mb_static: Rel,
     gp: Rel,
     after_unlock_lock_po: Rel,
-    rcu_rscs_inv: Rel,
     marked_id: Rel,
     rmb_r: Rel,
     rmb_w: Rel,
@@ -52,6 +51,32 @@ pub struct Skeleton {
     static_flags: u32,
     has_rcu: bool,
     has_srcu: bool,
+    rcu: RcuNodes,
+    /// For paths without unlocks: the relations that then depend on the
+    /// paths only.
+    fixed: Option<Fixed>,
+}
+
+struct Fixed {
+    strong_fence: Rel,
+    nonrw_fence: Rel,
+    fence: Rel,
+    /// ppo's base for a candidate without internal reads-from.
+    ppo_base_without_rfi: Rel,
+}
+
+/// The events rcu-order can relate (grace periods and the lock/unlock ends
+/// of read-side critical sections): its fixpoint is computed over these
+/// only, with the static relations it uses projected onto them.
+struct RcuNodes {
+    nodes: Vec<usize>,
+    /// `[nodes] ; po?`, the start of rcu-link.
+    po_opt_from: Rel,
+    set: Set,
+    gp: Rel,
+    sgp: Rel,
+    rscsi: Rel,
+    loc: Rel,
 }
 
 #[derive(Clone)]
@@ -316,7 +341,27 @@ impl Skeleton {
         let static_flags = static_flags(&events, &s, &po, &loc, &rcu_rscs, &acquire, &release);
         let has_rcu = !s.sync_rcu.is_empty() || !sync_srcu.is_empty();
         let has_srcu = !s.srcu_lock.is_empty() || !srcu_unlock.is_empty();
-        Skeleton {
+        let rcu_rscs_inv = rcu_rscs.inverse();
+        let rcu = {
+            let set = s
+                .sync_rcu
+                .union(&sync_srcu)
+                .union(&rcu_rscs.domain())
+                .union(&rcu_rscs.range())
+                .union(&s.srcu_lock)
+                .union(&srcu_unlock);
+            let nodes: Vec<usize> = set.iter().collect();
+            RcuNodes {
+                po_opt_from: po.opt().restrict_domain(&set),
+                gp: Rel::identity_on(n, &s.sync_rcu).project(&nodes),
+                sgp: Rel::identity_on(n, &sync_srcu).project(&nodes),
+                rscsi: rcu_rscs_inv.project(&nodes),
+                loc: loc.project(&nodes),
+                set,
+                nodes,
+            }
+        };
+        let mut sk = Skeleton {
             n,
             events,
             po,
@@ -338,7 +383,7 @@ impl Skeleton {
             mb_static,
             gp,
             after_unlock_lock_po,
-            rcu_rscs_inv: rcu_rscs.inverse(),
+            rcu,
             marked_id,
             rmb_r,
             rmb_w,
@@ -347,7 +392,23 @@ impl Skeleton {
             w_marked,
             has_rcu,
             has_srcu,
+            fixed: None,
+        };
+        if sk.s.ul.is_empty() {
+            let strong_fence = sk.mb_static.union(&sk.gp);
+            let nonrw_fence = strong_fence.union(&sk.po_rel).union(&sk.acq_po);
+            let fence = nonrw_fence.union(&sk.wmb).union(&sk.rmb);
+            let none = Rel::empty(n);
+            let ppo_base_without_rfi =
+                ppo_base(&sk, &sk.addr, &sk.data, &sk.ctrl, &none, &fence, &none);
+            sk.fixed = Some(Fixed {
+                strong_fence,
+                nonrw_fence,
+                fence,
+                ppo_base_without_rfi,
+            });
         }
+        sk
     }
 
     /// The rf-dependent, co-independent relations; `None` when the part of
@@ -357,16 +418,22 @@ impl Skeleton {
         let s = &self.s;
         let rfe = rf.inter(&self.ext);
         let rfi = rf.inter(&self.int);
-        let marked_id = Rel::identity_on(n, &s.marked);
-        // Dependencies extended through plain accesses.
-        let carry_dep = self
-            .data
-            .restrict_range(&s.not_srcu_unlock)
-            .seq(&rfi)
-            .star();
-        let addr = carry_dep.seq(&self.addr);
-        let data = carry_dep.seq(&self.data);
-        let ctrl = carry_dep.seq(&self.ctrl);
+        // Dependencies extended through plain accesses (without internal
+        // reads-from, carry-dep is the identity).
+        let (addr, data, ctrl) = if rfi.is_empty() {
+            (self.addr.clone(), self.data.clone(), self.ctrl.clone())
+        } else {
+            let carry_dep = self
+                .data
+                .restrict_range(&s.not_srcu_unlock)
+                .seq(&rfi)
+                .star();
+            (
+                carry_dep.seq(&self.addr),
+                carry_dep.seq(&self.data),
+                carry_dep.seq(&self.ctrl),
+            )
+        };
         let mut po_unlock_lock_po = Rel::empty(n);
         let mut mb = self.mb_static.clone();
         if !s.ul.is_empty() {
@@ -382,33 +449,47 @@ impl Skeleton {
                     .seq(&self.after_unlock_lock_po),
             );
         }
-        let strong_fence = mb.union(&self.gp);
-        let nonrw_fence = strong_fence.union(&self.po_rel).union(&self.acq_po);
-        let fence = nonrw_fence.union(&self.wmb).union(&self.rmb);
-        let dep = addr.union(&data);
-        let rwdep = dep.union(&ctrl).restrict_range(&s.w);
-        let to_w_base = rwdep.union(&addr.restrict_range(&s.plain).seq(&self.wmb));
-        let to_r = addr
-            .restrict_range(&s.r)
-            .union(&dep.restrict_range(&s.marked).seq(&rfi));
-        let ppo_base = to_r
-            .union(&to_w_base)
-            .union(&fence.inter(&self.int))
-            .union(&po_unlock_lock_po.inter(&self.int));
+        // Without unlocks the fences do not depend on rf; without internal
+        // reads-from neither does the base of ppo.
+        let fixed = self.fixed.as_ref();
+        let (strong_fence, nonrw_fence, fence) = match fixed {
+            Some(f) => (
+                f.strong_fence.clone(),
+                f.nonrw_fence.clone(),
+                f.fence.clone(),
+            ),
+            None => {
+                let strong_fence = mb.union(&self.gp);
+                let nonrw_fence = strong_fence.union(&self.po_rel).union(&self.acq_po);
+                let fence = nonrw_fence.union(&self.wmb).union(&self.rmb);
+                (strong_fence, nonrw_fence, fence)
+            }
+        };
+        let ppo_base = match fixed {
+            Some(f) if rfi.is_empty() => f.ppo_base_without_rfi.clone(),
+            _ => ppo_base(self, &addr, &data, &ctrl, &rfi, &fence, &po_unlock_lock_po),
+        };
         let hb_base = ppo_base.union(&rfe).restrict(&s.marked, &s.marked);
         if !hb_base.is_acyclic() {
             return None;
         }
-        let a_cumul = |r: &Rel| rfe.restrict_range(&s.marked).opt().seq(r);
-        let rmw_sequence = rf.seq(&self.rmw).star();
-        let cumul_fence = marked_id
-            .seq(
-                &a_cumul(&strong_fence.union(&self.po_rel))
-                    .union(&self.wmb)
-                    .union(&po_unlock_lock_po),
-            )
-            .restrict_range(&s.marked)
-            .seq(&rmw_sequence);
+        // A-cumul(r) = (rfe;[Marked])? ; r, as r | rfe;[Marked];r (rfe is sparse).
+        let rfe_marked = rfe.restrict_range(&s.marked);
+        let a_cumul = |r: &Rel| r.union(&rfe_marked.seq(r));
+        let rmw_sequence = if self.rmw.is_empty() {
+            Rel::identity_on(n, &Set::empty(n).complement(n))
+        } else {
+            rf.seq(&self.rmw).star()
+        };
+        let cumul_fence = a_cumul(&strong_fence.union(&self.po_rel))
+            .union(&self.wmb)
+            .union(&po_unlock_lock_po)
+            .restrict(&s.marked, &s.marked);
+        let cumul_fence = if self.rmw.is_empty() {
+            cumul_fence
+        } else {
+            cumul_fence.seq(&rmw_sequence)
+        };
         let cumul_star = cumul_fence.star();
         let srcu_rscs = if self.has_srcu {
             let carry_srcu = self.data.restrict_range(&s.not_srcu_unlock).seq(rf).star();
@@ -463,54 +544,55 @@ impl Skeleton {
         let fr = rf.inverse().seq(co);
         let overwrite = co.union(&fr);
         let ppo = part.ppo_base.union(&overwrite.inter(&self.int));
-        let prop = overwrite
+        // prop = [Marked];(overwrite & ext)?;cumul-fence*;[Marked];rfe?;[Marked],
+        // with `;rfe?` as `| ;rfe` (rfe is sparse).
+        let to_fence = overwrite
             .inter(&self.ext)
             .restrict_domain(&s.marked)
             .union(&self.marked_id)
             .seq(&part.cumul_star)
-            .restrict_range(&s.marked)
-            .seq(&part.rfe.opt())
+            .restrict_range(&s.marked);
+        let prop = to_fence
+            .union(&to_fence.seq(&part.rfe))
             .restrict_range(&s.marked);
         let hb = ppo
             .union(&part.rfe)
             .union(&prop.minus_identity().inter(&self.int))
             .restrict(&s.marked, &s.marked);
-        if !hb.is_acyclic() {
+        let Some(hb_star) = hb.acyclic_plus().map(|r| r.opt()) else {
             return no;
-        }
-        let hb_star = hb.star();
+        };
+        // Associated right to left: strong-fence is sparse, prop and hb* dense.
         let pb = prop
-            .seq(&part.strong_fence)
-            .seq(&hb_star)
+            .seq(&part.strong_fence.seq(&hb_star))
             .restrict_range(&s.marked);
-        if !pb.is_acyclic() {
+        let Some(pb_star) = pb.acyclic_plus().map(|r| r.opt()) else {
             return no;
-        }
-        let pb_star = pb.star();
+        };
         let mut rb = Rel::empty(n);
         let mut rcu_fence = Rel::empty(n);
         if self.has_rcu {
-            let rcu_link = self
-                .po
-                .opt()
+            let rn = &self.rcu;
+            let rcu_link = rn
+                .po_opt_from
                 .seq(&hb_star)
                 .seq(&pb_star)
                 .seq(&prop)
-                .seq(&self.po);
+                .seq(&self.po)
+                .restrict_range(&rn.set)
+                .project(&rn.nodes);
             let rcu_order = rcu_order(
-                n,
-                &s.sync_rcu,
-                &s.sync_srcu,
-                &self.rcu_rscs_inv,
-                &part.srcu_rscs.inverse(),
+                &rn.gp,
+                &rn.sgp,
+                &rn.rscsi,
+                &part.srcu_rscs.inverse().project(&rn.nodes),
                 &rcu_link,
-                &self.loc,
-            );
-            rcu_fence = self.po.seq(&rcu_order).seq(&self.po.opt());
+                &rn.loc,
+            )
+            .expand(&rn.nodes, n);
+            rcu_fence = self.po.seq(&rcu_order.union(&rcu_order.seq(&self.po)));
             rb = prop
-                .seq(&rcu_fence)
-                .seq(&hb_star)
-                .seq(&pb_star)
+                .seq(&rcu_fence.seq(&hb_star).seq(&pb_star))
                 .restrict_range(&s.marked);
             if !rb.is_irreflexive() {
                 return no;
@@ -595,6 +677,29 @@ impl Skeleton {
     pub fn events(&self) -> &[Event] {
         &self.events
     }
+}
+
+/// ppo without its co-dependent part: to-r | rw-dependencies | fence&int
+/// | po-unlock-lock-po&int (`overwrite & int` is added once co is known).
+fn ppo_base(
+    sk: &Skeleton,
+    addr: &Rel,
+    data: &Rel,
+    ctrl: &Rel,
+    rfi: &Rel,
+    fence: &Rel,
+    po_unlock_lock_po: &Rel,
+) -> Rel {
+    let s = &sk.s;
+    let dep = addr.union(data);
+    let rwdep = dep.union(ctrl).restrict_range(&s.w);
+    let to_w_base = rwdep.union(&addr.restrict_range(&s.plain).seq(&sk.wmb));
+    let to_r = addr
+        .restrict_range(&s.r)
+        .union(&dep.restrict_range(&s.marked).seq(rfi));
+    to_r.union(&to_w_base)
+        .union(&fence.inter(&sk.int))
+        .union(&po_unlock_lock_po.inter(&sk.int))
 }
 
 /// Flags that depend on the chosen paths only.
@@ -696,32 +801,22 @@ fn match_rcu(events: &[Event], po: &Rel) -> Rel {
     out
 }
 
-/// Least fixpoint of rcu-order.
-fn rcu_order(
-    n: usize,
-    sync_rcu: &Set,
-    sync_srcu: &Set,
-    rcu_rscsi: &Rel,
-    srcu_rscsi: &Rel,
-    link: &Rel,
-    loc: &Rel,
-) -> Rel {
-    let gp = Rel::identity_on(n, sync_rcu);
-    let sgp = Rel::identity_on(n, sync_srcu);
+/// Least fixpoint of rcu-order, over the projected RCU events.
+fn rcu_order(gp: &Rel, sgp: &Rel, rcu_rscsi: &Rel, srcu_rscsi: &Rel, link: &Rel, loc: &Rel) -> Rel {
     let base = gp
-        .union(&sgp)
+        .union(sgp)
         .union(&gp.seq(link).seq(rcu_rscsi))
         .union(&sgp.seq(link).seq(srcu_rscsi).inter(loc))
-        .union(&rcu_rscsi.seq(link).seq(&gp))
-        .union(&srcu_rscsi.seq(link).seq(&sgp).inter(loc));
+        .union(&rcu_rscsi.seq(link).seq(gp))
+        .union(&srcu_rscsi.seq(link).seq(sgp).inter(loc));
     let mut order = base.clone();
     loop {
         let lo = link.seq(&order).seq(link);
         let mut next = base.clone();
         next.union_with(&gp.seq(&lo).seq(rcu_rscsi));
         next.union_with(&sgp.seq(&lo).seq(srcu_rscsi).inter(loc));
-        next.union_with(&rcu_rscsi.seq(&lo).seq(&gp));
-        next.union_with(&srcu_rscsi.seq(&lo).seq(&sgp).inter(loc));
+        next.union_with(&rcu_rscsi.seq(&lo).seq(gp));
+        next.union_with(&srcu_rscsi.seq(&lo).seq(sgp).inter(loc));
         next.union_with(&order.seq(link).seq(&order));
         next.union_with(&order);
         if next == order {

@@ -6,41 +6,69 @@
 //! never evaluate anything.
 
 use crate::ast::*;
-use crate::error::ParseError;
+use crate::error::{Diagnostic, ParseError};
 use crate::lexer::{lex, skip_ocaml_comment, Tok, Token};
 
-/// Parse a whole litmus test.
+/// Parse a whole litmus test. On error, every problem found is reported
+/// (line and column each): the parser resynchronises after a bad init
+/// entry, statement or condition and goes on.
 pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
+    let mut diags = Vec::new();
+    let parsed = parse_recovering(src, &mut diags);
+    match (parsed, ParseError::from_diagnostics(diags)) {
+        (Ok(test), None) => Ok(test),
+        (Err(fatal), None) => Err(ParseError::from(fatal)),
+        (Err(fatal), Some(mut errors)) => {
+            let mut all = errors.diagnostics();
+            all.push(fatal);
+            errors = ParseError::from_diagnostics(all).unwrap_or(errors);
+            Err(errors)
+        }
+        (Ok(_), Some(errors)) => Err(errors),
+    }
+}
+
+/// Parse, pushing recoverable problems to `diags`; `Err` is a problem after
+/// which nothing more can be read (an unbalanced brace, an unterminated
+/// comment, a missing init block or process body).
+fn parse_recovering(src: &str, diags: &mut Vec<Diagnostic>) -> Result<Litmus, Diagnostic> {
+    let fatal = |e: ParseError| Diagnostic {
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    };
     let bytes = src.as_bytes();
-    let mut i = skip_space_and_comments(src, 0, true)?;
+    let mut i = skip_space_and_comments(src, 0, true).map_err(fatal)?;
     // Header: `C name`.
-    if !(src[i..].starts_with("C ") || src[i..].starts_with("C\t")) {
-        return Err(ParseError::at(src, i, "expected header line `C <name>`"));
-    }
-    i += 1;
-    while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
+    let mut name = String::new();
+    if src[i..].starts_with("C ") || src[i..].starts_with("C\t") {
         i += 1;
-    }
-    let name_start = i;
-    while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    let mut name = src[name_start..i].to_string();
-    if name.is_empty() {
-        return Err(ParseError::at(
-            src,
-            name_start,
-            "missing test name after `C`",
-        ));
-    }
-    if let Some(stripped) = name.strip_suffix(".litmus") {
-        name = stripped.to_string();
+        while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
+            i += 1;
+        }
+        let name_start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        name = src[name_start..i].to_string();
+        if name.is_empty() {
+            diags.push(Diagnostic::at(
+                src,
+                name_start,
+                "missing test name after `C`",
+            ));
+        }
+        if let Some(stripped) = name.strip_suffix(".litmus") {
+            name = stripped.to_string();
+        }
+    } else {
+        diags.push(Diagnostic::at(src, i, "expected header line `C <name>`"));
     }
     // Doc string, key lines and comments up to the init block.
     loop {
-        i = skip_space_and_comments(src, i, true)?;
+        i = skip_space_and_comments(src, i, true).map_err(fatal)?;
         if i >= bytes.len() {
-            return Err(ParseError::at(src, i, "missing init block `{ ... }`"));
+            return Err(Diagnostic::at(src, i, "missing init block `{ ... }`"));
         }
         match bytes[i] {
             b'{' => break,
@@ -51,7 +79,7 @@ pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
                     i += 1;
                 }
                 if i >= bytes.len() {
-                    return Err(ParseError::at(src, open, "unterminated doc string"));
+                    return Err(Diagnostic::at(src, open, "unterminated doc string"));
                 }
                 i += 1;
             }
@@ -63,60 +91,61 @@ pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
             }
         }
     }
-    let init_end = matching_brace(src, i)?;
-    let init_tokens = lex(src, i + 1, init_end, true)?;
-    let init = parse_init(src, &init_tokens, init_end)?;
+    let init_end = matching_brace(src, i).map_err(fatal)?;
+    let init_tokens = lex(src, i + 1, init_end, true, diags);
+    let init = parse_init(src, &init_tokens, init_end, diags);
     i = init_end + 1;
 
     let mut processes = Vec::new();
     loop {
-        i = skip_space_and_comments(src, i, true)?;
+        i = skip_space_and_comments(src, i, true).map_err(fatal)?;
         let rest = &src[i..];
         let is_proc =
             rest.starts_with('P') && rest[1..].chars().next().is_some_and(|c| c.is_ascii_digit());
         if !is_proc {
             break;
         }
-        let paren = match rest.find('(') {
-            Some(p) => i + p,
-            None => return Err(ParseError::at(src, i, "expected `(` after process name")),
+        let Some(paren) = rest.find('(').map(|p| i + p) else {
+            return Err(Diagnostic::at(src, i, "expected `(` after process name"));
         };
-        let index: usize = src[i + 1..paren]
-            .trim()
-            .parse()
-            .map_err(|_| ParseError::at(src, i, "bad process name"))?;
-        if index != processes.len() {
-            return Err(ParseError::at(
-                src,
-                i,
-                &format!("expected process P{}", processes.len()),
-            ));
-        }
-        let close = src[paren..]
-            .find(')')
-            .map(|p| paren + p)
-            .ok_or_else(|| ParseError::at(src, paren, "unterminated parameter list"))?;
-        let params = parse_params(src, paren + 1, close)?;
-        let open = skip_space_and_comments(src, close + 1, false)?;
+        let expected = processes.len();
+        let index = match src[i + 1..paren].trim().parse::<usize>() {
+            Ok(index) if index == expected => index,
+            Ok(_) => {
+                diags.push(Diagnostic::at(
+                    src,
+                    i,
+                    &format!("expected process P{expected}"),
+                ));
+                expected
+            }
+            Err(_) => {
+                diags.push(Diagnostic::at(src, i, "bad process name"));
+                expected
+            }
+        };
+        let Some(close) = src[paren..].find(')').map(|p| paren + p) else {
+            return Err(Diagnostic::at(src, paren, "unterminated parameter list"));
+        };
+        let params = parse_params(src, paren + 1, close, diags);
+        let open = skip_space_and_comments(src, close + 1, false).map_err(fatal)?;
         if bytes.get(open) != Some(&b'{') {
-            return Err(ParseError::at(
+            return Err(Diagnostic::at(
                 src,
                 open,
                 "expected `{` to open the process body",
             ));
         }
-        let end = matching_brace(src, open)?;
-        let tokens = lex(src, open + 1, end, false)?;
-        let mut cursor = Cursor {
-            src,
-            tokens: &tokens,
-            pos: 0,
-            end_offset: end,
-        };
+        let end = matching_brace(src, open).map_err(fatal)?;
+        let tokens = lex(src, open + 1, end, false, diags);
+        let mut cursor = Cursor::new(src, &tokens, end);
         let mut body = Vec::new();
         while !cursor.at_end() {
-            body.push(cursor.statement()?);
+            if let Some(stmt) = cursor.statement_recovering() {
+                body.push(stmt);
+            }
         }
+        diags.append(&mut cursor.errors);
         processes.push(Process {
             index,
             params,
@@ -125,50 +154,57 @@ pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
         i = end + 1;
     }
     if processes.is_empty() {
-        return Err(ParseError::at(
+        return Err(Diagnostic::at(
             src,
             i,
             "expected at least one process `P0(...) { ... }`",
         ));
     }
-    let tail = lex(src, i, src.len(), true)?;
-    let mut cursor = Cursor {
-        src,
-        tokens: &tail,
-        pos: 0,
-        end_offset: src.len(),
-    };
+    let tail = lex(src, i, src.len(), true, diags);
+    let mut cursor = Cursor::new(src, &tail, src.len());
     let mut locations = Vec::new();
     let mut filter = None;
     let mut condition = None;
     while !cursor.at_end() {
         let offset = cursor.offset();
-        if cursor.eat_ident("locations") {
-            cursor.expect("[")?;
-            while !cursor.eat("]") {
-                locations.push(cursor.state_loc()?);
-                cursor.eat(";");
+        let clause: Result<(), ParseError> = (|| {
+            if cursor.eat_ident("locations") {
+                cursor.expect("[")?;
+                while !cursor.eat("]") {
+                    locations.push(cursor.state_loc()?);
+                    cursor.eat(";");
+                }
+            } else if cursor.eat_ident("filter") {
+                filter = Some(cursor.prop()?);
+            } else if cursor.eat_ident("exists") {
+                condition = Some((Quantifier::Exists, cursor.prop()?));
+            } else if cursor.eat_ident("forall") {
+                condition = Some((Quantifier::Forall, cursor.prop()?));
+            } else if cursor.eat("~") {
+                if !cursor.eat_ident("exists") {
+                    return Err(cursor.error("expected `exists` after `~`"));
+                }
+                condition = Some((Quantifier::NotExists, cursor.prop()?));
+            } else {
+                return Err(ParseError::at(
+                    src,
+                    offset,
+                    "expected `locations`, `filter`, `exists`, `~exists` or `forall`",
+                ));
             }
-        } else if cursor.eat_ident("filter") {
-            filter = Some(cursor.prop()?);
-        } else if cursor.eat_ident("exists") {
-            condition = Some((Quantifier::Exists, cursor.prop()?));
-        } else if cursor.eat_ident("forall") {
-            condition = Some((Quantifier::Forall, cursor.prop()?));
-        } else if cursor.eat("~") {
-            if !cursor.eat_ident("exists") {
-                return Err(cursor.error("expected `exists` after `~`"));
+            cursor.eat(";");
+            Ok(())
+        })();
+        if let Err(e) = clause {
+            cursor.record(e);
+            // Resynchronise at the next clause keyword.
+            cursor.pos = cursor.pos.max(offset_index(&tail, offset) + 1);
+            while !cursor.at_end() && !cursor.at_clause() {
+                cursor.pos += 1;
             }
-            condition = Some((Quantifier::NotExists, cursor.prop()?));
-        } else {
-            return Err(ParseError::at(
-                src,
-                offset,
-                "expected `locations`, `filter`, `exists`, `~exists` or `forall`",
-            ));
         }
-        cursor.eat(";");
     }
+    diags.append(&mut cursor.errors);
     // Without a final condition herd7 still enumerates the executions.
     let (quantifier, condition) = condition.unwrap_or((Quantifier::Exists, Prop::True));
     Ok(Litmus {
@@ -180,6 +216,14 @@ pub fn parse_litmus(src: &str) -> Result<Litmus, ParseError> {
         quantifier,
         condition,
     })
+}
+
+/// Index of the token at byte `offset` (or the token count).
+fn offset_index(tokens: &[Token], offset: usize) -> usize {
+    tokens
+        .iter()
+        .position(|t| t.offset >= offset)
+        .unwrap_or(tokens.len())
 }
 
 fn skip_space_and_comments(src: &str, mut i: usize, ocaml: bool) -> Result<usize, ParseError> {
@@ -239,8 +283,13 @@ fn matching_brace(src: &str, open: usize) -> Result<usize, ParseError> {
     Err(ParseError::at(src, open, "unbalanced `{`"))
 }
 
-fn parse_params(src: &str, start: usize, end: usize) -> Result<Vec<(String, String)>, ParseError> {
-    let tokens = lex(src, start, end, false)?;
+fn parse_params(
+    src: &str,
+    start: usize,
+    end: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(String, String)> {
+    let tokens = lex(src, start, end, false, diags);
     let mut params = Vec::new();
     for group in tokens.split(|t| t.tok == Tok::Punct(",")) {
         if group.is_empty() {
@@ -249,11 +298,12 @@ fn parse_params(src: &str, start: usize, end: usize) -> Result<Vec<(String, Stri
         let name = match group.last().map(|t| &t.tok) {
             Some(Tok::Ident(n)) => n.clone(),
             _ => {
-                return Err(ParseError::at(
+                diags.push(Diagnostic::at(
                     src,
                     group[0].offset,
                     "expected a parameter name",
-                ))
+                ));
+                continue;
             }
         };
         let ctype: Vec<String> = group[..group.len() - 1]
@@ -264,12 +314,12 @@ fn parse_params(src: &str, start: usize, end: usize) -> Result<Vec<(String, Stri
                 other => format!("{other:?}"),
             })
             .collect();
-        if ctype.first().is_some_and(|t| t == "void") && group.len() == 1 {
+        if name == "void" && group.len() == 1 {
             continue;
         }
         params.push((name, ctype.join(" ")));
     }
-    Ok(params)
+    params
 }
 
 const TYPE_WORDS: &[&str] = &[
@@ -312,18 +362,34 @@ fn is_type_word(s: &str) -> bool {
     TYPE_WORDS.contains(&s)
 }
 
-fn parse_init(src: &str, tokens: &[Token], end: usize) -> Result<Vec<InitEntry>, ParseError> {
-    let mut cursor = Cursor {
-        src,
-        tokens,
-        pos: 0,
-        end_offset: end,
-    };
+fn parse_init(
+    src: &str,
+    tokens: &[Token],
+    end: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<InitEntry> {
+    let mut cursor = Cursor::new(src, tokens, end);
     let mut entries = Vec::new();
     while !cursor.at_end() {
         if cursor.eat(";") {
             continue;
         }
+        if let Err(e) = init_entry(&mut cursor, &mut entries) {
+            cursor.record(e);
+            // Resynchronise after the entry's `;`.
+            while !cursor.at_end() && !cursor.eat(";") {
+                cursor.pos += 1;
+            }
+        }
+    }
+    diags.append(&mut cursor.errors);
+    entries
+}
+
+/// One `;`-terminated entry of the init block.
+fn init_entry(cursor: &mut Cursor<'_>, entries: &mut Vec<InitEntry>) -> Result<(), ParseError> {
+    let src = cursor.src;
+    {
         // `n:r=v`
         if let (Some(Tok::Int(thread)), Some(Tok::Punct(":"))) =
             (cursor.peek_tok(0), cursor.peek_tok(1))
@@ -338,8 +404,7 @@ fn parse_init(src: &str, tokens: &[Token], end: usize) -> Result<Vec<InitEntry>,
                 name,
                 value,
             });
-            cursor.expect_end_of_entry()?;
-            continue;
+            return cursor.expect_end_of_entry();
         }
         let mut ctype = Vec::new();
         while let Some(Tok::Ident(w)) = cursor.peek_tok(0) {
@@ -412,9 +477,8 @@ fn parse_init(src: &str, tokens: &[Token], end: usize) -> Result<Vec<InitEntry>,
                 break;
             }
         }
-        cursor.expect_end_of_entry()?;
+        cursor.expect_end_of_entry()
     }
-    Ok(entries)
 }
 
 struct Cursor<'a> {
@@ -422,9 +486,35 @@ struct Cursor<'a> {
     tokens: &'a [Token],
     pos: usize,
     end_offset: usize,
+    /// Problems recorded while recovering.
+    errors: Vec<Diagnostic>,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(src: &'a str, tokens: &'a [Token], end_offset: usize) -> Cursor<'a> {
+        Cursor {
+            src,
+            tokens,
+            pos: 0,
+            end_offset,
+            errors: Vec::new(),
+        }
+    }
+    fn record(&mut self, e: ParseError) {
+        self.errors.extend(e.diagnostics());
+    }
+    /// At `locations`, `filter`, `exists`, `forall` or `~exists`.
+    fn at_clause(&self) -> bool {
+        match self.peek_tok(0) {
+            Some(Tok::Ident(w)) => {
+                matches!(w.as_str(), "locations" | "filter" | "exists" | "forall")
+            }
+            Some(Tok::Punct("~")) => {
+                matches!(self.peek_tok(1), Some(Tok::Ident(w)) if w == "exists")
+            }
+            _ => false,
+        }
+    }
     fn at_end(&self) -> bool {
         self.pos >= self.tokens.len()
     }
@@ -589,6 +679,54 @@ impl<'a> Cursor<'a> {
 
     // ----- process bodies -----
 
+    /// A statement; on error the problem is recorded, the tokens up to the
+    /// end of the statement are skipped and `None` is returned.
+    fn statement_recovering(&mut self) -> Option<Stmt> {
+        let start = self.pos;
+        match self.statement() {
+            Ok(stmt) => Some(stmt),
+            Err(e) => {
+                self.record(e);
+                self.skip_statement(start);
+                None
+            }
+        }
+    }
+
+    /// Skip to just after the `;` (or the block) ending the statement that
+    /// began at token `start`, never past the `}` closing an enclosing block.
+    fn skip_statement(&mut self, start: usize) {
+        let mut depth = 0usize;
+        while let Some(tok) = self.peek_tok(0) {
+            match tok {
+                Tok::Punct(";") if depth == 0 => {
+                    self.pos += 1;
+                    return;
+                }
+                Tok::Punct("{") => depth += 1,
+                Tok::Punct("}") if depth == 0 => {
+                    if self.pos == start {
+                        // A stray `}` at the top of a body: skip it.
+                        self.pos += 1;
+                    }
+                    return;
+                }
+                Tok::Punct("}") => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.pos += 1;
+                        if !matches!(self.peek_tok(0), Some(Tok::Ident(w)) if w == "else") {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
+    }
+
     fn statement(&mut self) -> Result<Stmt, ParseError> {
         if self.eat("{") {
             let mut body = Vec::new();
@@ -596,7 +734,9 @@ impl<'a> Cursor<'a> {
                 if self.at_end() {
                     return Err(self.error("unterminated block"));
                 }
-                body.push(self.statement()?);
+                if let Some(stmt) = self.statement_recovering() {
+                    body.push(stmt);
+                }
             }
             return Ok(Stmt::Block(body));
         }

@@ -219,14 +219,24 @@ impl Rel {
         }
         out
     }
-    /// `self ; other`
+    /// `self ; other`. Only edges into events with successors in `other`
+    /// are followed, so a sparse `other` is cheap whatever `self` is.
     pub fn seq(&self, other: &Rel) -> Rel {
         let mut out = Rel::empty(self.n);
         let stride = self.stride;
         if stride == 1 {
             // Up to 64 events: one word per row.
+            let mut useful = 0u64;
+            for (b, row) in other.bits.iter().enumerate() {
+                if *row != 0 {
+                    useful |= 1 << b;
+                }
+            }
+            if useful == 0 {
+                return out;
+            }
             for (a, row) in self.bits.iter().enumerate() {
-                let mut w = *row;
+                let mut w = *row & useful;
                 let mut acc = 0u64;
                 while w != 0 {
                     acc |= other.bits[w.trailing_zeros() as usize];
@@ -236,9 +246,32 @@ impl Rel {
             }
             return out;
         }
+        let useful = other.domain();
+        if useful.is_empty() {
+            return out;
+        }
+        if stride == 2 {
+            // 65 to 128 events: two words per row.
+            let (o, b) = (&other.bits, &self.bits);
+            for a in 0..self.n {
+                let (mut lo, mut hi) = (0u64, 0u64);
+                for (wi, mask) in useful.words.iter().enumerate() {
+                    let mut w = b[2 * a + wi] & mask;
+                    while w != 0 {
+                        let c = wi * 64 + w.trailing_zeros() as usize;
+                        w &= w - 1;
+                        lo |= o[2 * c];
+                        hi |= o[2 * c + 1];
+                    }
+                }
+                out.bits[2 * a] = lo;
+                out.bits[2 * a + 1] = hi;
+            }
+            return out;
+        }
         for a in 0..self.n {
             for wi in 0..stride {
-                let mut w = self.bits[a * stride + wi];
+                let mut w = self.bits[a * stride + wi] & useful.words[wi];
                 while w != 0 {
                     let b = wi * 64 + w.trailing_zeros() as usize;
                     w &= w - 1;
@@ -288,8 +321,115 @@ impl Rel {
         }
         out
     }
-    /// `self+`, by Warshall's algorithm on rows.
+    /// `self+` when `self` is acyclic (`None` otherwise): rows are closed in
+    /// reverse topological order, each the union of its successors' closed
+    /// rows, so the cost follows the number of edges, not `n` squared.
+    pub fn acyclic_plus(&self) -> Option<Rel> {
+        let mut out = self.clone();
+        let stride = self.stride;
+        let acyclic = self.with_topological_order(|order| {
+            for &a in order.iter().rev() {
+                let a = a as usize;
+                for wi in 0..stride {
+                    let mut w = self.bits[a * stride + wi];
+                    while w != 0 {
+                        let b = wi * 64 + w.trailing_zeros() as usize;
+                        w &= w - 1;
+                        for x in 0..stride {
+                            let v = out.bits[b * stride + x];
+                            out.bits[a * stride + x] |= v;
+                        }
+                    }
+                }
+            }
+        });
+        acyclic.then_some(out)
+    }
+
+    /// Call `visit` with the events in an order compatible with the relation
+    /// (Kahn's algorithm) and return `true`, or return `false` when it has a
+    /// cycle. Up to 128 events the work space lives on the stack.
+    fn with_topological_order(&self, visit: impl FnOnce(&[u32])) -> bool {
+        const SMALL: usize = 128;
+        if self.n <= SMALL {
+            let mut indegree = [0u32; SMALL];
+            let mut order = [0u32; SMALL];
+            self.kahn(&mut indegree[..self.n], &mut order[..self.n], visit)
+        } else {
+            let mut indegree = vec![0u32; self.n];
+            let mut order = vec![0u32; self.n];
+            self.kahn(&mut indegree, &mut order, visit)
+        }
+    }
+
+    fn kahn(&self, indegree: &mut [u32], order: &mut [u32], visit: impl FnOnce(&[u32])) -> bool {
+        for a in 0..self.n {
+            for b in self.successors(a) {
+                indegree[b] += 1;
+            }
+        }
+        let mut len = 0;
+        for (i, d) in indegree.iter().enumerate() {
+            if *d == 0 {
+                order[len] = i as u32;
+                len += 1;
+            }
+        }
+        let mut next = 0;
+        while next < len {
+            let a = order[next] as usize;
+            next += 1;
+            for b in self.successors(a) {
+                indegree[b] -= 1;
+                if indegree[b] == 0 {
+                    order[len] = b as u32;
+                    len += 1;
+                }
+            }
+        }
+        if len != self.n {
+            return false;
+        }
+        visit(order);
+        true
+    }
+
+    /// The relation between `nodes[i]` and `nodes[j]` as one over `0..k`.
+    pub fn project(&self, nodes: &[usize]) -> Rel {
+        let k = nodes.len();
+        let mut out = Rel::empty(k);
+        for (i, &a) in nodes.iter().enumerate() {
+            for (j, &b) in nodes.iter().enumerate() {
+                if self.contains(a, b) {
+                    out.insert(i, j);
+                }
+            }
+        }
+        out
+    }
+
+    /// Inverse of `project`: a relation over `0..nodes.len()` mapped back
+    /// onto `n` events.
+    pub fn expand(&self, nodes: &[usize], n: usize) -> Rel {
+        let mut out = Rel::empty(n);
+        for (i, &a) in nodes.iter().enumerate() {
+            for j in self.successors(i) {
+                out.insert(a, nodes[j]);
+            }
+        }
+        out
+    }
+
+    /// `self+`: by closing rows in topological order when acyclic, else by
+    /// Warshall's algorithm.
     pub fn plus(&self) -> Rel {
+        if let Some(out) = self.acyclic_plus() {
+            return out;
+        }
+        self.warshall()
+    }
+
+    fn warshall(&self) -> Rel {
         let mut out = self.clone();
         let stride = self.stride;
         if stride == 1 {
@@ -348,25 +488,7 @@ impl Rel {
         (0..self.n).all(|i| !self.contains(i, i))
     }
     pub fn is_acyclic(&self) -> bool {
-        // Repeatedly remove events without predecessors (Kahn).
-        let mut indegree = vec![0usize; self.n];
-        for a in 0..self.n {
-            for b in self.successors(a) {
-                indegree[b] += 1;
-            }
-        }
-        let mut ready: Vec<usize> = (0..self.n).filter(|&i| indegree[i] == 0).collect();
-        let mut removed = 0;
-        while let Some(a) = ready.pop() {
-            removed += 1;
-            for b in self.successors(a) {
-                indegree[b] -= 1;
-                if indegree[b] == 0 {
-                    ready.push(b);
-                }
-            }
-        }
-        removed == self.n
+        self.with_topological_order(|_| {})
     }
     pub fn domain(&self) -> Set {
         let mut s = Set::empty(self.n);
@@ -385,5 +507,81 @@ impl Rel {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rel;
+
+    /// A deterministic pseudo-random relation over `n` events.
+    fn sample(n: usize, seed: u64, forward_only: bool) -> Rel {
+        let mut r = Rel::empty(n);
+        let mut x = seed;
+        for a in 0..n {
+            for b in 0..n {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if (x >> 59) == 0 && (!forward_only || a < b) {
+                    r.insert(a, b);
+                }
+            }
+        }
+        r
+    }
+
+    fn naive_seq(a: &Rel, b: &Rel) -> Rel {
+        let mut out = Rel::empty(a.n);
+        for i in 0..a.n {
+            for k in a.successors(i) {
+                for j in b.successors(k) {
+                    out.insert(i, j);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn closures_and_compositions_agree_with_the_definitions() {
+        // One, two and three words per row.
+        for n in [5, 64, 100, 150] {
+            for seed in 0..4 {
+                let dag = sample(n, seed, true);
+                let closed = dag.acyclic_plus().expect("forward edges are acyclic");
+                assert_eq!(closed, dag.warshall(), "n={n} seed={seed}");
+                assert!(dag.is_acyclic());
+                let any = sample(n, seed + 100, false);
+                assert_eq!(any.plus(), any.warshall(), "n={n} seed={seed}");
+                assert_eq!(any.is_acyclic(), any.acyclic_plus().is_some());
+                let other = sample(n, seed + 200, false);
+                assert_eq!(any.seq(&other), naive_seq(&any, &other), "n={n}");
+            }
+        }
+        let mut cycle = Rel::empty(3);
+        cycle.insert(0, 1);
+        cycle.insert(1, 2);
+        cycle.insert(2, 0);
+        assert!(cycle.acyclic_plus().is_none() && !cycle.is_acyclic());
+    }
+
+    #[test]
+    fn projection_onto_events_round_trips() {
+        let r = sample(90, 7, false);
+        let nodes = [3, 10, 64, 65, 89];
+        let small = r.project(&nodes);
+        for (i, &a) in nodes.iter().enumerate() {
+            for (j, &b) in nodes.iter().enumerate() {
+                assert_eq!(small.contains(i, j), r.contains(a, b));
+            }
+        }
+        let back = small.expand(&nodes, 90);
+        for a in 0..90 {
+            for b in 0..90 {
+                let inside = nodes.contains(&a) && nodes.contains(&b);
+                assert_eq!(back.contains(a, b), inside && r.contains(a, b));
+            }
+        }
     }
 }

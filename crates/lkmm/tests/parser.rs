@@ -87,3 +87,33 @@ fn errors_name_line_and_column() {
         assert_eq!((e.line, e.column), (*line, *column), "{name}: {e}");
     }
 }
+
+#[test]
+fn every_problem_of_a_file_is_reported() {
+    // A bad init entry, a missing `;`, a stray character, an unsupported
+    // loop inside a block, and a bad condition: five problems, in order.
+    let src = "C t\n{ int x = ; int y = 1; }\nP0(int *x) {\n  WRITE_ONCE(*x, 1)\n  int r0 = $;\n  if (r0) { while (1) { } }\n  int r1 = READ_ONCE(*x);\n}\nexists (x=)\n";
+    let e = parse_litmus(src).expect_err("five problems");
+    let found: Vec<(usize, usize)> = e.diagnostics().iter().map(|d| (d.line, d.column)).collect();
+    assert_eq!(
+        found,
+        vec![(2, 11), (5, 3), (5, 12), (6, 13), (9, 11)],
+        "{e}"
+    );
+    assert_eq!((e.line, e.column), (2, 11), "the first problem leads");
+    let text = e.to_string();
+    assert!(
+        text.contains("line 5, column 12: unexpected character '$'")
+            && text.contains("line 6, column 13: `while` statements are not supported"),
+        "{text}"
+    );
+}
+
+#[test]
+fn recovery_keeps_the_statements_around_an_error() {
+    // One bad statement between good ones: only it is reported, once.
+    let src = "C t\n{}\nP0(int *x) {\n  WRITE_ONCE(*x, 1);\n  r0 = ;\n  WRITE_ONCE(*x, 2);\n}\nP1(int *x) {\n  int r1 = READ_ONCE(*x);\n}\nexists (1:r1=2)\n";
+    let e = parse_litmus(src).expect_err("one problem");
+    assert_eq!(e.diagnostics().len(), 1, "{e}");
+    assert_eq!((e.line, e.column), (5, 8), "{e}");
+}

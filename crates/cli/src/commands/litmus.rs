@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use sashiko_lkmm::{check_litmus, LitmusError, Options, Outcome};
+use sashiko_lkmm::{check_litmus, Diagnostic, LitmusError, Options, Outcome};
 
 /// Output format of `sashiko litmus`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +42,8 @@ struct TestResult {
     result: Result<Outcome, String>,
     /// Verdict column for failures: Unsupported or Error.
     failure_kind: &'static str,
+    /// Every syntax problem of a test that does not parse.
+    diagnostics: Vec<Diagnostic>,
     elapsed: Duration,
 }
 
@@ -58,35 +60,11 @@ pub async fn run(args: LitmusArgs) -> anyhow::Result<ExitCode> {
         .context("litmus worker threads panicked")?;
     let mut errors = 0;
     for r in &results {
-        match (&r.result, args.format) {
-            (Ok(o), LitmusFormat::Text) => print!("{}", o.render_herd()),
-            (Ok(o), LitmusFormat::Tsv) => println!(
-                "{}\t{}\t{}\t{}\t{}\t{}",
-                r.path.display(),
-                o.verdict,
-                o.positive,
-                o.negative,
-                if o.data_race { "yes" } else { "no" },
-                r.elapsed.as_millis()
-            ),
-            (Err(e), LitmusFormat::Text) => {
-                println!("{}: {}: {e}", r.path.display(), r.failure_kind)
-            }
-            (Err(e), LitmusFormat::Tsv) => {
-                println!(
-                    "{}\t{}\t0\t0\tno\t{}",
-                    r.path.display(),
-                    r.failure_kind,
-                    r.elapsed.as_millis()
-                );
-                eprintln!("sashiko litmus: {}: {e}", r.path.display());
-            }
-        }
+        let (out, err) = render(r, args.format);
+        print!("{out}");
+        eprint!("{err}");
         if r.failure_kind == "Error" && r.result.is_err() {
             errors += 1;
-        }
-        if args.format == LitmusFormat::Text {
-            println!();
         }
     }
     Ok(if errors > 0 {
@@ -94,6 +72,65 @@ pub async fn run(args: LitmusArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What one test prints: (standard output, standard error). A test that
+/// does not parse lists every problem as `path:line:column: message`.
+fn render(r: &TestResult, format: LitmusFormat) -> (String, String) {
+    use std::fmt::Write as _;
+    let (mut out, mut err) = (String::new(), String::new());
+    let path = r.path.display();
+    match (&r.result, format) {
+        (Ok(o), LitmusFormat::Text) => out.push_str(&o.render_herd()),
+        (Ok(o), LitmusFormat::Tsv) => {
+            let _ = writeln!(
+                out,
+                "{path}\t{}\t{}\t{}\t{}\t{}",
+                o.verdict,
+                o.positive,
+                o.negative,
+                if o.data_race { "yes" } else { "no" },
+                r.elapsed.as_millis()
+            );
+        }
+        (Err(_), LitmusFormat::Text) if !r.diagnostics.is_empty() => {
+            let count = r.diagnostics.len();
+            let _ = writeln!(
+                out,
+                "{path}: {}: cannot parse litmus test ({count} problem{})",
+                r.failure_kind,
+                if count == 1 { "" } else { "s" }
+            );
+            for d in &r.diagnostics {
+                let _ = writeln!(out, "{path}:{}:{}: {}", d.line, d.column, d.message);
+            }
+        }
+        (Err(e), LitmusFormat::Text) => {
+            let _ = writeln!(out, "{path}: {}: {e}", r.failure_kind);
+        }
+        (Err(e), LitmusFormat::Tsv) => {
+            let _ = writeln!(
+                out,
+                "{path}\t{}\t0\t0\tno\t{}",
+                r.failure_kind,
+                r.elapsed.as_millis()
+            );
+            if r.diagnostics.is_empty() {
+                let _ = writeln!(err, "sashiko litmus: {path}: {e}");
+            }
+            for d in &r.diagnostics {
+                let _ = writeln!(
+                    err,
+                    "sashiko litmus: {path}:{}:{}: {}",
+                    d.line, d.column, d.message
+                );
+            }
+        }
+    }
+    if format == LitmusFormat::Text {
+        out.push('\n');
+    }
+    (out, err)
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -138,6 +175,7 @@ fn decide_all(files: &[PathBuf], jobs: usize, timeout: Duration) -> Vec<TestResu
 
 fn decide_one(path: &Path, timeout: Duration) -> TestResult {
     let start = Instant::now();
+    let mut diagnostics = Vec::new();
     let (result, failure_kind) = match std::fs::read_to_string(path) {
         Err(e) => (Err(format!("cannot read {}: {e}", path.display())), "Error"),
         Ok(src) => {
@@ -150,6 +188,10 @@ fn decide_one(path: &Path, timeout: Duration) -> TestResult {
                 Err(e @ (LitmusError::Unsupported { .. } | LitmusError::Timeout(_))) => {
                     (Err(e.to_string()), "Unsupported")
                 }
+                Err(LitmusError::Parse(e)) => {
+                    diagnostics = e.diagnostics();
+                    (Err(LitmusError::Parse(e).to_string()), "Error")
+                }
                 Err(e) => (Err(e.to_string()), "Error"),
             }
         }
@@ -158,6 +200,61 @@ fn decide_one(path: &Path, timeout: Duration) -> TestResult {
         path: path.to_path_buf(),
         result,
         failure_kind,
+        diagnostics,
         elapsed: start.elapsed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BROKEN: &str = "C broken\n{ int x = ; }\nP0(int *x) {\n  WRITE_ONCE(*x, 1)\n  int r0 = $;\n}\nexists (x=)\n";
+    const GOOD: &str = "C good\n{}\nP0(int *x) { WRITE_ONCE(*x, 1); }\nP1(int *x) { int r0 = READ_ONCE(*x); }\nexists (1:r0=1)\n";
+
+    fn decided(name: &str, src: &str) -> (tempfile::TempDir, TestResult) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name);
+        std::fs::write(&path, src).expect("write test");
+        let r = decide_one(&path, Duration::from_secs(10));
+        (dir, r)
+    }
+
+    #[test]
+    fn every_parse_problem_is_printed_with_its_position() {
+        let (_dir, r) = decided("broken.litmus", BROKEN);
+        assert_eq!(r.failure_kind, "Error");
+        let (out, err) = render(&r, LitmusFormat::Text);
+        let path = r.path.display().to_string();
+        assert!(
+            out.contains("cannot parse litmus test (4 problems)"),
+            "{out}"
+        );
+        for (line, column) in [(2, 11), (5, 3), (5, 12), (7, 11)] {
+            assert!(
+                out.contains(&format!("{path}:{line}:{column}: ")),
+                "{line}:{column} missing from\n{out}"
+            );
+        }
+        assert!(err.is_empty(), "{err}");
+        let (out, err) = render(&r, LitmusFormat::Tsv);
+        assert!(
+            out.starts_with(&format!("{path}\tError\t0\t0\tno\t")),
+            "{out}"
+        );
+        assert_eq!(err.lines().count(), 4, "{err}");
+        assert!(
+            err.contains(&format!("{path}:5:12: unexpected character '$'")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_decided_test_prints_its_verdict() {
+        let (_dir, r) = decided("good.litmus", GOOD);
+        let (out, _) = render(&r, LitmusFormat::Tsv);
+        assert!(out.contains("\tSometimes\t1\t1\tno\t"), "{out}");
+        let (out, _) = render(&r, LitmusFormat::Text);
+        assert!(out.contains("Observation good Sometimes 1 1"), "{out}");
     }
 }
