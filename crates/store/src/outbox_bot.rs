@@ -124,13 +124,14 @@ impl Store {
         Ok(id.map(ReviewId))
     }
 
-    /// The findings of a review, in row order.
+    /// The reported findings of a review, in row order (findings kept but
+    /// not reported, such as those fixed later in the series, are left out).
     pub async fn review_findings(
         &self,
         review: ReviewId,
     ) -> Result<Vec<StoredFinding>, StoreError> {
         let sql = "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, preexisting \
-                   FROM findings WHERE review_id = $1 ORDER BY id";
+                   FROM findings WHERE review_id = $1 AND status = 'reported' ORDER BY id";
         let rows: Vec<FindingRow> =
             on_pool!(self, pool => sqlx::query_as(sql).bind(review.0).fetch_all(pool).await)
                 .context(|| format!("reading the findings of review {}", review.0))?;
