@@ -156,6 +156,10 @@ pub struct ReviewOutput {
     /// On version n+1 of a series reviewed before: how the findings relate
     /// to the earlier review.
     pub versions: Option<VersionReport>,
+    /// One entry per finding of [`ReviewOutput::findings`], same order: the
+    /// report stage's wording of its comment when one passed the checks;
+    /// `None` means the finder's own text.
+    pub wordings: Vec<Option<String>>,
 }
 
 /// How a review of version n+1 relates to the earlier version's review.
@@ -224,6 +228,7 @@ pub async fn run_review(
         guides: Vec::new(),
         fixed_later: Vec::new(),
         versions: None,
+        wordings: Vec::new(),
     };
     let interdiff = options
         .previous
@@ -455,6 +460,58 @@ pub async fn run_review(
         carry_forward(&mut output, prompts, series, options, previous, interdiff);
     }
     sort_findings(&mut output);
+    output.wordings = vec![None; output.findings.len()];
+    if let Some(stage) = prompts.stages.iter().find(|s| s.kind == StageKind::Report) {
+        let to_word: Vec<usize> = (0..output.findings.len())
+            .filter(|at| !output.findings[*at].preexisting)
+            .collect();
+        let not_run = match &client {
+            None => Some((StageState::Skipped, no_model())),
+            Some(_) if to_word.is_empty() => Some((
+                StageState::NotApplicable,
+                "no findings to report".to_owned(),
+            )),
+            Some(_) if output.compromised => Some((
+                StageState::NotApplicable,
+                "the review is compromised and not reported".to_owned(),
+            )),
+            Some(_) => None,
+        };
+        match (not_run, &client) {
+            (Some((state, reason)), _) => {
+                output
+                    .stages
+                    .push(stage_report(stage, state, Some(reason), 0));
+            }
+            (None, Some(client)) => {
+                let findings: Vec<&Finding> =
+                    to_word.iter().map(|at| &output.findings[*at]).collect();
+                let (report_series, report_options) =
+                    staging::for_verify(&staged, series, &output.findings, options);
+                let worded = crate::wording::run(
+                    client.as_ref(),
+                    &crate::wording::WordingRequest {
+                        prompts,
+                        stage,
+                        series: &report_series,
+                        context: &report_options.context,
+                        secrets: &secrets,
+                        max_output_tokens: options.max_output_tokens,
+                    },
+                    &findings,
+                )
+                .await;
+                progress(&format!("stage {} done", stage.name));
+                output.compromised |= worded.leaked;
+                output.usage += worded.report.usage;
+                output.stages.push(worded.report);
+                for (at, wording) in to_word.into_iter().zip(worded.wordings) {
+                    output.wordings[at] = wording;
+                }
+            }
+            (None, None) => {}
+        }
+    }
     Ok(output)
 }
 

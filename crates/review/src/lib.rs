@@ -39,3 +39,4 @@ pub mod related;
 pub mod staging;
 pub mod toolstage;
 pub mod versions;
+pub mod wording;

@@ -229,6 +229,19 @@ pub fn verify_request(
     base_request(base, stage).with_message(Message::user_text(text))
 }
 
+/// The report stage's request: the findings to word are model output that
+/// quotes patch text, so they travel in a block too.
+pub fn report_request(base: &RequestBase<'_>, stage: &StageDef, findings_json: &str) -> ChatRequest {
+    let mut text = stage_instructions(stage);
+    text.push_str("\nThe findings to word:\n");
+    text.push_str(&untrusted_block(
+        &base.secrets.nonce,
+        "findings to word",
+        findings_json,
+    ));
+    base_request(base, stage).with_message(Message::user_text(text))
+}
+
 fn base_request(base: &RequestBase<'_>, stage: &StageDef) -> ChatRequest {
     let mut request = ChatRequest::new(
         stage.name.clone(),
