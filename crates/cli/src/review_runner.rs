@@ -336,6 +336,7 @@ fn outcome_notes(
             FindingNotes {
                 carry: label.map(|(carry, _)| carry.as_str().to_owned()),
                 earlier_finding: label.and_then(|(_, id)| id.map(FindingId)),
+                wording: output.wordings.get(at).cloned().flatten(),
                 ..FindingNotes::default()
             }
         })

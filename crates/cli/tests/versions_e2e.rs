@@ -72,6 +72,9 @@ index 4444444..6666666 100644
  }
 ";
 
+const WORDED: &str =
+    "g() returns its own error code; replacing it with -EIO here hides why it failed.";
+
 /// An mbox with a cover letter and two patches threaded under it.
 fn mbox(version: u32, diffs: [&str; 2]) -> String {
     let tag = if version == 1 {
@@ -198,6 +201,13 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
                     4,
                     "the error of g() is replaced by -EIO",
                 )]),
+            )
+            .push(
+                "report",
+                FakeAnswer::json(json!({"comments": [
+                    {"id": "R1", "text": WORDED},
+                    {"id": "R2", "text": "Looks fine to me."},
+                ]})),
             ),
     ));
     let second = env.review(Some(&fake.base_url()), &["v2.mbox", "--format", "json"]);
@@ -214,6 +224,24 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
                 Some(v1_ids[1])
             )
         ]
+    );
+    // The report stage worded the first comment; the second wording did
+    // not match its finding and the finder's text stays.
+    assert_eq!(v2["findings"][0]["wording"], WORDED);
+    assert!(v2["findings"][1].get("wording").is_none(), "{v2}");
+    let report_stage = v2["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|stage| stage["name"] == "report")
+        .expect("report stage")
+        .clone();
+    assert_eq!(report_stage["state"], "ran");
+    assert!(
+        report_stage["notes"]
+            .to_string()
+            .contains("R2: wording does not match its finding"),
+        "{report_stage}"
     );
     let fixed = v2["versions"]["fixed"].as_array().expect("fixed");
     assert_eq!(fixed.len(), 1, "{v2}");
@@ -243,6 +271,14 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
         store.earlier_review_of(v2_review).await.expect("earlier"),
         Some(v1_review)
     );
+    let wordings: Vec<Option<String>> = store
+        .review_finding_notes(v2_review)
+        .await
+        .expect("rows")
+        .into_iter()
+        .map(|f| f.notes.wording)
+        .collect();
+    assert_eq!(wordings, vec![Some(WORDED.to_owned()), None, None]);
     let rows: Vec<(String, String, Option<String>, Option<i64>)> = store
         .review_finding_notes(v2_review)
         .await

@@ -132,6 +132,10 @@ pub struct FindingView<'a> {
     /// The earlier version's finding (stored row id) it continues.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub earlier_finding_id: Option<i64>,
+    /// The report stage's wording of the reply comment, when it passed the
+    /// checks (else the reply uses `problem`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wording: Option<&'a str>,
 }
 
 impl<'a> FindingView<'a> {
@@ -165,6 +169,7 @@ impl<'a> FindingView<'a> {
             consensus: finding.consensus,
             carry: None,
             earlier_finding_id: None,
+            wording: None,
         }
     }
 }
@@ -244,6 +249,7 @@ pub fn document<'a>(
             .enumerate()
             .map(|(at, finding)| {
                 let mut view = FindingView::from_finding(finding);
+                view.wording = output.wordings.get(at).and_then(Option::as_deref);
                 if let Some((carry, earlier)) =
                     output.versions.as_ref().and_then(|v| v.findings.get(at))
                 {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use sashiko_review::versions::Carry;
 use sashiko_review::{Finding, ReviewOutput, ReviewSeries, StageState};
 
-use crate::inline::render_patch_reply;
+use crate::inline::{render_worded_reply, Comment};
 use crate::json::ReviewMeta;
 
 pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_>) -> String {
@@ -131,9 +131,17 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         meta.wall_ms as f64 / 1000.0
     );
     if !output.compromised {
-        let all: Vec<&Finding> = output.findings.iter().collect();
+        let all: Vec<Comment<'_>> = output
+            .findings
+            .iter()
+            .enumerate()
+            .map(|(at, finding)| Comment {
+                finding,
+                wording: output.wordings.get(at).and_then(Option::as_deref),
+            })
+            .collect();
         for patch in &series.patches {
-            if let Some(reply) = render_patch_reply(patch, &all) {
+            if let Some(reply) = render_worded_reply(patch, &all) {
                 let _ = writeln!(
                     out,
                     "\n---- inline reply to [{}/{}] {} ----\n",

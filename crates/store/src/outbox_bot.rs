@@ -34,6 +34,8 @@ pub struct StoredFinding {
     pub problem: String,
     /// Not introduced by the patch.
     pub preexisting: bool,
+    /// The report stage's checked wording of the reply comment, if any.
+    pub wording: Option<String>,
 }
 
 /// Model and prompt set of a review.
@@ -62,7 +64,18 @@ pub struct StagePromptFeedback {
     pub fixed: i64,
 }
 
-type FindingRow = (i64, i64, String, i64, i64, String, String, String, bool);
+type FindingRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+);
 
 impl Store {
     /// Moves the due time of a queued mail to `until_ms` (epoch
@@ -130,7 +143,7 @@ impl Store {
         &self,
         review: ReviewId,
     ) -> Result<Vec<StoredFinding>, StoreError> {
-        let sql = "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, preexisting \
+        let sql = "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, preexisting, wording \
                    FROM findings WHERE review_id = $1 AND status = 'reported' ORDER BY id";
         let rows: Vec<FindingRow> =
             on_pool!(self, pool => sqlx::query_as(sql).bind(review.0).fetch_all(pool).await)
@@ -139,7 +152,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(id, patch_index, file, start, end, stage, severity, problem, preexisting)| {
+                |(id, patch_index, file, start, end, stage, severity, problem, preexisting, wording)| {
                     StoredFinding {
                         id: FindingId(id),
                         patch_index: number(patch_index),
@@ -150,6 +163,7 @@ impl Store {
                         severity,
                         problem,
                         preexisting,
+                        wording,
                     }
                 },
             )
