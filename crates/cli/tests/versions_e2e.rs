@@ -249,7 +249,10 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
     assert_eq!(fixed[0]["earlier_finding_id"], v1_ids[0]);
     assert_eq!(fixed[0]["carry"], "fixed");
     assert_eq!(
-        (v2["versions"]["new"].as_u64(), v2["versions"]["still_present"].as_u64()),
+        (
+            v2["versions"]["new"].as_u64(),
+            v2["versions"]["still_present"].as_u64()
+        ),
         (Some(1), Some(1))
     );
     assert_eq!(
@@ -258,7 +261,12 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
     );
     // The stages saw the interdiff, in the shared prefix.
     for stage in ["resource", "security", "verify"] {
-        let request = fake.requests_for(stage).last().expect("asked").body.to_string();
+        let request = fake
+            .requests_for(stage)
+            .last()
+            .expect("asked")
+            .body
+            .to_string();
         assert!(request.contains("changes since v1 of lib/a.c"), "{stage}");
         assert!(request.contains("+\\t\\tkfree(buf);"), "{stage}: {request}");
         assert!(request.contains("+\\t/* copy the name */"), "{stage}");
@@ -296,7 +304,12 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
     assert_eq!(
         rows,
         vec![
-            ("lib/a.c".into(), "reported".into(), Some("new".into()), None),
+            (
+                "lib/a.c".into(),
+                "reported".into(),
+                Some("new".into()),
+                None
+            ),
             (
                 "lib/b.c".into(),
                 "reported".into(),
@@ -312,7 +325,11 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
         ]
     );
     assert_eq!(
-        store.review_findings(v2_review).await.expect("reported").len(),
+        store
+            .review_findings(v2_review)
+            .await
+            .expect("reported")
+            .len(),
         2,
         "the fixed one is not in the reply's findings"
     );
@@ -323,11 +340,15 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
     let text = env.review(Some(&fake.base_url()), &["v2.mbox"]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
-        text.contains("Since v1 (review 1): 0 new, 1 still present, 1 fixed; changed files: lib/a.c, lib/b.c"),
+        text.contains(
+            "Since v1 (review 1): 0 new, 1 still present, 1 fixed; changed files: lib/a.c, lib/b.c"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("[still present from v1]: len is not checked against sizeof(dst) before memcpy"),
+        text.contains(
+            "[still present from v1]: len is not checked against sizeof(dst) before memcpy"
+        ),
         "a bug the model did not raise again is carried by code: {text}"
     );
     assert!(

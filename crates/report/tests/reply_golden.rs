@@ -349,7 +349,10 @@ fn worded_reply_uses_checked_wordings_and_changes_nothing_else() {
     )
     .expect("renders");
     let text = String::from_utf8_lossy(&worded.bytes);
-    assert!(text.contains("buf from kmalloc() is leaked on every return"), "{text}");
+    assert!(
+        text.contains("buf from kmalloc() is leaked on every return"),
+        "{text}"
+    );
     assert!(!text.contains("Is buf freed anywhere?"), "{text}");
     assert!(text.contains("Is the double report intended?"), "{text}");
     assert!(!text.contains("SASHIKO-CANARY") && !text.contains("Nice patch"));
@@ -361,9 +364,17 @@ fn worded_reply_uses_checked_wordings_and_changes_nothing_else() {
             .map(str::to_owned)
             .collect()
     };
-    assert_eq!(quoted(&worded.bytes), quoted(&plain.bytes), "only the words differ");
     assert_eq!(
-        (worded.envelope.clone(), worded.message_id.clone(), worded.kind),
+        quoted(&worded.bytes),
+        quoted(&plain.bytes),
+        "only the words differ"
+    );
+    assert_eq!(
+        (
+            worded.envelope.clone(),
+            worded.message_id.clone(),
+            worded.kind
+        ),
         (plain.envelope, plain.message_id, plain.kind)
     );
     invariants("findings_worded", &worded.bytes);

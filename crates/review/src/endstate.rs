@@ -120,9 +120,9 @@ impl FileState {
     /// Whether some known line has this text (trimmed).
     pub fn has_text(&self, wanted: &str) -> bool {
         let wanted = wanted.trim();
-        self.items.iter().any(|item| {
-            matches!(item, Item::Line { text: Some(text), .. } if text.trim() == wanted)
-        })
+        self.items.iter().any(
+            |item| matches!(item, Item::Line { text: Some(text), .. } if text.trim() == wanted),
+        )
     }
 
     /// Apply one file's hunks of patch `patch`. Returns a note when the
@@ -142,9 +142,7 @@ impl FileState {
                 self.items = new.into_iter().chain(old).collect();
                 return Some(format!("patch {patch}: a hunk does not apply in order"));
             }
-            let past_end = || {
-                format!("patch {patch}: a hunk reaches past the end of the file")
-            };
+            let past_end = || format!("patch {patch}: a hunk reaches past the end of the file");
             consumed = before;
             let mut new_line = hunk.new_start;
             for line in &hunk.lines {
@@ -257,7 +255,8 @@ pub fn file_diffs(diff: &str) -> Vec<FileDiff> {
     let mut old_path: Option<Option<String>> = None;
     let mut rename: (Option<String>, Option<String>) = (None, None);
     let mut remaining = (0u32, 0u32);
-    let flush_rename = |rename: &mut (Option<String>, Option<String>), files: &mut Vec<FileDiff>| {
+    let flush_rename = |rename: &mut (Option<String>, Option<String>),
+                        files: &mut Vec<FileDiff>| {
         if let (Some(from), Some(to)) = std::mem::take(rename) {
             files.push(FileDiff {
                 old_path: Some(from),

@@ -139,12 +139,28 @@ fn leak_finding(patch_index: u32, file: &str) -> Finding {
 #[test]
 fn later_patches_fix_or_keep_the_cited_code() {
     let cases: [(&str, &[&str], Option<&str>); 7] = [
-        ("a later patch changes the cited return", &[LEAK, FIX], Some("patch 2 changes 1 of the 2")),
+        (
+            "a later patch changes the cited return",
+            &[LEAK, FIX],
+            Some("patch 2 changes 1 of the 2"),
+        ),
         ("a later patch only shifts the lines", &[LEAK, SHIFT], None),
-        ("shifted, then fixed", &[LEAK, SHIFT, FIX_AFTER_SHIFT], Some("patch 3 changes 1 of the 2")),
+        (
+            "shifted, then fixed",
+            &[LEAK, SHIFT, FIX_AFTER_SHIFT],
+            Some("patch 3 changes 1 of the 2"),
+        ),
         ("the code moves with the same text", &[LEAK, MOVE], None),
-        ("the file is deleted", &[LEAK, DELETE], Some("patch 2 changes 2 of the 2")),
-        ("renamed and fixed", &[LEAK, RENAME_AND_FIX], Some("patch 2 changes 1 of the 2")),
+        (
+            "the file is deleted",
+            &[LEAK, DELETE],
+            Some("patch 2 changes 2 of the 2"),
+        ),
+        (
+            "renamed and fixed",
+            &[LEAK, RENAME_AND_FIX],
+            Some("patch 2 changes 1 of the 2"),
+        ),
         ("renamed only", &[LEAK, RENAME_ONLY], None),
     ];
     for (what, diffs, expected) in cases {

@@ -236,16 +236,19 @@ pub async fn run_review(
         .map(|previous| crate::versions::interdiff(&previous.series, series));
     let mut snippets = options.context.clone();
     if let (Some(previous), Some(interdiff)) = (&options.previous, &interdiff) {
-        snippets.extend(interdiff.files.iter().map(|file| {
-            crate::context::ContextSnippet {
-                file: file.file.clone(),
-                first_line: file.first_line,
-                label: format!("changes since v{}", previous.version),
-                text: file.text.clone(),
-                kind: crate::context::ContextKind::Interdiff,
-                priority: crate::context::priority::INTERDIFF,
-            }
-        }));
+        snippets.extend(
+            interdiff
+                .files
+                .iter()
+                .map(|file| crate::context::ContextSnippet {
+                    file: file.file.clone(),
+                    first_line: file.first_line,
+                    label: format!("changes since v{}", previous.version),
+                    text: file.text.clone(),
+                    kind: crate::context::ContextKind::Interdiff,
+                    priority: crate::context::priority::INTERDIFF,
+                }),
+        );
     }
     let patch_lines: Vec<(u32, PatchLines)> = series
         .patches
@@ -448,8 +451,7 @@ pub async fn run_review(
             &options.known_fingerprints,
         ) {
             output.known.push(DroppedFinding { finding, reason });
-        } else if let Some(reason) =
-            crate::endstate::fixed_later_reason(&states, series, &finding)
+        } else if let Some(reason) = crate::endstate::fixed_later_reason(&states, series, &finding)
         {
             output.fixed_later.push(DroppedFinding { finding, reason });
         } else {

@@ -231,7 +231,11 @@ pub fn verify_request(
 
 /// The report stage's request: the findings to word are model output that
 /// quotes patch text, so they travel in a block too.
-pub fn report_request(base: &RequestBase<'_>, stage: &StageDef, findings_json: &str) -> ChatRequest {
+pub fn report_request(
+    base: &RequestBase<'_>,
+    stage: &StageDef,
+    findings_json: &str,
+) -> ChatRequest {
     let mut text = stage_instructions(stage);
     text.push_str("\nThe findings to word:\n");
     text.push_str(&untrusted_block(

@@ -173,7 +173,11 @@ fn survives_in(cited: &[(Origin, Option<String>)], end: Option<&FileState>) -> b
 /// post-patch line where the first cited line's text appears (nearest to
 /// the old place, the same patch number first); unchanged when no patch
 /// of the new version shows it.
-fn reanchor(earlier: &Finding, cited: &[(Origin, Option<String>)], series: &ReviewSeries) -> Finding {
+fn reanchor(
+    earlier: &Finding,
+    cited: &[(Origin, Option<String>)],
+    series: &ReviewSeries,
+) -> Finding {
     let mut moved = earlier.clone();
     let Some(first) = cited.iter().find_map(|(_, text)| text.as_deref()) else {
         return moved;
@@ -193,7 +197,11 @@ fn reanchor(earlier: &Finding, cited: &[(Origin, Option<String>)], series: &Revi
                 continue;
             }
             let distance = number.abs_diff(earlier.line_start + offset)
-                + if patch.index == earlier.patch_index { 0 } else { 10_000 };
+                + if patch.index == earlier.patch_index {
+                    0
+                } else {
+                    10_000
+                };
             if best.is_none_or(|(_, _, d)| distance < d) {
                 best = Some((patch.index, number, distance));
             }
@@ -347,7 +355,10 @@ fn align(a: &FileState, b: &FileState) -> (Vec<Step>, bool) {
             ys.pop();
         }
         steps.extend(diff_runs(&run_a, &run_b));
-        let (na, nb) = (xs.last().and_then(first_base), ys.last().and_then(first_base));
+        let (na, nb) = (
+            xs.last().and_then(first_base),
+            ys.last().and_then(first_base),
+        );
         match (na, nb) {
             (None, None) => break,
             (Some(n), other) if other.is_none_or(|m| n < m) => {
@@ -433,9 +444,10 @@ fn align(a: &FileState, b: &FileState) -> (Vec<Step>, bool) {
 /// (pushed back reversed).
 fn split_front(entry: Entry, limit: Option<u32>) -> (Entry, Option<Entry>) {
     match (entry, limit) {
-        (Entry::BaseRange(from, to), Some(limit)) if to.is_none_or(|to| limit < to) => {
-            (Entry::BaseRange(from, Some(limit)), Some(Entry::BaseRange(limit, to)))
-        }
+        (Entry::BaseRange(from, to), Some(limit)) if to.is_none_or(|to| limit < to) => (
+            Entry::BaseRange(from, Some(limit)),
+            Some(Entry::BaseRange(limit, to)),
+        ),
         (entry, _) => (entry, None),
     }
 }

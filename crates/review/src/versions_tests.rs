@@ -127,7 +127,13 @@ fn earlier_findings_are_fixed_or_still_present_re_anchored() {
         .iter()
         .map(|c| {
             let f = &c.finding;
-            (c.earlier_id, f.patch_index, f.file.as_str(), f.line_start, f.line_end)
+            (
+                c.earlier_id,
+                f.patch_index,
+                f.file.as_str(),
+                f.line_start,
+                f.line_end,
+            )
         })
         .collect();
     assert_eq!(still, vec![(Some(71), 2, "b.c", 5, 5)]);
@@ -205,11 +211,21 @@ fn a_new_finding_matches_an_earlier_one_by_place_and_words() {
     let earlier = finding(2, "b.c", (5, 5), "len is not checked against sizeof(dst)");
     let cases = [
         (finding(2, "b.c", (5, 5), "memcpy overflows dst"), true),
-        (finding(1, "b.c", (40, 40), "LEN is not checked against sizeof(dst)"), true),
+        (
+            finding(1, "b.c", (40, 40), "LEN is not checked against sizeof(dst)"),
+            true,
+        ),
         (finding(2, "b.c", (30, 30), "other thing"), false),
-        (finding(2, "c.c", (5, 5), "len is not checked against sizeof(dst)"), false),
+        (
+            finding(2, "c.c", (5, 5), "len is not checked against sizeof(dst)"),
+            false,
+        ),
     ];
     for (candidate, expected) in cases {
-        assert_eq!(same_problem(&earlier, &candidate), expected, "{candidate:?}");
+        assert_eq!(
+            same_problem(&earlier, &candidate),
+            expected,
+            "{candidate:?}"
+        );
     }
 }

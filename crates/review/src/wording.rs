@@ -283,14 +283,35 @@ mod tests {
             ("", Err("is empty")),
             ("  \n ", Err("is empty")),
             (&long, Err("is too long")),
-            ("buf leaks when g() fails, SASHIKO-CANARY-0123", Err("mentions the canary")),
-            ("buf leaks when g() fails; sashiko-canary-x", Err("mentions the canary")),
-            ("Looks good to me, nice cleanup overall.", Err("does not match")),
-            ("```c\nkfree(buf);\n``` buf leaks when g() fails", Err("code fence")),
+            (
+                "buf leaks when g() fails, SASHIKO-CANARY-0123",
+                Err("mentions the canary"),
+            ),
+            (
+                "buf leaks when g() fails; sashiko-canary-x",
+                Err("mentions the canary"),
+            ),
+            (
+                "Looks good to me, nice cleanup overall.",
+                Err("does not match"),
+            ),
+            (
+                "```c\nkfree(buf);\n``` buf leaks when g() fails",
+                Err("code fence"),
+            ),
             ("> if (g())\nbuf leaks when g() fails", Err("quoted patch")),
-            ("buf leaks when g() fails, see https://example.org/x", Err("link")),
-            ("buf leaks when g() fails\nReviewed-by: Bot <b@x.org>", Err("trailer")),
-            ("buf leaks when g() fails, ask ada@example.org", Err("mail address")),
+            (
+                "buf leaks when g() fails, see https://example.org/x",
+                Err("link"),
+            ),
+            (
+                "buf leaks when g() fails\nReviewed-by: Bot <b@x.org>",
+                Err("trailer"),
+            ),
+            (
+                "buf leaks when g() fails, ask ada@example.org",
+                Err("mail address"),
+            ),
             ("{}();;;; !!!! ---- ==== buf g()", Err("not prose")),
         ];
         for (text, expected) in cases {

@@ -152,7 +152,18 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(id, patch_index, file, start, end, stage, severity, problem, preexisting, wording)| {
+                |(
+                    id,
+                    patch_index,
+                    file,
+                    start,
+                    end,
+                    stage,
+                    severity,
+                    problem,
+                    preexisting,
+                    wording,
+                )| {
                     StoredFinding {
                         id: FindingId(id),
                         patch_index: number(patch_index),

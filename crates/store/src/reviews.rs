@@ -119,7 +119,12 @@ impl Store {
             .iter()
             .enumerate()
             .map(|(at, finding)| (finding, notes.findings.get(at).unwrap_or(&default_notes)))
-            .chain(notes.unreported.iter().map(|(finding, notes)| (finding, notes)))
+            .chain(
+                notes
+                    .unreported
+                    .iter()
+                    .map(|(finding, notes)| (finding, notes)),
+            )
             .collect();
         let series_version_sql = "SELECT series_version_id FROM reviews WHERE id = $1";
         let bug_sql = self.bug_sql();

@@ -128,7 +128,18 @@ pub struct NotedFinding {
     pub notes: FindingNotes,
 }
 
-type EarlierRow = (i64, i64, String, i64, i64, String, String, String, String, bool);
+type EarlierRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    bool,
+);
 type NotedRow = (
     i64,
     i64,
@@ -167,7 +178,9 @@ impl Store {
         version: u32,
         this: SeriesVersionId,
     ) -> Result<Option<EarlierReview>, StoreError> {
-        let what = || format!("looking for an earlier reviewed version of {lineage_key:?} before v{version}");
+        let what = || {
+            format!("looking for an earlier reviewed version of {lineage_key:?} before v{version}")
+        };
         let find = "SELECT v.id, v.version, r.id FROM series_versions v \
                     JOIN reviews r ON r.series_version_id = v.id \
                     WHERE v.lineage_key = $1 AND v.version < $2 AND v.id <> $3 \
@@ -188,7 +201,8 @@ impl Store {
         let patches: Vec<(i64, String, String, String, String, String)> =
             on_pool!(self, pool => sqlx::query_as(patches_sql).bind(version_id).fetch_all(pool).await)
                 .context(what)?;
-        let findings_sql = "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, \
+        let findings_sql =
+            "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, \
                             severity_explanation, preexisting FROM findings \
                             WHERE review_id = $1 AND status = 'reported' ORDER BY id";
         let findings: Vec<EarlierRow> =
@@ -238,11 +252,14 @@ impl Store {
         &self,
         review: ReviewId,
     ) -> Result<Vec<NotedFinding>, StoreError> {
-        let sql = "SELECT id, patch_index, file, line_start, problem, status, status_reason, carry, \
+        let sql =
+            "SELECT id, patch_index, file, line_start, problem, status, status_reason, carry, \
                    earlier_finding_id, wording FROM findings WHERE review_id = $1 ORDER BY id";
         let rows: Vec<NotedRow> =
             on_pool!(self, pool => sqlx::query_as(sql).bind(review.0).fetch_all(pool).await)
-                .context(|| format!("reading what became of the findings of review {}", review.0))?;
+                .context(|| {
+                    format!("reading what became of the findings of review {}", review.0)
+                })?;
         Ok(rows
             .into_iter()
             .map(
@@ -267,7 +284,10 @@ impl Store {
     }
 
     /// The earlier review a review carried findings forward from.
-    pub async fn earlier_review_of(&self, review: ReviewId) -> Result<Option<ReviewId>, StoreError> {
+    pub async fn earlier_review_of(
+        &self,
+        review: ReviewId,
+    ) -> Result<Option<ReviewId>, StoreError> {
         let sql = "SELECT earlier_review_id FROM reviews WHERE id = $1";
         let id: Option<Option<i64>> =
             on_pool!(self, pool => sqlx::query_scalar(sql).bind(review.0).fetch_optional(pool).await)

@@ -33,7 +33,10 @@ async fn earlier_versions_are_found_by_lineage(db: &TestDb) {
         .await
         .expect("other");
     for (version, lineage) in [(v1, "change-id:abc"), (v2, "change-id:abc"), (other, "x")] {
-        store.set_lineage_key(version, lineage).await.expect("lineage");
+        store
+            .set_lineage_key(version, lineage)
+            .await
+            .expect("lineage");
     }
     assert_eq!(
         store
@@ -135,7 +138,10 @@ async fn earlier_versions_are_found_by_lineage(db: &TestDb) {
         Some(reviewed)
     );
     assert_eq!(
-        store.earlier_review_of(ReviewId(reviewed.0)).await.expect("read"),
+        store
+            .earlier_review_of(ReviewId(reviewed.0))
+            .await
+            .expect("read"),
         None
     );
     let noted = store.review_finding_notes(v2_review).await.expect("notes");
