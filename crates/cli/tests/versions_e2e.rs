@@ -356,3 +356,75 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
         "{text}"
     );
 }
+
+/// Patch 2 of the same series turns patch 1's leaking return into a jump
+/// to the free: written against lib/a.c after V1_LEAK.
+const FIX_IN_SERIES: &str = "diff --git a/lib/a.c b/lib/a.c
+index 2222222..7777777 100644
+--- a/lib/a.c
++++ b/lib/a.c
+@@ -3,7 +3,8 @@ int f(void)
+ 	char *buf = kmalloc(16, GFP_KERNEL);
+ 	if (g())
+-		return -EIO;
++		goto out;
+ 	use(buf);
++out:
+ 	kfree(buf);
+ 	return 0;
+ }
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finding_a_later_patch_fixes_is_stored_and_counted_not_reported() {
+    let env = Env::new(init_repo);
+    std::fs::write(
+        env.repo().join("series.mbox"),
+        mbox(1, [V1_LEAK, FIX_IN_SERIES]),
+    )
+    .expect("mbox");
+    let fake = FakeLlmServer::start(otherwise_silent(FakeScript::new().push(
+        "resource",
+        answer(vec![finding(1, "lib/a.c", 4, "buf leaks when g() fails")]),
+    )))
+    .await;
+    let output = env.review(Some(&fake.base_url()), &["series.mbox", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "nothing reported, exit 0");
+    let document = stdout_json(&output);
+    assert_eq!(document["findings"], json!([]), "{document}");
+    assert_eq!(document["dropped"]["fixed_later"], 1);
+    let fixed_later = &document["fixed_later"][0];
+    assert_eq!(fixed_later["problem"], "buf leaks when g() fails");
+    assert!(
+        fixed_later["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("fixed later in the series: patch 2 changes")),
+        "{fixed_later}"
+    );
+    assert!(
+        fake.requests_for("report").is_empty(),
+        "nothing to word when nothing is reported"
+    );
+    let review = ReviewId(document["review"]["id"].as_i64().expect("id"));
+    let store = env.store().await;
+    let rows: Vec<(String, String)> = store
+        .review_finding_notes(review)
+        .await
+        .expect("rows")
+        .into_iter()
+        .map(|f| (f.file, f.notes.status().to_owned()))
+        .collect();
+    assert_eq!(rows, vec![("lib/a.c".to_owned(), "fixed_later".to_owned())]);
+    assert!(store
+        .review_findings(review)
+        .await
+        .expect("reported")
+        .is_empty());
+    store.close().await;
+    let text = env.review(None, &["series.mbox"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        !text.contains("---- inline reply"),
+        "no reply for a fixed-later finding: {text}"
+    );
+}
