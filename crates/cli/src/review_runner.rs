@@ -9,10 +9,14 @@ use std::time::Instant;
 use anyhow::Context;
 use sashiko_llm::LlmClient;
 use sashiko_review::engine::Progress;
-use sashiko_review::{run_review, PromptSet, ReviewOptions, ReviewOutput};
+use sashiko_review::versions::PreviousVersion;
+use sashiko_review::{
+    run_review, Finding, PromptSet, ReviewOptions, ReviewOutput, ReviewPatch, ReviewSeries,
+    Severity,
+};
 use sashiko_store::{
-    NewFinding, NewMessage, NewPatch, NewReview, NewSeriesVersion, ReviewOutcome, ReviewStatus,
-    Store,
+    FindingId, FindingNotes, NewFinding, NewMessage, NewPatch, NewReview, NewSeriesVersion,
+    OutcomeNotes, ReviewOutcome, ReviewStatus, Store,
 };
 
 use crate::inputs::LoadedSeries;
@@ -114,6 +118,11 @@ pub async fn review_and_store(
         })
         .await
         .with_context(|| format!("storing series {:?}", series.title))?;
+    let previous = earlier_version(store, loaded, version_id, options).await?;
+    let options = &ReviewOptions {
+        previous: previous.clone(),
+        ..options.clone()
+    };
     let review_id = store
         .start_review(&NewReview {
             series_version: version_id,
@@ -158,39 +167,37 @@ pub async fn review_and_store(
             } else {
                 ReviewStatus::Finished
             };
+            let new_finding = |finding: &Finding| NewFinding {
+                patch_index: finding.patch_index,
+                file: finding.file.clone(),
+                line_start: finding.line_start,
+                line_end: finding.line_end,
+                stage: finding.stage.clone(),
+                severity: finding.severity.as_str().to_owned(),
+                problem: finding.problem.clone(),
+                severity_explanation: finding.severity_explanation.clone(),
+                preexisting: finding.preexisting,
+                locations: serde_json::to_value(&finding.locations).unwrap_or_default(),
+                evidence: (!finding.evidence.is_empty())
+                    .then(|| serde_json::to_value(&finding.evidence).unwrap_or_default()),
+                model: model.clone(),
+                prompt_set_hash: prompts.hash.clone(),
+                fingerprint: finding.fingerprint(),
+                subsystem: options
+                    .maintainers
+                    .as_ref()
+                    .and_then(|maintainers| {
+                        maintainers
+                            .route(&[finding.file.as_str()], "")
+                            .into_iter()
+                            .next()
+                    })
+                    .map(|entry| entry.name),
+            };
+            let notes = outcome_notes(&output, &new_finding);
             let outcome = ReviewOutcome {
                 status,
-                findings: output
-                    .findings
-                    .iter()
-                    .map(|finding| NewFinding {
-                        patch_index: finding.patch_index,
-                        file: finding.file.clone(),
-                        line_start: finding.line_start,
-                        line_end: finding.line_end,
-                        stage: finding.stage.clone(),
-                        severity: finding.severity.as_str().to_owned(),
-                        problem: finding.problem.clone(),
-                        severity_explanation: finding.severity_explanation.clone(),
-                        preexisting: finding.preexisting,
-                        locations: serde_json::to_value(&finding.locations).unwrap_or_default(),
-                        evidence: (!finding.evidence.is_empty())
-                            .then(|| serde_json::to_value(&finding.evidence).unwrap_or_default()),
-                        model: model.clone(),
-                        prompt_set_hash: prompts.hash.clone(),
-                        fingerprint: finding.fingerprint(),
-                        subsystem: options
-                            .maintainers
-                            .as_ref()
-                            .and_then(|maintainers| {
-                                maintainers
-                                    .route(&[finding.file.as_str()], "")
-                                    .into_iter()
-                                    .next()
-                            })
-                            .map(|entry| entry.name),
-                    })
-                    .collect(),
+                findings: output.findings.iter().map(&new_finding).collect(),
                 usage: match &report {
                     Some(report) => serde_json::to_value(report)?,
                     None => serde_json::to_value(output.usage)?,
@@ -201,7 +208,7 @@ pub async fn review_and_store(
                 wall_ms,
             };
             store
-                .finish_review(review_id, &outcome)
+                .finish_review_noted(review_id, &outcome, &notes)
                 .await
                 .context("storing the review's findings")?;
             Ok(Reviewed {
@@ -236,6 +243,139 @@ pub async fn review_and_store(
                 series.title, loaded.source
             )))
         }
+    }
+}
+
+/// The earlier version of `loaded` with a finished review, found by
+/// lineage key (every version of a mail series shares it, whatever series
+/// key it was stored under), recording this version's lineage first. A
+/// caller that already passes one in keeps it.
+async fn earlier_version(
+    store: &Store,
+    loaded: &LoadedSeries,
+    version_id: sashiko_store::SeriesVersionId,
+    options: &ReviewOptions,
+) -> anyhow::Result<Option<Arc<PreviousVersion>>> {
+    let lineage = crate::commands::enqueue::lineage_key(loaded);
+    store
+        .set_lineage_key(version_id, &lineage)
+        .await
+        .context("recording the series' lineage")?;
+    if options.previous.is_some() {
+        return Ok(options.previous.clone());
+    }
+    let Some(earlier) = store
+        .earlier_reviewed_version(&lineage, loaded.series.version, version_id)
+        .await
+        .context("looking for an earlier reviewed version of the series")?
+    else {
+        return Ok(None);
+    };
+    let series = ReviewSeries {
+        title: loaded.series.title.clone(),
+        version: earlier.version,
+        cover_letter: None,
+        patches: earlier
+            .patches
+            .into_iter()
+            .map(|patch| ReviewPatch {
+                index: patch.index,
+                subject: patch.subject,
+                author: patch.author,
+                message_id: Some(patch.message_id),
+                commit_id: None,
+                commit_message: patch.commit_message,
+                diff: patch.diff,
+            })
+            .collect(),
+    };
+    let findings = earlier
+        .findings
+        .into_iter()
+        .map(|stored| {
+            let finding = Finding {
+                patch_index: stored.patch_index,
+                file: stored.file,
+                line_start: stored.line_start,
+                line_end: stored.line_end,
+                stage: stored.stage,
+                severity: stored.severity.parse().unwrap_or(Severity::Medium),
+                problem: stored.problem,
+                severity_explanation: stored.severity_explanation,
+                preexisting: stored.preexisting,
+                locations: Vec::new(),
+                evidence: Vec::new(),
+                suggestion: None,
+                consensus: 1,
+            };
+            (stored.id.0, finding)
+        })
+        .collect();
+    Ok(Some(Arc::new(PreviousVersion {
+        version: earlier.version,
+        review_id: earlier.review.0,
+        series,
+        findings,
+    })))
+}
+
+/// What became of each finding, for the store: carry labels of reported
+/// findings, and the findings kept but not reported (fixed later in the
+/// series, fixed since the earlier version).
+fn outcome_notes(
+    output: &ReviewOutput,
+    new_finding: &dyn Fn(&Finding) -> NewFinding,
+) -> OutcomeNotes {
+    let labels = output.versions.as_ref().map(|v| &v.findings);
+    let findings = output
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(at, _)| {
+            let label = labels.and_then(|labels| labels.get(at));
+            FindingNotes {
+                carry: label.map(|(carry, _)| carry.as_str().to_owned()),
+                earlier_finding: label.and_then(|(_, id)| id.map(FindingId)),
+                wording: output.wordings.get(at).cloned().flatten(),
+                ..FindingNotes::default()
+            }
+        })
+        .collect();
+    let mut unreported: Vec<(NewFinding, FindingNotes)> = output
+        .fixed_later
+        .iter()
+        .map(|dropped| {
+            let notes = FindingNotes {
+                status: Some("fixed_later".to_owned()),
+                status_reason: Some(dropped.reason.clone()),
+                ..FindingNotes::default()
+            };
+            (new_finding(&dropped.finding), notes)
+        })
+        .collect();
+    if let Some(versions) = &output.versions {
+        unreported.extend(versions.fixed.iter().map(|fixed| {
+            let notes = FindingNotes {
+                status: Some("fixed".to_owned()),
+                status_reason: Some(format!(
+                    "the code it cites ({}) is gone or changed in v{}",
+                    fixed.earlier_location.as_deref().unwrap_or("?"),
+                    versions.earlier_version + 1
+                )),
+                carry: Some(fixed.carry.as_str().to_owned()),
+                earlier_finding: fixed.earlier_id.map(FindingId),
+                ..FindingNotes::default()
+            };
+            (new_finding(&fixed.finding), notes)
+        }));
+    }
+    OutcomeNotes {
+        findings,
+        unreported,
+        earlier_review: output
+            .versions
+            .as_ref()
+            .map(|v| sashiko_store::ReviewId(v.earlier_review_id)),
     }
 }
 

@@ -214,8 +214,9 @@ async fn a_malformed_answer_then_a_valid_one_completes() {
         .expect("resource stage reported");
     assert_eq!(resource["repairs"], 1);
     // Every answer is metered, the rejected one too: 7 finder stages, 1
-    // repair round, 1 verification; the cost follows the price table.
-    assert_eq!(document["usage"]["requests"], 9);
+    // repair round, 1 verification, 1 report (wording the one finding);
+    // the cost follows the price table.
+    assert_eq!(document["usage"]["requests"], 10);
     let input = document["usage"]["input_tokens"].as_f64().expect("input");
     let cached = document["usage"]["cached_tokens"].as_f64().expect("cached");
     let output_tokens = document["usage"]["output_tokens"].as_f64().expect("output");
@@ -268,7 +269,7 @@ async fn without_a_provider_model_stages_are_skipped_and_exit_is_0() {
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("Skipped (no model configured, NOT checked): intent, flow, resource, locking, security, hardware, style, verify"), "{text}");
+    assert!(text.contains("Skipped (no model configured, NOT checked): intent, flow, resource, locking, security, hardware, style, verify, report\n"), "{text}");
     assert!(
         text.contains("SASHIKO_LLM_PROVIDER"),
         "no configuration hint: {text}"
@@ -282,7 +283,7 @@ async fn without_a_provider_model_stages_are_skipped_and_exit_is_0() {
         .map(|s| s["name"].as_str().expect("name"))
         .collect();
     assert!(
-        skipped.contains(&"resource") && skipped.contains(&"verify"),
+        skipped.contains(&"resource") && skipped.contains(&"verify") && skipped.contains(&"report"),
         "{skipped:?}"
     );
     assert!(document["stages"]

@@ -81,6 +81,11 @@ impl Oracle {
             // oracle has nothing to disprove.
             return json!({"decisions": []}).to_string();
         }
+        if stage == "report" || wants(body, "comments") {
+            // No wordings: the reply keeps the findings' own text, which is
+            // what the oracle's labels say.
+            return json!({"comments": []}).to_string();
+        }
         let series_text = texts
             .iter()
             .find(|text| text.contains(" BEGIN patch "))
@@ -246,10 +251,15 @@ fn message_texts(body: &Value) -> Vec<String> {
 }
 
 fn wants_decisions(body: &Value) -> bool {
+    wants(body, "decisions")
+}
+
+/// Whether the request's answer schema requires the field `field`.
+fn wants(body: &Value, field: &str) -> bool {
     body.pointer("/response_format/json_schema/schema/required")
         .or_else(|| body.pointer("/response_format/schema/required"))
         .and_then(Value::as_array)
-        .is_some_and(|required| required.iter().any(|name| name == "decisions"))
+        .is_some_and(|required| required.iter().any(|name| name == field))
 }
 
 /// One `patch i/N` block of the series message: its index and text.

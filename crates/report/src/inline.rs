@@ -15,11 +15,40 @@ const MAX_QUOTED: usize = 12;
 /// Prose width of comments.
 const WIDTH: usize = 72;
 
+/// One comment of a reply: the finding (code decided it is reported, where
+/// and how it is quoted) and, when the report stage worded it, its words.
+#[derive(Clone, Copy, Debug)]
+pub struct Comment<'a> {
+    pub finding: &'a Finding,
+    /// Checked wording from the report stage; `None`: the finder's text.
+    pub wording: Option<&'a str>,
+}
+
 /// The reply body for one patch, or `None` when no finding is for it.
 pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<String> {
-    let mut findings: Vec<&Finding> = findings
+    let comments: Vec<Comment<'_>> = findings
         .iter()
-        .copied()
+        .map(|finding| Comment {
+            finding,
+            wording: None,
+        })
+        .collect();
+    render_worded_reply(patch, &comments)
+}
+
+/// Like [`render_patch_reply`], with the report stage's wordings where
+/// there are some.
+pub fn render_worded_reply(patch: &ReviewPatch, comments: &[Comment<'_>]) -> Option<String> {
+    let wording_of = |finding: &Finding| {
+        comments
+            .iter()
+            .find(|c| std::ptr::eq(c.finding, finding))
+            .and_then(|c| c.wording)
+    };
+    let comment = |finding: &Finding| comment(finding, wording_of(finding));
+    let mut findings: Vec<&Finding> = comments
+        .iter()
+        .map(|c| c.finding)
         .filter(|finding| finding.patch_index == patch.index && !finding.preexisting)
         .collect();
     if findings.is_empty() {
@@ -121,7 +150,10 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
     Some(out)
 }
 
-fn comment(finding: &Finding) -> String {
+fn comment(finding: &Finding, wording: Option<&str>) -> String {
+    if let Some(wording) = wording {
+        return wrap(wording.trim(), WIDTH);
+    }
     let mut text = finding.problem.trim().to_owned();
     if let Some(suggestion) = &finding.suggestion {
         text.push_str("\n\n");

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use sashiko_review::versions::Carry;
 use sashiko_review::{Finding, ReviewOutput, ReviewSeries, StageState};
 
 /// Everything about one review that is not in the series or the output.
@@ -33,6 +34,34 @@ pub struct ReviewDocument<'a> {
     pub stages: &'a [sashiko_review::StageReport],
     pub dropped: DroppedView,
     pub usage: UsageView,
+    /// Findings whose cited code a later patch of the series changes:
+    /// kept, not reported.
+    pub fixed_later: Vec<UnreportedView<'a>>,
+    /// On v(n+1) of a series reviewed before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions: Option<VersionsView<'a>>,
+}
+
+/// A finding kept but not reported, and why.
+#[derive(Serialize)]
+pub struct UnreportedView<'a> {
+    #[serde(flatten)]
+    pub finding: FindingView<'a>,
+    pub reason: String,
+}
+
+/// How this review relates to the earlier version's.
+#[derive(Serialize)]
+pub struct VersionsView<'a> {
+    pub earlier_version: u32,
+    pub earlier_review_id: i64,
+    pub new: usize,
+    pub still_present: usize,
+    /// Earlier findings whose code is gone in this version.
+    pub fixed: Vec<UnreportedView<'a>>,
+    /// Files the interdiff of the two end states shows.
+    pub interdiff_files: &'a [String],
+    pub notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -96,6 +125,17 @@ pub struct FindingView<'a> {
     pub fingerprint: String,
     /// Runs of the review that raised it (with `--runs N`).
     pub consensus: u32,
+    /// On v(n+1): `new` or `still_present` (or `fixed`) against the
+    /// earlier version's review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carry: Option<&'static str>,
+    /// The earlier version's finding (stored row id) it continues.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earlier_finding_id: Option<i64>,
+    /// The report stage's wording of the reply comment, when it passed the
+    /// checks (else the reply uses `problem`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wording: Option<&'a str>,
 }
 
 impl<'a> FindingView<'a> {
@@ -127,6 +167,9 @@ impl<'a> FindingView<'a> {
             evidence: &finding.evidence,
             fingerprint: finding.fingerprint(),
             consensus: finding.consensus,
+            carry: None,
+            earlier_finding_id: None,
+            wording: None,
         }
     }
 }
@@ -145,6 +188,8 @@ pub struct DroppedView {
     pub verification: usize,
     /// Known issues (annotated in the code or marked known): not reported.
     pub known: usize,
+    /// Fixed later in the same series: not reported.
+    pub fixed_later: usize,
 }
 
 #[derive(Serialize)]
@@ -201,7 +246,18 @@ pub fn document<'a>(
         findings: output
             .findings
             .iter()
-            .map(FindingView::from_finding)
+            .enumerate()
+            .map(|(at, finding)| {
+                let mut view = FindingView::from_finding(finding);
+                view.wording = output.wordings.get(at).and_then(Option::as_deref);
+                if let Some((carry, earlier)) =
+                    output.versions.as_ref().and_then(|v| v.findings.get(at))
+                {
+                    view.carry = Some(carry.as_str());
+                    view.earlier_finding_id = *earlier;
+                }
+                view
+            })
             .collect(),
         skipped_stages: output
             .stages
@@ -217,6 +273,7 @@ pub fn document<'a>(
             unanchored: output.unanchored,
             verification: output.dropped.len().saturating_sub(output.unanchored),
             known: output.known.len(),
+            fixed_later: output.fixed_later.len(),
         },
         usage: UsageView {
             requests: output.usage.requests,
@@ -228,5 +285,46 @@ pub fn document<'a>(
             wall_ms: meta.wall_ms,
             cost_usd: meta.cost_usd,
         },
+        fixed_later: output
+            .fixed_later
+            .iter()
+            .map(|dropped| UnreportedView {
+                finding: FindingView::from_finding(&dropped.finding),
+                reason: dropped.reason.clone(),
+            })
+            .collect(),
+        versions: output.versions.as_ref().map(|versions| {
+            let count = |wanted: Carry| {
+                versions
+                    .findings
+                    .iter()
+                    .filter(|(carry, _)| *carry == wanted)
+                    .count()
+            };
+            VersionsView {
+                earlier_version: versions.earlier_version,
+                earlier_review_id: versions.earlier_review_id,
+                new: count(Carry::New),
+                still_present: count(Carry::StillPresent),
+                fixed: versions
+                    .fixed
+                    .iter()
+                    .map(|fixed| {
+                        let mut view = FindingView::from_finding(&fixed.finding);
+                        view.carry = Some(fixed.carry.as_str());
+                        view.earlier_finding_id = fixed.earlier_id;
+                        UnreportedView {
+                            finding: view,
+                            reason: format!(
+                                "the code it cites ({}) is gone or changed",
+                                fixed.earlier_location.as_deref().unwrap_or("?")
+                            ),
+                        }
+                    })
+                    .collect(),
+                interdiff_files: &versions.interdiff_files,
+                notes: &versions.notes,
+            }
+        }),
     }
 }

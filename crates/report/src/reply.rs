@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use sashiko_review::{Finding, ReviewPatch};
 use sha2::{Digest, Sha256};
 
-use crate::inline::render_patch_reply;
+use crate::inline::{render_worded_reply, Comment};
 use crate::mailhdr::{mailbox_list, message_id_list, sanitize, unstructured, Mailbox};
 
 /// Which template a reply uses.
@@ -139,7 +139,27 @@ pub fn render_reply(
     cc: &[Mailbox],
     meta: &ReplyMeta,
 ) -> Result<RenderedMail, RenderError> {
-    let quoted = render_patch_reply(patch, findings);
+    let comments: Vec<Comment<'_>> = findings
+        .iter()
+        .map(|finding| Comment {
+            finding,
+            wording: None,
+        })
+        .collect();
+    render_worded(patch, &comments, mail, to, cc, meta)
+}
+
+/// Like [`render_reply`], with the report stage's stored wordings where
+/// there are some (findings, quoting and recipients are unchanged).
+pub fn render_worded(
+    patch: &ReviewPatch,
+    comments: &[Comment<'_>],
+    mail: &PatchMail,
+    to: &[Mailbox],
+    cc: &[Mailbox],
+    meta: &ReplyMeta,
+) -> Result<RenderedMail, RenderError> {
+    let quoted = render_worded_reply(patch, comments);
     let kind = if quoted.is_some() {
         MailKind::Findings
     } else {

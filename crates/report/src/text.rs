@@ -3,9 +3,10 @@
 
 use std::fmt::Write as _;
 
+use sashiko_review::versions::Carry;
 use sashiko_review::{Finding, ReviewOutput, ReviewSeries, StageState};
 
-use crate::inline::render_patch_reply;
+use crate::inline::{render_worded_reply, Comment};
 use crate::json::ReviewMeta;
 
 pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_>) -> String {
@@ -22,10 +23,11 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         out.push_str("!! The model's answer leaked the review canary: this review is marked compromised and must not be reported.\n");
     }
     for patch in &series.patches {
-        let findings: Vec<&Finding> = output
+        let findings: Vec<(usize, &Finding)> = output
             .findings
             .iter()
-            .filter(|f| f.patch_index == patch.index)
+            .enumerate()
+            .filter(|(_, f)| f.patch_index == patch.index)
             .collect();
         let _ = writeln!(
             out,
@@ -37,11 +39,11 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         if findings.is_empty() {
             out.push_str("  no findings\n");
         }
-        for finding in findings {
+        for (at, finding) in findings {
             let first_line = finding.problem.lines().next().unwrap_or("");
             let _ = writeln!(
                 out,
-                "  {:<8} {}:{}-{}  {}{}: {}",
+                "  {:<8} {}:{}-{}  {}{}{}: {}",
                 finding.severity.as_str(),
                 finding.file,
                 finding.line_start,
@@ -52,10 +54,12 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
                 } else {
                     ""
                 },
+                carry_tag(output, at),
                 first_line
             );
         }
     }
+    versions_section(&mut out, series, output);
     let skipped: Vec<&str> = output
         .stages
         .iter()
@@ -89,6 +93,26 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
             output.known.len()
         );
     }
+    if !output.fixed_later.is_empty() {
+        let _ = writeln!(
+            out,
+            "Fixed later in the series, not reported: {}",
+            output.fixed_later.len()
+        );
+        for dropped in &output.fixed_later {
+            let finding = &dropped.finding;
+            let _ = writeln!(
+                out,
+                "  [{}] {}:{}-{}  {}: {}",
+                finding.patch_index,
+                finding.file,
+                finding.line_start,
+                finding.line_end,
+                finding.stage,
+                dropped.reason
+            );
+        }
+    }
     if output.unanchored > 0 {
         let _ = writeln!(
             out,
@@ -107,9 +131,17 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         meta.wall_ms as f64 / 1000.0
     );
     if !output.compromised {
-        let all: Vec<&Finding> = output.findings.iter().collect();
+        let all: Vec<Comment<'_>> = output
+            .findings
+            .iter()
+            .enumerate()
+            .map(|(at, finding)| Comment {
+                finding,
+                wording: output.wordings.get(at).and_then(Option::as_deref),
+            })
+            .collect();
         for patch in &series.patches {
-            if let Some(reply) = render_patch_reply(patch, &all) {
+            if let Some(reply) = render_worded_reply(patch, &all) {
                 let _ = writeln!(
                     out,
                     "\n---- inline reply to [{}/{}] {} ----\n",
@@ -122,4 +154,61 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         }
     }
     out
+}
+
+/// " [new in v2]" or " [still present from v1]" on v(n+1) reviews.
+fn carry_tag(output: &ReviewOutput, at: usize) -> String {
+    let Some(versions) = &output.versions else {
+        return String::new();
+    };
+    match versions.findings.get(at) {
+        Some((Carry::StillPresent, _)) => {
+            format!(" [still present from v{}]", versions.earlier_version)
+        }
+        Some((Carry::New, _)) => format!(" [new since v{}]", versions.earlier_version),
+        Some((Carry::Fixed, _)) | None => String::new(),
+    }
+}
+
+/// What changed since the earlier reviewed version: counts, the files the
+/// interdiff shows, and the earlier findings now fixed.
+fn versions_section(out: &mut String, series: &ReviewSeries, output: &ReviewOutput) {
+    let Some(versions) = &output.versions else {
+        return;
+    };
+    let count = |wanted: Carry| {
+        versions
+            .findings
+            .iter()
+            .filter(|(carry, _)| *carry == wanted)
+            .count()
+    };
+    let _ = writeln!(
+        out,
+        "\nSince v{} (review {}): {} new, {} still present, {} fixed; changed files: {}",
+        versions.earlier_version,
+        versions.earlier_review_id,
+        count(Carry::New),
+        count(Carry::StillPresent),
+        versions.fixed.len(),
+        if versions.interdiff_files.is_empty() {
+            "none".to_owned()
+        } else {
+            versions.interdiff_files.join(", ")
+        }
+    );
+    for fixed in &versions.fixed {
+        let finding = &fixed.finding;
+        let _ = writeln!(
+            out,
+            "  fixed in v{}: {}  {}: {}",
+            series.version,
+            fixed.earlier_location.as_deref().unwrap_or(""),
+            finding.stage,
+            finding.problem.lines().next().unwrap_or("")
+        );
+    }
+    for note in &versions.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
 }

@@ -283,3 +283,100 @@ fn rendering_is_stable_for_a_review_and_patch() {
         "no recipients is an error"
     );
 }
+
+/// The report stage's wordings replace the finders' text of the comments
+/// they passed the checks for; a refused wording leaves the finder's text.
+/// Findings, quoting, recipients and headers stay exactly as without
+/// wordings ("model words, code decides").
+#[test]
+fn worded_reply_uses_checked_wordings_and_changes_nothing_else() {
+    use sashiko_report::inline::Comment;
+    use sashiko_report::reply::render_worded;
+    use sashiko_review::wording::{check as check_wording, cited_code};
+
+    let leak = finding(108, 112, Severity::High, "Is buf freed anywhere? Every return below the kmalloc() leaks it, including the -EINVAL path right after the allocation, and nothing stores it in sr for a later cleanup.", false);
+    let res = finding(307, 307, Severity::Medium, "io_req_set_res() is now called before the error check, so a failed send records ret and then returns it as well. Is the double report intended?", false);
+    let series = sashiko_review::ReviewSeries {
+        title: "t".into(),
+        version: 2,
+        cover_letter: None,
+        patches: vec![patch()],
+    };
+    let canary = "SASHIKO-CANARY-00112233445566778899aabbccddeeff";
+    let leak_words = check_wording(
+        "buf from kmalloc() is leaked on every return below it, starting with the -EINVAL one right after the allocation. Free it on those paths, or keep it in sr so the cleanup frees it.",
+        &leak,
+        &cited_code(&series, &leak),
+        canary,
+    )
+    .expect("a wording about the leak passes");
+    let refused = check_wording(
+        &format!("Nice patch overall! {canary}"),
+        &res,
+        &cited_code(&series, &res),
+        canary,
+    );
+    assert!(refused.is_err(), "{refused:?}");
+    let comments = [
+        Comment {
+            finding: &leak,
+            wording: Some(&leak_words),
+        },
+        Comment {
+            finding: &res,
+            wording: refused.as_deref().ok(),
+        },
+    ];
+    let to = [Mailbox::parse("Ada Dev <ada@example.org>").expect("to")];
+    let cc = [Mailbox::parse("io-uring@vger.kernel.org").expect("cc")];
+    let subject = "[PATCH v2 2/3] io_uring/net: allocate a bounce buffer";
+    let worded = render_worded(
+        &patch(),
+        &comments,
+        &mail("Ada Dev <ada@example.org>", subject),
+        &to,
+        &cc,
+        &meta(vec![]),
+    )
+    .expect("renders");
+    let plain = render_reply(
+        &patch(),
+        &[&leak, &res],
+        &mail("Ada Dev <ada@example.org>", subject),
+        &to,
+        &cc,
+        &meta(vec![]),
+    )
+    .expect("renders");
+    let text = String::from_utf8_lossy(&worded.bytes);
+    assert!(
+        text.contains("buf from kmalloc() is leaked on every return"),
+        "{text}"
+    );
+    assert!(!text.contains("Is buf freed anywhere?"), "{text}");
+    assert!(text.contains("Is the double report intended?"), "{text}");
+    assert!(!text.contains("SASHIKO-CANARY") && !text.contains("Nice patch"));
+    let quoted = |bytes: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(bytes)
+            .split("\r\n")
+            .filter(|line| line.starts_with('>') || line.contains(": "))
+            .filter(|line| !line.contains("Is ") && !line.contains("buf from"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        quoted(&worded.bytes),
+        quoted(&plain.bytes),
+        "only the words differ"
+    );
+    assert_eq!(
+        (
+            worded.envelope.clone(),
+            worded.message_id.clone(),
+            worded.kind
+        ),
+        (plain.envelope, plain.message_id, plain.kind)
+    );
+    invariants("findings_worded", &worded.bytes);
+    check("findings_worded", &worded.bytes);
+}

@@ -26,6 +26,10 @@ pub enum ContextKind {
     Definition,
     /// A function that calls a changed function (`callers`).
     Caller,
+    /// What changed since the earlier reviewed version of the series, as
+    /// an interdiff of the two end states (`interdiff`); not source lines,
+    /// so it is shown as diff text, unnumbered.
+    Interdiff,
 }
 
 impl ContextKind {
@@ -35,6 +39,7 @@ impl ContextKind {
             ContextKind::Enclosing => "enclosing",
             ContextKind::Definition => "definitions",
             ContextKind::Caller => "callers",
+            ContextKind::Interdiff => "interdiff",
         }
     }
 
@@ -43,6 +48,7 @@ impl ContextKind {
             ContextKind::Enclosing,
             ContextKind::Definition,
             ContextKind::Caller,
+            ContextKind::Interdiff,
         ]
         .into_iter()
         .find(|kind| kind.manifest_name() == name)
@@ -51,6 +57,8 @@ impl ContextKind {
 
 /// Priorities of snippets (higher is kept longer when the budget is short).
 pub mod priority {
+    /// The interdiff to the earlier version: what a v(n+1) review is about.
+    pub const INTERDIFF: u32 = 70;
     pub const ENCLOSING: u32 = 60;
     pub const DEFINITION_IN_TOUCHED_FILE: u32 = 50;
     pub const DEFINITION_IN_INCLUDED_HEADER: u32 = 45;

@@ -61,6 +61,10 @@ pub struct ReviewOptions {
     pub deterministic_secrets: bool,
     /// The reviewed tree's mm lock-order comments, for the lock-order stage.
     pub lock_hierarchy: Option<Arc<crate::lockorder::LockHierarchySources>>,
+    /// The earlier version of this series and its finished review, when
+    /// there is one: the stages get the interdiff as focus, and its
+    /// findings are carried forward.
+    pub previous: Option<Arc<crate::versions::PreviousVersion>>,
 }
 
 impl Default for ReviewOptions {
@@ -77,6 +81,7 @@ impl Default for ReviewOptions {
             tools: None,
             deterministic_secrets: false,
             lock_hierarchy: None,
+            previous: None,
         }
     }
 }
@@ -144,6 +149,32 @@ pub struct ReviewOutput {
     pub subsystems: Vec<String>,
     /// Names of the subsystem guides given to the stages.
     pub guides: Vec<String>,
+    /// Findings whose cited code a later patch of the series changes or
+    /// removes (the deterministic end-state check): kept and counted, not
+    /// reported.
+    pub fixed_later: Vec<DroppedFinding>,
+    /// On version n+1 of a series reviewed before: how the findings relate
+    /// to the earlier review.
+    pub versions: Option<VersionReport>,
+    /// One entry per finding of [`ReviewOutput::findings`], same order: the
+    /// report stage's wording of its comment when one passed the checks;
+    /// `None` means the finder's own text.
+    pub wordings: Vec<Option<String>>,
+}
+
+/// How a review of version n+1 relates to the earlier version's review.
+#[derive(Clone, Debug, Serialize)]
+pub struct VersionReport {
+    pub earlier_version: u32,
+    pub earlier_review_id: i64,
+    /// One entry per finding of [`ReviewOutput::findings`], same order:
+    /// `new` or `still_present`, with the earlier finding's row id.
+    pub findings: Vec<(crate::versions::Carry, Option<i64>)>,
+    /// Earlier findings whose cited code is gone in this version.
+    pub fixed: Vec<crate::versions::CarriedFinding>,
+    /// Files the interdiff shows (what changed since the earlier version).
+    pub interdiff_files: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 impl ReviewOutput {
@@ -195,7 +226,30 @@ pub async fn run_review(
         prompt_set_hash: prompts.hash.clone(),
         subsystems: Vec::new(),
         guides: Vec::new(),
+        fixed_later: Vec::new(),
+        versions: None,
+        wordings: Vec::new(),
     };
+    let interdiff = options
+        .previous
+        .as_ref()
+        .map(|previous| crate::versions::interdiff(&previous.series, series));
+    let mut snippets = options.context.clone();
+    if let (Some(previous), Some(interdiff)) = (&options.previous, &interdiff) {
+        snippets.extend(
+            interdiff
+                .files
+                .iter()
+                .map(|file| crate::context::ContextSnippet {
+                    file: file.file.clone(),
+                    first_line: file.first_line,
+                    label: format!("changes since v{}", previous.version),
+                    text: file.text.clone(),
+                    kind: crate::context::ContextKind::Interdiff,
+                    priority: crate::context::priority::INTERDIFF,
+                }),
+        );
+    }
     let patch_lines: Vec<(u32, PatchLines)> = series
         .patches
         .iter()
@@ -257,7 +311,7 @@ pub async fn run_review(
         prompts,
         series,
         secrets: &secrets,
-        snippets: &options.context,
+        snippets: &snippets,
         finders: &finder_stages,
         verify: verify_stage,
         guides: &selected_guides,
@@ -317,9 +371,15 @@ pub async fn run_review(
     let (candidates, below_consensus) = verify::aggregate_runs(per_run, options.min_consensus);
     output.dropped.extend(below_consensus);
 
+    let sent_source: Vec<crate::context::ContextSnippet> = staged
+        .plan
+        .sent_snippets()
+        .into_iter()
+        .filter(|snippet| snippet.kind != crate::context::ContextKind::Interdiff)
+        .collect();
     let shown_lines = grounding::ShownLines::new(
         &shown.all(),
-        &staged.plan.sent_snippets(),
+        &sent_source,
         &crate::context::series_files(series),
     );
     let (anchored, unanchored): (Vec<Finding>, Vec<Finding>) =
@@ -382,21 +442,169 @@ pub async fn run_review(
             }
         }
     }
+    let states = crate::endstate::SeriesStates::build(series);
     for finding in kept {
-        match known::known_reason(
+        if let Some(reason) = known::known_reason(
             &finding,
             series,
             &prompts.prescan.known_markers,
             &options.known_fingerprints,
         ) {
-            Some(reason) => output.known.push(DroppedFinding { finding, reason }),
-            None => output.findings.push(finding),
+            output.known.push(DroppedFinding { finding, reason });
+        } else if let Some(reason) = crate::endstate::fixed_later_reason(&states, series, &finding)
+        {
+            output.fixed_later.push(DroppedFinding { finding, reason });
+        } else {
+            output.findings.push(finding);
         }
     }
-    output.findings.sort_by(|a, b| {
-        (a.patch_index, &a.file, a.line_start).cmp(&(b.patch_index, &b.file, b.line_start))
-    });
+    if let (Some(previous), Some(interdiff)) = (&options.previous, interdiff) {
+        carry_forward(&mut output, prompts, series, options, previous, interdiff);
+    }
+    sort_findings(&mut output);
+    output.wordings = vec![None; output.findings.len()];
+    if let Some(stage) = prompts.stages.iter().find(|s| s.kind == StageKind::Report) {
+        let to_word: Vec<usize> = (0..output.findings.len())
+            .filter(|at| !output.findings[*at].preexisting)
+            .collect();
+        let not_run = match &client {
+            None => Some((StageState::Skipped, no_model())),
+            Some(_) if to_word.is_empty() => Some((
+                StageState::NotApplicable,
+                "no findings to report".to_owned(),
+            )),
+            Some(_) if output.compromised => Some((
+                StageState::NotApplicable,
+                "the review is compromised and not reported".to_owned(),
+            )),
+            Some(_) => None,
+        };
+        match (not_run, &client) {
+            (Some((state, reason)), _) => {
+                output
+                    .stages
+                    .push(stage_report(stage, state, Some(reason), 0));
+            }
+            (None, Some(client)) => {
+                let findings: Vec<&Finding> =
+                    to_word.iter().map(|at| &output.findings[*at]).collect();
+                let (report_series, report_options) =
+                    staging::for_verify(&staged, series, &output.findings, options);
+                let worded = crate::wording::run(
+                    client.as_ref(),
+                    &crate::wording::WordingRequest {
+                        prompts,
+                        stage,
+                        series: &report_series,
+                        context: &report_options.context,
+                        secrets: &secrets,
+                        max_output_tokens: options.max_output_tokens,
+                    },
+                    &findings,
+                )
+                .await;
+                progress(&format!("stage {} done", stage.name));
+                output.compromised |= worded.leaked;
+                output.usage += worded.report.usage;
+                output.stages.push(worded.report);
+                for (at, wording) in to_word.into_iter().zip(worded.wordings) {
+                    output.wordings[at] = wording;
+                }
+            }
+            (None, None) => {}
+        }
+    }
     Ok(output)
+}
+
+fn sort_findings(output: &mut ReviewOutput) {
+    let key = |f: &Finding| (f.patch_index, f.file.clone(), f.line_start);
+    match &mut output.versions {
+        Some(versions) => {
+            let mut paired: Vec<(Finding, (crate::versions::Carry, Option<i64>))> =
+                std::mem::take(&mut output.findings)
+                    .into_iter()
+                    .zip(std::mem::take(&mut versions.findings))
+                    .collect();
+            paired.sort_by_key(|(finding, _)| key(finding));
+            (output.findings, versions.findings) = paired.into_iter().unzip();
+        }
+        None => output.findings.sort_by_key(key),
+    }
+}
+
+/// Classify findings against the earlier version's review: earlier
+/// findings whose code survives are still present (added, re-anchored,
+/// when this review did not raise them again, unless they are known
+/// issues); the others are fixed, unless this review raised the same
+/// problem again; this review's other findings are new.
+fn carry_forward(
+    output: &mut ReviewOutput,
+    prompts: &PromptSet,
+    series: &ReviewSeries,
+    options: &ReviewOptions,
+    previous: &crate::versions::PreviousVersion,
+    interdiff: crate::versions::Interdiff,
+) {
+    use crate::versions::{same_problem, Carry};
+    let carried = crate::versions::carry_forward(previous, series);
+    let mut still_present = carried.still_present;
+    let mut fixed = Vec::new();
+    for mut earlier in carried.fixed {
+        let raised_again = output
+            .findings
+            .iter()
+            .find(|f| f.fingerprint() == earlier.finding.fingerprint());
+        match raised_again {
+            Some(again) => {
+                earlier.finding = again.clone();
+                earlier.carry = Carry::StillPresent;
+                still_present.push(earlier);
+            }
+            None => fixed.push(earlier),
+        }
+    }
+    for earlier in &still_present {
+        if output
+            .findings
+            .iter()
+            .any(|f| same_problem(&earlier.finding, f))
+        {
+            continue;
+        }
+        match known::known_reason(
+            &earlier.finding,
+            series,
+            &prompts.prescan.known_markers,
+            &options.known_fingerprints,
+        ) {
+            Some(reason) => output.known.push(DroppedFinding {
+                finding: earlier.finding.clone(),
+                reason,
+            }),
+            None => output.findings.push(earlier.finding.clone()),
+        }
+    }
+    let labels = output
+        .findings
+        .iter()
+        .map(|finding| {
+            still_present
+                .iter()
+                .find(|earlier| same_problem(&earlier.finding, finding))
+                .map_or((Carry::New, None), |earlier| {
+                    (Carry::StillPresent, earlier.earlier_id)
+                })
+        })
+        .collect();
+    output.versions = Some(VersionReport {
+        earlier_version: previous.version,
+        earlier_review_id: previous.review_id,
+        findings: labels,
+        fixed,
+        interdiff_files: interdiff.files.iter().map(|f| f.file.clone()).collect(),
+        notes: interdiff.notes,
+    });
 }
 
 fn no_model() -> String {

@@ -21,10 +21,13 @@ pub mod request;
 pub mod verify;
 pub mod wire;
 
-pub use engine::{run_review, ReviewError, ReviewOptions, ReviewOutput, StageReport, StageState};
+pub use engine::{
+    run_review, ReviewError, ReviewOptions, ReviewOutput, StageReport, StageState, VersionReport,
+};
 pub mod budget_policy;
 pub mod context;
 pub mod cscan;
+pub mod endstate;
 pub mod grounding;
 pub mod guides;
 pub mod known;
@@ -35,3 +38,5 @@ pub mod plan;
 pub mod related;
 pub mod staging;
 pub mod toolstage;
+pub mod versions;
+pub mod wording;

@@ -27,6 +27,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "enclosing",
     "definitions",
     "callers",
+    "interdiff",
 ];
 
 pub fn validate_kinds(names: &[String]) -> Result<(), String> {
@@ -43,7 +44,11 @@ pub fn validate_kinds(names: &[String]) -> Result<(), String> {
 }
 
 fn default_shared() -> Vec<String> {
-    vec!["enclosing".to_owned(), "definitions".to_owned()]
+    vec![
+        "interdiff".to_owned(),
+        "enclosing".to_owned(),
+        "definitions".to_owned(),
+    ]
 }
 
 fn default_shared_max() -> u64 {

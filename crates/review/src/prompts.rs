@@ -40,6 +40,8 @@ pub enum StageKind {
     Verify,
     /// A deterministic check built into sashiko; needs no model.
     Builtin,
+    /// Words the reply's already-decided comments; never decides anything.
+    Report,
 }
 
 /// When a stage runs. All given conditions must hold; none given = always.
@@ -240,7 +242,10 @@ fn load_stage(
         path: manifest_path.to_path_buf(),
         detail,
     };
-    let needs_model = matches!(entry.kind, StageKind::Finder | StageKind::Verify);
+    let needs_model = matches!(
+        entry.kind,
+        StageKind::Finder | StageKind::Verify | StageKind::Report
+    );
     if needs_model && (entry.prompt.is_none() || entry.schema.is_none()) {
         return Err(invalid(format!(
             "stage {:?} needs both `prompt` and `schema`",

@@ -10,7 +10,7 @@ use rand::Rng;
 use sashiko_llm::{ChatRequest, Message};
 
 use crate::anchor::number_diff_lines;
-use crate::context::ContextSnippet;
+use crate::context::{ContextKind, ContextSnippet};
 use crate::prompts::{PromptSet, StageDef};
 use crate::series::ReviewSeries;
 
@@ -95,10 +95,20 @@ pub fn series_message(
         text.push_str(&untrusted_block(&secrets.nonce, &label, &body));
         text.push('\n');
     }
-    if !context.is_empty() {
+    let (interdiff, source): (Vec<&ContextSnippet>, Vec<&ContextSnippet>) = context
+        .iter()
+        .partition(|snippet| snippet.kind == ContextKind::Interdiff);
+    if !interdiff.is_empty() {
+        text.push_str("An earlier version of this series was reviewed. What changed since then, as an interdiff of the two versions' end states (give these changes the most attention):\n\n");
+    }
+    for snippet in interdiff {
+        text.push_str(&snippet_block(snippet, &secrets.nonce));
+        text.push('\n');
+    }
+    if !source.is_empty() {
         text.push_str("Source from the tree after the series is applied, for context:\n\n");
     }
-    for snippet in context {
+    for snippet in source {
         text.push_str(&snippet_block(snippet, &secrets.nonce));
         text.push('\n');
     }
@@ -108,6 +118,10 @@ pub fn series_message(
 /// One context snippet as the model sees it: its lines numbered as in the
 /// file, inside an untrusted block labelled with what and where it is.
 pub fn snippet_block(snippet: &ContextSnippet, nonce: &str) -> String {
+    if snippet.kind == ContextKind::Interdiff {
+        let label = format!("{} of {}", snippet.label, snippet.file);
+        return untrusted_block(nonce, &label, &snippet.text);
+    }
     let numbered: String = snippet
         .text
         .lines()
@@ -211,6 +225,23 @@ pub fn verify_request(
         &base.secrets.nonce,
         "candidate findings",
         candidates_json,
+    ));
+    base_request(base, stage).with_message(Message::user_text(text))
+}
+
+/// The report stage's request: the findings to word are model output that
+/// quotes patch text, so they travel in a block too.
+pub fn report_request(
+    base: &RequestBase<'_>,
+    stage: &StageDef,
+    findings_json: &str,
+) -> ChatRequest {
+    let mut text = stage_instructions(stage);
+    text.push_str("\nThe findings to word:\n");
+    text.push_str(&untrusted_block(
+        &base.secrets.nonce,
+        "findings to word",
+        findings_json,
     ));
     base_request(base, stage).with_message(Message::user_text(text))
 }

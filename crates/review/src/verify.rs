@@ -96,7 +96,7 @@ fn similar(a: &Finding, b: &Finding) -> bool {
         && (a.stage == b.stage || word_overlap(&a.problem, &b.problem) >= 0.5)
 }
 
-fn word_overlap(a: &str, b: &str) -> f64 {
+pub(crate) fn word_overlap(a: &str, b: &str) -> f64 {
     let words = |text: &str| -> BTreeSet<String> {
         text.split(|c: char| !c.is_alphanumeric() && c != '_')
             .filter(|word| word.len() > 2)

@@ -23,6 +23,7 @@ mod outbox_bot;
 mod queue;
 mod reviews;
 mod types;
+mod versions;
 pub mod web_queries;
 
 pub use admin::{create_postgres_database, drop_postgres_database};
@@ -43,6 +44,9 @@ pub use queue::worker::{
 pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig, Recovered};
 pub use reviews::FinishedReview;
 pub use types::*;
+pub use versions::{
+    EarlierFinding, EarlierReview, FindingNotes, NotedFinding, OutcomeNotes, StoredPatch,
+};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -34,6 +34,8 @@ pub struct StoredFinding {
     pub problem: String,
     /// Not introduced by the patch.
     pub preexisting: bool,
+    /// The report stage's checked wording of the reply comment, if any.
+    pub wording: Option<String>,
 }
 
 /// Model and prompt set of a review.
@@ -62,7 +64,18 @@ pub struct StagePromptFeedback {
     pub fixed: i64,
 }
 
-type FindingRow = (i64, i64, String, i64, i64, String, String, String, bool);
+type FindingRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+);
 
 impl Store {
     /// Moves the due time of a queued mail to `until_ms` (epoch
@@ -124,13 +137,14 @@ impl Store {
         Ok(id.map(ReviewId))
     }
 
-    /// The findings of a review, in row order.
+    /// The reported findings of a review, in row order (findings kept but
+    /// not reported, such as those fixed later in the series, are left out).
     pub async fn review_findings(
         &self,
         review: ReviewId,
     ) -> Result<Vec<StoredFinding>, StoreError> {
-        let sql = "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, preexisting \
-                   FROM findings WHERE review_id = $1 ORDER BY id";
+        let sql = "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, preexisting, wording \
+                   FROM findings WHERE review_id = $1 AND status = 'reported' ORDER BY id";
         let rows: Vec<FindingRow> =
             on_pool!(self, pool => sqlx::query_as(sql).bind(review.0).fetch_all(pool).await)
                 .context(|| format!("reading the findings of review {}", review.0))?;
@@ -138,7 +152,18 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(id, patch_index, file, start, end, stage, severity, problem, preexisting)| {
+                |(
+                    id,
+                    patch_index,
+                    file,
+                    start,
+                    end,
+                    stage,
+                    severity,
+                    problem,
+                    preexisting,
+                    wording,
+                )| {
                     StoredFinding {
                         id: FindingId(id),
                         patch_index: number(patch_index),
@@ -149,6 +174,7 @@ impl Store {
                         severity,
                         problem,
                         preexisting,
+                        wording,
                     }
                 },
             )

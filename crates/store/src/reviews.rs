@@ -14,8 +14,10 @@ use sqlx::types::Json;
 use crate::bugs::{link_finding, subsystem_from_path, BugState, LinkRequest};
 use crate::error::QueryContext;
 use crate::types::to_i64;
+use crate::versions::{FindingNotes, OutcomeNotes};
 use crate::{
-    on_pool, FindingId, NewReview, ReviewId, ReviewOutcome, ReviewStatus, Store, StoreError,
+    on_pool, FindingId, NewFinding, NewReview, ReviewId, ReviewOutcome, ReviewStatus, Store,
+    StoreError,
 };
 
 /// What [`Store::finish_review_with_ids`] stored.
@@ -82,6 +84,20 @@ impl Store {
         id: ReviewId,
         outcome: &ReviewOutcome,
     ) -> Result<FinishedReview, StoreError> {
+        self.finish_review_noted(id, outcome, &OutcomeNotes::default())
+            .await
+    }
+
+    /// Like [`Store::finish_review_with_ids`], storing with the findings
+    /// what became of each ([`OutcomeNotes`]): unreported findings are
+    /// kept (after the reported ones, in `FinishedReview::findings` too)
+    /// but never open or link a bug.
+    pub async fn finish_review_noted(
+        &self,
+        id: ReviewId,
+        outcome: &ReviewOutcome,
+        notes: &OutcomeNotes,
+    ) -> Result<FinishedReview, StoreError> {
         let update = self.sql(
             "UPDATE reviews SET status = $1, usage = $2, cost_usd = $3, skipped_stages = $4, error = $5, \
              wall_ms = $6, finished_at = {now}, lease_until = NULL WHERE id = $7 AND status = 'running'",
@@ -91,9 +107,25 @@ impl Store {
         let state_sql = "SELECT status, error FROM reviews WHERE id = $1";
         let insert = self.sql(
             "INSERT INTO findings (review_id, patch_index, file, line_start, line_end, stage, severity, problem, \
-             severity_explanation, preexisting, locations, evidence, model, prompt_set_hash, fingerprint, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, {now}) RETURNING id",
+             severity_explanation, preexisting, locations, evidence, model, prompt_set_hash, fingerprint, \
+             status, status_reason, carry, earlier_finding_id, wording, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, {now}) \
+             RETURNING id",
         );
+        let earlier_sql = "UPDATE reviews SET earlier_review_id = $1 WHERE id = $2";
+        let default_notes = FindingNotes::default();
+        let all: Vec<(&NewFinding, &FindingNotes)> = outcome
+            .findings
+            .iter()
+            .enumerate()
+            .map(|(at, finding)| (finding, notes.findings.get(at).unwrap_or(&default_notes)))
+            .chain(
+                notes
+                    .unreported
+                    .iter()
+                    .map(|(finding, notes)| (finding, notes)),
+            )
+            .collect();
         let series_version_sql = "SELECT series_version_id FROM reviews WHERE id = $1";
         let bug_sql = self.bug_sql();
         let begin = self.begin_statement();
@@ -147,8 +179,11 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await
                 .context(what)?;
+            if let Some(earlier) = notes.earlier_review {
+                sqlx::query(earlier_sql).bind(earlier.0).bind(id.0).execute(&mut *tx).await.context(what)?;
+            }
             let mut finished = FinishedReview::default();
-            for finding in &outcome.findings {
+            for (finding, finding_notes) in all.iter().copied() {
                 let finding_id: i64 = sqlx::query_scalar(&insert)
                     .bind(id.0)
                     .bind(to_i64(finding.patch_index))
@@ -165,10 +200,18 @@ impl Store {
                     .bind(finding.model.as_deref())
                     .bind(&finding.prompt_set_hash)
                     .bind(&finding.fingerprint)
+                    .bind(finding_notes.status())
+                    .bind(finding_notes.status_reason.as_deref())
+                    .bind(finding_notes.carry.as_deref())
+                    .bind(finding_notes.earlier_finding.map(|f| f.0))
+                    .bind(finding_notes.wording.as_deref())
                     .fetch_one(&mut *tx)
                     .await
                     .context(|| format!("storing finding at {}:{} of review {}", finding.file, finding.line_start, id.0))?;
                 finished.findings.push(FindingId(finding_id));
+                if finding_notes.status() != "reported" {
+                    continue;
+                }
                 let request = LinkRequest {
                     finding_id,
                     fingerprint: &finding.fingerprint,

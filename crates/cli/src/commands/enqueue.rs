@@ -94,7 +94,7 @@ impl GitInput {
 /// series are keyed like `sashiko-mail` links versions: b4's `change-id:`
 /// when the series carries one, else the sender's address and the
 /// normalised title. Git series keep their own key (they have no versions).
-fn lineage_key(loaded: &LoadedSeries) -> String {
+pub fn lineage_key(loaded: &LoadedSeries) -> String {
     if loaded.series_key.starts_with("git:") {
         return loaded.series_key.clone();
     }

@@ -28,12 +28,17 @@ pub fn init_repo(dir: &Path) {
 }
 
 /// `script` plus the answers of a model that finds nothing else: no
-/// findings from any other stage, no verification decisions.
+/// findings from any other stage, no verification decisions, no wordings
+/// from the report stage (the finders' text is used).
 pub fn otherwise_silent(script: FakeScript) -> FakeScript {
     script
         .stage_default(
             "verify",
             FakeAnswer::json(serde_json::json!({"decisions": []})),
+        )
+        .stage_default(
+            "report",
+            FakeAnswer::json(serde_json::json!({"comments": []})),
         )
         .default_answer(FakeAnswer::json(serde_json::json!({"findings": []})))
 }
