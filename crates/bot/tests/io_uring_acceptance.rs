@@ -46,6 +46,10 @@ fn finding(patch: u32, file: &str, severity: &str, problem: &str) -> serde_json:
            "problem": problem, "severity_explanation": "scripted", "preexisting": false})
 }
 
+/// The report stage's wording of the mock file's leak.
+const REWORDED: &str =
+    "Reworded by the report stage: does the mock file leak its allocation when registration fails?";
+
 /// Findings anchored at the top of files that only a few series create.
 fn script() -> FakeScript {
     FakeScript::new()
@@ -66,6 +70,15 @@ fn script() -> FakeScript {
             ]})),
         )
         .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+        // The report stage offers one wording for every finding; each is
+        // checked against its own finding, so it is used only where it
+        // matches (the mock file's findings) and the others keep their text.
+        .stage_default(
+            "report",
+            FakeAnswer::json(json!({"comments": (1..=12)
+                .map(|n| json!({"id": format!("R{n}"), "text": REWORDED}))
+                .collect::<Vec<_>>()})),
+        )
         .default_answer(FakeAnswer::json(json!({"findings": []})))
 }
 
@@ -444,6 +457,27 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
         !problems.contains("low-severity"),
         "below the minimum severity: never mailed"
     );
+    // Prose is wrapped at 72 columns: compare with whitespace collapsed.
+    let reworded = mails
+        .iter()
+        .filter(|m| {
+            m.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains(REWORDED)
+        })
+        .count();
+    assert!(
+        reworded >= 1,
+        "the report stage's checked wording reaches the list mail"
+    );
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("leave a hole that leaks kernel stack")),
+        "a wording that does not match its finding is refused: the finder's text is mailed"
+    );
+    eprintln!("{reworded} replies carry the report stage's wording");
     eprintln!(
         "delivered {} replies to {} patches; problems mailed: {problems:?}; run 2: {second_report}; run 3: {third_report}",
         mails.len(),

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use sashiko_ingest::series_key::resolve_series_key;
+use sashiko_report::inline::Comment;
 use sashiko_report::mailhdr::Mailbox;
 use sashiko_report::patchwork::{Check, CheckState};
-use sashiko_report::reply::{render_reply, PatchMail, ReplyMeta};
+use sashiko_report::reply::{render_worded, PatchMail, ReplyMeta};
 use sashiko_review::{Finding, ReviewPatch, ReviewSeries, Severity};
 use sashiko_store::{MailQueued, NewMail, ReviewId};
 use sha2::{Digest, Sha256};
@@ -164,26 +165,33 @@ impl Bot {
             ));
             return Ok(());
         }
-        let findings: Vec<Finding> = self
+        // Each finding with the report stage's checked wording, if any (the
+        // model words, code decides: which findings and where is fixed).
+        let findings: Vec<(Finding, Option<String>)> = self
             .store
             .review_findings(ReviewId(review_id))
             .await?
             .into_iter()
             .filter(|f| !f.preexisting)
-            .map(|f| Finding {
-                patch_index: f.patch_index,
-                file: f.file,
-                line_start: f.line_start,
-                line_end: f.line_end,
-                stage: f.stage,
-                severity: f.severity.parse().unwrap_or(Severity::Medium),
-                problem: f.problem,
-                severity_explanation: String::new(),
-                preexisting: false,
-                locations: Vec::new(),
-                evidence: Vec::new(),
-                suggestion: None,
-                consensus: 1,
+            .map(|f| {
+                (
+                    Finding {
+                        patch_index: f.patch_index,
+                        file: f.file,
+                        line_start: f.line_start,
+                        line_end: f.line_end,
+                        stage: f.stage,
+                        severity: f.severity.parse().unwrap_or(Severity::Medium),
+                        problem: f.problem,
+                        severity_explanation: String::new(),
+                        preexisting: false,
+                        locations: Vec::new(),
+                        evidence: Vec::new(),
+                        suggestion: None,
+                        consensus: 1,
+                    },
+                    f.wording,
+                )
             })
             .collect();
         let mut subsystems: Vec<String> = Vec::new();
@@ -205,11 +213,15 @@ impl Bot {
         let day_start_ms = now.div_euclid(86_400) * 86_400_000;
         for (number, message_id, index) in entry.series.patches() {
             let message = &window.messages[window.patch_positions[index]];
-            let patch_findings: Vec<&Finding> = findings
+            let patch_comments: Vec<Comment<'_>> = findings
                 .iter()
-                .filter(|f| f.patch_index == number)
+                .filter(|(f, _)| f.patch_index == number)
+                .map(|(finding, wording)| Comment {
+                    finding,
+                    wording: wording.as_deref(),
+                })
                 .collect();
-            let worst = patch_findings.iter().map(|f| f.severity).max();
+            let worst = patch_comments.iter().map(|c| c.finding.severity).max();
             self.post_check(policy, entry, message_id, worst, review_id, report)
                 .await;
             if rerun.is_none()
@@ -284,7 +296,7 @@ impl Bot {
                 missing: entry.series.missing_numbers.clone(),
             };
             let rendered =
-                match render_reply(&patch, &patch_findings, &mail, &plan.to, &plan.cc, &meta) {
+                match render_worded(&patch, &patch_comments, &mail, &plan.to, &plan.cc, &meta) {
                     Ok(rendered) => rendered,
                     Err(error) => {
                         report.errors.push(error.to_string());
