@@ -47,7 +47,7 @@ pub fn rows(bugs: &[ListedBug], now_ms: i64) -> String {
         escape_into(&mut out, &bug.state);
         let _ = write!(
             out,
-            "\">\n<td class=\"num\"><a href=\"&#x2F;bug&#x2F;{id}\">{id}</a></td>\n<td><span class=\"sev sev-"
+            "\">\n<td class=\"num\"><a href=\"/bug/{id}\">{id}</a></td>\n<td><span class=\"sev sev-"
         );
         escape_into(&mut out, &bug.severity);
         out.push_str("\">");
@@ -56,7 +56,7 @@ pub fn rows(bugs: &[ListedBug], now_ms: i64) -> String {
         escape_into(&mut out, &bug.state);
         let _ = write!(
             out,
-            "</span></td>\n<td><a href=\"&#x2F;bug&#x2F;{id}\">"
+            "</span></td>\n<td><a href=\"/bug/{id}\">"
         );
         escape_into(&mut out, &bug.title);
         out.push_str("</a></td>\n<td class=\"mono\">");
