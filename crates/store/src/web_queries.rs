@@ -175,9 +175,7 @@ impl<'r> WebRow<'r> {
     pub fn json(&self, index: usize) -> Result<Value, ColumnError> {
         match self {
             WebRow::Sqlite(row) => {
-                let text = row
-                    .try_get::<Option<&str>, _>(index)
-                    .map_err(ColumnError)?;
+                let text = row.try_get::<Option<&str>, _>(index).map_err(ColumnError)?;
                 match text {
                     None => Ok(Value::Null),
                     Some(text) => serde_json::from_str(text)
@@ -218,7 +216,7 @@ impl Store {
         let context = || format!("{what} (web query)");
         let decoded = match &self.backend {
             crate::Backend::Sqlite(pool) => {
-                let rows = bind_all!(sqlx::query(&sql), params)
+                let rows = bind_all!(sqlx::query(sql), params)
                     .fetch_all(pool)
                     .await
                     .context(context)?;
@@ -227,7 +225,7 @@ impl Store {
                     .collect::<Result<Vec<T>, ColumnError>>()
             }
             crate::Backend::Postgres(pool) => {
-                let rows = bind_all!(sqlx::query(&sql), params)
+                let rows = bind_all!(sqlx::query(sql), params)
                     .fetch_all(pool)
                     .await
                     .context(context)?;
@@ -256,7 +254,7 @@ impl Store {
         let sql = sql.as_ref();
         let context = || format!("{what} (web query)");
         on_pool!(self, pool => {
-            let rows = bind_all!(sqlx::query(&sql), params).fetch_all(pool).await.context(context)?;
+            let rows = bind_all!(sqlx::query(sql), params).fetch_all(pool).await.context(context)?;
             rows.iter().map(row_to_map).collect::<Result<Vec<_>, _>>().context(context)
         })
     }

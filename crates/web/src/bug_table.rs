@@ -36,7 +36,9 @@ pub fn escape_into(out: &mut String, text: &str) {
 pub fn rows(bugs: &[ListedBug], now_ms: i64) -> String {
     let mut out = String::with_capacity(64 + bugs.len() * 600);
     if bugs.is_empty() {
-        out.push_str("\n<tr><td colspan=\"8\" class=\"muted\">No bugs match these filters.</td></tr>\n");
+        out.push_str(
+            "\n<tr><td colspan=\"8\" class=\"muted\">No bugs match these filters.</td></tr>\n",
+        );
         return out;
     }
     for bug in bugs {
@@ -54,10 +56,7 @@ pub fn rows(bugs: &[ListedBug], now_ms: i64) -> String {
         escape_into(&mut out, &bug.severity);
         out.push_str("</span></td>\n<td><span class=\"state\">");
         escape_into(&mut out, &bug.state);
-        let _ = write!(
-            out,
-            "</span></td>\n<td><a href=\"/bug/{id}\">"
-        );
+        let _ = write!(out, "</span></td>\n<td><a href=\"/bug/{id}\">");
         escape_into(&mut out, &bug.title);
         out.push_str("</a></td>\n<td class=\"mono\">");
         escape_into(&mut out, &bug.file);
@@ -131,10 +130,28 @@ mod tests {
     #[test]
     fn rows_are_what_the_template_wrote() {
         check(&[]);
-        check(&[bug(1, "a lock is not released", "mm/slab.c", true, 1_700_000_000_000)]);
+        check(&[bug(
+            1,
+            "a lock is not released",
+            "mm/slab.c",
+            true,
+            1_700_000_000_000,
+        )]);
         check(&[
-            bug(2, "<script>alert('x')</script> & \"quoted\"", "drivers/net/a&b.c", false, 0),
-            bug(3, "ünïcode — text/with/slashes", "fs/ext4/inode.c", true, 1_764_806_399_000),
+            bug(
+                2,
+                "<script>alert('x')</script> & \"quoted\"",
+                "drivers/net/a&b.c",
+                false,
+                0,
+            ),
+            bug(
+                3,
+                "ünïcode — text/with/slashes",
+                "fs/ext4/inode.c",
+                true,
+                1_764_806_399_000,
+            ),
             bug(4, "", "", false, 1_764_000_000_000),
             bug(5, "x".repeat(300).as_str(), "lib/x.c", true, -5),
         ]);

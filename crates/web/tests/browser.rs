@@ -426,7 +426,9 @@ async fn maintainer_logs_in_filters_and_triages_in_chromium() {
     driver.click("#interdiff-v2 summary").await;
     let unfolded = driver.text_of("#interdiff-v2").await;
     assert!(
-        unfolded.contains(interdiff) && unfolded.contains("kfree(obj);") && unfolded.contains("- +"),
+        unfolded.contains(interdiff)
+            && unfolded.contains("kfree(obj);")
+            && unfolded.contains("- +"),
         "{unfolded}"
     );
     driver.screenshot("series-versions").await;
@@ -443,10 +445,17 @@ async fn maintainer_logs_in_filters_and_triages_in_chromium() {
     driver.click("#mail-submit").await;
     driver.wait_url(|url| url.ends_with("/login/mail")).await;
     assert!(
-        driver.text_of("#mail-sent").await.contains("a login link is on its way"),
+        driver
+            .text_of("#mail-sent")
+            .await
+            .contains("a login link is on its way"),
         "the same answer whether or not the address has an account"
     );
-    let mails = db.store.outbox_claim_due(10).await.expect("read the outbox");
+    let mails = db
+        .store
+        .outbox_claim_due(10)
+        .await
+        .expect("read the outbox");
     assert_eq!(mails.len(), 1, "one login mail");
     assert_eq!(mails[0].recipients, ["ada@example.org"]);
     let text = String::from_utf8_lossy(&mails[0].body);
@@ -466,9 +475,7 @@ async fn maintainer_logs_in_filters_and_triages_in_chromium() {
     // The link works once.
     driver.goto(&link).await;
     driver.click("#token-submit").await;
-    driver
-        .wait_url(|url| url.ends_with("/login/token"))
-        .await;
+    driver.wait_url(|url| url.ends_with("/login/token")).await;
     assert!(driver.text_of("#token-invalid").await.contains("not valid"));
 }
 

@@ -302,16 +302,23 @@ async fn series_page_shows_the_newest_finished_review_over_later_failed_ones() {
             .and_then(|rest| rest.split("</p>").next())
             .unwrap_or_else(|| panic!("{backend:?}: no shown-review line in {page}"));
         assert!(
-            shown.contains(&format!(">{}</a> (finished), the newest that ran to the end", seeded.review_id)),
+            shown.contains(&format!(
+                ">{}</a> (finished), the newest that ran to the end",
+                seeded.review_id
+            )),
             "{backend:?}: {shown}"
         );
-        let findings = page.split("<h2>Findings per patch</h2>").nth(1).unwrap_or("");
+        let findings = page
+            .split("<h2>Findings per patch</h2>")
+            .nth(1)
+            .unwrap_or("");
         assert!(
             findings.contains("use after free: obj is returned after kfree"),
             "{backend:?}: the finished review's findings are shown"
         );
         assert!(
-            page.contains(&format!("/review/{failed}")) && page.contains(&format!("/review/{interrupted}")),
+            page.contains(&format!("/review/{failed}"))
+                && page.contains(&format!("/review/{interrupted}")),
             "{backend:?}: every review is listed"
         );
     }
