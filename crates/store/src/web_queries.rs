@@ -5,7 +5,9 @@
 //! Rather than one store method per page, the web crate writes its own SQL
 //! against the documented schema and runs it through these helpers, which
 //! bind [`SqlParam`]s, substitute the backend's clock for `{now}` and decode
-//! each row into a JSON object keyed by column name. This module must never
+//! each row into a JSON object keyed by column name, or, for the hot lists,
+//! hand each row to the caller's decoder as a [`WebRow`] read by column
+//! position into typed values (no JSON object per row). This module must never
 //! be used to change bugs or their history (that goes through
 //! [`Store::set_bug_state`], which writes the history row) and never holds a
 //! connection beyond one call.
@@ -106,7 +108,138 @@ where
     Ok(map)
 }
 
+/// A column of a [`WebRow`] that is missing or not of the type asked for.
+#[derive(Debug)]
+pub struct ColumnError(sqlx::Error);
+
+impl std::fmt::Display for ColumnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ColumnError {}
+
+/// One row of a typed web query ([`Store::web_typed`]), its columns read
+/// by position in the caller's SELECT list.
+pub enum WebRow<'r> {
+    /// A SQLite row.
+    Sqlite(&'r sqlx::sqlite::SqliteRow),
+    /// A PostgreSQL row.
+    Postgres(&'r sqlx::postgres::PgRow),
+}
+
+macro_rules! get_column {
+    ($row:expr, $index:expr, $type:ty) => {
+        match $row {
+            WebRow::Sqlite(row) => row.try_get::<$type, _>($index),
+            WebRow::Postgres(row) => row.try_get::<$type, _>($index),
+        }
+        .map_err(ColumnError)
+    };
+}
+
+impl<'r> WebRow<'r> {
+    /// An integer column (NULL is an error).
+    pub fn int(&self, index: usize) -> Result<i64, ColumnError> {
+        get_column!(self, index, i64)
+    }
+
+    /// An integer column that may be NULL.
+    pub fn int_or_null(&self, index: usize) -> Result<Option<i64>, ColumnError> {
+        get_column!(self, index, Option<i64>)
+    }
+
+    /// A text column (NULL is an error), borrowed from the row.
+    pub fn text(&self, index: usize) -> Result<&'r str, ColumnError> {
+        get_column!(self, index, &'r str)
+    }
+
+    /// A text column that may be NULL.
+    pub fn text_or_null(&self, index: usize) -> Result<Option<&'r str>, ColumnError> {
+        get_column!(self, index, Option<&'r str>)
+    }
+
+    /// A boolean column (SQLite stores 0 or 1).
+    pub fn flag(&self, index: usize) -> Result<bool, ColumnError> {
+        get_column!(self, index, bool)
+    }
+
+    /// A floating-point column that may be NULL.
+    pub fn float_or_null(&self, index: usize) -> Result<Option<f64>, ColumnError> {
+        get_column!(self, index, Option<f64>)
+    }
+
+    /// A JSON column (a document on PostgreSQL, text on SQLite); NULL
+    /// becomes null.
+    pub fn json(&self, index: usize) -> Result<Value, ColumnError> {
+        match self {
+            WebRow::Sqlite(row) => {
+                let text = row.try_get::<Option<&str>, _>(index).map_err(ColumnError)?;
+                match text {
+                    None => Ok(Value::Null),
+                    Some(text) => serde_json::from_str(text)
+                        .map_err(|error| ColumnError(sqlx::Error::Decode(Box::new(error)))),
+                }
+            }
+            WebRow::Postgres(row) => row
+                .try_get::<Option<Json<Value>>, _>(index)
+                .map(|document| document.map_or(Value::Null, |Json(value)| value))
+                .map_err(ColumnError),
+        }
+    }
+}
+
 impl Store {
+    /// `sql` with `{now}` replaced, copied only when it has one.
+    fn web_sql<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        if sql.contains("{now}") {
+            std::borrow::Cow::Owned(self.sql(sql))
+        } else {
+            std::borrow::Cow::Borrowed(sql)
+        }
+    }
+
+    /// Runs a read query for the web view and hands each row to `decode`,
+    /// which reads the columns it selected by position. Cheaper than
+    /// [`Store::web_rows`] for pages of many rows. `{now}` and parameters
+    /// as there; `what` names the query in errors.
+    pub async fn web_typed<T>(
+        &self,
+        what: &str,
+        sql: &str,
+        params: &[SqlParam],
+        decode: impl Fn(&WebRow<'_>) -> Result<T, ColumnError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = self.web_sql(sql);
+        let sql = sql.as_ref();
+        let context = || format!("{what} (web query)");
+        let decoded = match &self.backend {
+            crate::Backend::Sqlite(pool) => {
+                let rows = bind_all!(sqlx::query(sql), params)
+                    .fetch_all(pool)
+                    .await
+                    .context(context)?;
+                rows.iter()
+                    .map(|row| decode(&WebRow::Sqlite(row)))
+                    .collect::<Result<Vec<T>, ColumnError>>()
+            }
+            crate::Backend::Postgres(pool) => {
+                let rows = bind_all!(sqlx::query(sql), params)
+                    .fetch_all(pool)
+                    .await
+                    .context(context)?;
+                rows.iter()
+                    .map(|row| decode(&WebRow::Postgres(row)))
+                    .collect::<Result<Vec<T>, ColumnError>>()
+            }
+        };
+        decoded.map_err(|ColumnError(source)| StoreError::Query {
+            what: context(),
+            source,
+        })
+    }
+
     /// Runs a read query for the web view and returns its rows as JSON
     /// objects keyed by column name. `{now}` in `sql` becomes the backend's
     /// clock in milliseconds; parameters are `$1`, `$2`, ... in order.
@@ -117,10 +250,11 @@ impl Store {
         sql: &str,
         params: &[SqlParam],
     ) -> Result<Vec<Map<String, Value>>, StoreError> {
-        let sql = self.sql(sql);
+        let sql = self.web_sql(sql);
+        let sql = sql.as_ref();
         let context = || format!("{what} (web query)");
         on_pool!(self, pool => {
-            let rows = bind_all!(sqlx::query(&sql), params).fetch_all(pool).await.context(context)?;
+            let rows = bind_all!(sqlx::query(sql), params).fetch_all(pool).await.context(context)?;
             rows.iter().map(row_to_map).collect::<Result<Vec<_>, _>>().context(context)
         })
     }

@@ -174,15 +174,14 @@ pub async fn build_patchset(
     message_id: &str,
 ) -> Result<Option<Patchset>, WebError> {
     let store = &state.inner.store;
-    let Some(version_id) = queries::version_by_message_id(store, message_id).await? else {
+    let Some(version) = queries::series_version_by_message_id(store, message_id).await? else {
         return Ok(None);
     };
-    let version = queries::series_version(store, version_id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(format!("series version {version_id}")))?;
-    let patches = queries::patches(store, version_id, true).await?;
+    let version_id = int(&version, "id");
     let reviews = queries::reviews(store, version_id).await?;
     let latest = reviews.first();
+    // The diffs are only needed for the inline review text.
+    let patches = queries::patches(store, version_id, latest.is_some()).await?;
     let total = int(&version, "total");
     let status = series_status(latest, i64::try_from(patches.len()).unwrap_or(0), total);
     let findings = match latest {
@@ -317,21 +316,17 @@ pub async fn subsystems(
 ) -> Result<Json<Vec<SubsystemCounts>>, ApiError> {
     let rows = crate::counts::subsystem_counts(&state.inner.store).await?;
     let mut by_name: BTreeMap<String, SubsystemCounts> = BTreeMap::new();
-    for row in &rows {
-        let name = text(row, "subsystem").to_string();
+    for row in rows {
         let entry = by_name
-            .entry(name.clone())
+            .entry(row.subsystem.clone())
             .or_insert_with(|| SubsystemCounts {
-                url: format!("/api/bugs?subsystem={}", encode_component(&name)),
-                name,
+                url: format!("/api/bugs?subsystem={}", encode_component(&row.subsystem)),
+                name: row.subsystem,
                 open: BTreeMap::new(),
                 total: 0,
             });
-        *entry
-            .open
-            .entry(text(row, "severity").to_string())
-            .or_insert(0) += int(row, "n");
-        entry.total += int(row, "n");
+        *entry.open.entry(row.severity).or_insert(0) += row.n;
+        entry.total += row.n;
     }
     Ok(Json(by_name.into_values().collect()))
 }

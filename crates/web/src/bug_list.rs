@@ -10,20 +10,59 @@
 //! PostgreSQL can prove the partial indexes apply. This module must never
 //! write.
 
-use sashiko_store::web_queries::SqlParam;
+use sashiko_store::web_queries::{ColumnError, SqlParam, WebRow};
 use sashiko_store::Store;
 
 use crate::format::SEVERITIES;
-use crate::queries::{int, text, Row};
 use crate::WebError;
 
 /// States a maintainer still has to act on (the partial indexes name the
 /// same list).
 pub const NEEDS_ACTION: [&str; 2] = ["open", "confirmed"];
 
-/// Columns shown in the list.
+/// Columns shown in the list, in the order [`ListedBug::decode`] reads them.
 const LIST_COLUMNS: &str =
-    "id, state, severity, title, file, line_start, line_end, preexisting, created_at, updated_at";
+    "id, state, severity, title, file, line_start, preexisting, created_at, updated_at";
+
+/// One bug of the list, with the columns the table shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListedBug {
+    pub id: i64,
+    pub state: String,
+    pub severity: String,
+    pub title: String,
+    pub file: String,
+    pub line_start: i64,
+    pub preexisting: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ListedBug {
+    fn decode(row: &WebRow<'_>) -> Result<ListedBug, ColumnError> {
+        Ok(ListedBug {
+            id: row.int(0)?,
+            state: row.text(1)?.to_string(),
+            severity: row.text(2)?.to_string(),
+            title: row.text(3)?.to_string(),
+            file: row.text(4)?.to_string(),
+            line_start: row.int(5)?,
+            preexisting: row.flag(6)?,
+            created_at: row.int(7)?,
+            updated_at: row.int(8)?,
+        })
+    }
+}
+
+/// The sort key columns of the bug a page starts at.
+#[derive(Clone, Debug)]
+struct CursorKey {
+    id: i64,
+    severity: String,
+    file: String,
+    line_start: i64,
+    updated_at: i64,
+}
 
 /// Filters of the subsystem bug list.
 #[derive(Clone, Debug, Default)]
@@ -158,22 +197,33 @@ pub fn where_clause(filter: &BugListFilter) -> (String, Vec<SqlParam>) {
 }
 
 /// The sort key values of the cursor bug, or None when it is gone.
-async fn cursor_key(store: &Store, id: i64) -> Result<Option<Row>, WebError> {
+async fn cursor_key(store: &Store, id: i64) -> Result<Option<CursorKey>, WebError> {
     Ok(store
-        .web_rows(
+        .web_typed(
             "reading the bug a page starts at",
             "SELECT id, severity, file, line_start, updated_at FROM bugs WHERE id = $1",
             &[SqlParam::Int(id)],
+            |row| {
+                Ok(CursorKey {
+                    id: row.int(0)?,
+                    severity: row.text(1)?.to_string(),
+                    file: row.text(2)?.to_string(),
+                    line_start: row.int(3)?,
+                    updated_at: row.int(4)?,
+                })
+            },
         )
         .await?
         .into_iter()
         .next())
 }
 
-fn key_param(row: &Row, column: &str) -> SqlParam {
+fn key_param(key: &CursorKey, column: &str) -> SqlParam {
     match column {
-        "file" => SqlParam::Text(text(row, column).to_string()),
-        _ => SqlParam::Int(int(row, column)),
+        "file" => SqlParam::Text(key.file.clone()),
+        "line_start" => SqlParam::Int(key.line_start),
+        "updated_at" => SqlParam::Int(key.updated_at),
+        _ => SqlParam::Int(key.id),
     }
 }
 
@@ -185,7 +235,7 @@ fn range_select(
     base_params: &[SqlParam],
     columns: &[&str],
     descending: bool,
-    cursor: Option<(&Row, bool)>,
+    cursor: Option<(&CursorKey, bool)>,
     limit: i64,
 ) -> (String, Vec<SqlParam>) {
     let mut conditions = base.to_vec();
@@ -232,10 +282,10 @@ fn severity_selects(
     filter: &BugListFilter,
     base: &[String],
     base_params: &[SqlParam],
-    cursor: Option<(&Row, bool)>,
+    cursor: Option<(&CursorKey, bool)>,
     limit: i64,
 ) -> Vec<(String, Vec<SqlParam>)> {
-    let cursor_rank = cursor.map(|(row, _)| severity_rank(text(row, "severity")));
+    let cursor_rank = cursor.map(|(key, _)| severity_rank(&key.severity));
     let backwards = cursor.is_some_and(|(_, before)| before);
     let mut selects = Vec::new();
     for severity in SEVERITIES {
@@ -284,7 +334,7 @@ fn severity_selects(
 /// A page of a subsystem's bugs in the filter's order, plus whether there
 /// are more before and after it.
 pub struct BugPage {
-    pub rows: Vec<Row>,
+    pub rows: Vec<ListedBug>,
     pub more_before: bool,
     pub more_after: bool,
 }
@@ -325,7 +375,12 @@ pub async fn subsystem_bugs(store: &Store, filter: &BugListFilter) -> Result<Bug
             break;
         }
         let mut part = store
-            .web_rows("listing the bugs of a subsystem", &select, &params)
+            .web_typed(
+                "listing the bugs of a subsystem",
+                &select,
+                &params,
+                ListedBug::decode,
+            )
             .await?;
         rows.append(&mut part);
     }

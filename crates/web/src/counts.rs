@@ -11,12 +11,19 @@ use sashiko_store::web_queries::SqlParam;
 use sashiko_store::{BackendKind, Store};
 
 use crate::bug_list::{BugListFilter, NEEDS_ACTION};
-use crate::queries::{flag, int, text, Row};
 use crate::WebError;
 
+/// The open bugs of one subsystem and severity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenCount {
+    pub subsystem: String,
+    pub severity: String,
+    pub n: i64,
+}
+
 /// Open-bug counts per subsystem and severity ("open" meaning the states
-/// that need action), subsystems with none left out.
-pub async fn subsystem_counts(store: &Store) -> Result<Vec<Row>, WebError> {
+/// that need action), subsystems with none left out, in subsystem order.
+pub async fn subsystem_counts(store: &Store) -> Result<Vec<OpenCount>, WebError> {
     let states: Vec<String> = NEEDS_ACTION.iter().map(|s| format!("'{s}'")).collect();
     let sql = format!(
         "SELECT subsystem, severity, CAST(SUM(n) AS BIGINT) AS n FROM bug_counts \
@@ -24,7 +31,18 @@ pub async fn subsystem_counts(store: &Store) -> Result<Vec<Row>, WebError> {
         states.join(", ")
     );
     Ok(store
-        .web_rows("counting open bugs per subsystem and severity", &sql, &[])
+        .web_typed(
+            "counting open bugs per subsystem and severity",
+            &sql,
+            &[],
+            |row| {
+                Ok(OpenCount {
+                    subsystem: row.text(0)?.to_string(),
+                    severity: row.text(1)?.to_string(),
+                    n: row.int(2)?,
+                })
+            },
+        )
         .await?)
 }
 
@@ -37,27 +55,23 @@ pub struct SubsystemCounts {
 impl SubsystemCounts {
     /// Reads them.
     pub async fn read(store: &Store, subsystem: &str) -> Result<SubsystemCounts, WebError> {
-        let rows = store
-            .web_rows(
+        let keys = store
+            .web_typed(
                 "counting the bugs of a subsystem",
                 "SELECT state, severity, preexisting, CAST(SUM(n) AS BIGINT) AS n FROM bug_counts \
                  WHERE subsystem = $1 GROUP BY state, severity, preexisting HAVING SUM(n) > 0",
                 &[SqlParam::Text(subsystem.to_string())],
+                |row| {
+                    Ok((
+                        row.text(0)?.to_string(),
+                        row.text(1)?.to_string(),
+                        row.flag(2)?,
+                        row.int(3)?,
+                    ))
+                },
             )
             .await?;
-        Ok(SubsystemCounts {
-            keys: rows
-                .iter()
-                .map(|row| {
-                    (
-                        text(row, "state").to_string(),
-                        text(row, "severity").to_string(),
-                        flag(row, "preexisting"),
-                        int(row, "n"),
-                    )
-                })
-                .collect(),
-        })
+        Ok(SubsystemCounts { keys })
     }
 
     /// Whether the subsystem has no bugs at all.
@@ -102,10 +116,16 @@ pub async fn matching(
     let (conditions, params) = crate::bug_list::where_clause(filter);
     let sql = format!("SELECT COUNT(*) AS n FROM bugs WHERE {conditions}");
     Ok(store
-        .web_rows("counting the matching bugs of a subsystem", &sql, &params)
+        .web_typed(
+            "counting the matching bugs of a subsystem",
+            &sql,
+            &params,
+            |row| row.int(0),
+        )
         .await?
         .first()
-        .map_or(0, |row| int(row, "n")))
+        .copied()
+        .unwrap_or(0))
 }
 
 /// Folds the appended rows of `bug_counts` into one row per key (keys

@@ -2,6 +2,8 @@
 //! HTML escaping for the few strings built outside templates, URL
 //! encoding, timestamps and severity order. No IO, no state.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 
 /// Escapes text for HTML element content and attribute values.
@@ -50,22 +52,30 @@ fn datetime(ms: i64) -> Option<DateTime<Utc>> {
 
 /// `2026-11-22 02:13` (UTC) for a time in ms since the epoch.
 pub fn timestamp(ms: i64) -> String {
+    let mut out = String::with_capacity(16);
+    write_timestamp(&mut out, ms);
+    out
+}
+
+/// Appends [`timestamp`]`(ms)` to `out`.
+pub fn write_timestamp(out: &mut String, ms: i64) {
     use chrono::{Datelike, Timelike};
     // Written out rather than through strftime, which parses its format
     // string on every call (this runs for every row of every list).
-    datetime(ms).map_or_else(
-        || "?".to_string(),
-        |time| {
-            format!(
+    match datetime(ms) {
+        Some(time) => {
+            let _ = write!(
+                out,
                 "{:04}-{:02}-{:02} {:02}:{:02}",
                 time.year(),
                 time.month(),
                 time.day(),
                 time.hour(),
                 time.minute()
-            )
-        },
-    )
+            );
+        }
+        None => out.push('?'),
+    }
 }
 
 /// RFC 3339 time for feeds and the API.
@@ -78,13 +88,20 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// A short age such as `3d`, `5h`, `12m` between `then_ms` and `now_ms`.
 pub fn age(then_ms: i64, now_ms: i64) -> String {
-    let seconds = (now_ms - then_ms).max(0) / 1000;
-    match seconds {
-        s if s >= 86_400 => format!("{}d", s / 86_400),
-        s if s >= 3_600 => format!("{}h", s / 3_600),
-        s if s >= 60 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
+    let mut out = String::with_capacity(6);
+    write_age(&mut out, then_ms, now_ms);
+    out
+}
+
+/// Appends [`age`]`(then_ms, now_ms)` to `out`.
+pub fn write_age(out: &mut String, then_ms: i64, now_ms: i64) {
+    let seconds = now_ms.saturating_sub(then_ms).max(0) / 1000;
+    let _ = match seconds {
+        s if s >= 86_400 => write!(out, "{}d", s / 86_400),
+        s if s >= 3_600 => write!(out, "{}h", s / 3_600),
+        s if s >= 60 => write!(out, "{}m", s / 60),
+        s => write!(out, "{s}s"),
+    };
 }
 
 /// Now in ms since the epoch.

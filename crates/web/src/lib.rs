@@ -6,7 +6,8 @@
 //! Pages are rendered on the server with tera and work without JavaScript;
 //! no asset is loaded from anywhere else. Every value that came from a mail
 //! or a model (patch text, finding text, subjects) is HTML-escaped by the
-//! templates' autoescaping and never marked safe. This crate must never
+//! templates' autoescaping and never marked safe, except the rows of the
+//! subsystem bug table, which `bug_table` writes with the same escaping. This crate must never
 //! change a bug except through the store's state API (which writes the
 //! history row), and never accept a change from a request without a
 //! logged-in user, the right role and a matching CSRF token.
@@ -16,6 +17,7 @@ mod api;
 mod app;
 mod auth;
 mod bug_list;
+mod bug_table;
 mod cache;
 mod config;
 mod counts;

@@ -59,18 +59,21 @@ pub async fn index(
 ) -> Result<Html<String>, WebError> {
     let rows = counts::subsystem_counts(&state.inner.store).await?;
     let mut by_name: BTreeMap<String, SubsystemSummary> = BTreeMap::new();
-    for row in &rows {
-        let name = text(row, "subsystem").to_string();
-        let count = int(row, "n");
-        let summary = by_name
-            .entry(name.clone())
-            .or_insert_with(|| SubsystemSummary {
-                url: subsystem_url(&name),
-                feed_url: feed_url(&name),
-                name,
-                ..SubsystemSummary::default()
-            });
-        match text(row, "severity") {
+    for row in rows {
+        let count = row.n;
+        let summary = match by_name.entry(row.subsystem) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                let name = entry.key().clone();
+                entry.insert(SubsystemSummary {
+                    url: subsystem_url(&name),
+                    feed_url: feed_url(&name),
+                    name,
+                    ..SubsystemSummary::default()
+                })
+            }
+        };
+        match row.severity.as_str() {
             "critical" => summary.critical += count,
             "high" => summary.high += count,
             "medium" => summary.medium += count,
@@ -179,20 +182,6 @@ impl SubsystemQuery {
     }
 }
 
-/// One row of the subsystem bug table.
-#[derive(Serialize)]
-struct BugListRow<'a> {
-    id: i64,
-    state: &'a str,
-    severity: &'a str,
-    title: &'a str,
-    file: &'a str,
-    line_start: i64,
-    preexisting: bool,
-    updated: String,
-    age: String,
-}
-
 pub async fn subsystem(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -230,25 +219,9 @@ pub async fn subsystem(
     }
     let page = bug_list::subsystem_bugs(store, &filter).await?;
     let total = counts::matching(store, &counts, &filter).await?;
-    let now = now_ms();
-    let bugs: Vec<BugListRow<'_>> = page
-        .rows
-        .iter()
-        .map(|row| BugListRow {
-            id: int(row, "id"),
-            state: text(row, "state"),
-            severity: text(row, "severity"),
-            title: text(row, "title"),
-            file: text(row, "file"),
-            line_start: int(row, "line_start"),
-            preexisting: flag(row, "preexisting"),
-            updated: timestamp(int(row, "updated_at")),
-            age: age(int(row, "created_at"), now),
-        })
-        .collect();
     let base = subsystem_url(&name);
-    let first_id = page.rows.first().map(|row| int(row, "id"));
-    let last_id = page.rows.last().map(|row| int(row, "id"));
+    let first_id = page.rows.first().map(|bug| bug.id);
+    let last_id = page.rows.last().map(|bug| bug.id);
     let mut context = Context::new();
     context.insert("name", &name);
     context.insert("base_url", &base);
@@ -280,7 +253,7 @@ pub async fn subsystem(
         .map(|(_, sort, _)| (*sort, query.url(&base, Some(sort), None)))
         .collect();
     context.insert("sort_urls", &sort_urls);
-    context.insert("bugs", &bugs);
+    context.insert("bug_rows", &crate::bug_table::rows(&page.rows, now_ms()));
     context.insert("total", &total);
     context.insert("shown", &page.rows.len());
     context.insert(
@@ -387,6 +360,18 @@ pub fn review_summary(row: &Row) -> Value {
     })
 }
 
+/// The review whose findings a series page shows: the newest one that ran
+/// to the end (finished, or partial with stages skipped), so that a later
+/// attempt that failed or was interrupted does not hide its findings;
+/// failing that the newest one no longer running. `reviews` are newest
+/// first.
+fn shown_review(reviews: &[Row]) -> Option<&Row> {
+    reviews
+        .iter()
+        .find(|row| matches!(text(row, "status"), "finished" | "partial"))
+        .or_else(|| reviews.iter().find(|row| text(row, "status") != "running"))
+}
+
 pub async fn series(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -398,7 +383,7 @@ pub async fn series(
         .ok_or_else(|| WebError::NotFound(format!("series version {id}")))?;
     let patches = queries::patches(store, id, true).await?;
     let reviews = queries::reviews(store, id).await?;
-    let latest = reviews.iter().find(|row| text(row, "status") != "running");
+    let latest = shown_review(&reviews);
     let findings = match latest {
         Some(review) => queries::review_findings(store, int(review, "id")).await?,
         None => Vec::new(),
@@ -470,6 +455,7 @@ pub async fn series(
     );
     context.insert("versions", &versions);
     context.insert("patches", &patches);
+    context.insert("shown_review", &latest.map(review_summary));
     context.insert(
         "reviews",
         &reviews.iter().map(review_summary).collect::<Vec<_>>(),

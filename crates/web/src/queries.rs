@@ -169,20 +169,22 @@ pub async fn review(store: &Store, id: i64) -> Result<Option<Row>, WebError> {
 }
 
 /// The newest series version containing the message `message_id` (a
-/// patch or the cover letter).
-pub async fn version_by_message_id(
+/// patch or the cover letter), read in one query.
+pub async fn series_version_by_message_id(
     store: &Store,
     message_id: &str,
-) -> Result<Option<i64>, WebError> {
-    let rows = store
+) -> Result<Option<Row>, WebError> {
+    Ok(store
         .web_rows(
-            "finding the series of a Message-ID",
-            "SELECT series_version_id AS id FROM patches WHERE message_id = $1 \
-             UNION SELECT id FROM series_versions WHERE cover_message_id = $1 ORDER BY id DESC LIMIT 1",
+            "reading the series version of a Message-ID",
+            "SELECT id, series_id, version, total, title, author, cover_message_id, created_at \
+             FROM series_versions WHERE id = (SELECT series_version_id AS id FROM patches WHERE message_id = $1 \
+             UNION SELECT id FROM series_versions WHERE cover_message_id = $1 ORDER BY id DESC LIMIT 1)",
             &[SqlParam::Text(message_id.to_string())],
         )
-        .await?;
-    Ok(rows.first().map(|row| int(row, "id")))
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// Bugs and series matching a search text.

@@ -1,6 +1,7 @@
 //! The page templates, embedded in the binary with `include_str!` and
 //! compiled once. Autoescaping is on for every `.html` and `.xml`
-//! template; templates must never use the `safe` filter on data.
+//! template; templates must never use the `safe` filter on data (the one
+//! `safe` inserts the bug table rows `bug_table` escaped itself).
 
 use tera::{Context, Tera};
 

@@ -1,8 +1,10 @@
 //! Browser test with Debian's headless Chromium driven through
 //! chromedriver's WebDriver HTTP API (plain reqwest): log in, filter a
-//! subsystem, triage a bug and see the decision in its history, and check
+//! subsystem, triage a bug and see the decision in its history, check
 //! that patch and finding text full of HTML and script is shown as text
-//! (the script never runs). Screenshots of the main pages are saved to
+//! (the script never runs), read what changed between two versions of a
+//! series, and log in by a mailed link (the mail read from the store's
+//! outbox). Screenshots of the main pages are saved to
 //! tests/artifacts/web/ at the workspace root. Skips with a message when
 //! chromium or chromedriver is not installed.
 
@@ -14,8 +16,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::seed::{seed, HOSTILE};
-use common::{spawn_server_on, TestDb};
+use common::{spawn_server_with, TestDb};
+use sashiko_store::{NewPatch, NewSeriesVersion};
 use sashiko_web::accounts::{add_user, NewAccount, Role};
+use sashiko_web::{MailLoginConfig, WebConfig};
 use serde_json::{json, Value};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -268,8 +272,30 @@ async fn maintainer_logs_in_filters_and_triages_in_chromium() {
     )
     .await
     .expect("account");
+    add_user(
+        &db.store,
+        &NewAccount {
+            name: "ada".into(),
+            password: "ada-password-unused".into(),
+            role: Role::Admin,
+            subsystems: vec![],
+            email: Some("ada@example.org".into()),
+        },
+    )
+    .await
+    .expect("account with an address");
+    let v2 = second_version(&db.store).await;
     // "localhost" so that the browser accepts the Secure session cookie over HTTP.
-    let server = spawn_server_on(&db.store, Default::default(), "localhost").await;
+    let server = spawn_server_with(&db.store, "localhost", |base| WebConfig {
+        mail_login: Some(MailLoginConfig {
+            from: "Sashiko <sashiko@example.org>".into(),
+            base_url: base.to_string(),
+            token_minutes: 15,
+            max_mails: 3,
+        }),
+        ..WebConfig::default()
+    })
+    .await;
     let base = &server.base;
     let driver = Driver::start(&chromium, &chromedriver).await;
 
@@ -380,4 +406,107 @@ async fn maintainer_logs_in_filters_and_triages_in_chromium() {
     driver.screenshot("review").await;
     driver.goto(&format!("{base}/search?q=kfree")).await;
     driver.screenshot("search").await;
+
+    // What changed between the two versions of the series.
+    driver.goto(&format!("{base}/series/{v2}")).await;
+    assert_eq!(driver.count("#versions tbody tr").await, 2, "two versions");
+    let versions = driver.text_of("#versions").await;
+    for expected in [
+        "changed mm/slab: free with kfree",
+        "new mm/slab: say why",
+        "dropped net:",
+    ] {
+        assert!(versions.contains(expected), "{expected:?} in {versions}");
+    }
+    let interdiff = "kmem_cache_free(cache, obj);";
+    assert!(
+        !driver.text_of("#interdiff-v2").await.contains(interdiff),
+        "the diff of the diffs is folded away at first"
+    );
+    driver.click("#interdiff-v2 summary").await;
+    let unfolded = driver.text_of("#interdiff-v2").await;
+    assert!(
+        unfolded.contains(interdiff)
+            && unfolded.contains("kfree(obj);")
+            && unfolded.contains("- +"),
+        "{unfolded}"
+    );
+    driver.screenshot("series-versions").await;
+    driver.click("#versions a[href]").await;
+    let v1 = format!("{base}/series/{}", seeded.version_id);
+    driver.wait_url(|url| url == v1).await;
+
+    // Log out, then log in again by a mailed link.
+    driver.click("header .who button").await;
+    driver.wait_url(|url| url == home).await;
+    assert!(driver.text_of("header .who").await.contains("Log in"));
+    driver.goto(&format!("{base}/login")).await;
+    driver.type_into("#address", "Ada@Example.org").await;
+    driver.click("#mail-submit").await;
+    driver.wait_url(|url| url.ends_with("/login/mail")).await;
+    assert!(
+        driver
+            .text_of("#mail-sent")
+            .await
+            .contains("a login link is on its way"),
+        "the same answer whether or not the address has an account"
+    );
+    let mails = db
+        .store
+        .outbox_claim_due(10)
+        .await
+        .expect("read the outbox");
+    assert_eq!(mails.len(), 1, "one login mail");
+    assert_eq!(mails[0].recipients, ["ada@example.org"]);
+    let text = String::from_utf8_lossy(&mails[0].body);
+    let link = text
+        .lines()
+        .find(|line| line.starts_with(&format!("{base}/login/token?t=")))
+        .unwrap_or_else(|| panic!("no login link in {text}"))
+        .to_string();
+    driver.goto(&link).await;
+    driver.screenshot("mail-login").await;
+    driver.click("#token-submit").await;
+    driver.wait_url(|url| url == home).await;
+    assert!(
+        driver.text_of("header .who").await.contains("ada (admin)"),
+        "logged in by the mailed link"
+    );
+    // The link works once.
+    driver.goto(&link).await;
+    driver.click("#token-submit").await;
+    driver.wait_url(|url| url.ends_with("/login/token")).await;
+    assert!(driver.text_of("#token-invalid").await.contains("not valid"));
+}
+
+/// Stores version 2 of the seeded series: patch 1 changed, patch 2
+/// dropped, a new patch 2. Returns its id.
+async fn second_version(store: &sashiko_store::Store) -> i64 {
+    let diff = "diff --git a/mm/slab.c b/mm/slab.c\n--- a/mm/slab.c\n+++ b/mm/slab.c\n@@ -100,4 +100,5 @@ void *cache_alloc(void)\n \tobj = get_obj();\n-\tfree(obj);\n+\tkmem_cache_free(cache, obj);\n+\treturn obj;\n \tspin_unlock(&lock);\n }\n";
+    let comment = "diff --git a/mm/slab.c b/mm/slab.c\n--- a/mm/slab.c\n+++ b/mm/slab.c\n@@ -1,2 +1,3 @@\n+/* Allocation of slab objects. */\n #include <linux/slab.h>\n";
+    let patch = |index: u32, subject: &str, diff: &str| NewPatch {
+        index,
+        message_id: format!("v2-p{index}.1700000000.git.dev@example.org"),
+        subject: format!("[PATCH v2 {index}/2] {subject}"),
+        author: "Dev Eloper <dev@example.org>".to_string(),
+        commit_message: format!("{subject}\n\nSigned-off-by: Dev Eloper <dev@example.org>"),
+        diff: diff.to_string(),
+        patch_id: None,
+    };
+    store
+        .upsert_series_version(&NewSeriesVersion {
+            series_key: "dev@example.org/slab-fixes".to_string(),
+            title: "[PATCH v2 0/2] slab fixes".to_string(),
+            author: "Dev Eloper <dev@example.org>".to_string(),
+            version: 2,
+            total: 2,
+            cover_message_id: Some("cover-v2.1700000000.git.dev@example.org".to_string()),
+            patches: vec![
+                patch(1, "mm/slab: free with kfree", diff),
+                patch(2, "mm/slab: say why", comment),
+            ],
+        })
+        .await
+        .expect("store version 2")
+        .0
 }

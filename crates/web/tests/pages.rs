@@ -240,3 +240,86 @@ async fn pages_render_escaped_and_filter() {
         }
     }
 }
+
+/// A series reviewed again after its finished review, the new attempt
+/// failing (the model server was down) and a third one interrupted (its
+/// worker was killed): the series page still shows the finished review's
+/// findings and says which review they come from.
+#[tokio::test]
+async fn series_page_shows_the_newest_finished_review_over_later_failed_ones() {
+    use sashiko_store::{NewReview, ReviewOutcome, ReviewStatus, SeriesVersionId};
+    for backend in BACKENDS {
+        let db = TestDb::new(backend).await;
+        let seeded = seed(&db.store).await;
+        let again = |note: &'static str| {
+            let store = db.store.clone();
+            async move {
+                let review = store
+                    .start_review(&NewReview {
+                        series_version: SeriesVersionId(seeded.version_id),
+                        provider: Some("openai".to_string()),
+                        model: Some("fake-model".to_string()),
+                        prompt_set_hash: "prompts-0123".to_string(),
+                        guides: vec![],
+                        runs: 1,
+                    })
+                    .await
+                    .unwrap_or_else(|error| panic!("start the {note} review: {error}"));
+                review.0
+            }
+        };
+        let failed = again("failed").await;
+        db.store
+            .finish_review(
+                sashiko_store::ReviewId(failed),
+                &ReviewOutcome {
+                    status: ReviewStatus::Failed,
+                    findings: vec![],
+                    usage: serde_json::json!({}),
+                    cost_usd: None,
+                    skipped_stages: vec![],
+                    error: Some("connection refused".to_string()),
+                    wall_ms: 10,
+                },
+            )
+            .await
+            .expect("fail the second review");
+        let interrupted = again("interrupted").await;
+        db.store
+            .web_execute(
+                "test: interrupt the third review as lease recovery does",
+                "UPDATE reviews SET status = 'interrupted', error = 'interrupted: killed', finished_at = {now} WHERE id = $1",
+                &[sashiko_store::web_queries::SqlParam::Int(interrupted)],
+            )
+            .await
+            .expect("interrupt the third review");
+        let server = spawn_server(&db.store, WebConfig::default()).await;
+        let (status, page) = get(&server.base, &format!("/series/{}", seeded.version_id)).await;
+        assert_eq!(status, 200, "{backend:?}: {page}");
+        let shown = page
+            .split("id=\"shown-review\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</p>").next())
+            .unwrap_or_else(|| panic!("{backend:?}: no shown-review line in {page}"));
+        assert!(
+            shown.contains(&format!(
+                ">{}</a> (finished), the newest that ran to the end",
+                seeded.review_id
+            )),
+            "{backend:?}: {shown}"
+        );
+        let findings = page
+            .split("<h2>Findings per patch</h2>")
+            .nth(1)
+            .unwrap_or("");
+        assert!(
+            findings.contains("use after free: obj is returned after kfree"),
+            "{backend:?}: the finished review's findings are shown"
+        );
+        assert!(
+            page.contains(&format!("/review/{failed}"))
+                && page.contains(&format!("/review/{interrupted}")),
+            "{backend:?}: every review is listed"
+        );
+    }
+}

@@ -115,11 +115,22 @@ pub async fn spawn_server(store: &Store, config: WebConfig) -> TestServer {
 }
 
 pub async fn spawn_server_on(store: &Store, config: WebConfig, host: &str) -> TestServer {
-    let state = AppState::new(store.clone(), config).expect("web state");
+    spawn_server_with(store, host, |_| config).await
+}
+
+/// A server whose configuration depends on its own base URL (as the mail
+/// login links do).
+pub async fn spawn_server_with(
+    store: &Store,
+    host: &str,
+    config: impl FnOnce(&str) -> WebConfig,
+) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
     let port = listener.local_addr().expect("local address").port();
+    let state =
+        AppState::new(store.clone(), config(&format!("http://{host}:{port}"))).expect("web state");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         sashiko_web::serve(listener, state, async move {
