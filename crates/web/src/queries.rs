@@ -76,9 +76,13 @@ pub async fn bug_findings(store: &Store, bug_id: i64) -> Result<Vec<Row>, WebErr
         .await?)
 }
 
-/// Findings of one review.
+/// The reported findings of one review (not those a later patch of the
+/// series fixes, which are stored and counted but never reported).
 pub async fn review_findings(store: &Store, review_id: i64) -> Result<Vec<Row>, WebError> {
-    let sql = format!("SELECT {FINDING_COLUMNS} FROM findings f WHERE f.review_id = $1 ORDER BY f.patch_index, f.id");
+    let sql = format!(
+        "SELECT {FINDING_COLUMNS} FROM findings f WHERE f.review_id = $1 AND f.status = 'reported' \
+         ORDER BY f.patch_index, f.id"
+    );
     Ok(store
         .web_rows(
             "reading the findings of a review",
