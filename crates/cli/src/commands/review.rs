@@ -99,16 +99,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .flatten()
     {
-        if dir.join("guides.toml").exists() {
-            let added = prompts
-                .add_guides_from(&dir)
-                .with_context(|| format!("loading subsystem guides from {}", dir.display()))?;
-            eprintln!(
-                "sashiko: note: guides from {}: {}",
-                dir.display(),
-                added.join(", ")
-            );
-        }
+        add_guides(&mut prompts, &dir)?;
     }
     prompts.budget.apply(&settings.review.budget);
     let client = connect_model(&settings)?;
@@ -208,6 +199,22 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
 
 /// The repository tools for `series`, when some stage may use them and the
 /// review has a baseline to pin them to.
+/// Adds the subsystem guides of `dir` when it has a `guides.toml`, saying
+/// which on stderr.
+pub(crate) fn add_guides(prompts: &mut PromptSet, dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.join("guides.toml").exists() {
+        let added = prompts
+            .add_guides_from(dir)
+            .with_context(|| format!("loading subsystem guides from {}", dir.display()))?;
+        eprintln!(
+            "sashiko: note: guides from {}: {}",
+            dir.display(),
+            added.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn review_tools(
     prompts: &PromptSet,
     repo: &std::path::Path,

@@ -81,17 +81,7 @@ pub fn review_prompts(
     let mut prompts = PromptSet::load(&settings.prompts)
         .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
     if let Some(tree) = tree {
-        let dir = tree.tree.join(".sashiko/guides");
-        if dir.join("guides.toml").exists() {
-            let added = prompts
-                .add_guides_from(&dir)
-                .with_context(|| format!("loading subsystem guides from {}", dir.display()))?;
-            eprintln!(
-                "sashiko: note: guides from {}: {}",
-                dir.display(),
-                added.join(", ")
-            );
-        }
+        super::review::add_guides(&mut prompts, &tree.tree.join(".sashiko/guides"))?;
     }
     prompts.budget.apply(&settings.review.budget);
     Ok(prompts)
