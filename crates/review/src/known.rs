@@ -46,11 +46,9 @@ pub fn known_reason(
 }
 
 fn significant_words(text: &str) -> BTreeSet<String> {
-    text.split(|c: char| !c.is_alphanumeric() && c != '_')
-        .filter(|word| word.len() >= 3)
-        .map(str::to_lowercase)
-        .filter(|word| !COMMON.contains(&word.as_str()))
-        .map(|word| stem(&word).to_owned())
+    crate::words::content_words(text, &COMMON)
+        .iter()
+        .map(|word| stem(word).to_owned())
         .collect()
 }
 

@@ -40,3 +40,4 @@ pub mod staging;
 pub mod toolstage;
 pub mod versions;
 pub mod wording;
+pub mod words;

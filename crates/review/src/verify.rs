@@ -97,13 +97,10 @@ fn similar(a: &Finding, b: &Finding) -> bool {
 }
 
 pub(crate) fn word_overlap(a: &str, b: &str) -> f64 {
-    let words = |text: &str| -> BTreeSet<String> {
-        text.split(|c: char| !c.is_alphanumeric() && c != '_')
-            .filter(|word| word.len() > 2)
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let (a, b) = (words(a), words(b));
+    let (a, b) = (
+        crate::words::content_words(a, &[]),
+        crate::words::content_words(b, &[]),
+    );
     let union = a.union(&b).count();
     if union == 0 {
         return 0.0;

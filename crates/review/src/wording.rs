@@ -186,11 +186,7 @@ const COMMON: [&str; 20] = [
 ];
 
 fn words(text: &str) -> BTreeSet<String> {
-    text.split(|c: char| !c.is_alphanumeric() && c != '_')
-        .filter(|word| word.len() >= 3)
-        .map(str::to_lowercase)
-        .filter(|word| !COMMON.contains(&word.as_str()))
-        .collect()
+    crate::words::content_words(text, &COMMON)
 }
 
 /// The accepted comment text, or why it is refused.
