@@ -44,9 +44,7 @@ pub use queue::worker::{
 pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig, Recovered};
 pub use reviews::FinishedReview;
 pub use types::*;
-pub use versions::{
-    EarlierFinding, EarlierReview, FindingNotes, NotedFinding, OutcomeNotes, StoredPatch,
-};
+pub use versions::{EarlierReview, FindingNotes, NotedFinding, OutcomeNotes, StoredPatch};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -32,6 +32,8 @@ pub struct StoredFinding {
     pub severity: String,
     /// The problem text.
     pub problem: String,
+    /// Why that severity.
+    pub severity_explanation: String,
     /// Not introduced by the patch.
     pub preexisting: bool,
     /// The report stage's checked wording of the reply comment, if any.
@@ -70,6 +72,7 @@ type FindingRow = (
     String,
     i64,
     i64,
+    String,
     String,
     String,
     String,
@@ -143,7 +146,7 @@ impl Store {
         &self,
         review: ReviewId,
     ) -> Result<Vec<StoredFinding>, StoreError> {
-        let sql = "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, preexisting, wording \
+        let sql = "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, severity_explanation, preexisting, wording \
                    FROM findings WHERE review_id = $1 AND status = 'reported' ORDER BY id";
         let rows: Vec<FindingRow> =
             on_pool!(self, pool => sqlx::query_as(sql).bind(review.0).fetch_all(pool).await)
@@ -161,6 +164,7 @@ impl Store {
                     stage,
                     severity,
                     problem,
+                    severity_explanation,
                     preexisting,
                     wording,
                 )| {
@@ -173,6 +177,7 @@ impl Store {
                         stage,
                         severity,
                         problem,
+                        severity_explanation,
                         preexisting,
                         wording,
                     }

@@ -33,31 +33,6 @@ pub struct StoredPatch {
     pub diff: String,
 }
 
-/// A finding of an earlier version's review that was reported there.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct EarlierFinding {
-    /// Row id.
-    pub id: FindingId,
-    /// 1-based patch position.
-    pub patch_index: u32,
-    /// The file.
-    pub file: String,
-    /// First line.
-    pub line_start: u32,
-    /// Last line.
-    pub line_end: u32,
-    /// The stage that found it.
-    pub stage: String,
-    /// Severity name.
-    pub severity: String,
-    /// The problem.
-    pub problem: String,
-    /// Why that severity.
-    pub severity_explanation: String,
-    /// Not introduced by the patch.
-    pub preexisting: bool,
-}
-
 /// The newest earlier version of a series with a finished review.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EarlierReview {
@@ -70,7 +45,7 @@ pub struct EarlierReview {
     /// Its patches, in order.
     pub patches: Vec<StoredPatch>,
     /// The findings that review reported.
-    pub findings: Vec<EarlierFinding>,
+    pub findings: Vec<crate::StoredFinding>,
 }
 
 /// What became of a finding, stored next to it.
@@ -128,18 +103,6 @@ pub struct NotedFinding {
     pub notes: FindingNotes,
 }
 
-type EarlierRow = (
-    i64,
-    i64,
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    bool,
-);
 type NotedRow = (
     i64,
     i64,
@@ -201,13 +164,7 @@ impl Store {
         let patches: Vec<(i64, String, String, String, String, String)> =
             on_pool!(self, pool => sqlx::query_as(patches_sql).bind(version_id).fetch_all(pool).await)
                 .context(what)?;
-        let findings_sql =
-            "SELECT id, patch_index, file, line_start, line_end, stage, severity, problem, \
-                            severity_explanation, preexisting FROM findings \
-                            WHERE review_id = $1 AND status = 'reported' ORDER BY id";
-        let findings: Vec<EarlierRow> =
-            on_pool!(self, pool => sqlx::query_as(findings_sql).bind(review_id).fetch_all(pool).await)
-                .context(what)?;
+        let findings = self.review_findings(ReviewId(review_id)).await?;
         Ok(Some(EarlierReview {
             series_version: SeriesVersionId(version_id),
             version: number(earlier_version),
@@ -225,25 +182,7 @@ impl Store {
                     },
                 )
                 .collect(),
-            findings: findings
-                .into_iter()
-                .map(
-                    |(id, patch, file, start, end, stage, severity, problem, why, preexisting)| {
-                        EarlierFinding {
-                            id: FindingId(id),
-                            patch_index: number(patch),
-                            file,
-                            line_start: number(start),
-                            line_end: number(end),
-                            stage,
-                            severity,
-                            problem,
-                            severity_explanation: why,
-                            preexisting,
-                        }
-                    },
-                )
-                .collect(),
+            findings,
         }))
     }
 
