@@ -84,6 +84,9 @@ pub enum InitValue {
     Int(i64),
     /// Address of a shared location (`&x` or a bare name in pointer context).
     Addr(String),
+    /// `*(&x)` (Dat3M): the value `x` holds so far, or its address when `x`
+    /// is an array.
+    ValueOf(String),
 }
 
 /// One entry of the init block.
@@ -94,6 +97,14 @@ pub enum InitEntry {
         name: String,
         ctype: String,
         value: Option<InitValue>,
+    },
+    /// An array `x[len]`, optionally with its first values (`= {1, 2}`);
+    /// Dat3M's syntax, absent from the kernel's tests.
+    Array {
+        name: String,
+        ctype: String,
+        len: usize,
+        values: Vec<InitValue>,
     },
     /// `n:r=v` register initialisation.
     Register {

@@ -12,34 +12,12 @@ use std::time::Instant;
 use crate::ast::{AtomValue, InitEntry, InitValue, Litmus, Prop, StateLoc};
 use crate::candidates::{critical_pairs, location_orders, lock_nesting_ok, rf_candidates};
 use crate::error::LitmusError;
+use crate::locations::Locations;
+use crate::memb;
 use crate::model::{flag, Event, RfPart, Skeleton};
 use crate::prims::tag;
 use crate::rel::Rel;
-use crate::thread::{execute, Kind, LocationInfo, Path, ADDR_BASE};
-
-/// Shared locations of a test.
-pub struct Locations {
-    pub names: Vec<String>,
-    pub is_lock: Vec<bool>,
-    pub init: Vec<i64>,
-}
-
-impl Locations {
-    fn index(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n == name)
-    }
-    fn intern(&mut self, name: &str) -> usize {
-        match self.index(name) {
-            Some(i) => i,
-            None => {
-                self.names.push(name.to_string());
-                self.is_lock.push(false);
-                self.init.push(0);
-                self.names.len() - 1
-            }
-        }
-    }
-}
+use crate::thread::{execute, Kind, LocationInfo, Path};
 
 /// Counts and flags over the consistent executions.
 #[derive(Debug, Clone, Default)]
@@ -52,8 +30,8 @@ pub struct Tally {
     /// Distinct final states: values of `observed`, in that order.
     pub states: BTreeSet<Vec<i64>>,
     pub observed: Vec<StateLoc>,
-    /// Names of shared locations, to print addresses.
-    pub location_names: Vec<String>,
+    /// Shared locations, to print addresses.
+    pub locations: Locations,
     pub candidates: u64,
     /// Nodes of the reads-from search visited (for the deadline).
     pub rf_nodes: u64,
@@ -73,7 +51,20 @@ pub struct Checker<'a> {
 fn value_of(locs: &mut Locations, v: &InitValue) -> i64 {
     match v {
         InitValue::Int(i) => *i,
-        InitValue::Addr(name) => ADDR_BASE + locs.intern(name) as i64,
+        InitValue::Addr(name) => {
+            let loc = locs.intern(name);
+            locs.address(loc)
+        }
+        // An array's value is its address (C's array-to-pointer decay);
+        // a variable's is its initial value so far.
+        InitValue::ValueOf(name) if locs.is_array(name) => {
+            let loc = locs.intern(name);
+            locs.address(loc)
+        }
+        InitValue::ValueOf(name) => {
+            let loc = locs.intern(name);
+            locs.init[loc]
+        }
     }
 }
 
@@ -83,11 +74,7 @@ impl<'a> Checker<'a> {
         deadline: Option<Instant>,
         budget: u64,
     ) -> Result<Checker<'a>, LitmusError> {
-        let mut locs = Locations {
-            names: Vec::new(),
-            is_lock: Vec::new(),
-            init: Vec::new(),
-        };
+        let mut locs = Locations::default();
         let mut reg_init: BTreeMap<usize, Vec<(String, i64)>> = BTreeMap::new();
         for entry in &test.init {
             match entry {
@@ -98,6 +85,25 @@ impl<'a> Checker<'a> {
                     }
                     if let Some(v) = value {
                         locs.init[id] = value_of(&mut locs, v);
+                    }
+                }
+                InitEntry::Array {
+                    name,
+                    ctype,
+                    len,
+                    values,
+                } => {
+                    let first = locs.add_array(name, *len).ok_or_else(|| {
+                        LitmusError::Invalid(format!("{name} is declared twice in the init block"))
+                    })?;
+                    for (i, v) in values.iter().enumerate().take(*len) {
+                        let v = value_of(&mut locs, v);
+                        locs.init[first + i] = v;
+                    }
+                    if ctype.contains("spinlock_t") {
+                        for i in 0..*len {
+                            locs.is_lock[first + i] = true;
+                        }
                     }
                 }
                 InitEntry::Register {
@@ -147,9 +153,8 @@ impl<'a> Checker<'a> {
             .collect();
         let mut paths = Vec::new();
         for p in &test.processes {
-            let index_fn = |name: &str| locs.index(name);
             let info = LocationInfo {
-                index: &index_fn,
+                locations: &locs,
                 data_locations: &data_locations,
             };
             let init = reg_init.get(&p.index).cloned().unwrap_or_default();
@@ -196,7 +201,7 @@ impl<'a> Checker<'a> {
     pub fn run(&self) -> Result<Tally, LitmusError> {
         let mut tally = Tally {
             observed: self.observed.clone(),
-            location_names: self.locs.names.clone(),
+            locations: self.locs.clone(),
             ..Tally::default()
         };
         let counts: Vec<usize> = self.paths.iter().map(|p| p.len()).collect();
@@ -210,7 +215,9 @@ impl<'a> Checker<'a> {
                 .enumerate()
                 .map(|(t, &i)| &self.paths[t][i])
                 .collect();
-            self.run_combination(&chosen, &mut tally)?;
+            for placement in memb::placements(&chosen)? {
+                self.run_combination(&chosen, &placement, &mut tally)?;
+            }
             // Odometer.
             let mut t = 0;
             loop {
@@ -244,7 +251,12 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    fn run_combination(&self, paths: &[&Path], tally: &mut Tally) -> Result<(), LitmusError> {
+    fn run_combination(
+        &self,
+        paths: &[&Path],
+        placement: &[memb::Ipi],
+        tally: &mut Tally,
+    ) -> Result<(), LitmusError> {
         let nloc = self.locs.names.len();
         let mut events = Vec::new();
         for l in 0..nloc {
@@ -298,7 +310,8 @@ impl<'a> Checker<'a> {
         if unmatched_per_loc.iter().any(|&c| c > 1) {
             return Ok(());
         }
-        let skeleton = Skeleton::new(events, &rmw, &addr, &data, &ctrl);
+        let memb_edges = memb::edges(paths, &base, placement);
+        let skeleton = Skeleton::new(events, &rmw, &addr, &data, &ctrl, &memb_edges);
         let events = skeleton.events();
         let n = events.len();
         let reads: Vec<usize> = (0..n).filter(|&i| events[i].kind == Kind::R).collect();
@@ -866,7 +879,7 @@ fn eval_prop_partial(
             let left = lookup(loc)?;
             let right = match value {
                 AtomValue::Int(v) => *v,
-                AtomValue::Addr(a) => locs.index(a).map_or(-1, |i| ADDR_BASE + i as i64),
+                AtomValue::Addr(a) => locs.index(a).map_or(-1, |i| locs.address(i)),
                 AtomValue::Loc(other) => lookup(other)?,
             };
             Some(left == right)
@@ -899,7 +912,7 @@ fn eval_prop(p: &Prop, lookup: &mut dyn FnMut(&StateLoc) -> i64, locs: &Location
             let left = lookup(loc);
             let right = match value {
                 AtomValue::Int(v) => *v,
-                AtomValue::Addr(a) => locs.index(a).map_or(-1, |i| ADDR_BASE + i as i64),
+                AtomValue::Addr(a) => locs.index(a).map_or(-1, |i| locs.address(i)),
                 AtomValue::Loc(other) => lookup(other),
             };
             left == right

@@ -5,6 +5,7 @@
 //! `check` adds reads-from and coherence order. This module must never
 //! enumerate candidates; it only judges one.
 
+use crate::memb::MembEdges;
 use crate::prims::{tag, FenceKind};
 use crate::rel::{Rel, Set};
 use crate::thread::Kind;
@@ -55,6 +56,9 @@ pub struct Skeleton {
     /// For paths without unlocks: the relations that then depend on the
     /// paths only.
     fixed: Option<Fixed>,
+    /// Strong-fence edges between processes from `smp_memb()` (see
+    /// `memb`); empty without it.
+    memb_cross: Rel,
 }
 
 struct Fixed {
@@ -166,13 +170,15 @@ fn has(e: &Event, t: u32) -> bool {
 
 impl Skeleton {
     /// Build from events (initial writes first), program order and raw
-    /// dependencies (read -> dependent event) and RMW pairs.
+    /// dependencies (read -> dependent event), RMW pairs and the edges of
+    /// the chosen `smp_memb()` placement.
     pub fn new(
         events: Vec<Event>,
         rmw_pairs: &[(usize, usize)],
         addr: &[(usize, usize)],
         data: &[(usize, usize)],
         ctrl: &[(usize, usize)],
+        memb: &MembEdges,
     ) -> Skeleton {
         let n = events.len();
         let mut po = Rel::empty(n);
@@ -268,7 +274,11 @@ impl Skeleton {
         let rmb_fencerel = fencerel(&fence(FenceKind::Rmb));
         let rmb = rmb_fencerel.restrict(&r4rmb, &r4rmb);
         let wmb = fencerel(&fence(FenceKind::Wmb)).restrict(&w, &w);
-        let mut mb_static = fencerel(&fence(FenceKind::Mb)).restrict(&m, &m);
+        // smp_memb() is a full barrier in its own process, and so is the
+        // barrier its IPI runs in each other process.
+        let mut mb_static =
+            fencerel(&fence(FenceKind::Mb).union(&fence(FenceKind::Memb))).restrict(&m, &m);
+        mb_static.union_with(&pair_rel(&memb.fence).restrict(&m, &m));
         mb_static.union_with(&po.restrict(&m, &mb.inter(&r)));
         mb_static.union_with(&po.restrict(&mb.inter(&w), &m));
         let id_rmw = Rel::identity_on(n, &rmw_set);
@@ -393,9 +403,10 @@ impl Skeleton {
             has_rcu,
             has_srcu,
             fixed: None,
+            memb_cross: pair_rel(&memb.cross),
         };
         if sk.s.ul.is_empty() {
-            let strong_fence = sk.mb_static.union(&sk.gp);
+            let strong_fence = sk.mb_static.union(&sk.gp).union(&sk.memb_cross);
             let nonrw_fence = strong_fence.union(&sk.po_rel).union(&sk.acq_po);
             let fence = nonrw_fence.union(&sk.wmb).union(&sk.rmb);
             let none = Rel::empty(n);
@@ -459,7 +470,7 @@ impl Skeleton {
                 f.fence.clone(),
             ),
             None => {
-                let strong_fence = mb.union(&self.gp);
+                let strong_fence = mb.union(&self.gp).union(&self.memb_cross);
                 let nonrw_fence = strong_fence.union(&self.po_rel).union(&self.acq_po);
                 let fence = nonrw_fence.union(&self.wmb).union(&self.rmb);
                 (strong_fence, nonrw_fence, fence)
@@ -740,6 +751,7 @@ fn static_flags(
         AfterAtomic,
         RcuLock,
         RcuUnlock,
+        Memb,
     ];
     let barrier_events = set_of(events, |e| {
         is_fence(e, &barrier_kinds) || e.kind == Kind::SyncSrcu

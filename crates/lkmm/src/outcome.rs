@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::ast::{AtomValue, Litmus, Prop, Quantifier, StateLoc};
 use crate::check::Tally;
+use crate::locations::Locations;
 
 /// herd7's observation word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +66,7 @@ impl Outcome {
                         line,
                         "{}={}; ",
                         render_loc(loc),
-                        render_value(*v, &tally.location_names)
+                        render_value(*v, &tally.locations)
                     );
                 }
                 line.trim_end().to_string()
@@ -144,13 +145,12 @@ impl Outcome {
     }
 }
 
-fn render_value(v: i64, names: &[String]) -> String {
+fn render_value(v: i64, locations: &Locations) -> String {
     if v == crate::check::UNSOLVED {
         return "S".to_string();
     }
-    let index = v - crate::thread::ADDR_BASE;
-    match usize::try_from(index).ok().and_then(|i| names.get(i)) {
-        Some(name) => name.clone(),
+    match locations.at_address(v) {
+        Some(loc) => locations.names[loc].clone(),
         None => v.to_string(),
     }
 }

@@ -322,6 +322,9 @@ fn parse_params(
     params
 }
 
+/// Longest array accepted in the init block.
+const MAX_ARRAY: usize = 4096;
+
 const TYPE_WORDS: &[&str] = &[
     "int",
     "long",
@@ -444,13 +447,45 @@ fn init_entry(cursor: &mut Cursor<'_>, entries: &mut Vec<InitEntry>) -> Result<(
                 continue;
             }
             let name = cursor.ident()?;
-            // `int 0:r0 = 1;` style is not used; `x[2]` arrays are not supported.
-            if cursor.peek_is("[") {
-                return Err(ParseError::at(
-                    src,
-                    offset,
-                    "arrays are not supported in the init block",
-                ));
+            if cursor.eat("[") {
+                // Dat3M's arrays: `int x[2];`, `x[2] = {1, 2};`.
+                let len = cursor.int()?;
+                let len = usize::try_from(len)
+                    .ok()
+                    .filter(|&n| (1..=MAX_ARRAY).contains(&n))
+                    .ok_or_else(|| ParseError::at(src, offset, "array length must be 1 to 4096"))?;
+                cursor.expect("]")?;
+                let mut values = Vec::new();
+                if cursor.eat("=") {
+                    cursor.expect("{")?;
+                    while !cursor.eat("}") {
+                        if !values.is_empty() {
+                            cursor.expect(",")?;
+                        }
+                        values.push(cursor.init_value()?);
+                    }
+                    if values.len() > len {
+                        return Err(ParseError::at(
+                            src,
+                            offset,
+                            "more initial values than array elements",
+                        ));
+                    }
+                }
+                let mut full_type = ctype.join(" ");
+                for _ in 0..stars {
+                    full_type.push_str(" *");
+                }
+                entries.push(InitEntry::Array {
+                    name,
+                    ctype: full_type,
+                    len,
+                    values,
+                });
+                if !cursor.eat(",") {
+                    break;
+                }
+                continue;
             }
             if cursor.eat(":") {
                 return Err(ParseError::at(
@@ -586,6 +621,18 @@ impl<'a> Cursor<'a> {
         if self.eat("&") {
             return Ok(InitValue::Addr(self.ident()?));
         }
+        if self.eat("*") {
+            // Dat3M's `*(&x)`: the value of x.
+            let parenthesised = self.eat("(");
+            if !self.eat("&") {
+                return Err(self.error("expected `&` after `*` in an initial value"));
+            }
+            let name = self.ident()?;
+            if parenthesised {
+                self.expect(")")?;
+            }
+            return Ok(InitValue::ValueOf(name));
+        }
         if self.eat_ident("ATOMIC_INIT") {
             self.expect("(")?;
             let v = self.int()?;
@@ -609,14 +656,26 @@ impl<'a> Cursor<'a> {
             return Ok(StateLoc::Reg(thread, self.ident()?));
         }
         if self.eat("[") {
-            let name = self.ident()?;
+            let name = self.location_name()?;
             self.expect("]")?;
             return Ok(StateLoc::Mem(name));
         }
         match self.peek_tok(0) {
-            Some(Tok::Ident(_)) => Ok(StateLoc::Mem(self.ident()?)),
+            Some(Tok::Ident(_)) => Ok(StateLoc::Mem(self.location_name()?)),
             _ => Err(self.error("expected a register `n:r` or a location")),
         }
+    }
+
+    /// A location name, `x` or an array element `x[1]` (named `x[1]`).
+    fn location_name(&mut self) -> Result<String, ParseError> {
+        let name = self.ident()?;
+        if self.peek_is("[") && matches!(self.peek_tok(1), Some(Tok::Int(_))) {
+            self.pos += 1;
+            let index = self.int()?;
+            self.expect("]")?;
+            return Ok(format!("{name}[{index}]"));
+        }
+        Ok(name)
     }
 
     fn prop(&mut self) -> Result<Prop, ParseError> {

@@ -2,7 +2,10 @@
 //! each kernel macro maps to an access shape and an ordering tag.
 //!
 //! Only names listed here are accepted; anything else is reported as an
-//! unsupported feature by the caller. This module must never evaluate.
+//! unsupported feature by the caller. Two names herd7 rejects are added
+//! with the kernel's documented meaning: `spin_unlock_wait()` (an acquire
+//! read of the unlocked lock, as lock.cat's RU) and `smp_memb()`
+//! (sys_membarrier, see `memb`). This module must never evaluate.
 
 use crate::ast::BinOp;
 
@@ -43,6 +46,10 @@ pub enum FenceKind {
     AfterSpinlock,
     AfterUnlockLock,
     AfterSrcuReadUnlock,
+    /// `smp_memb()` (sys_membarrier), absent from linux-kernel.def: a full
+    /// barrier here that also forces one in every other process (see
+    /// `memb`).
+    Memb,
 }
 
 /// What an atomic operation returns.
@@ -90,6 +97,9 @@ pub enum Prim {
     Unlock,
     Trylock,
     IsLocked,
+    /// `spin_unlock_wait(l)`: waits until the lock is free, an acquire read
+    /// that must see it unlocked (absent from linux-kernel.def).
+    UnlockWait,
     SrcuLock,
     SrcuUnlock,
     SyncSrcu,
@@ -178,6 +188,8 @@ pub fn lookup(name: &str) -> Option<Prim> {
         "spin_unlock" => Some(Prim::Unlock),
         "spin_trylock" => Some(Prim::Trylock),
         "spin_is_locked" => Some(Prim::IsLocked),
+        "spin_unlock_wait" => Some(Prim::UnlockWait),
+        "smp_memb" => Some(Prim::Fence(Memb)),
         "srcu_read_lock" | "srcu_down_read" => Some(Prim::SrcuLock),
         "srcu_read_unlock" | "srcu_up_read" => Some(Prim::SrcuUnlock),
         "synchronize_srcu" | "synchronize_srcu_expedited" => Some(Prim::SyncSrcu),

@@ -11,10 +11,9 @@ use std::rc::Rc;
 
 use crate::ast::{BinOp, Expr, Stmt, UnOp};
 use crate::error::LitmusError;
+use crate::locations::Locations;
 use crate::prims::{self, tag, FenceKind, Prim, Returns};
 
-/// Addresses are encoded as integers above this base, one per location.
-pub const ADDR_BASE: i64 = 1 << 40;
 const MAX_PATHS: usize = 20_000;
 
 /// A symbolic value.
@@ -154,11 +153,15 @@ pub struct Path {
     pub constraints: Vec<(Rc<Sym>, bool)>,
     pub regs: BTreeMap<String, Rc<Sym>>,
     ctrl: Vec<usize>,
+    /// Reads whose value this path has fixed by choosing the location a
+    /// symbolic pointer designates (the constraint saying so is in
+    /// `constraints`); later accesses through the same pointer do not fork.
+    bound: BTreeMap<usize, i64>,
 }
 
 /// What the executor needs to know about shared locations.
 pub struct LocationInfo<'a> {
-    pub index: &'a dyn Fn(&str) -> Option<usize>,
+    pub locations: &'a Locations,
     /// Locations a symbolic pointer may designate.
     pub data_locations: &'a [usize],
 }
@@ -286,9 +289,11 @@ impl Exec<'_> {
                     return Ok(vec![(st, v)]);
                 }
                 if self.params.contains(name) {
-                    let loc = (self.locations.index)(name)
+                    let locs = self.locations.locations;
+                    let loc = locs
+                        .index(name)
                         .ok_or_else(|| LitmusError::Invalid(format!("unknown location {name}")))?;
-                    return Ok(vec![(st, konst(ADDR_BASE + loc as i64))]);
+                    return Ok(vec![(st, konst(locs.address(loc)))]);
                 }
                 // herd7 reads an undeclared name (even `true`) as a register
                 // holding 0; do the same so verdicts agree.
@@ -351,17 +356,39 @@ impl Exec<'_> {
         let mut out = Vec::new();
         for (st, v) in self.expr(p, st)? {
             match v.as_const() {
-                Some(a) if a >= ADDR_BASE => out.push((st, (a - ADDR_BASE) as usize, v)),
+                Some(a) if Locations::looks_like_address(a) => {
+                    let loc = self.locations.locations.at_address(a).ok_or_else(|| {
+                        LitmusError::unsupported(
+                            "memory access past the end of a variable or array",
+                        )
+                    })?;
+                    out.push((st, loc, v))
+                }
                 Some(_) => {
                     return Err(LitmusError::unsupported(
                         "memory access through a non-pointer value",
                     ))
                 }
                 None => {
+                    let locs = self.locations.locations;
+                    if let Some(a) = v.eval(&mut |i| st.bound.get(&i).copied()) {
+                        // Fixed by an earlier fork of this path; a value that
+                        // designates no location is a path that cannot occur
+                        // (as for the forks below).
+                        if let Some(loc) = locs.at_address(a) {
+                            out.push((st, loc, v));
+                        }
+                        continue;
+                    }
+                    let solved = var_plus_constant(&v);
                     for &loc in self.locations.data_locations {
                         let mut s = st.clone();
-                        let eq = mk_bin(BinOp::Eq, v.clone(), konst(ADDR_BASE + loc as i64));
+                        let address = locs.address(loc);
+                        let eq = mk_bin(BinOp::Eq, v.clone(), konst(address));
                         s.constraints.push((eq, true));
+                        if let Some((var, k)) = solved {
+                            s.bound.insert(var, address.wrapping_sub(k));
+                        }
                         out.push((s, loc, v.clone()));
                     }
                 }
@@ -397,6 +424,7 @@ impl Exec<'_> {
             | Prim::Unlock
             | Prim::Trylock
             | Prim::IsLocked
+            | Prim::UnlockWait
             | Prim::SrcuLock
             | Prim::SyncSrcu => 1,
             Prim::Store { .. } | Prim::Xchg(_) | Prim::SrcuUnlock => 2,
@@ -614,6 +642,14 @@ impl Exec<'_> {
                     out.push((unlocked, konst(0)));
                 }
             }
+            Prim::UnlockWait => {
+                // lock.cat's RU (it must read an unlocked value) with
+                // acquire ordering, as the kernel documented it.
+                for (mut st, loc, addr) in self.address(&args[0], st)? {
+                    push_read(&mut st, loc, tag::RU | tag::ACQUIRE, addr_deps(&addr));
+                    out.push((st, konst(0)));
+                }
+            }
             Prim::SrcuLock => {
                 for (mut st, loc, addr) in self.address(&args[0], st)? {
                     let v = push_read(&mut st, loc, tag::SRCU_LOCK, addr_deps(&addr));
@@ -669,6 +705,22 @@ impl<'e> MapFirst<'e> for (Option<&'e Expr>, &'e Expr) {
             Some(e) => (Err(e), self.1),
             None => (Ok(k), self.1),
         }
+    }
+}
+
+/// `v` as `Var(i) + k`, when it has that shape.
+fn var_plus_constant(v: &Sym) -> Option<(usize, i64)> {
+    match v {
+        Sym::Var(i) => Some((*i, 0)),
+        Sym::Bin(BinOp::Add, a, b) => match (a.as_ref(), b.as_ref()) {
+            (Sym::Var(i), Sym::Const(k)) | (Sym::Const(k), Sym::Var(i)) => Some((*i, *k)),
+            _ => None,
+        },
+        Sym::Bin(BinOp::Sub, a, b) => match (a.as_ref(), b.as_ref()) {
+            (Sym::Var(i), Sym::Const(k)) => Some((*i, k.wrapping_neg())),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

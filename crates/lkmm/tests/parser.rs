@@ -12,6 +12,7 @@ fn accepts_the_formats_used_by_the_corpus() {
         ("atomic init", "C t\n{ atomic_t v = ATOMIC_INIT(1); }\nP0(atomic_t *v) { int r0 = atomic_inc_return(v); }\nforall (0:r0=2)\n"),
         ("filter and locations", "C t\n{}\nP0(int *x) { WRITE_ONCE(*x, 1); }\nlocations [x]\nfilter (x=1)\n~exists (x=2)\n"),
         ("if else and operators", "C t\n{}\nP0(int *x) { int r0 = READ_ONCE(*x); if (r0 == 1 && !(r0 & 2)) { WRITE_ONCE(*x, r0 + 1); } else WRITE_ONCE(*x, -1); }\nexists (x=2 \\/ ~x=0)\n"),
+        ("dat3m arrays and values", "C t\n{ c[2] = {3, -1}; a[2] = {1, *(&c)}; int *p = *(&a); }\nP0(int *p) { int r0 = READ_ONCE(*p); }\nexists (0:r0=1 /\\ a[1]=0)\n"),
         ("register declared in init", "C t\n{ int 0:r1; int * 1:r2; }\nP0(int *x) { r1 = READ_ONCE(*x); }\nP1(int *x) { r2 = x; }\nexists (0:r1=0)\n"),
     ];
     for (name, src) in cases {

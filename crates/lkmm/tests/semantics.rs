@@ -157,10 +157,87 @@ fn dependencies_order_through_registers() {
 
 #[test]
 fn unknown_primitives_are_unsupported_not_guessed() {
-    let src = "C unknown\n{}\nP0(int *x) { smp_memb(); }\nexists (x=0)\n";
+    let src = "C unknown\n{}\nP0(int *x) { synchronize_sched(); }\nexists (x=0)\n";
     match check_litmus(src, &Options::default()) {
         Err(LitmusError::Unsupported { feature }) => {
-            assert!(feature.contains("smp_memb"), "{feature}")
+            assert!(feature.contains("synchronize_sched"), "{feature}")
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+}
+
+/// paulmckrcu/manual/memb/C-Goldblatt-memb-1 (herd7 rejects smp_memb()).
+const SB_MEMB: &str = "C SB+memb\n{}\nP0(int *x0, int *x1) { WRITE_ONCE(*x0, 1); r1 = READ_ONCE(*x1); }\nP1(int *x0, int *x1) { WRITE_ONCE(*x1, 1); smp_memb(); r2 = READ_ONCE(*x0); }\nexists (0:r1=0 /\\ 1:r2=0)\n";
+
+#[test]
+fn membarrier_orders_the_other_process_without_a_barrier_there() {
+    // The IPI's barrier lands before, between or after P0's two accesses.
+    // Before: P0's read follows the call's start, so it reads 1 (x0 free):
+    // 2 executions. After: symmetrically P1's read reads 1: 2. Between:
+    // both read 1: 1. The store-buffering outcome is never among them.
+    check(
+        "SB with smp_memb() on one side",
+        SB_MEMB,
+        Verdict::Never,
+        0,
+        5,
+        false,
+    );
+    let plain_sb = SB_MEMB.replace("smp_memb();", "");
+    check("SB without it", &plain_sb, Verdict::Sometimes, 1, 3, false);
+}
+
+#[test]
+fn membarrier_pairs_like_a_grace_period() {
+    // C-Goldblatt-memb-2: one smp_memb() cannot order a cycle through two
+    // unbarriered processes (as one grace period cannot cover two critical
+    // sections); C-Goldblatt-memb-3: two can.
+    let two = "C memb-2\n{}\nP0(int *x0, int *x1) { WRITE_ONCE(*x0, 1); r1 = READ_ONCE(*x1); }\nP1(int *x1, int *x2) { WRITE_ONCE(*x1, 1); smp_memb(); r1 = READ_ONCE(*x2); }\nP2(int *x2, int *x0) { WRITE_ONCE(*x2, 1); r1 = READ_ONCE(*x0); }\nexists (0:r1=0 /\\ 1:r1=0 /\\ 2:r1=0)\n";
+    let o = check_litmus(two, &Options::default()).expect("decides");
+    assert_eq!(o.verdict, Verdict::Sometimes, "{}", o.render_herd());
+    let four = "C memb-3\n{}\nP0(int *x0, int *x1) { WRITE_ONCE(*x0, 1); r1 = READ_ONCE(*x1); }\nP1(int *x1, int *x2) { WRITE_ONCE(*x1, 1); smp_memb(); r1 = READ_ONCE(*x2); }\nP2(int *x2, int *x3) { WRITE_ONCE(*x2, 1); r1 = READ_ONCE(*x3); }\nP3(int *x3, int *x0) { WRITE_ONCE(*x3, 1); smp_memb(); r1 = READ_ONCE(*x0); }\nexists (0:r1=0 /\\ 1:r1=0 /\\ 2:r1=0 /\\ 3:r1=0)\n";
+    let o = check_litmus(four, &Options::default()).expect("decides");
+    assert_eq!(o.verdict, Verdict::Never, "{}", o.render_herd());
+}
+
+#[test]
+fn spin_unlock_wait_is_an_acquire_read_of_the_free_lock() {
+    // paulmckrcu/manual/atomic/C-unlock-wait-00: P0's store is not ordered
+    // before its spin_unlock_wait(), so both reads can miss (observed on
+    // x86). Waiting reads the unlock or the initial value: 2 x 2 outcomes
+    // when it reads the initial value, and when it reads P1's unlock its
+    // acquire forces 0:r0=1, leaving 1:r1 free: 6 executions, 1 positive.
+    let src = "C unlock-wait\n{ spinlock_t r; }\nP0(spinlock_t *r, int *x, int *y) { int r0; WRITE_ONCE(*x, 1); spin_unlock_wait(r); r0 = READ_ONCE(*y); }\nP1(spinlock_t *r, int *x, int *y) { int r1; spin_lock(r); WRITE_ONCE(*y, 1); r1 = READ_ONCE(*x); spin_unlock(r); }\nexists (0:r0=0 /\\ 1:r1=0)\n";
+    check("unlock-wait-00", src, Verdict::Sometimes, 1, 5, false);
+    // Its expansion as lock + unlock orders the store: never.
+    let expanded = src.replace("spin_unlock_wait(r);", "spin_lock(r); spin_unlock(r);");
+    let o = check_litmus(&expanded, &Options::default()).expect("decides");
+    assert_eq!(o.verdict, Verdict::Never, "{}", o.render_herd());
+    // Inside its own critical section it waits forever.
+    let nested = "C nested\n{}\nP0(spinlock_t *r) { spin_lock(r); spin_unlock_wait(r); spin_unlock(r); }\nexists (0:r0=0)\n";
+    check(
+        "unlock-wait while holding",
+        nested,
+        Verdict::Never,
+        0,
+        0,
+        false,
+    );
+}
+
+#[test]
+fn dat3m_arrays_and_pointer_arithmetic() {
+    // dat3m/dart/C-atomic-fetch-simple-06: x+1 designates x[1].
+    let src = "C fetch\n{ atomic_t x[2] = {0,0}; }\nP0(atomic_t *x) { int r0; r0 = 1; r0 = atomic_fetch_add(2,x+r0); }\nexists (0:r0 != 0 \\/ x[1] != 2)\n";
+    check("fetch_add on x[1]", src, Verdict::Never, 0, 1, false);
+    // dat3m/dart/C-basic-03: `*(&a)` is a's initial value.
+    let src = "C basic\n{ a = 1; b = *(&a); 0:r1 = *(&a); }\nP0(atomic_t *b) { int r0 = atomic_read(b); }\nforall (0:r0 = 1 /\\ 0:r1 = 1)\n";
+    check("value of a", src, Verdict::Always, 1, 0, false);
+    // Pointer arithmetic never leaves its array or variable.
+    let src = "C past\n{ int x[2]; }\nP0(int *x) { WRITE_ONCE(*(x+2), 1); }\nexists (x[0]=0)\n";
+    match check_litmus(src, &Options::default()) {
+        Err(LitmusError::Unsupported { feature }) => {
+            assert!(feature.contains("past the end"), "{feature}")
         }
         other => panic!("expected Unsupported, got {other:?}"),
     }
