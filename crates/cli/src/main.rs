@@ -3,16 +3,12 @@
 //! Every subcommand lives in its own module under `commands/` and returns an
 //! exit code. This file only parses arguments, sets up logging and maps
 //! errors to exit status 2. It must never hold review, parsing or storage
-//! logic of its own.
+//! logic of its own: that is the application layer's (`sashiko-pipeline`)
+//! and the library crates' below it. Commands never call each other.
 
 mod commands;
-mod inputs;
-mod lock_hierarchy;
-mod review_runner;
-mod serve_ingest;
+mod review_setup;
 mod settings;
-mod stored_keys;
-mod tree_review;
 
 use std::process::ExitCode;
 

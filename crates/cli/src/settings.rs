@@ -12,7 +12,13 @@ use anyhow::Context;
 use sashiko_llm::{
     JsonMode, Price, ProviderConfig, ProviderKind, RateLimitConfig, RetryConfig, Secret,
 };
+use sashiko_pipeline::prompts::PromptOptions;
+use sashiko_pipeline::TreeSettings;
 use serde::{Deserialize, Serialize};
+
+/// The `[queue]` table: which series `sashiko enqueue` puts first (defined
+/// with the priority rules that read it).
+pub use sashiko_pipeline::priority::QueueSettings;
 
 /// The `[llm]` table of config.toml and its environment/flag overrides.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -64,22 +70,6 @@ impl LlmSettings {
         config.prices = self.prices.clone();
         Ok(Some(config))
     }
-}
-
-/// The `[queue]` table: which series `sashiko enqueue` puts first.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct QueueSettings {
-    /// MAINTAINERS entry names (e.g. `MEMORY MANAGEMENT`) whose series run
-    /// first, routed through the MAINTAINERS of the `--repo` tree.
-    #[serde(default)]
-    pub critical_subsystems: Vec<String>,
-    /// File patterns with MAINTAINERS `F:` semantics (`mm/` is the tree
-    /// below; `*` and `?` stay within a directory) whose series run first.
-    #[serde(default)]
-    pub critical_paths: Vec<String>,
-    /// Priority of a critical series (default 10; others get 0).
-    pub critical_priority: Option<i32>,
 }
 
 /// The whole configuration file.
@@ -194,6 +184,24 @@ impl Settings {
             review,
             queue: file.queue.clone(),
         })
+    }
+
+    /// The tree mail is applied to (`[review] tree` and `base`), if any.
+    pub fn tree_settings(&self) -> Option<TreeSettings> {
+        Some(TreeSettings::new(
+            self.review.tree.clone()?,
+            self.review.base.clone(),
+        ))
+    }
+
+    /// The prompt set in force with the configured budget, plus the guides
+    /// of `guide_dirs` (added in order when they hold a `guides.toml`).
+    pub fn prompt_options(&self, guide_dirs: Vec<PathBuf>) -> PromptOptions {
+        PromptOptions {
+            dir: self.prompts.clone(),
+            guide_dirs,
+            budget: self.review.budget.clone(),
+        }
     }
 
     /// True when enough is configured to talk to a model.

@@ -11,14 +11,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use sashiko_bot::config::BotConfig;
 use sashiko_bot::engine::{Bot, PollReport, ReviewDone, ReviewFuture, Reviewer, SeriesToReview};
-use sashiko_llm::LlmClient;
-use sashiko_review::{PromptSet, ReviewOptions};
+use sashiko_pipeline::{LoadedSeries, MessageToStore, ReviewService, TreeSource};
+use sashiko_review::ReviewOptions;
 use sashiko_store::Store;
 
-use crate::inputs::{LoadedSeries, MessageToStore};
-use crate::review_runner::{connect_model, known_fingerprints, review_and_store};
+use crate::review_setup::review_service;
 use crate::settings::{FlagSettings, Settings};
-use crate::tree_review::{self, TreeSettings};
 
 #[derive(clap::Args, Debug)]
 pub struct BotArgs {
@@ -36,50 +34,22 @@ pub struct BotArgs {
     pub json: bool,
 }
 
-struct SharedReviewer {
-    store: Store,
-    prompts: PromptSet,
-    client: Option<Arc<dyn LlmClient>>,
-    options: ReviewOptions,
-    /// The `[review] tree` series are applied to, if configured.
-    tree: Option<TreeSettings>,
+/// The bot's reviews, through the application layer's review service:
+/// mail applied to the configured tree, reviewed and stored as the worker
+/// does.
+struct BotReviewer {
+    service: ReviewService,
 }
 
-impl Reviewer for SharedReviewer {
+impl Reviewer for BotReviewer {
     fn review<'a>(&'a self, series: &'a SeriesToReview) -> ReviewFuture<'a> {
         Box::pin(async move {
-            let mut notes = Vec::new();
-            if !series.missing.is_empty() {
-                notes.push(format!(
-                    "patch(es) {:?} never arrived; reviewing the parts present",
-                    series.missing
-                ));
-            }
-            let loaded = LoadedSeries {
-                source: format!("bot:{}", series.series_key),
-                series_key: series.series_key.clone(),
-                cover_message_id: series.cover_message_id.clone(),
-                series: series.series.clone(),
-                messages: series
-                    .messages
-                    .iter()
-                    .map(|m| MessageToStore {
-                        message_id: m.message_id.clone(),
-                        raw: m.raw.clone(),
-                        subject: m.subject.clone(),
-                        author: m.author.clone(),
-                        date: m.date.clone(),
-                        in_reply_to: m.in_reply_to.clone(),
-                    })
-                    .collect(),
-                patch_ids: series.patch_ids.clone(),
-                notes,
-            };
-            let tree = tree_review::for_mail(
-                &self.prompts,
-                self.tree.as_ref(),
+            let loaded = loaded_series(series);
+            let tree = self.service.tree_context(
                 &loaded,
-                series.base_commit.as_deref(),
+                TreeSource::Mail {
+                    base_commit: series.base_commit.as_deref(),
+                },
             );
             let title = &series.series.title;
             if tree.has_tree() {
@@ -90,26 +60,47 @@ impl Reviewer for SharedReviewer {
             for note in &tree.notes {
                 tracing::info!(series = %series.series_key, "note: {note}");
             }
-            let mut options = tree.review_options(&self.options);
-            options.known_fingerprints = known_fingerprints(&self.store)
-                .await
-                .map_err(|error| format!("{error:#}"))?;
             let quiet = |_: &str| {};
-            review_and_store(
-                &self.store,
-                &self.prompts,
-                &loaded,
-                self.client.clone(),
-                &options,
-                &quiet,
-            )
-            .await
-            .map(|reviewed| ReviewDone {
-                review_id: reviewed.review_id,
-                findings: reviewed.output.findings,
-            })
-            .map_err(|error| format!("{error:#}"))
+            self.service
+                .review(&loaded, &tree, &quiet)
+                .await
+                .map(|reviewed| ReviewDone {
+                    review_id: reviewed.review_id,
+                    findings: reviewed.output.findings,
+                })
+                .map_err(|error| error.to_string())
         })
+    }
+}
+
+/// The bot's series as the application layer loads series.
+fn loaded_series(series: &SeriesToReview) -> LoadedSeries {
+    let mut notes = Vec::new();
+    if !series.missing.is_empty() {
+        notes.push(format!(
+            "patch(es) {:?} never arrived; reviewing the parts present",
+            series.missing
+        ));
+    }
+    LoadedSeries {
+        source: format!("bot:{}", series.series_key),
+        series_key: series.series_key.clone(),
+        cover_message_id: series.cover_message_id.clone(),
+        series: series.series.clone(),
+        messages: series
+            .messages
+            .iter()
+            .map(|m| MessageToStore {
+                message_id: m.message_id.clone(),
+                raw: m.raw.clone(),
+                subject: m.subject.clone(),
+                author: m.author.clone(),
+                date: m.date.clone(),
+                in_reply_to: m.in_reply_to.clone(),
+            })
+            .collect(),
+        patch_ids: series.patch_ids.clone(),
+        notes,
     }
 }
 
@@ -169,9 +160,6 @@ pub async fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
         base_url: None,
         prompts: None,
     })?;
-    let tree = TreeSettings::from_settings(&settings.review);
-    let prompts = crate::commands::worker::review_prompts(&settings, tree.as_ref())?;
-    let client = connect_model(&settings)?;
     let store = Store::connect(&settings.db).await.with_context(|| {
         format!(
             "opening the database {}",
@@ -179,15 +167,12 @@ pub async fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     store.migrate().await.context("migrating the database")?;
-    let reviewer = Arc::new(SharedReviewer {
-        store: store.clone(),
-        prompts,
-        client,
-        options: ReviewOptions {
-            max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
-            ..ReviewOptions::default()
-        },
-        tree,
+    let options = ReviewOptions {
+        max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+        ..ReviewOptions::default()
+    };
+    let reviewer = Arc::new(BotReviewer {
+        service: review_service(&settings, store.clone(), options)?,
     });
     let poll = std::time::Duration::from_secs(config.poll_seconds.max(1));
     let mut bot = Bot::new(store.clone(), config, reviewer).context("starting the bot")?;

@@ -10,12 +10,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use sashiko_pipeline::prompts::load_prompts;
+use sashiko_pipeline::review_runner::known_fingerprints;
+use sashiko_pipeline::stored_keys::adopt_stored_series_keys;
+use sashiko_pipeline::tree::{git_context, repo_tools, tool_pins, tree_maintainers};
+use sashiko_pipeline::{connect_model, load_inputs, review_and_store, InputOptions, LoadedSeries};
 use sashiko_report::json::ReviewMeta;
 use sashiko_review::{PromptSet, ReviewOptions, Severity};
 use sashiko_store::Store;
 
-use crate::inputs::{load_inputs, InputOptions};
-use crate::review_runner::{connect_model, review_and_store};
+use crate::review_setup::cassette_mode;
 use crate::settings::{FlagSettings, Settings};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -85,8 +89,6 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         base_url: args.base_url.clone(),
         prompts: args.prompts.clone(),
     })?;
-    let mut prompts = PromptSet::load(&settings.prompts)
-        .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
     let mut loaded = load_inputs(
         &args.inputs,
         &InputOptions {
@@ -95,14 +97,16 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
-    for dir in [Some(args.repo.join(".sashiko/guides")), args.guides.clone()]
+    let guide_dirs = [Some(args.repo.join(".sashiko/guides")), args.guides.clone()]
         .into_iter()
         .flatten()
-    {
-        add_guides(&mut prompts, &dir)?;
+        .collect();
+    let prompts = load_prompts(&settings.prompt_options(guide_dirs))?;
+    for note in &prompts.notes {
+        eprintln!("sashiko: note: {note}");
     }
-    prompts.budget.apply(&settings.review.budget);
-    let client = connect_model(&settings)?;
+    let prompts = prompts.prompts;
+    let model = connect_model(settings.llm.provider_config()?.as_ref())?;
     let store = Store::connect(&settings.db).await.with_context(|| {
         format!(
             "opening the database {}",
@@ -110,16 +114,19 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     store.migrate().await.context("migrating the database")?;
-    crate::stored_keys::adopt_stored_series_keys(&store, &mut loaded).await?;
+    adopt_stored_series_keys(&store, &mut loaded).await?;
 
+    let maintainers = tree_maintainers(&args.repo);
+    for diagnostic in maintainers.iter().flat_map(|m| &m.diagnostics) {
+        eprintln!("sashiko: note: {diagnostic}");
+    }
     let options = ReviewOptions {
         max_attempts: args.max_attempts.max(1),
         runs: args.runs.max(1),
-        deterministic_secrets: std::env::var_os("SASHIKO_LLM_CASSETTE")
-            .is_some_and(|v| !v.is_empty()),
+        deterministic_secrets: cassette_mode(),
         min_consensus: args.min_consensus.max(1),
-        known_fingerprints: crate::review_runner::known_fingerprints(&store).await?,
-        maintainers: crate::review_runner::tree_maintainers(&args.repo),
+        known_fingerprints: known_fingerprints(&store).await?,
+        maintainers,
         max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
         ..ReviewOptions::default()
     };
@@ -135,7 +142,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("sashiko: {line}");
             }
         };
-        let (context, left_out) = crate::inputs::git_context(&args.repo, series);
+        let (context, left_out) = git_context(&args.repo, series);
         for note in left_out {
             eprintln!("sashiko: note: {note}");
         }
@@ -147,14 +154,17 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         let series_options = ReviewOptions {
             context,
             tools,
-            lock_hierarchy: crate::lock_hierarchy::for_series(Some(&args.repo), &series.series),
+            lock_hierarchy: sashiko_pipeline::lock_hierarchy::for_series(
+                Some(&args.repo),
+                &series.series,
+            ),
             ..options.clone()
         };
         let reviewed = review_and_store(
             &store,
             &prompts,
             series,
-            client.clone(),
+            model.as_ref(),
             &series_options,
             &progress,
         )
@@ -166,8 +176,8 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         let meta = ReviewMeta {
             review_id: Some(reviewed.review_id),
             status: reviewed.status.as_str(),
-            provider: client.as_ref().map(|c| c.provider()),
-            model: client.as_ref().map(|c| c.model()),
+            provider: model.as_ref().map(|m| m.provider()),
+            model: model.as_ref().map(|m| m.name()),
             endpoint: None,
             source: &series.source,
             wall_ms: reviewed.wall_ms,
@@ -199,37 +209,21 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
 
 /// The repository tools for `series`, when some stage may use them and the
 /// review has a baseline to pin them to.
-/// Adds the subsystem guides of `dir` when it has a `guides.toml`, saying
-/// which on stderr.
-pub(crate) fn add_guides(prompts: &mut PromptSet, dir: &std::path::Path) -> anyhow::Result<()> {
-    if dir.join("guides.toml").exists() {
-        let added = prompts
-            .add_guides_from(dir)
-            .with_context(|| format!("loading subsystem guides from {}", dir.display()))?;
-        eprintln!(
-            "sashiko: note: guides from {}: {}",
-            dir.display(),
-            added.join(", ")
-        );
-    }
-    Ok(())
-}
-
 fn review_tools(
     prompts: &PromptSet,
     repo: &std::path::Path,
-    series: &crate::inputs::LoadedSeries,
+    series: &LoadedSeries,
     base: Option<&str>,
 ) -> anyhow::Result<Option<sashiko_review::toolstage::ReviewTools>> {
     if prompts.stages.iter().all(|stage| stage.tools.is_empty()) {
         return Ok(None);
     }
-    let Some(pins) = crate::inputs::tool_pins(repo, series, base)? else {
+    let Some(pins) = tool_pins(repo, series, base)? else {
         eprintln!(
             "sashiko: note: no repository tools for {}: no baseline commit (mail input needs --base REV)",
             series.source
         );
         return Ok(None);
     };
-    crate::tree_review::repo_tools(prompts, repo, pins)
+    Ok(repo_tools(prompts, repo, pins)?)
 }

@@ -3,10 +3,10 @@
 //! graceful shutdown on SIGINT/SIGTERM (requests in flight finish, then the
 //! database pool is closed). Background work started here: recovery of
 //! expired job leases (jobs of a worker that died are handed back); with
-//! `--ingest SOURCE...`, the ingest loop (`crate::serve_ingest`) that reads
-//! the sources every `--ingest-every` seconds and queues reviews of new
-//! complete series; with `--workers N`, the review worker loop of
-//! `sashiko worker`. This command must never listen on a public address
+//! `--ingest SOURCE...`, the ingest loop (`sashiko_pipeline::ingest_queue`)
+//! that reads the sources every `--ingest-every` seconds and queues reviews
+//! of new complete series; with `--workers N`, the review worker loop of
+//! `sashiko worker` (`sashiko_pipeline::worker`). This command must never listen on a public address
 //! unless asked to.
 
 use std::net::SocketAddr;
@@ -14,12 +14,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::Context;
-use sashiko_store::Store;
+use sashiko_pipeline::ingest_queue::{self, IngestLoopConfig};
+use sashiko_pipeline::worker::run_review_worker;
+use sashiko_review::ReviewOptions;
+use sashiko_store::{default_worker_id, Store, WorkerConfig};
 use sashiko_web::{AppState, WebConfig};
 use tokio::sync::watch;
 
 use crate::commands::db::{open_store_with, DbUrlArgs};
+use crate::review_setup::{cassette_mode, review_service};
+use crate::settings::{FlagSettings, Settings};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -119,7 +126,7 @@ fn spawn_background_work(
         }));
     }
     if !args.ingest.is_empty() {
-        let config = crate::serve_ingest::IngestLoopConfig {
+        let config = IngestLoopConfig {
             sources: args.ingest.clone(),
             interval: Duration::from_secs(args.ingest_every.max(1)),
             list: args.ingest_list.clone(),
@@ -127,39 +134,67 @@ fn spawn_background_work(
             priority: 0,
             max_attempts: 5,
         };
-        tasks.push(tokio::spawn(crate::serve_ingest::run(
+        tasks.push(tokio::spawn(ingest_queue::run(
             store.clone(),
             config,
             stop.clone(),
         )));
     }
     if args.workers > 0 {
-        let worker_args = crate::commands::worker::WorkerArgs {
-            concurrency: args.workers,
-            exit_when_idle: false,
-            lease_secs: 120,
-            poll_ms: 1000,
-            retry_secs: 30,
-            worker_id: None,
-            provider: None,
-            model: None,
-            base_url: None,
-            prompts: None,
-            max_attempts: 2,
-            // `[review] tree` and `base` of the configuration apply.
-            tree: None,
-            base: None,
-            db: DbUrlArgs {
-                db: args.db.db.clone(),
-            },
-        };
-        tasks.push(tokio::spawn(async move {
-            if let Err(error) = crate::commands::worker::run(worker_args).await {
-                tracing::error!("the review workers inside serve stopped: {error:#}");
+        match review_workers(store, args, stop) {
+            Ok(task) => tasks.push(task),
+            Err(error) => {
+                tracing::error!("the review workers inside serve cannot start: {error:#}")
             }
-        }));
+        }
     }
     tasks
+}
+
+/// The review worker loop of `sashiko worker --concurrency N` with its
+/// default settings and the configuration's `[review]`, on this process's
+/// database pool, stopping after the jobs in hand when `stop` turns true.
+fn review_workers(
+    store: &Store,
+    args: &ServeArgs,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let settings = Settings::load(&FlagSettings {
+        db: args.db.db.clone(),
+        ..FlagSettings::default()
+    })?;
+    let options = ReviewOptions {
+        max_attempts: 2,
+        max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+        deterministic_secrets: cassette_mode(),
+        ..ReviewOptions::default()
+    };
+    let service = review_service(&settings, store.clone(), options)?;
+    let mut config = WorkerConfig::new(default_worker_id());
+    config.concurrency = args.workers;
+    config.queue.lease = Duration::from_secs(120);
+    config.heartbeat_interval = config.queue.lease / 4;
+    config.queue.retry_base = Duration::from_secs(30);
+    let mut stop = stop.clone();
+    let shutdown = async move {
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    Ok(tokio::spawn(async move {
+        match run_review_worker(Arc::new(service), config, shutdown).await {
+            Ok(report) => tracing::info!(
+                "review workers: {} completed, {} failed attempts, {} dead, {} abandoned",
+                report.completed,
+                report.failed,
+                report.dead,
+                report.lost
+            ),
+            Err(error) => tracing::error!("the review workers inside serve stopped: {error}"),
+        }
+    }))
 }
 
 /// Sends the outbox over SMTP every few seconds until `stop`.
@@ -225,7 +260,7 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (_, bad_sources) = crate::serve_ingest::parse_sources(&args.ingest);
+    let (_, bad_sources) = ingest_queue::parse_sources(&args.ingest);
     if let Some(error) = bad_sources.first() {
         anyhow::bail!("{error}");
     }
@@ -274,9 +309,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     .await
     .context("serving HTTP")?;
     for mut task in tasks {
-        // Workers stop on SIGINT after the jobs in hand; on SIGTERM they are
-        // stopped here after a grace period and their leases expire and are
-        // handed back by lease recovery (here or in any other process).
+        // Workers stop after the jobs in hand; past a grace period they are
+        // stopped here and their leases expire and are handed back by lease
+        // recovery (here or in any other process).
         if tokio::time::timeout(Duration::from_secs(30), &mut task)
             .await
             .is_err()

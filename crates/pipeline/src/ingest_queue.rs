@@ -1,7 +1,8 @@
-//! The ingest loops of `sashiko serve`: every interval, read the configured
-//! sources (the same `SOURCE` forms and the same pipeline as `sashiko
-//! ingest`, cursors in the database), then queue one review job (the same
-//! job as `sashiko enqueue`) for each series version that became complete.
+//! Ingest to queue, the loop `sashiko serve --ingest` runs: every interval,
+//! read the configured sources (the same `SOURCE` forms and the same
+//! pipeline as `sashiko ingest`, cursors in the database), then queue one
+//! [`ReviewJob`] (the same job as `sashiko enqueue`) for each series
+//! version that became complete.
 //!
 //! Which versions to look at: those that gained a patch row since the
 //! last pass, found through a watermark on `patches.id` kept in
@@ -19,14 +20,14 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use sashiko_ingest::{ingest, IngestOptions, SourceSpec, StoreCursorStore};
 use sashiko_store::web_queries::SqlParam;
 use sashiko_store::{Enqueued, Store};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::commands::enqueue::{mail_lineage_key, review_dedup_key, review_job, ReviewJobPayload};
+use crate::error::{Context, ErrorKind, Result};
+use crate::jobs::{mail_lineage_key, review_dedup_key, BackgroundJob, ReviewJob};
 
 /// The `ingest_cursors` entry holding the newest `patches.id` looked at.
 pub const WATERMARK: &str = "serve:review-watermark";
@@ -80,7 +81,7 @@ pub async fn run(store: Store, config: IngestLoopConfig, mut stop: watch::Receiv
         return;
     }
     if let Err(error) = init_watermark(&store, config.review_existing).await {
-        tracing::error!("the ingest loop cannot start: {error:#}");
+        tracing::error!("the ingest loop cannot start: {error}");
         return;
     }
     while !*stop.borrow() {
@@ -93,7 +94,7 @@ pub async fn run(store: Store, config: IngestLoopConfig, mut stop: watch::Receiv
                 report.incomplete,
                 report.already_queued
             ),
-            Err(error) => tracing::warn!("ingest pass: {error:#}"),
+            Err(error) => tracing::warn!("ingest pass: {error}"),
         }
         tokio::select! {
             _ = tokio::time::sleep(config.interval) => {}
@@ -103,8 +104,14 @@ pub async fn run(store: Store, config: IngestLoopConfig, mut stop: watch::Receiv
 }
 
 /// Sets the watermark on a database serve never ran on.
-async fn init_watermark(store: &Store, review_existing: bool) -> anyhow::Result<()> {
-    if store.get_cursor(WATERMARK).await?.is_some() {
+async fn init_watermark(store: &Store, review_existing: bool) -> Result<()> {
+    let doing = || "setting the review watermark".to_owned();
+    if store
+        .get_cursor(WATERMARK)
+        .await
+        .context(ErrorKind::Store, doing)?
+        .is_some()
+    {
         return Ok(());
     }
     let start = if review_existing {
@@ -112,18 +119,22 @@ async fn init_watermark(store: &Store, review_existing: bool) -> anyhow::Result<
     } else {
         newest_patch(store).await?
     };
-    store.set_cursor(WATERMARK, &start.to_string()).await?;
+    store
+        .set_cursor(WATERMARK, &start.to_string())
+        .await
+        .context(ErrorKind::Store, doing)?;
     Ok(())
 }
 
-async fn newest_patch(store: &Store) -> anyhow::Result<i64> {
+async fn newest_patch(store: &Store) -> Result<i64> {
     let rows = store
         .web_rows(
             "finding the newest patch",
             "SELECT COALESCE(MAX(id), 0) AS id FROM patches",
             &[],
         )
-        .await?;
+        .await
+        .context(ErrorKind::Store, || "finding the newest patch".to_owned())?;
     Ok(rows.first().map_or(0, |row| number(row, "id")))
 }
 
@@ -140,7 +151,7 @@ pub async fn pass(
     store: &Store,
     specs: &[SourceSpec],
     config: &IngestLoopConfig,
-) -> anyhow::Result<PassReport> {
+) -> Result<PassReport> {
     let cursors = StoreCursorStore::new(store.clone());
     let options = IngestOptions {
         list: config.list.clone(),
@@ -148,7 +159,9 @@ pub async fn pass(
     };
     let ingested = ingest(specs, store, &cursors, &options)
         .await
-        .context("ingesting the configured sources")?;
+        .context(ErrorKind::Input, || {
+            "ingesting the configured sources".to_owned()
+        })?;
     for (source, error) in &ingested.failed_sources {
         tracing::warn!("cannot ingest {source}: {error}");
     }
@@ -158,7 +171,10 @@ pub async fn pass(
     };
     let watermark: i64 = store
         .get_cursor(WATERMARK)
-        .await?
+        .await
+        .context(ErrorKind::Store, || {
+            "reading the review watermark".to_owned()
+        })?
         .and_then(|value| value.parse().ok())
         .unwrap_or(0);
     let touched = store
@@ -168,7 +184,10 @@ pub async fn pass(
              GROUP BY series_version_id ORDER BY series_version_id",
             &[SqlParam::Int(watermark)],
         )
-        .await?;
+        .await
+        .context(ErrorKind::Store, || {
+            "finding series versions with new patches".to_owned()
+        })?;
     let Some(newest) = touched.iter().map(|row| number(row, "newest")).max() else {
         return Ok(report);
     };
@@ -179,7 +198,12 @@ pub async fn pass(
             Queued::Before => report.already_queued += 1,
         }
     }
-    store.set_cursor(WATERMARK, &newest.to_string()).await?;
+    store
+        .set_cursor(WATERMARK, &newest.to_string())
+        .await
+        .context(ErrorKind::Store, || {
+            "saving the review watermark".to_owned()
+        })?;
     Ok(report)
 }
 
@@ -195,7 +219,7 @@ async fn queue_version(
     store: &Store,
     version_id: i64,
     config: &IngestLoopConfig,
-) -> anyhow::Result<Queued> {
+) -> Result<Queued> {
     let id = [SqlParam::Int(version_id)];
     let Some(version) = store
         .web_rows(
@@ -204,7 +228,10 @@ async fn queue_version(
              FROM series_versions v JOIN series s ON s.id = v.series_id WHERE v.id = $1",
             &id,
         )
-        .await?
+        .await
+        .context(ErrorKind::Store, || {
+            "reading a series version to queue".to_owned()
+        })?
         .into_iter()
         .next()
     else {
@@ -216,7 +243,8 @@ async fn queue_version(
             "SELECT patch_index, message_id, commit_message FROM patches WHERE series_version_id = $1 ORDER BY patch_index",
             &id,
         )
-        .await?;
+        .await
+        .context(ErrorKind::Store, || "reading the patches of a series version to queue".to_owned())?;
     let indexes: Vec<i64> = patches
         .iter()
         .map(|row| number(row, "patch_index"))
@@ -239,7 +267,7 @@ async fn queue_version(
     // The worker rebuilds the series from these messages and stores its
     // review under this key: the stored series row, so the review lands on
     // the version ingest stored.
-    let payload = ReviewJobPayload {
+    let payload = ReviewJob {
         title: text(&version, "title").to_string(),
         source: format!("serve-ingest:{version_id}"),
         series_key: text(&version, "series_key").to_string(),
@@ -256,7 +284,10 @@ async fn queue_version(
                 payload.version,
             ))],
         )
-        .await?;
+        .await
+        .context(ErrorKind::Store, || {
+            "looking for an earlier review job".to_owned()
+        })?;
     if !queued_before.is_empty() {
         return Ok(Queued::Before);
     }
@@ -267,12 +298,11 @@ async fn queue_version(
         text(&version, "author"),
         text(&version, "title"),
     );
-    let job = review_job(&payload, lineage, config.priority, config.max_attempts)?;
-    match store
-        .enqueue(&job)
-        .await
-        .with_context(|| format!("queueing a review of {:?}", payload.title))?
-    {
+    let job =
+        payload.to_new_job(&payload.schedule(lineage, config.priority, config.max_attempts))?;
+    match store.enqueue(&job).await.context(ErrorKind::Store, || {
+        format!("queueing a review of {:?}", payload.title)
+    })? {
         Enqueued::Added { id, .. } => {
             tracing::info!(
                 job = id.0,

@@ -5,17 +5,14 @@
 //!
 //! Only reads the store; git input (keyed by its commits) is left alone.
 
-use anyhow::Context;
 use sashiko_store::Store;
 
+use crate::error::{Context, ErrorKind, Result};
 use crate::inputs::LoadedSeries;
 
 /// Replaces the key of every mailed series in `loaded` by the stored one,
 /// when its version is stored already.
-pub async fn adopt_stored_series_keys(
-    store: &Store,
-    loaded: &mut [LoadedSeries],
-) -> anyhow::Result<()> {
+pub async fn adopt_stored_series_keys(store: &Store, loaded: &mut [LoadedSeries]) -> Result<()> {
     for series in loaded.iter_mut() {
         if series.series.patches.iter().any(|p| p.commit_id.is_some()) {
             continue;
@@ -32,7 +29,9 @@ pub async fn adopt_stored_series_keys(
             first_patch,
         )
         .await
-        .with_context(|| format!("looking up the stored series of {}", series.source))?;
+        .context(ErrorKind::Store, || {
+            format!("looking up the stored series of {}", series.source)
+        })?;
     }
     Ok(())
 }

@@ -3,14 +3,31 @@
 //! guides) or a critical path gets the critical priority, others 0; an
 //! explicit `--priority` wins over both.
 //!
-//! Pure: it takes the settings, the tree's MAINTAINERS and the series, and
-//! never reads files or the store.
+//! Pure: it takes the settings (the `[queue]` table, [`QueueSettings`]),
+//! the tree's MAINTAINERS and the series, and never reads files or the
+//! store.
 
 use sashiko_review::anchor::PatchLines;
 use sashiko_review::maintainers::Maintainers;
 use sashiko_review::ReviewSeries;
 
-use crate::settings::QueueSettings;
+use serde::{Deserialize, Serialize};
+
+/// The `[queue]` table of the configuration: which series run first.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// MAINTAINERS entry names (e.g. `MEMORY MANAGEMENT`) whose series run
+    /// first, routed through the MAINTAINERS of the `--repo` tree.
+    #[serde(default)]
+    pub critical_subsystems: Vec<String>,
+    /// File patterns with MAINTAINERS `F:` semantics (`mm/` is the tree
+    /// below; `*` and `?` stay within a directory) whose series run first.
+    #[serde(default)]
+    pub critical_paths: Vec<String>,
+    /// Priority of a critical series (default 10; others get 0).
+    pub critical_priority: Option<i32>,
+}
 
 /// Priority of a critical series when the configuration names none.
 pub const DEFAULT_CRITICAL_PRIORITY: i32 = 10;
