@@ -24,6 +24,7 @@ mod queue;
 mod reviews;
 mod types;
 mod versions;
+pub mod web;
 pub mod web_queries;
 
 pub use admin::{create_postgres_database, drop_postgres_database};

@@ -1,16 +1,16 @@
-//! Generic read and write helpers for the web view (`crates/web`).
+//! The generic row readers behind the store's typed web queries
+//! ([`crate::web`]): [`Store::web_typed`] binds [`SqlParam`]s, substitutes
+//! the backend's clock for `{now}` and hands each row to a decoder that
+//! reads its columns by position into typed values. They are crate-private;
+//! other crates get typed methods.
 //!
-//! The web pages need many small, page-shaped queries (counts by subsystem
-//! and severity, filtered and sorted bug lists, a series with its reviews).
-//! Rather than one store method per page, the web crate writes its own SQL
-//! against the documented schema and runs it through these helpers, which
-//! bind [`SqlParam`]s, substitute the backend's clock for `{now}` and decode
-//! each row into a JSON object keyed by column name, or, for the hot lists,
-//! hand each row to the caller's decoder as a [`WebRow`] read by column
-//! position into typed values (no JSON object per row). This module must never
-//! be used to change bugs or their history (that goes through
-//! [`Store::set_bug_state`], which writes the history row) and never holds a
-//! connection beyond one call.
+//! [`Store::web_rows`], which decodes each row into a JSON object keyed by
+//! column name, remains public for tests that check what was stored and
+//! for the callers outside `crates/web` whose SQL is still to move into the
+//! store; the web crate must never use it. This module must never be used
+//! to change bugs or their history (that goes through
+//! [`Store::set_bug_state`], which writes the history row) and never holds
+//! a connection beyond one call.
 
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -110,7 +110,7 @@ where
 
 /// A column of a [`WebRow`] that is missing or not of the type asked for.
 #[derive(Debug)]
-pub struct ColumnError(sqlx::Error);
+pub(crate) struct ColumnError(sqlx::Error);
 
 impl std::fmt::Display for ColumnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -120,9 +120,16 @@ impl std::fmt::Display for ColumnError {
 
 impl std::error::Error for ColumnError {}
 
+impl ColumnError {
+    /// A JSON column whose document is not of the expected shape.
+    pub(crate) fn decode(error: serde_json::Error) -> ColumnError {
+        ColumnError(sqlx::Error::Decode(Box::new(error)))
+    }
+}
+
 /// One row of a typed web query ([`Store::web_typed`]), its columns read
 /// by position in the caller's SELECT list.
-pub enum WebRow<'r> {
+pub(crate) enum WebRow<'r> {
     /// A SQLite row.
     Sqlite(&'r sqlx::sqlite::SqliteRow),
     /// A PostgreSQL row.
@@ -204,7 +211,7 @@ impl Store {
     /// which reads the columns it selected by position. Cheaper than
     /// [`Store::web_rows`] for pages of many rows. `{now}` and parameters
     /// as there; `what` names the query in errors.
-    pub async fn web_typed<T>(
+    pub(crate) async fn web_typed<T>(
         &self,
         what: &str,
         sql: &str,
@@ -261,7 +268,7 @@ impl Store {
 
     /// Runs a write statement of the web view's own tables (accounts and
     /// sessions) and returns the number of rows it changed.
-    pub async fn web_execute(
+    pub(crate) async fn web_execute(
         &self,
         what: &str,
         sql: &str,

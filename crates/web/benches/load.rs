@@ -178,7 +178,8 @@ async fn fill(url: &str, store: &Store) -> String {
     // The bulk load appended one bug_counts row per bug: fold them as
     // serve does, then what autovacuum does to settled tables (dead rows
     // gone, statistics, the visibility map for index-only scans).
-    sashiko_web::compact_bug_counts(store)
+    store
+        .compact_bug_counts()
         .await
         .expect("compacting bug_counts");
     sqlx::query("VACUUM (ANALYZE)")
@@ -284,12 +285,18 @@ fn main() {
         // The bulk load appended one bug_counts row per bug; the server
         // compacts them when it starts (and every 10 s).
         let deep_cursor = store
-            .web_rows("a cursor ten pages deep", "SELECT id FROM bugs WHERE subsystem = 'mm' AND state IN ('open', 'confirmed') ORDER BY id DESC LIMIT 1 OFFSET 1000", &[])
+            .bug_list_page(&sashiko_store::web::BugListFilter {
+                subsystem: "mm".to_string(),
+                states: sashiko_store::web::NEEDS_ACTION.to_vec(),
+                limit: 1001,
+                ..Default::default()
+            })
             .await
             .expect("cursor")
-            .first()
-            .and_then(|row| row.get("id").and_then(serde_json::Value::as_i64))
-            .expect("a bug ten pages deep");
+            .rows
+            .last()
+            .map(|bug| bug.id)
+            .expect("a bug twenty pages deep");
         let only = std::env::var("SASHIKO_LOAD_ONLY").unwrap_or_default();
         let cache = std::env::var("SASHIKO_LOAD_CACHE").unwrap_or_default();
         for (label, cache_ttl_ms) in [("response cache off", 0), ("response cache on (1 s, anonymous GETs)", 1000)] {

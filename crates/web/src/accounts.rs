@@ -11,7 +11,7 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use sashiko_store::web_queries::SqlParam;
+use sashiko_store::web::{NewWebAccount, WebAccount};
 use sashiko_store::Store;
 
 use crate::WebError;
@@ -150,52 +150,33 @@ pub async fn add_user(store: &Store, account: &NewAccount) -> Result<bool, WebEr
         }
     }
     let hash = hash_password(&account.password)?;
-    let subsystems = serde_json::to_string(&account.subsystems)
-        .map_err(|error| WebError::BadRequest(format!("subsystems of {name:?}: {error}")))?;
-    let existed = !store
-        .web_rows(
-            "looking up an account",
-            "SELECT id FROM web_users WHERE name = $1",
-            &[SqlParam::Text(name.to_string())],
-        )
-        .await?
-        .is_empty();
-    store
-        .web_execute(
-            "storing an account",
-            "INSERT INTO web_users (name, password_hash, role, subsystems, email, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, NULLIF($5, ''), {now}, {now}) ON CONFLICT (name) DO UPDATE SET \
-             password_hash = excluded.password_hash, role = excluded.role, \
-             subsystems = excluded.subsystems, email = excluded.email, updated_at = excluded.updated_at",
-            &[
-                SqlParam::Text(name.to_string()),
-                SqlParam::Text(hash),
-                SqlParam::Text(account.role.as_str().to_string()),
-                SqlParam::Text(subsystems),
-                SqlParam::Text(email.unwrap_or_default()),
-            ],
-        )
-        .await?;
-    Ok(!existed)
+    Ok(store
+        .upsert_web_account(&NewWebAccount {
+            name,
+            password_hash: &hash,
+            role: account.role.as_str(),
+            subsystems: &account.subsystems,
+            email: email.as_deref(),
+        })
+        .await?)
 }
 
-fn user_from_row(row: &serde_json::Map<String, serde_json::Value>) -> Option<User> {
-    let subsystems = row
-        .get("subsystems")
-        .and_then(|value| value.as_str())
-        .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
-        .unwrap_or_default();
-    Some(User {
-        id: row.get("id")?.as_i64()?,
-        name: row.get("name")?.as_str()?.to_string(),
-        role: row.get("role")?.as_str()?.parse().ok()?,
-        subsystems,
-        csrf_token: row
-            .get("csrf_token")
-            .and_then(|value| value.as_str())
-            .unwrap_or_default()
-            .to_string(),
-    })
+/// The user of a stored account; none (with a warning) for a role this
+/// version does not know.
+fn user_of(account: WebAccount, csrf_token: String) -> Option<User> {
+    match account.role.parse() {
+        Ok(role) => Some(User {
+            id: account.id,
+            name: account.name,
+            role,
+            subsystems: account.subsystems,
+            csrf_token,
+        }),
+        Err(error) => {
+            tracing::warn!("account {:?} cannot log in: {error}", account.name);
+            None
+        }
+    }
 }
 
 /// The account named `name` if `password` is its password.
@@ -204,24 +185,13 @@ pub async fn check_password(
     name: &str,
     password: &str,
 ) -> Result<Option<User>, WebError> {
-    let rows = store
-        .web_rows(
-            "reading an account to log in",
-            "SELECT id, name, role, subsystems, password_hash FROM web_users WHERE name = $1",
-            &[SqlParam::Text(name.trim().to_string())],
-        )
-        .await?;
-    let Some(row) = rows.first() else {
+    let Some((account, stored)) = store.web_account_credentials(name.trim()).await? else {
         // Spend the same effort as a real check so names cannot be probed by timing.
         let _ = hash_password(password);
         return Ok(None);
     };
-    let stored = row
-        .get("password_hash")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    if password_matches(password, stored) {
-        Ok(user_from_row(row))
+    if password_matches(password, &stored) {
+        Ok(user_of(account, String::new()))
     } else {
         Ok(None)
     }
@@ -229,26 +199,15 @@ pub async fn check_password(
 
 /// The account with mail address `address` (lowercased), if any.
 pub async fn user_id_by_email(store: &Store, address: &str) -> Result<Option<i64>, WebError> {
-    let rows = store
-        .web_rows(
-            "looking up an account by mail address",
-            "SELECT id FROM web_users WHERE email = $1",
-            &[SqlParam::Text(address.to_string())],
-        )
-        .await?;
-    Ok(rows.first().and_then(|row| row.get("id")?.as_i64()))
+    Ok(store.web_account_id_by_email(address).await?)
 }
 
 /// The account with row id `id`.
 pub async fn user_by_id(store: &Store, id: i64) -> Result<Option<User>, WebError> {
-    let rows = store
-        .web_rows(
-            "reading an account",
-            "SELECT id, name, role, subsystems FROM web_users WHERE id = $1",
-            &[SqlParam::Int(id)],
-        )
-        .await?;
-    Ok(rows.first().and_then(user_from_row))
+    Ok(store
+        .web_account(id)
+        .await?
+        .and_then(|account| user_of(account, String::new())))
 }
 
 /// Opens a session for `user`; returns the token for the cookie.
@@ -257,52 +216,23 @@ pub async fn create_session(
     user: &User,
     lifetime_secs: u64,
 ) -> Result<String, WebError> {
-    store
-        .web_execute(
-            "removing expired sessions",
-            "DELETE FROM web_sessions WHERE expires_at <= {now}",
-            &[],
-        )
-        .await?;
     let token = random_token();
     let lifetime_ms = i64::try_from(lifetime_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
     store
-        .web_execute(
-            "opening a session",
-            "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
-             VALUES ($1, $2, $3, {now}, {now} + $4)",
-            &[
-                SqlParam::Text(token_hash(&token)),
-                SqlParam::Int(user.id),
-                SqlParam::Text(random_token()),
-                SqlParam::Int(lifetime_ms),
-            ],
-        )
+        .open_web_session(&token_hash(&token), user.id, &random_token(), lifetime_ms)
         .await?;
     Ok(token)
 }
 
 /// The user of an unexpired session, with the session's CSRF token.
 pub async fn session_user(store: &Store, token: &str) -> Result<Option<User>, WebError> {
-    let rows = store
-        .web_rows(
-            "reading a session",
-            "SELECT u.id, u.name, u.role, u.subsystems, s.csrf_token FROM web_sessions s \
-             JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > {now}",
-            &[SqlParam::Text(token_hash(token))],
-        )
-        .await?;
-    Ok(rows.first().and_then(user_from_row))
+    Ok(store
+        .web_session(&token_hash(token))
+        .await?
+        .and_then(|(account, csrf_token)| user_of(account, csrf_token)))
 }
 
 /// Ends a session.
 pub async fn delete_session(store: &Store, token: &str) -> Result<(), WebError> {
-    store
-        .web_execute(
-            "closing a session",
-            "DELETE FROM web_sessions WHERE token_hash = $1",
-            &[SqlParam::Text(token_hash(token))],
-        )
-        .await?;
-    Ok(())
+    Ok(store.close_web_session(&token_hash(token)).await?)
 }

@@ -10,15 +10,13 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
+use sashiko_store::web::{ReviewRow, WebFinding};
 use sashiko_store::{BugFilter, BugId, BugState};
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::format::{encode_component, rfc3339};
 use crate::inline::{self, InlineFinding};
-use crate::queries::{self, flag, int, json, text, Row};
 use crate::{AppState, WebError};
 
 #[derive(Deserialize)]
@@ -92,52 +90,35 @@ pub struct ApiLocation {
     pub note: Option<String>,
 }
 
-fn api_finding(row: &Row) -> ApiFinding {
+fn api_finding(finding: &WebFinding) -> ApiFinding {
     let mut locations = vec![ApiLocation {
-        file: text(row, "file").to_string(),
-        line_start: int(row, "line_start"),
-        line_end: int(row, "line_end"),
+        file: finding.file.clone(),
+        line_start: finding.line_start,
+        line_end: finding.line_end,
         note: None,
     }];
-    if let Value::Array(others) = json(row, "locations") {
-        locations.extend(others.iter().map(|location| {
-            ApiLocation {
-                file: location
-                    .get("file")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                line_start: location
-                    .get("line_start")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0),
-                line_end: location
-                    .get("line_end")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0),
-                note: location
-                    .get("note")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            }
-        }));
-    }
+    locations.extend(finding.locations.iter().map(|location| ApiLocation {
+        file: location.file.clone(),
+        line_start: location.line_start,
+        line_end: location.line_end,
+        note: location.note.clone(),
+    }));
     ApiFinding {
-        problem: text(row, "problem").to_string(),
-        severity: text(row, "severity").to_string(),
-        severity_explanation: text(row, "severity_explanation").to_string(),
-        preexisting: flag(row, "preexisting"),
+        problem: finding.problem.clone(),
+        severity: finding.severity.clone(),
+        severity_explanation: finding.severity_explanation.clone(),
+        preexisting: finding.preexisting,
         locations,
-        file: text(row, "file").to_string(),
-        line_start: int(row, "line_start"),
-        line_end: int(row, "line_end"),
-        stage: text(row, "stage").to_string(),
-        bug_id: row.get("bug_id").and_then(Value::as_i64),
+        file: finding.file.clone(),
+        line_start: finding.line_start,
+        line_end: finding.line_end,
+        stage: finding.stage.clone(),
+        bug_id: finding.bug_id,
     }
 }
 
-fn series_status(latest: Option<&Row>, n_patches: i64, total: i64) -> &'static str {
-    match latest.map(|row| text(row, "status")) {
+fn series_status(latest: Option<&ReviewRow>, n_patches: i64, total: i64) -> &'static str {
+    match latest.map(|review| review.status.as_str()) {
         None if n_patches < total => "Incomplete",
         None => "Pending",
         Some("running") => "In Review",
@@ -174,51 +155,51 @@ pub async fn build_patchset(
     message_id: &str,
 ) -> Result<Option<Patchset>, WebError> {
     let store = &state.inner.store;
-    let Some(version) = queries::series_version_by_message_id(store, message_id).await? else {
+    let Some(version) = store.series_version_by_message_id(message_id).await? else {
         return Ok(None);
     };
-    let version_id = int(&version, "id");
-    let reviews = queries::reviews(store, version_id).await?;
+    let version_id = version.id;
+    let reviews = store.version_reviews(version_id).await?;
     let latest = reviews.first();
     // The diffs are only needed for the inline review text.
-    let patches = queries::patches(store, version_id, latest.is_some()).await?;
-    let total = int(&version, "total");
+    let patches = store.version_patches(version_id, latest.is_some()).await?;
+    let total = version.total;
     let status = series_status(latest, i64::try_from(patches.len()).unwrap_or(0), total);
     let findings = match latest {
-        Some(review) => queries::review_findings(store, int(review, "id")).await?,
+        Some(review) => store.reported_findings(review.id).await?,
         None => Vec::new(),
     };
     let mut patch_reviews = Vec::new();
     if let Some(review) = latest {
-        let review_id = int(review, "id");
-        let review_status = match text(review, "status") {
+        let review_id = review.id;
+        let review_status = match review.status.as_str() {
             "running" => "In Review",
             "finished" | "partial" => "Reviewed",
             _ => "Failed",
         };
         for patch in &patches {
-            let index = int(patch, "patch_index");
-            let rows: Vec<&Row> = findings
+            let index = patch.patch_index;
+            let rows: Vec<&WebFinding> = findings
                 .iter()
-                .filter(|row| int(row, "patch_index") == index)
+                .filter(|finding| finding.patch_index == index)
                 .collect();
-            let mine: Vec<ApiFinding> = rows.iter().map(|row| api_finding(row)).collect();
+            let mine: Vec<ApiFinding> = rows.iter().map(|finding| api_finding(finding)).collect();
             let inline_findings: Vec<InlineFinding<'_>> = rows
                 .iter()
-                .map(|row| InlineFinding {
-                    file: text(row, "file"),
-                    line_start: int(row, "line_start"),
-                    line_end: int(row, "line_end"),
-                    severity: text(row, "severity"),
-                    problem: text(row, "problem"),
-                    preexisting: flag(row, "preexisting"),
+                .map(|finding| InlineFinding {
+                    file: &finding.file,
+                    line_start: finding.line_start,
+                    line_end: finding.line_end,
+                    severity: &finding.severity,
+                    problem: &finding.problem,
+                    preexisting: finding.preexisting,
                 })
                 .collect();
             let result = match review_status {
                 "Failed" => format!(
                     "Review {}: {}",
-                    text(review, "status"),
-                    text(review, "error")
+                    review.status,
+                    review.error.as_deref().unwrap_or_default()
                 ),
                 _ => counts_summary(&mine),
             };
@@ -232,53 +213,45 @@ pub async fn build_patchset(
             patch_reviews.push(PatchReview {
                 id: format!("{review_id}-{index}"),
                 review_id,
-                patch_id: int(patch, "id"),
+                patch_id: patch.id,
                 status: review_status.to_string(),
                 result,
-                provider: review
-                    .get("provider")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                model: review
-                    .get("model")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                created_at: rfc3339(int(review, "started_at")),
+                provider: review.provider.clone(),
+                model: review.model.clone(),
+                created_at: rfc3339(review.started_at),
                 output,
                 inline_review: inline::render(
-                    text(patch, "subject"),
-                    text(patch, "diff"),
+                    &patch.subject,
+                    patch.text.as_ref().map_or("", |text| text.diff.as_str()),
                     &inline_findings,
                 ),
             });
         }
     }
-    let cover = text(&version, "cover_message_id");
-    let series_message_id = if cover.is_empty() {
-        patches
+    let series_message_id = match version.cover_message_id.as_deref() {
+        Some(cover) if !cover.is_empty() => cover.to_string(),
+        _ => patches
             .first()
-            .map(|row| text(row, "message_id").to_string())
-            .unwrap_or_default()
-    } else {
-        cover.to_string()
+            .map(|patch| patch.message_id.clone())
+            .unwrap_or_default(),
     };
     Ok(Some(Patchset {
         id: version_id,
         message_id: series_message_id,
-        subject: text(&version, "title").to_string(),
-        author: text(&version, "author").to_string(),
-        version: int(&version, "version"),
+        subject: version.title,
+        author: version.author,
+        version: version.version,
         total,
         status: status.to_string(),
         url: format!("/series/{version_id}"),
         patches: patches
             .iter()
-            .map(|row| PatchsetPatch {
-                id: int(row, "id"),
-                message_id: text(row, "message_id").to_string(),
-                part_index: int(row, "patch_index"),
-                subject: text(row, "subject").to_string(),
-                author: text(row, "author").to_string(),
+            .map(|patch| PatchsetPatch {
+                id: patch.id,
+                message_id: patch.message_id.clone(),
+                part_index: patch.patch_index,
+                subject: patch.subject.clone(),
+                author: patch.author.clone(),
             })
             .collect(),
         reviews: patch_reviews,
@@ -314,7 +287,7 @@ pub struct SubsystemCounts {
 pub async fn subsystems(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<SubsystemCounts>>, ApiError> {
-    let rows = crate::counts::subsystem_counts(&state.inner.store).await?;
+    let rows = state.inner.store.open_bug_counts().await?;
     let mut by_name: BTreeMap<String, SubsystemCounts> = BTreeMap::new();
     for row in rows {
         let entry = by_name
@@ -440,10 +413,13 @@ pub async fn bug(
         .await?
         .ok_or_else(|| WebError::NotFound(format!("bug {id}")))?;
     let history = store.bug_history(BugId(id)).await?;
-    let findings = queries::bug_findings(store, id).await?;
+    let sightings = store.bug_sightings(id).await?;
     Ok(Json(BugDetail {
         bug: ApiBug::from(&bug),
         history,
-        findings: findings.iter().map(api_finding).collect(),
+        findings: sightings
+            .iter()
+            .map(|seen| api_finding(&seen.finding))
+            .collect(),
     }))
 }

@@ -19,7 +19,10 @@ use sashiko_store::Store;
 
 use crate::auth::LoginLimiter;
 use crate::metrics::Metrics;
-use crate::{api, auth, feed, openapi, pages, templates, triage, Maintainers, WebConfig, WebError};
+use crate::{
+    api, auth, feed, openapi, pages, series_pages, templates, triage, Maintainers, WebConfig,
+    WebError,
+};
 
 /// Everything a request handler needs, cheap to clone.
 #[derive(Clone)]
@@ -92,9 +95,9 @@ pub fn router(state: AppState) -> Router {
         .route("/subsystem/{*name}", get(pages::subsystem))
         .route("/bug/{id}", get(pages::bug))
         .route("/bug/{id}/triage", post(triage::triage))
-        .route("/series/{id}", get(pages::series))
+        .route("/series/{id}", get(series_pages::series))
         .route("/patch/{id}", get(patch_redirect))
-        .route("/review/{id}", get(pages::review))
+        .route("/review/{id}", get(series_pages::review))
         .route("/search", get(pages::search))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/mail", post(crate::mail_login::request_link))
@@ -138,7 +141,7 @@ pub async fn serve(
     let store = state.inner.store.clone();
     let compaction = tokio::spawn(async move {
         loop {
-            match crate::counts::compact(&store).await {
+            match store.compact_bug_counts().await {
                 Ok(0) => {}
                 Ok(rows) => tracing::debug!("compacted bug_counts into {rows} rows"),
                 Err(error) => tracing::warn!("{error}"),

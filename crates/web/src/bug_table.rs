@@ -8,7 +8,8 @@
 
 use std::fmt::Write as _;
 
-use crate::bug_list::ListedBug;
+use sashiko_store::web::ListedBug;
+
 use crate::format::{write_age, write_timestamp};
 
 /// Appends `text` escaped as tera's autoescaping escapes (`&`, `<`, `>`,

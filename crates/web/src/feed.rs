@@ -11,7 +11,6 @@ use tera::Context;
 
 use crate::auth::CurrentUser;
 use crate::format::{encode_path, now_ms, rfc3339};
-use crate::queries::{self, flag, int, text};
 use crate::templates::render;
 use crate::{AppState, WebError};
 
@@ -37,7 +36,7 @@ pub async fn subsystem_feed(
     Path(name): Path<String>,
 ) -> Result<Response, WebError> {
     let name = name.strip_suffix(".atom").unwrap_or(&name).to_string();
-    let rows = queries::newest_bugs(&state.inner.store, &name, 50).await?;
+    let rows = state.inner.store.newest_bugs(&name, 50).await?;
     // The newest bugs are all bugs of any state: none means no such subsystem.
     if rows.is_empty() {
         return Err(WebError::NotFound(format!("subsystem {name:?}")));
@@ -45,18 +44,18 @@ pub async fn subsystem_feed(
     let base = base_url(&state, &headers);
     let updated = rows
         .iter()
-        .map(|row| int(row, "created_at"))
+        .map(|bug| bug.created_at)
         .max()
         .unwrap_or_else(now_ms);
     let bugs: Vec<serde_json::Value> = rows
         .iter()
-        .map(|row| {
-            let id = int(row, "id");
+        .map(|bug| {
+            let id = bug.id;
             json!({
                 "entry_id": format!("{base}/bug/{id}"), "url": format!("{base}/bug/{id}"),
-                "severity": text(row, "severity"), "title": text(row, "title"), "state": text(row, "state"),
-                "file": text(row, "file"), "line_start": int(row, "line_start"), "preexisting": flag(row, "preexisting"),
-                "published": rfc3339(int(row, "created_at")), "updated": rfc3339(int(row, "updated_at")),
+                "severity": bug.severity, "title": bug.title, "state": bug.state,
+                "file": bug.file, "line_start": bug.line_start, "preexisting": bug.preexisting,
+                "published": rfc3339(bug.created_at), "updated": rfc3339(bug.updated_at),
             })
         })
         .collect();

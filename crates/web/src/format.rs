@@ -110,7 +110,7 @@ pub fn now_ms() -> i64 {
 }
 
 /// Severities from most to least severe.
-pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+pub use sashiko_store::web::SEVERITIES;
 
 #[cfg(test)]
 mod tests {

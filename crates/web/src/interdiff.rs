@@ -10,9 +10,6 @@ use serde::Serialize;
 /// Patch diffs longer than this many changed lines are only said to differ.
 const MAX_COMPARED_LINES: usize = 3000;
 
-/// A patch's subject and diff.
-pub type SubjectAndDiff = (String, String);
-
 /// One patch in the comparison.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PatchChange {

@@ -18,7 +18,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use sashiko_store::web_queries::SqlParam;
 use sashiko_store::NewMail;
 
 use crate::accounts::{self, User};
@@ -109,27 +108,12 @@ fn login_mail(config: &MailLoginConfig, to: &str, link: &str) -> Vec<u8> {
 
 /// Stores a new token for `user_id` and returns it (in clear, for the link).
 async fn create_token(state: &AppState, user_id: i64, minutes: u64) -> Result<String, WebError> {
-    let store = &state.inner.store;
-    store
-        .web_execute(
-            "removing expired login tokens",
-            "DELETE FROM web_login_tokens WHERE expires_at <= {now}",
-            &[],
-        )
-        .await?;
     let token = accounts::random_token();
     let lifetime_ms = i64::try_from(minutes.saturating_mul(60_000)).unwrap_or(i64::MAX / 2);
-    store
-        .web_execute(
-            "storing a login token",
-            "INSERT INTO web_login_tokens (token_hash, user_id, created_at, expires_at) \
-             VALUES ($1, $2, {now}, {now} + $3)",
-            &[
-                SqlParam::Text(accounts::token_hash(&token)),
-                SqlParam::Int(user_id),
-                SqlParam::Int(lifetime_ms),
-            ],
-        )
+    state
+        .inner
+        .store
+        .store_login_token(&accounts::token_hash(&token), user_id, lifetime_ms)
         .await?;
     Ok(token)
 }
@@ -137,17 +121,12 @@ async fn create_token(state: &AppState, user_id: i64, minutes: u64) -> Result<St
 /// Spends a token: the account it logs in, if it was valid. A token works
 /// once: it is deleted by the statement that reads it.
 async fn redeem_token(state: &AppState, token: &str) -> Result<Option<User>, WebError> {
-    let rows = state
-        .inner
-        .store
-        .web_rows(
-            "using a login token",
-            "DELETE FROM web_login_tokens WHERE token_hash = $1 AND expires_at > {now} RETURNING user_id",
-            &[SqlParam::Text(accounts::token_hash(token))],
-        )
-        .await?;
-    match rows.first().and_then(|row| row.get("user_id")?.as_i64()) {
-        Some(user_id) => accounts::user_by_id(&state.inner.store, user_id).await,
+    let store = &state.inner.store;
+    match store
+        .redeem_login_token(&accounts::token_hash(token))
+        .await?
+    {
+        Some(user_id) => accounts::user_by_id(store, user_id).await,
         None => Ok(None),
     }
 }

@@ -11,8 +11,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use sashiko_store::web_queries::SqlParam;
-
 use crate::{AppState, WebError};
 
 /// Request counters.
@@ -67,28 +65,10 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError
         );
     }
     let store = &state.inner.store;
-    let by_state = store
-        .web_rows(
-            "counting bugs by state",
-            "SELECT state, COUNT(*) AS n FROM bugs GROUP BY state",
-            &[] as &[SqlParam],
-        )
-        .await?;
+    let by_state = store.bug_counts_by_state().await?;
     let _ = writeln!(out, "# HELP sashiko_bugs Bugs by state.");
     let _ = writeln!(out, "# TYPE sashiko_bugs gauge");
-    let mut seen = BTreeMap::new();
-    for row in &by_state {
-        let name = row
-            .get("state")
-            .and_then(|v| v.as_str())
-            .unwrap_or("unknown")
-            .to_string();
-        let count = row
-            .get("n")
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0);
-        seen.insert(name, count);
-    }
+    let mut seen: BTreeMap<String, i64> = by_state.into_iter().collect();
     for bug_state in sashiko_store::BugState::ALL {
         seen.entry(bug_state.as_str().to_string()).or_insert(0);
     }

@@ -1,5 +1,5 @@
-//! The HTML pages: subsystems, one subsystem's bugs, a bug, a series
-//! version, a review and search. Handlers gather rows, shape them into
+//! The HTML pages: subsystems, one subsystem's bugs, a bug and search
+//! (series and review pages are in `series_pages`). Handlers gather rows, shape them into
 //! template values (formatted times, URLs) and render; the templates
 //! escape everything. Handlers must never build HTML from data by hand.
 
@@ -11,14 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tera::Context;
 
+use sashiko_store::web::{BugListFilter, BugSort, Cursor, NEEDS_ACTION};
 use sashiko_store::BugId;
 
 use crate::auth::CurrentUser;
-use crate::bug_list::{self, BugListFilter, BugSort, Cursor, NEEDS_ACTION};
-use crate::counts::{self, SubsystemCounts};
 use crate::format::{age, encode_component, encode_path, now_ms, timestamp, SEVERITIES};
-use crate::interdiff;
-use crate::queries::{self, flag, int, json, text, Row};
 use crate::templates::render;
 use crate::{AppState, WebError};
 
@@ -57,7 +54,7 @@ pub async fn index(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Html<String>, WebError> {
-    let rows = counts::subsystem_counts(&state.inner.store).await?;
+    let rows = state.inner.store.open_bug_counts().await?;
     let mut by_name: BTreeMap<String, SubsystemSummary> = BTreeMap::new();
     for row in rows {
         let count = row.n;
@@ -213,12 +210,12 @@ pub async fn subsystem(
         cursor,
     };
     let store = &state.inner.store;
-    let counts = SubsystemCounts::read(store, &name).await?;
+    let counts = store.subsystem_bug_counts(&name).await?;
     if counts.is_empty() && state.inner.maintainers.for_subsystem(&name, 1).is_empty() {
         return Err(WebError::NotFound(format!("subsystem {name:?}")));
     }
-    let page = bug_list::subsystem_bugs(store, &filter).await?;
-    let total = counts::matching(store, &counts, &filter).await?;
+    let page = store.bug_list_page(&filter).await?;
+    let total = store.bug_list_total(&counts, &filter).await?;
     let base = subsystem_url(&name);
     let first_id = page.rows.first().map(|bug| bug.id);
     let last_id = page.rows.last().map(|bug| bug.id);
@@ -275,27 +272,6 @@ pub async fn subsystem(
     render(&state, "subsystem.html", context, user.as_ref()).map(Html)
 }
 
-/// Shapes a finding row for `findings.html`.
-pub fn finding_value(row: &Row) -> Value {
-    let evidence = match json(row, "evidence") {
-        Value::Array(items) => items,
-        Value::Null => Vec::new(),
-        other => vec![json!({"kind": "check", "name": "evidence", "detail": other.to_string()})],
-    };
-    let locations = match json(row, "locations") {
-        Value::Array(items) => items,
-        _ => Vec::new(),
-    };
-    json!({
-        "id": int(row, "id"), "review_id": int(row, "review_id"), "patch_index": int(row, "patch_index"),
-        "file": text(row, "file"), "line_start": int(row, "line_start"), "line_end": int(row, "line_end"),
-        "stage": text(row, "stage"), "severity": text(row, "severity"), "problem": text(row, "problem"),
-        "severity_explanation": text(row, "severity_explanation"), "preexisting": flag(row, "preexisting"),
-        "locations": locations, "evidence": evidence,
-        "bug_id": row.get("bug_id").cloned().unwrap_or(Value::Null),
-    })
-}
-
 pub async fn bug(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -307,16 +283,15 @@ pub async fn bug(
         .await?
         .ok_or_else(|| WebError::NotFound(format!("bug {id}")))?;
     let history = store.bug_history(BugId(id)).await?;
-    let findings = queries::bug_findings(store, id).await?;
-    let sightings: Vec<Value> = findings
+    let sightings = store.bug_sightings(id).await?;
+    let seen_in: Vec<Value> = sightings
         .iter()
-        .map(|row| {
-            let message_id = text(row, "patch_message_id");
+        .map(|seen| {
             json!({
-                "series_version_id": int(row, "series_version_id"), "series_title": text(row, "series_title"),
-                "version": int(row, "version"), "patch_index": int(row, "patch_index"),
-                "patch_subject": text(row, "patch_subject"), "review_id": int(row, "review_id"),
-                "lore_url": (!message_id.is_empty()).then(|| lore_url(&state, message_id)),
+                "series_version_id": seen.series_version_id, "series_title": seen.series_title,
+                "version": seen.version, "patch_index": seen.finding.patch_index,
+                "patch_subject": seen.patch_subject, "review_id": seen.finding.review_id,
+                "lore_url": seen.patch_message_id.as_deref().filter(|id| !id.is_empty()).map(|id| lore_url(&state, id)),
             })
         })
         .collect();
@@ -335,191 +310,16 @@ pub async fn bug(
             .is_some_and(|user| user.may_triage(&bug.subsystem)),
     );
     context.insert("bug", &bug);
-    context.insert("sightings", &sightings);
+    context.insert("sightings", &seen_in);
     context.insert(
         "findings",
-        &findings.iter().map(finding_value).collect::<Vec<_>>(),
+        &sightings
+            .iter()
+            .map(|seen| &seen.finding)
+            .collect::<Vec<_>>(),
     );
     context.insert("history", &history);
     render(&state, "bug.html", context, user.as_ref()).map(Html)
-}
-
-fn usage_number(usage: &Value, key: &str) -> i64 {
-    usage.get(key).and_then(Value::as_i64).unwrap_or(0)
-}
-
-pub fn review_summary(row: &Row) -> Value {
-    let usage = json(row, "usage");
-    json!({
-        "id": int(row, "id"), "status": text(row, "status"), "provider": text(row, "provider"), "model": text(row, "model"),
-        "requests": usage_number(&usage, "requests"), "input_tokens": usage_number(&usage, "input_tokens"),
-        "output_tokens": usage_number(&usage, "output_tokens"),
-        "cost": row.get("cost_usd").and_then(Value::as_f64).map_or_else(|| "—".to_string(), |cost| format!("${cost:.4}")),
-        "wall": row.get("wall_ms").and_then(Value::as_i64).map_or_else(|| "—".to_string(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
-        "started": timestamp(int(row, "started_at")),
-    })
-}
-
-/// The review whose findings a series page shows: the newest one that ran
-/// to the end (finished, or partial with stages skipped), so that a later
-/// attempt that failed or was interrupted does not hide its findings;
-/// failing that the newest one no longer running. `reviews` are newest
-/// first.
-fn shown_review(reviews: &[Row]) -> Option<&Row> {
-    reviews
-        .iter()
-        .find(|row| matches!(text(row, "status"), "finished" | "partial"))
-        .or_else(|| reviews.iter().find(|row| text(row, "status") != "running"))
-}
-
-pub async fn series(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<Html<String>, WebError> {
-    let store = &state.inner.store;
-    let version = queries::series_version(store, id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(format!("series version {id}")))?;
-    let patches = queries::patches(store, id, true).await?;
-    let reviews = queries::reviews(store, id).await?;
-    let latest = shown_review(&reviews);
-    let findings = match latest {
-        Some(review) => queries::review_findings(store, int(review, "id")).await?,
-        None => Vec::new(),
-    };
-    // (version id, version number, (subject, diff) per patch)
-    let mut versions: Vec<(i64, i64, Vec<interdiff::SubjectAndDiff>)> = Vec::new();
-    for row in queries::series_versions(store, int(&version, "series_id")).await? {
-        let version_id = int(&row, "id");
-        if versions.last().map(|(last, _, _)| *last) != Some(version_id) {
-            versions.push((version_id, int(&row, "version"), Vec::new()));
-        }
-        if let (Some(last), Some(Value::String(subject))) =
-            (versions.last_mut(), row.get("subject"))
-        {
-            last.2
-                .push((subject.clone(), text(&row, "diff").to_string()));
-        }
-    }
-    let versions: Vec<Value> = versions
-        .iter()
-        .enumerate()
-        .map(|(index, (version_id, number, patches))| {
-            let changes = match index.checked_sub(1) {
-                Some(previous) => interdiff::compare(&versions[previous].2, patches),
-                None => Vec::new(),
-            };
-            let changed = changes
-                .iter()
-                .filter(|change| change.kind != "same")
-                .count();
-            json!({"id": version_id, "version": number, "n_patches": patches.len(),
-                   "changes": changes, "n_changed": changed,
-                   "previous": index.checked_sub(1).map(|previous| versions[previous].1)})
-        })
-        .collect();
-    let cover = text(&version, "cover_message_id");
-    let api_id = if cover.is_empty() {
-        patches
-            .first()
-            .map(|row| text(row, "message_id").to_string())
-            .unwrap_or_default()
-    } else {
-        cover.to_string()
-    };
-    let patches: Vec<Value> = patches
-        .iter()
-        .map(|row| {
-            let index = int(row, "patch_index");
-            let mine: Vec<Value> = findings.iter().filter(|f| int(f, "patch_index") == index).map(finding_value).collect();
-            json!({
-                "patch_index": index, "subject": text(row, "subject"), "author": text(row, "author"),
-                "lore_url": lore_url(&state, text(row, "message_id")), "n_findings": mine.len(), "findings": mine,
-                "commit_message": text(row, "commit_message"), "diff": text(row, "diff"),
-            })
-        })
-        .collect();
-    let mut context = Context::new();
-    context.insert(
-        "series",
-        &json!({
-            "id": id, "title": text(&version, "title"), "version": int(&version, "version"), "total": int(&version, "total"),
-            "author": text(&version, "author"), "created": timestamp(int(&version, "created_at")),
-            "cover_message_id": (!cover.is_empty()).then_some(cover), "lore_url": lore_url(&state, cover),
-        }),
-    );
-    context.insert(
-        "api_url",
-        &format!("/api/patchset?id={}", encode_component(&api_id)),
-    );
-    context.insert("versions", &versions);
-    context.insert("patches", &patches);
-    context.insert("shown_review", &latest.map(review_summary));
-    context.insert(
-        "reviews",
-        &reviews.iter().map(review_summary).collect::<Vec<_>>(),
-    );
-    render(&state, "series.html", context, user.as_ref()).map(Html)
-}
-
-pub async fn review(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<Html<String>, WebError> {
-    let store = &state.inner.store;
-    let row = queries::review(store, id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(format!("review {id}")))?;
-    let version_id = int(&row, "series_version_id");
-    let subjects: BTreeMap<i64, String> = queries::patches(store, version_id, false)
-        .await?
-        .iter()
-        .map(|patch| {
-            (
-                int(patch, "patch_index"),
-                text(patch, "subject").to_string(),
-            )
-        })
-        .collect();
-    let findings = queries::review_findings(store, id).await?;
-    let mut groups: Vec<(i64, Vec<Value>)> = Vec::new();
-    for finding in &findings {
-        let index = int(finding, "patch_index");
-        if groups.last().map(|(last, _)| *last) != Some(index) {
-            groups.push((index, Vec::new()));
-        }
-        if let Some(group) = groups.last_mut() {
-            group.1.push(finding_value(finding));
-        }
-    }
-    let groups: Vec<Value> = groups
-        .into_iter()
-        .map(|(index, findings)| json!({"patch_index": index, "subject": subjects.get(&index).cloned().unwrap_or_default(), "findings": findings}))
-        .collect();
-    let summary = review_summary(&row);
-    let skipped = match json(&row, "skipped_stages") {
-        Value::Array(items) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => String::new(),
-    };
-    let mut context = Context::new();
-    context.insert(
-        "review",
-        &json!({
-            "id": id, "series_version_id": version_id, "series_title": text(&row, "series_title"), "version": int(&row, "version"),
-            "status": text(&row, "status"), "provider": text(&row, "provider"), "model": text(&row, "model"),
-            "prompt_set_hash": text(&row, "prompt_set_hash"), "runs": int(&row, "runs"), "started": summary["started"],
-            "wall": summary["wall"], "cost": summary["cost"], "skipped": skipped, "error": text(&row, "error"),
-            "usage": serde_json::to_string_pretty(&json(&row, "usage")).unwrap_or_default(),
-        }),
-    );
-    context.insert("groups", &groups);
-    render(&state, "review.html", context, user.as_ref()).map(Html)
 }
 
 #[derive(Deserialize)]
@@ -537,11 +337,11 @@ pub async fn search(
     let (bugs, series) = if q.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        queries::search(&state.inner.store, &q).await?
+        state.inner.store.search(&q).await?
     };
     let series: Vec<Value> = series
         .iter()
-        .map(|row| json!({"id": int(row, "id"), "title": text(row, "title"), "author": text(row, "author"), "version": int(row, "version"), "created": timestamp(int(row, "created_at"))}))
+        .map(|found| json!({"id": found.id, "title": found.title, "author": found.author, "version": found.version, "created": timestamp(found.created_at)}))
         .collect();
     let mut context = Context::new();
     context.insert("q", &q);

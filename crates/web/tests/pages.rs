@@ -286,7 +286,7 @@ async fn series_page_shows_the_newest_finished_review_over_later_failed_ones() {
             .expect("fail the second review");
         let interrupted = again("interrupted").await;
         db.store
-            .web_execute(
+            .web_rows(
                 "test: interrupt the third review as lease recovery does",
                 "UPDATE reviews SET status = 'interrupted', error = 'interrupted: killed', finished_at = {now} WHERE id = $1",
                 &[sashiko_store::web_queries::SqlParam::Int(interrupted)],

@@ -1,31 +1,34 @@
-//! The filtered, sorted bug list of one subsystem, read a page at a time
-//! with keyset pagination: a page starts after (or ends before) one bug,
-//! named by its id, whose sort key is looked up and compared as a row
-//! value, so every page costs one index range read whatever its depth
-//! (no OFFSET). Each sort order has an index in the migrations
-//! (`bugs_subsystem_*`, and `bugs_needs_action_*` for the default view).
+//! The filtered, sorted bug list of one subsystem for the web view, read a
+//! page at a time with keyset pagination: a page starts after (or ends
+//! before) one bug, named by its id, whose sort key is looked up and
+//! compared as a row value, so every page costs one index range read
+//! whatever its depth (no OFFSET). Each sort order has an index in the
+//! migrations (`bugs_subsystem_*`, and `bugs_needs_action_*` for the
+//! default view).
 //!
 //! Request text is only ever bound; states, severities and the pre-existing
 //! flag come from closed sets and are written into the SQL as literals so
 //! PostgreSQL can prove the partial indexes apply. This module must never
 //! write.
 
-use sashiko_store::web_queries::{ColumnError, SqlParam, WebRow};
-use sashiko_store::Store;
+use serde::Serialize;
 
-use crate::format::SEVERITIES;
-use crate::WebError;
+use crate::web_queries::{ColumnError, SqlParam, WebRow};
+use crate::{Store, StoreError};
 
 /// States a maintainer still has to act on (the partial indexes name the
 /// same list).
 pub const NEEDS_ACTION: [&str; 2] = ["open", "confirmed"];
 
+/// Severities from most to least severe (the four of the review schema).
+pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+
 /// Columns shown in the list, in the order [`ListedBug::decode`] reads them.
 const LIST_COLUMNS: &str =
     "id, state, severity, title, file, line_start, preexisting, created_at, updated_at";
 
-/// One bug of the list, with the columns the table shows.
-#[derive(Clone, Debug, PartialEq)]
+/// One bug of a list, with the columns a table or feed shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ListedBug {
     pub id: i64,
     pub state: String,
@@ -117,6 +120,7 @@ pub enum BugSort {
 }
 
 impl BugSort {
+    /// Every order with its URL name and its label.
     pub const ALL: [(BugSort, &'static str, &'static str); 5] = [
         (BugSort::Newest, "newest", "newest first"),
         (BugSort::Oldest, "oldest", "oldest first"),
@@ -125,6 +129,7 @@ impl BugSort {
         (BugSort::Updated, "updated", "recently changed"),
     ];
 
+    /// The order named `text`; newest first for anything else.
     pub fn parse(text: &str) -> BugSort {
         BugSort::ALL
             .iter()
@@ -132,6 +137,7 @@ impl BugSort {
             .map_or(BugSort::Newest, |(sort, _, _)| *sort)
     }
 
+    /// The URL name.
     pub fn name(self) -> &'static str {
         BugSort::ALL
             .iter()
@@ -159,6 +165,13 @@ fn sql_bool(value: bool) -> &'static str {
     }
 }
 
+/// `text` with the LIKE wildcards and the escape character escaped.
+pub(crate) fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// The WHERE conditions of `filter` except the cursor, with the subsystem
 /// as `$1` and further parameters pushed onto `params`.
 fn conditions(filter: &BugListFilter, params: &mut Vec<SqlParam>) -> Vec<String> {
@@ -179,43 +192,10 @@ fn conditions(filter: &BugListFilter, params: &mut Vec<SqlParam>) -> Vec<String>
         conditions.push(format!("created_at >= {{now}} - ${}", params.len()));
     }
     if let Some(prefix) = &filter.file_prefix {
-        let escaped = prefix
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        params.push(SqlParam::Text(format!("{escaped}%")));
+        params.push(SqlParam::Text(format!("{}%", like_escaped(prefix))));
         conditions.push(format!("file LIKE ${} ESCAPE '\\'", params.len()));
     }
     conditions
-}
-
-/// The WHERE clause of `filter` (without cursor) and its parameters.
-pub fn where_clause(filter: &BugListFilter) -> (String, Vec<SqlParam>) {
-    let mut params = Vec::new();
-    let conditions = conditions(filter, &mut params);
-    (conditions.join(" AND "), params)
-}
-
-/// The sort key values of the cursor bug, or None when it is gone.
-async fn cursor_key(store: &Store, id: i64) -> Result<Option<CursorKey>, WebError> {
-    Ok(store
-        .web_typed(
-            "reading the bug a page starts at",
-            "SELECT id, severity, file, line_start, updated_at FROM bugs WHERE id = $1",
-            &[SqlParam::Int(id)],
-            |row| {
-                Ok(CursorKey {
-                    id: row.int(0)?,
-                    severity: row.text(1)?.to_string(),
-                    file: row.text(2)?.to_string(),
-                    line_start: row.int(3)?,
-                    updated_at: row.int(4)?,
-                })
-            },
-        )
-        .await?
-        .into_iter()
-        .next())
 }
 
 fn key_param(key: &CursorKey, column: &str) -> SqlParam {
@@ -276,8 +256,7 @@ fn severity_rank(severity: &str) -> usize {
 
 /// The severity sort: one range read per severity (critical first), each
 /// newest first, in the order they are shown. A cursor skips the
-/// severities already shown and starts inside its own. (The store only
-/// keeps the four severities of the review schema.)
+/// severities already shown and starts inside its own.
 fn severity_selects(
     filter: &BugListFilter,
     base: &[String],
@@ -333,65 +312,139 @@ fn severity_selects(
 
 /// A page of a subsystem's bugs in the filter's order, plus whether there
 /// are more before and after it.
-pub struct BugPage {
+#[derive(Clone, Debug)]
+pub struct ListedBugPage {
     pub rows: Vec<ListedBug>,
     pub more_before: bool,
     pub more_after: bool,
 }
 
-/// Reads one page of the list.
-pub async fn subsystem_bugs(store: &Store, filter: &BugListFilter) -> Result<BugPage, WebError> {
-    let cursor_row = match filter.cursor {
-        Some(cursor) => cursor_key(store, cursor.id).await?,
-        None => None,
-    };
-    let cursor = filter
-        .cursor
-        .zip(cursor_row.as_ref())
-        .map(|(cursor, row)| (row, cursor.before));
-    let backwards = cursor.is_some_and(|(_, before)| before);
-    let mut base_params = Vec::new();
-    let base = conditions(filter, &mut base_params);
-    let limit = filter.limit + 1;
-    let selects = match filter.sort {
-        BugSort::Severity => severity_selects(filter, &base, &base_params, cursor, limit),
-        sort => {
-            let (columns, descending) = sort.key();
-            vec![range_select(
-                &base,
-                &base_params,
-                columns,
-                descending,
-                cursor,
-                limit,
-            )]
-        }
-    };
-    // Each select reads at most `limit` rows from its own index range; the
-    // severity ranges are read one after another until the page is full.
-    let mut rows = Vec::new();
-    for (select, params) in selects {
-        if rows.len() as i64 >= limit {
-            break;
-        }
-        let mut part = store
+impl Store {
+    /// The sort key values of the cursor bug, or None when it is gone.
+    async fn cursor_key(&self, id: i64) -> Result<Option<CursorKey>, StoreError> {
+        Ok(self
             .web_typed(
-                "listing the bugs of a subsystem",
-                &select,
-                &params,
-                ListedBug::decode,
+                "reading the bug a page starts at",
+                "SELECT id, severity, file, line_start, updated_at FROM bugs WHERE id = $1",
+                &[SqlParam::Int(id)],
+                |row| {
+                    Ok(CursorKey {
+                        id: row.int(0)?,
+                        severity: row.text(1)?.to_string(),
+                        file: row.text(2)?.to_string(),
+                        line_start: row.int(3)?,
+                        updated_at: row.int(4)?,
+                    })
+                },
             )
-            .await?;
-        rows.append(&mut part);
+            .await?
+            .into_iter()
+            .next())
     }
-    let more = rows.len() as i64 > filter.limit;
-    rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
-    if backwards {
-        rows.reverse();
+
+    /// One page of a subsystem's bug list.
+    pub async fn bug_list_page(&self, filter: &BugListFilter) -> Result<ListedBugPage, StoreError> {
+        let cursor_row = match filter.cursor {
+            Some(cursor) => self.cursor_key(cursor.id).await?,
+            None => None,
+        };
+        let cursor = filter
+            .cursor
+            .zip(cursor_row.as_ref())
+            .map(|(cursor, row)| (row, cursor.before));
+        let backwards = cursor.is_some_and(|(_, before)| before);
+        let mut base_params = Vec::new();
+        let base = conditions(filter, &mut base_params);
+        let limit = filter.limit + 1;
+        let selects = match filter.sort {
+            BugSort::Severity => severity_selects(filter, &base, &base_params, cursor, limit),
+            sort => {
+                let (columns, descending) = sort.key();
+                vec![range_select(
+                    &base,
+                    &base_params,
+                    columns,
+                    descending,
+                    cursor,
+                    limit,
+                )]
+            }
+        };
+        // Each select reads at most `limit` rows from its own index range;
+        // the severity ranges are read one after another until the page is
+        // full.
+        let mut rows = Vec::new();
+        for (select, params) in selects {
+            if rows.len() as i64 >= limit {
+                break;
+            }
+            let mut part = self
+                .web_typed(
+                    "listing the bugs of a subsystem",
+                    &select,
+                    &params,
+                    ListedBug::decode,
+                )
+                .await?;
+            rows.append(&mut part);
+        }
+        let more = rows.len() as i64 > filter.limit;
+        rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
+        if backwards {
+            rows.reverse();
+        }
+        Ok(ListedBugPage {
+            rows,
+            more_before: if backwards { more } else { cursor.is_some() },
+            more_after: if backwards { true } else { more },
+        })
     }
-    Ok(BugPage {
-        rows,
-        more_before: if backwards { more } else { cursor.is_some() },
-        more_after: if backwards { true } else { more },
-    })
+
+    /// The number of bugs matching `filter` (read from `counts` when
+    /// `bug_counts` can answer, else counted on `bugs`).
+    pub async fn bug_list_total(
+        &self,
+        counts: &super::SubsystemCounts,
+        filter: &BugListFilter,
+    ) -> Result<i64, StoreError> {
+        if filter.counted_by_key() {
+            return Ok(counts.matching(filter));
+        }
+        let mut params = Vec::new();
+        let conditions = conditions(filter, &mut params);
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM bugs WHERE {}",
+            conditions.join(" AND ")
+        );
+        Ok(self
+            .web_typed(
+                "counting the matching bugs of a subsystem",
+                &sql,
+                &params,
+                |row| row.int(0),
+            )
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(0))
+    }
+
+    /// The newest bugs of a subsystem (any state) by creation time, for
+    /// feeds.
+    pub async fn newest_bugs(
+        &self,
+        subsystem: &str,
+        limit: i64,
+    ) -> Result<Vec<ListedBug>, StoreError> {
+        self.web_typed(
+            "listing the newest bugs of a subsystem",
+            &format!(
+                "SELECT {LIST_COLUMNS} FROM bugs WHERE subsystem = $1 \
+                 ORDER BY created_at DESC, id DESC LIMIT $2"
+            ),
+            &[SqlParam::Text(subsystem.to_string()), SqlParam::Int(limit)],
+            ListedBug::decode,
+        )
+        .await
+    }
 }

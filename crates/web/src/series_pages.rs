@@ -1,0 +1,225 @@
+//! The series version page (its versions, patches, reviews and the
+//! findings of the newest review that ran to the end) and the review page.
+//! Handlers read typed rows from the store, shape them into template
+//! values and render; the templates escape everything. A number the store
+//! could not read is shown as unknown, never as zero.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tera::Context;
+
+use sashiko_store::web::{ReviewRow, ReviewUsage, WebFinding};
+
+use crate::auth::CurrentUser;
+use crate::format::{encode_component, timestamp};
+use crate::interdiff;
+use crate::pages::lore_url;
+use crate::templates::render;
+use crate::{AppState, WebError};
+
+/// One row of a reviews table.
+#[derive(Serialize)]
+struct ReviewSummary {
+    id: i64,
+    status: String,
+    provider: String,
+    model: String,
+    /// Numbers as text: "—" when the review recorded no usage, "?" when
+    /// its usage could not be read.
+    requests: String,
+    input_tokens: String,
+    output_tokens: String,
+    cost: String,
+    wall: String,
+    started: String,
+}
+
+fn usage_figure(
+    usage: &ReviewUsage,
+    figure: impl Fn(&sashiko_store::web::TokenUsage) -> u64,
+) -> String {
+    match usage {
+        ReviewUsage::Recorded { total, .. } => figure(total).to_string(),
+        ReviewUsage::None => "—".to_string(),
+        ReviewUsage::Unreadable(_) => "?".to_string(),
+    }
+}
+
+fn review_summary(review: &ReviewRow) -> ReviewSummary {
+    ReviewSummary {
+        id: review.id,
+        status: review.status.clone(),
+        provider: review.provider.clone().unwrap_or_default(),
+        model: review.model.clone().unwrap_or_default(),
+        requests: usage_figure(&review.usage, |usage| usage.requests),
+        input_tokens: usage_figure(&review.usage, |usage| usage.total_input_tokens()),
+        output_tokens: usage_figure(&review.usage, |usage| usage.output_tokens),
+        cost: review
+            .cost_usd
+            .map_or_else(|| "—".to_string(), |cost| format!("${cost:.4}")),
+        wall: review.wall_ms.map_or_else(
+            || "—".to_string(),
+            |ms| format!("{:.1} s", ms as f64 / 1000.0),
+        ),
+        started: timestamp(review.started_at),
+    }
+}
+
+/// The review whose findings a series page shows: the newest one that ran
+/// to the end (finished, or partial with stages skipped), so that a later
+/// attempt that failed or was interrupted does not hide its findings;
+/// failing that the newest one no longer running. `reviews` are newest
+/// first.
+fn shown_review(reviews: &[ReviewRow]) -> Option<&ReviewRow> {
+    reviews
+        .iter()
+        .find(|review| review.ran_to_the_end())
+        .or_else(|| reviews.iter().find(|review| review.status != "running"))
+}
+
+/// The findings of `patch_index`, in order.
+fn findings_of(findings: &[WebFinding], patch_index: i64) -> Vec<&WebFinding> {
+    findings
+        .iter()
+        .filter(|finding| finding.patch_index == patch_index)
+        .collect()
+}
+
+pub async fn series(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let store = &state.inner.store;
+    let version = store
+        .series_version_row(id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("series version {id}")))?;
+    let patches = store.version_patches(id, true).await?;
+    let reviews = store.version_reviews(id).await?;
+    let latest = shown_review(&reviews);
+    let findings = match latest {
+        Some(review) => store.reported_findings(review.id).await?,
+        None => Vec::new(),
+    };
+    let versions = store.series_version_patches(version.series_id).await?;
+    let versions: Vec<Value> = versions
+        .iter()
+        .enumerate()
+        .map(|(index, this)| {
+            let previous = index.checked_sub(1).map(|previous| &versions[previous]);
+            let changes = match previous {
+                Some(previous) => interdiff::compare(&previous.patches, &this.patches),
+                None => Vec::new(),
+            };
+            let changed = changes
+                .iter()
+                .filter(|change| change.kind != "same")
+                .count();
+            json!({"id": this.version_id, "version": this.version, "n_patches": this.patches.len(),
+                   "changes": changes, "n_changed": changed,
+                   "previous": previous.map(|previous| previous.version)})
+        })
+        .collect();
+    let cover = version.cover_message_id.as_deref().unwrap_or_default();
+    let api_id = if cover.is_empty() {
+        patches
+            .first()
+            .map(|patch| patch.message_id.clone())
+            .unwrap_or_default()
+    } else {
+        cover.to_string()
+    };
+    let patches: Vec<Value> = patches
+        .iter()
+        .map(|patch| {
+            let mine = findings_of(&findings, patch.patch_index);
+            let (commit_message, diff) = patch
+                .text
+                .as_ref()
+                .map_or(("", ""), |text| (text.commit_message.as_str(), text.diff.as_str()));
+            json!({
+                "patch_index": patch.patch_index, "subject": patch.subject, "author": patch.author,
+                "lore_url": lore_url(&state, &patch.message_id), "n_findings": mine.len(), "findings": mine,
+                "commit_message": commit_message, "diff": diff,
+            })
+        })
+        .collect();
+    let mut context = Context::new();
+    context.insert(
+        "series",
+        &json!({
+            "id": id, "title": version.title, "version": version.version, "total": version.total,
+            "author": version.author, "created": timestamp(version.created_at),
+            "cover_message_id": (!cover.is_empty()).then_some(cover), "lore_url": lore_url(&state, cover),
+        }),
+    );
+    context.insert(
+        "api_url",
+        &format!("/api/patchset?id={}", encode_component(&api_id)),
+    );
+    context.insert("versions", &versions);
+    context.insert("patches", &patches);
+    context.insert("shown_review", &latest.map(review_summary));
+    context.insert(
+        "reviews",
+        &reviews.iter().map(review_summary).collect::<Vec<_>>(),
+    );
+    render(&state, "series.html", context, user.as_ref()).map(Html)
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let store = &state.inner.store;
+    let detail = store
+        .review_detail(id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("review {id}")))?;
+    let review = &detail.review;
+    let subjects: BTreeMap<i64, String> = store
+        .version_patches(review.series_version_id, false)
+        .await?
+        .into_iter()
+        .map(|patch| (patch.patch_index, patch.subject))
+        .collect();
+    let findings = store.reported_findings(id).await?;
+    let mut groups: Vec<(i64, Vec<&WebFinding>)> = Vec::new();
+    for finding in &findings {
+        if groups.last().map(|(last, _)| *last) != Some(finding.patch_index) {
+            groups.push((finding.patch_index, Vec::new()));
+        }
+        if let Some(group) = groups.last_mut() {
+            group.1.push(finding);
+        }
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(index, findings)| json!({"patch_index": index, "subject": subjects.get(&index).cloned().unwrap_or_default(), "findings": findings}))
+        .collect();
+    let summary = review_summary(review);
+    let usage = match &review.usage {
+        ReviewUsage::Unreadable(text) => text.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    };
+    let mut context = Context::new();
+    context.insert(
+        "review",
+        &json!({
+            "id": id, "series_version_id": review.series_version_id, "series_title": detail.series_title,
+            "version": detail.version, "status": review.status, "provider": summary.provider,
+            "model": summary.model, "prompt_set_hash": review.prompt_set_hash, "runs": review.runs,
+            "started": summary.started, "wall": summary.wall, "cost": summary.cost,
+            "skipped": review.skipped_stages.join(", "), "error": review.error.clone().unwrap_or_default(),
+            "usage": usage,
+        }),
+    );
+    context.insert("groups", &groups);
+    render(&state, "review.html", context, user.as_ref()).map(Html)
+}
