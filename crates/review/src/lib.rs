@@ -7,6 +7,7 @@
 //! is given. Patch text is untrusted: it reaches the model only inside
 //! nonce-delimited blocks, and the model's answer is parsed as data.
 
+pub mod analysis;
 pub mod anchor;
 pub mod finding;
 pub mod prescan;
