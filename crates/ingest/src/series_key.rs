@@ -17,7 +17,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use sashiko_mail::Series;
-use sashiko_store::web_queries::SqlParam;
 use sashiko_store::{Store, StoreError};
 
 /// Keys of `series` (one assembly), in order. A second series claiming a
@@ -64,24 +63,9 @@ pub async fn stored_series_key(
     version: u32,
     first_patch_message_id: &str,
 ) -> Result<Option<String>, StoreError> {
-    let rows = store
-        .web_rows(
-            "looking up the stored series of a patch",
-            "SELECT s.series_key FROM patches p \
-             JOIN series_versions v ON v.id = p.series_version_id \
-             JOIN series s ON s.id = v.series_id \
-             WHERE p.message_id = $1 AND v.version = $2 ORDER BY s.id LIMIT 1",
-            &[
-                SqlParam::Text(first_patch_message_id.to_owned()),
-                SqlParam::Int(i64::from(version)),
-            ],
-        )
-        .await?;
-    Ok(rows
-        .first()
-        .and_then(|row| row.get("series_key"))
-        .and_then(|value| value.as_str())
-        .map(str::to_owned))
+    store
+        .stored_series_key(version, first_patch_message_id)
+        .await
 }
 
 /// `computed` unless the store already holds this version under another

@@ -21,9 +21,7 @@
 use std::time::Duration;
 
 use sashiko_ingest::{ingest, IngestOptions, SourceSpec, StoreCursorStore};
-use sashiko_store::web_queries::SqlParam;
-use sashiko_store::{Enqueued, Store};
-use serde_json::Value;
+use sashiko_store::{Enqueued, SeriesVersionId, Store, VersionToQueue};
 use tokio::sync::watch;
 
 use crate::error::{Context, ErrorKind, Result};
@@ -127,23 +125,10 @@ async fn init_watermark(store: &Store, review_existing: bool) -> Result<()> {
 }
 
 async fn newest_patch(store: &Store) -> Result<i64> {
-    let rows = store
-        .web_rows(
-            "finding the newest patch",
-            "SELECT COALESCE(MAX(id), 0) AS id FROM patches",
-            &[],
-        )
+    store
+        .newest_patch_row()
         .await
-        .context(ErrorKind::Store, || "finding the newest patch".to_owned())?;
-    Ok(rows.first().map_or(0, |row| number(row, "id")))
-}
-
-fn number(row: &serde_json::Map<String, Value>, column: &str) -> i64 {
-    row.get(column).and_then(Value::as_i64).unwrap_or(0)
-}
-
-fn text<'a>(row: &'a serde_json::Map<String, Value>, column: &str) -> &'a str {
-    row.get(column).and_then(Value::as_str).unwrap_or("")
+        .context(ErrorKind::Store, || "finding the newest patch".to_owned())
 }
 
 /// One pass: ingest, then queue the versions completed since the watermark.
@@ -178,21 +163,16 @@ pub async fn pass(
         .and_then(|value| value.parse().ok())
         .unwrap_or(0);
     let touched = store
-        .web_rows(
-            "finding series versions with new patches",
-            "SELECT series_version_id AS id, MAX(id) AS newest FROM patches WHERE id > $1 \
-             GROUP BY series_version_id ORDER BY series_version_id",
-            &[SqlParam::Int(watermark)],
-        )
+        .versions_with_patches_after(watermark)
         .await
         .context(ErrorKind::Store, || {
             "finding series versions with new patches".to_owned()
         })?;
-    let Some(newest) = touched.iter().map(|row| number(row, "newest")).max() else {
+    let Some(newest) = touched.iter().map(|row| row.newest_patch).max() else {
         return Ok(report);
     };
     for row in &touched {
-        match queue_version(store, number(row, "id"), config).await? {
+        match queue_version(store, row.series_version, config).await? {
             Queued::Added => report.queued += 1,
             Queued::Incomplete => report.incomplete += 1,
             Queued::Before => report.already_queued += 1,
@@ -213,91 +193,69 @@ enum Queued {
     Before,
 }
 
+/// The review job of a stored series version and its lineage key, or
+/// `None` while patches are missing (every number from 1 to its total must
+/// be stored). The worker rebuilds the series from the job's messages and
+/// stores its review under the stored series key, so the review lands on
+/// the version ingest stored.
+pub fn review_job_of(version: &VersionToQueue) -> Option<(ReviewJob, String)> {
+    let indexes: Vec<u32> = version.patches.iter().map(|patch| patch.index).collect();
+    if indexes != (1..=version.total.max(1)).collect::<Vec<_>>() {
+        return None;
+    }
+    let message_ids = version
+        .cover_message_id
+        .iter()
+        .cloned()
+        .chain(version.patches.iter().map(|patch| patch.message_id.clone()))
+        .collect();
+    let job = ReviewJob {
+        title: version.title.clone(),
+        source: format!("serve-ingest:{}", version.series_version.0),
+        series_key: version.series_key.clone(),
+        version: version.version.max(1),
+        message_ids,
+        git: None,
+    };
+    // Later versions supersede queued earlier ones, keyed as `sashiko
+    // enqueue` keys mail series.
+    let lineage = mail_lineage_key(
+        version
+            .patches
+            .iter()
+            .map(|patch| patch.commit_message.as_str()),
+        &version.author,
+        &version.title,
+    );
+    Some((job, lineage))
+}
+
 /// Queues the review of one stored series version if it is complete and
 /// was never queued.
 async fn queue_version(
     store: &Store,
-    version_id: i64,
+    version_id: SeriesVersionId,
     config: &IngestLoopConfig,
 ) -> Result<Queued> {
-    let id = [SqlParam::Int(version_id)];
-    let Some(version) = store
-        .web_rows(
-            "reading a series version to queue",
-            "SELECT v.version, v.total, v.title, v.author, v.cover_message_id, s.series_key \
-             FROM series_versions v JOIN series s ON s.id = v.series_id WHERE v.id = $1",
-            &id,
-        )
+    let version = store
+        .version_to_queue(version_id)
         .await
         .context(ErrorKind::Store, || {
-            "reading a series version to queue".to_owned()
-        })?
-        .into_iter()
-        .next()
-    else {
+            format!("reading series version {} to queue", version_id.0)
+        })?;
+    let Some((payload, lineage)) = version.as_ref().and_then(review_job_of) else {
         return Ok(Queued::Incomplete);
     };
-    let patches = store
-        .web_rows(
-            "reading the patches of a series version to queue",
-            "SELECT patch_index, message_id, commit_message FROM patches WHERE series_version_id = $1 ORDER BY patch_index",
-            &id,
-        )
-        .await
-        .context(ErrorKind::Store, || "reading the patches of a series version to queue".to_owned())?;
-    let indexes: Vec<i64> = patches
-        .iter()
-        .map(|row| number(row, "patch_index"))
-        .collect();
-    let total = number(&version, "total").max(1);
-    if indexes != (1..=total).collect::<Vec<_>>() {
-        return Ok(Queued::Incomplete);
-    }
-    let cover = text(&version, "cover_message_id");
-    let mut message_ids: Vec<String> = Vec::new();
-    if !cover.is_empty() {
-        message_ids.push(cover.to_string());
-    }
-    message_ids.extend(
-        patches
-            .iter()
-            .map(|row| text(row, "message_id").to_string()),
-    );
-    let version_number = u32::try_from(number(&version, "version")).unwrap_or(1);
-    // The worker rebuilds the series from these messages and stores its
-    // review under this key: the stored series row, so the review lands on
-    // the version ingest stored.
-    let payload = ReviewJob {
-        title: text(&version, "title").to_string(),
-        source: format!("serve-ingest:{version_id}"),
-        series_key: text(&version, "series_key").to_string(),
-        version: version_number,
-        message_ids,
-        git: None,
-    };
+    let dedup_key = review_dedup_key(&payload.series_key, payload.version);
     let queued_before = store
-        .web_rows(
-            "looking for an earlier review job",
-            "SELECT id FROM jobs WHERE dedup_key = $1 LIMIT 1",
-            &[SqlParam::Text(review_dedup_key(
-                &payload.series_key,
-                payload.version,
-            ))],
-        )
+        .job_was_queued(&dedup_key)
         .await
         .context(ErrorKind::Store, || {
             "looking for an earlier review job".to_owned()
         })?;
-    if !queued_before.is_empty() {
+    if queued_before {
         return Ok(Queued::Before);
     }
-    // Later versions supersede queued earlier ones, keyed as `sashiko
-    // enqueue` keys mail series.
-    let lineage = mail_lineage_key(
-        patches.iter().map(|row| text(row, "commit_message")),
-        text(&version, "author"),
-        text(&version, "title"),
-    );
     let job =
         payload.to_new_job(&payload.schedule(lineage, config.priority, config.max_attempts))?;
     match store.enqueue(&job).await.context(ErrorKind::Store, || {
@@ -313,5 +271,54 @@ async fn queue_version(
             Ok(Queued::Added)
         }
         Enqueued::Existing { .. } | Enqueued::Obsolete { .. } => Ok(Queued::Before),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sashiko_store::PatchToQueue;
+
+    fn version(total: u32, indexes: &[u32], cover: Option<&str>) -> VersionToQueue {
+        VersionToQueue {
+            series_version: SeriesVersionId(42),
+            series_key: "c@x".to_owned(),
+            version: 2,
+            total,
+            title: "mm: fix".to_owned(),
+            author: "Ada <ada@example.org>".to_owned(),
+            cover_message_id: cover.map(str::to_owned),
+            patches: indexes
+                .iter()
+                .map(|&index| PatchToQueue {
+                    index,
+                    message_id: format!("p{index}@x"),
+                    commit_message: if index == 2 {
+                        "b\n\nchange-id: 20250101-frob\n".to_owned()
+                    } else {
+                        "a".to_owned()
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_complete_versions_become_jobs_with_the_cover_first() {
+        assert_eq!(review_job_of(&version(3, &[1, 2], Some("c@x"))), None);
+        assert_eq!(review_job_of(&version(2, &[1, 3], None)), None);
+        assert_eq!(review_job_of(&version(0, &[], None)), None);
+        let (job, lineage) = review_job_of(&version(2, &[1, 2], Some("c@x"))).expect("complete");
+        assert_eq!(job.message_ids, ["c@x", "p1@x", "p2@x"]);
+        assert_eq!(
+            (job.series_key.as_str(), job.version, job.source.as_str()),
+            ("c@x", 2, "serve-ingest:42")
+        );
+        assert_eq!(job.git, None);
+        assert_eq!(lineage, "change-id:20250101-frob");
+        // A single patch without a total counts as one of one.
+        let (job, lineage) = review_job_of(&version(0, &[1], None)).expect("complete");
+        assert_eq!(job.message_ids, ["p1@x"]);
+        assert_eq!(lineage, "title:ada@example.org:mm: fix");
     }
 }

@@ -387,22 +387,10 @@ fn outcome_notes(
 /// Fingerprints of bugs maintainers marked known: reviews keep such
 /// findings out of reports (counted as known).
 pub async fn known_fingerprints(store: &Store) -> Result<std::collections::BTreeSet<String>> {
-    let rows = store
-        .web_rows(
-            "known bug fingerprints",
-            "SELECT fingerprint FROM bugs WHERE state = 'known'",
-            &[],
-        )
+    store
+        .known_bug_fingerprints()
         .await
         .context(ErrorKind::Store, || {
             "reading the fingerprints of known bugs".to_owned()
-        })?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            row.get("fingerprint")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
         })
-        .collect())
 }

@@ -21,6 +21,7 @@ mod migrations;
 mod outbox;
 mod outbox_bot;
 mod queue;
+mod queue_candidates;
 mod reviews;
 mod types;
 mod versions;
@@ -43,6 +44,7 @@ pub use queue::worker::{
     default_worker_id, run_worker, JobFailure, JobHandler, WorkerConfig, WorkerReport,
 };
 pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig, Recovered};
+pub use queue_candidates::{PatchToQueue, TouchedVersion, VersionToQueue};
 pub use reviews::FinishedReview;
 pub use types::*;
 pub use versions::{EarlierReview, FindingNotes, NotedFinding, OutcomeNotes, StoredPatch};
