@@ -137,45 +137,52 @@ const KEYWORDS: &[&str] = &[
     "define",
 ];
 
-fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_'
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
 }
 
-fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+fn is_ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
 }
 
 /// Identifiers of `line` with their byte offsets, skipping string and
 /// character literals and `//` or one-line `/* */` comments.
+///
+/// It walks bytes, not chars: every byte it stops on to slice is ASCII (an
+/// identifier's first byte, or the first byte after one), so non-ASCII
+/// text anywhere in the line (UTF-8 names, `©`, comments in other
+/// scripts) is stepped over and never sliced through.
 fn identifiers(line: &str) -> Vec<(usize, &str)> {
     let bytes = line.as_bytes();
     let mut out = Vec::new();
     let mut index = 0;
     while index < bytes.len() {
-        let c = bytes[index] as char;
-        if c == '"' || c == '\'' {
+        let c = bytes[index];
+        if c == b'"' || c == b'\'' {
             index += 1;
-            while index < bytes.len() && bytes[index] as char != c {
+            while index < bytes.len() && bytes[index] != c {
                 if bytes[index] == b'\\' {
                     index += 1;
                 }
                 index += 1;
             }
             index += 1;
-        } else if line[index..].starts_with("//") {
+        } else if bytes[index..].starts_with(b"//") {
             break;
-        } else if line[index..].starts_with("/*") {
-            index = line[index + 2..]
-                .find("*/")
+        } else if bytes[index..].starts_with(b"/*") {
+            index = find_bytes(&bytes[index + 2..], b"*/")
                 .map_or(bytes.len(), |end| index + 2 + end + 2);
         } else if is_ident_start(c) {
             let start = index;
-            while index < bytes.len() && is_ident_char(bytes[index] as char) {
+            while index < bytes.len() && is_ident_char(bytes[index]) {
                 index += 1;
             }
-            out.push((start, &line[start..index]));
+            // Both ends are ASCII positions (or the end): char boundaries.
+            if let Some(name) = line.get(start..index) {
+                out.push((start, name));
+            }
         } else if c.is_ascii_digit() {
-            while index < bytes.len() && is_ident_char(bytes[index] as char) {
+            while index < bytes.len() && is_ident_char(bytes[index]) {
                 index += 1;
             }
         } else {
@@ -183,6 +190,13 @@ fn identifiers(line: &str) -> Vec<(usize, &str)> {
         }
     }
     out
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// The names `lines` use that a definition elsewhere could explain.
@@ -388,6 +402,34 @@ pub fn call_sites(source: &str, name: &str, skip: Option<(u32, u32)>) -> Vec<u32
         })
         .map(|(index, _)| number(index))
         .collect()
+}
+
+/// What an identifier index records of one file: the names it defines
+/// (any [`DefKind`]) and the names it calls (`name(`, as [`call_sites`]
+/// finds them). Every caller [`call_sites`] finds and every definition
+/// [`definitions`] finds is under one of these names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileNames<'a> {
+    pub defined: BTreeSet<String>,
+    pub called: BTreeSet<&'a str>,
+}
+
+pub fn file_names(source: &str) -> FileNames<'_> {
+    let mut names = FileNames {
+        defined: definitions(source).into_iter().map(|d| d.name).collect(),
+        called: BTreeSet::new(),
+    };
+    for line in source.lines() {
+        if !line.contains('(') {
+            continue;
+        }
+        for (offset, name) in identifiers(line) {
+            if line[offset + name.len()..].trim_start().starts_with('(') {
+                names.called.insert(name);
+            }
+        }
+    }
+    names
 }
 
 #[cfg(test)]

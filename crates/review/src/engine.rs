@@ -421,8 +421,7 @@ pub async fn run_review(
                 0,
             )),
             Some(client) => {
-                let (verify_series, verify_options) =
-                    staging::for_verify(&staged, series, &kept, options);
+                let (verify_series, verify_options) = staging::for_verify(&staged, &kept, options);
                 let verified = verify::run(
                     client.as_ref(),
                     prompts,
@@ -489,7 +488,7 @@ pub async fn run_review(
                 let findings: Vec<&Finding> =
                     to_word.iter().map(|at| &output.findings[*at]).collect();
                 let (report_series, report_options) =
-                    staging::for_verify(&staged, series, &output.findings, options);
+                    staging::for_verify(&staged, &output.findings, options);
                 let worded = crate::wording::run(
                     client.as_ref(),
                     &crate::wording::WordingRequest {

@@ -5,7 +5,10 @@
 //! [`sashiko_llm::fit_to_budget`], lowest priority left out first. A series
 //! too large for the smallest stage budget is split into chunks by file
 //! (each reviewed separately), and a single file section still too large is
-//! shortened with a note: nothing is ever cut silently.
+//! shortened with a note: nothing is ever cut silently. Commit messages
+//! and cover letters are budgeted too ([`budget_messages`]), and in the
+//! shared context the enclosing functions come first, each patch's
+//! within its fair share ([`shares`]).
 //!
 //! Pure: counts with the [`TokenCounter`] it is given.
 
@@ -19,6 +22,11 @@ use crate::anchor::PatchLines;
 use crate::context::{ContextKind, ContextSnippet};
 use crate::request::{self, ReviewSecrets};
 use crate::series::ReviewSeries;
+
+mod messages;
+mod shares;
+
+pub use messages::{budget_messages, fair_shares, BudgetedSeries};
 
 /// Context kinds a stage's `context = [...]` may name.
 pub const KNOWN_KINDS: &[&str] = &[
@@ -230,7 +238,11 @@ fn plan_chunk(input: &PlanInput<'_>, series: ReviewSeries, label: Option<String>
         .copied()
         .filter(|s| shared_kinds.contains(&s.kind))
         .collect();
-    let (shared, shared_used, shared_notes) = fit(input, &shared_candidates, shared_room);
+    let shares::Fitted {
+        kept: shared,
+        used: shared_used,
+        notes: shared_notes,
+    } = shares::fit_shared(input, &series, &shared_candidates, shared_room);
     let mut stages = BTreeMap::new();
     for stage in input.stages {
         let own: BTreeSet<ContextKind> = kinds(&stage.context)

@@ -195,3 +195,104 @@ fn unknown_context_kinds_are_refused() {
     assert!(validate_kinds(&["series".into(), "callers".into()]).is_ok());
     assert!(validate_kinds(&["calers".into()]).is_err_and(|e| e.contains("calers")));
 }
+
+/// Issue 14 item 2: a 900-line `ext4_fill_super()` changed by one patch
+/// filled the shared context and pushed out `anon_vma_prepare()`, the
+/// function with the bug in the other patch.
+#[test]
+fn each_patch_keeps_its_enclosing_function_and_a_huge_one_is_windowed() {
+    let hunk = |file: &str, line: u32| {
+        format!(
+            "diff --git a/{file} b/{file}\n--- a/{file}\n+++ b/{file}\n@@ -{line},1 +{line},2 @@\n \tx = 1;\n+\treturn -EINVAL;\n"
+        )
+    };
+    let mut series = series(hunk("mm/rmap.c", 200));
+    let mut second = series.patches[0].clone();
+    second.index = 2;
+    second.diff = hunk("fs/ext4/super.c", 2_400);
+    series.patches.push(second);
+    let small = ContextSnippet {
+        first_line: 180,
+        label: "enclosing function __anon_vma_prepare() after the patch".into(),
+        ..snippet("mm/rmap.c", ContextKind::Enclosing, priority::ENCLOSING, 50)
+    };
+    let huge = ContextSnippet {
+        first_line: 1_000,
+        label: "enclosing function ext4_fill_super() after the patch".into(),
+        ..snippet(
+            "fs/ext4/super.c",
+            ContextKind::Enclosing,
+            priority::ENCLOSING,
+            3_000,
+        )
+    };
+    let definition = snippet(
+        "include/linux/rmap.h",
+        ContextKind::Definition,
+        priority::DEFINITION_IN_INCLUDED_HEADER,
+        5,
+    );
+    let stages = [cost("flow", 60_000, &["series"])];
+    // The huge function comes first, as the gatherer may order them.
+    let plan = run(&series, &[huge, small, definition], &stages);
+    let chunk = &plan.chunks[0];
+    let shared: Vec<(&str, u32, u32)> = chunk
+        .shared
+        .iter()
+        .map(|s| (s.file.as_str(), s.first_line, s.last_line()))
+        .collect();
+    assert_eq!(shared[0], ("mm/rmap.c", 180, 229), "{shared:?}");
+    let (file, first, last) = shared[1];
+    assert_eq!(file, "fs/ext4/super.c");
+    assert!(
+        first > 1_000 && first <= 2_401 && (2_401..3_999).contains(&last),
+        "{shared:?}"
+    );
+    let total: u64 = chunk
+        .shared
+        .iter()
+        .map(|s| TokenCounter::uncalibrated().text(&request::snippet_block(s, "0123456789abcdef")))
+        .sum();
+    assert!(
+        total <= ContextSettings::default().shared_max_tokens,
+        "{total}"
+    );
+    assert!(
+        chunk
+            .shared_notes
+            .iter()
+            .any(|note| note.contains("ext4_fill_super")
+                && note.contains("around the changed lines")
+                && note.contains("cut")),
+        "{:?}",
+        chunk.shared_notes
+    );
+    assert!(
+        chunk.shared[1].label.contains("(around the change)"),
+        "{}",
+        chunk.shared[1].label
+    );
+}
+
+/// Issue 21 item 3: a 50 MB commit message escaped the budget. Messages
+/// are budgeted in staging; the plan of the budgeted series fits.
+#[test]
+fn a_huge_commit_message_is_budgeted_before_planning() {
+    let counter = TokenCounter::uncalibrated();
+    let mut series = series(section("drivers/a.c", 5));
+    series.patches[0].commit_message = "x".repeat(2_000_000) + "\n" + &"line\n".repeat(100_000);
+    let budgeted = budget_messages(&series, 20_000, &counter);
+    let plan = run(&budgeted.series, &[], &[cost("flow", 20_000, &["series"])]);
+    assert!(!plan.is_split());
+    let tokens = counter.text(&request::series_message(
+        &plan.chunks[0].series,
+        &[],
+        &secrets(),
+    ));
+    assert!(tokens <= 20_000 / 4 + 500, "{tokens}");
+    assert!(
+        budgeted.notes[0].starts_with("patch 1's commit message (2500001 bytes"),
+        "{:?}",
+        budgeted.notes
+    );
+}

@@ -31,10 +31,12 @@ pub struct StagingInput<'a> {
     pub counter: &'a TokenCounter,
 }
 
-/// The prepared review: budgets per stage and the context plan.
+/// The prepared review: budgets per stage, the context plan, and the
+/// series as the model is shown it (messages within their budget).
 pub struct Staged {
     pub budgets: BTreeMap<String, ResolvedBudget>,
     pub plan: Plan,
+    pub series: ReviewSeries,
 }
 
 pub fn prepare(input: &StagingInput<'_>) -> Staged {
@@ -42,25 +44,36 @@ pub fn prepare(input: &StagingInput<'_>) -> Staged {
         .into_iter()
         .collect();
     let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let stages: Vec<&StageDef> = input.finders.iter().copied().chain(input.verify).collect();
+    let budgets: BTreeMap<String, ResolvedBudget> = stages
+        .iter()
+        .map(|stage| {
+            let budget =
+                input
+                    .prompts
+                    .budget
+                    .resolve(stage.budget_tokens, &files, input.subsystems);
+            (stage.name.clone(), budget)
+        })
+        .collect();
+    let smallest = budgets.values().map(|b| b.tokens).min().unwrap_or(u64::MAX);
+    let budgeted = plan::budget_messages(input.series, smallest, input.counter);
+    let series = &budgeted.series;
     let base = RequestBase {
         prompts: input.prompts,
-        series: input.series,
+        series,
         secrets: input.secrets,
         context: &[],
         max_output_tokens: input.max_output_tokens,
     };
-    let series_tokens =
-        input
-            .counter
-            .text(&request::series_message(input.series, &[], input.secrets));
-    let mut budgets = BTreeMap::new();
+    let series_tokens = input
+        .counter
+        .text(&request::series_message(series, &[], input.secrets));
     let mut costs = Vec::new();
-    let stages = input.finders.iter().copied().chain(input.verify);
     for stage in stages {
-        let budget = input
-            .prompts
-            .budget
-            .resolve(stage.budget_tokens, &files, input.subsystems);
+        let Some(budget) = budgets.get(&stage.name) else {
+            continue;
+        };
         let request = if Some(stage.name.as_str()) == input.verify.map(|v| v.name.as_str()) {
             request::verify_request(&base, stage, "[]")
         } else {
@@ -87,17 +100,21 @@ pub fn prepare(input: &StagingInput<'_>) -> Staged {
             fixed,
             context: stage.context.clone(),
         });
-        budgets.insert(stage.name.clone(), budget);
     }
-    let plan = plan::plan(&plan::PlanInput {
-        series: input.series,
+    let mut plan = plan::plan(&plan::PlanInput {
+        series,
         snippets: input.snippets,
         settings: &input.prompts.context,
         stages: &costs,
         secrets: input.secrets,
         counter: input.counter,
     });
-    Staged { budgets, plan }
+    plan.notes.splice(0..0, budgeted.notes);
+    Staged {
+        budgets,
+        plan,
+        series: budgeted.series,
+    }
 }
 
 /// Notes for a finder stage's report: its budget, how the series was split
@@ -128,10 +145,10 @@ pub fn report_notes(
 /// files the candidates cite and no context.
 pub fn for_verify(
     staged: &Staged,
-    series: &ReviewSeries,
     candidates: &[crate::finding::Finding],
     options: &crate::engine::ReviewOptions,
 ) -> (ReviewSeries, crate::engine::ReviewOptions) {
+    let series = &staged.series;
     let mut verify_options = options.clone();
     if staged.plan.is_split() {
         let files = candidates.iter().map(|f| f.file.clone()).collect();

@@ -1,15 +1,20 @@
 //! Up-front context for a review, read from the post-patch tree: the
 //! enclosing functions of every change, the definitions of the types,
 //! functions and macros the added lines use, and the callers of changed
-//! functions. The search is bounded and ordered: the touched files, then
-//! the headers they include, then a scan of the tree (the touched
-//! directories first, then `include/`, then the rest) up to a file and
-//! byte limit. What the bound left unresolved is said in a note.
+//! functions. The search is ordered: the touched files, then the headers
+//! they include, then the whole tree through its identifier index
+//! ([`crate::index`]): every file that defines a wanted name or calls a
+//! changed function, nearest first (the touched directories, then
+//! `include/`, then the rest). Without an index (no cache directory, or
+//! it cannot be built) a bounded scan of the tree in the same order
+//! stands in, and says where it stopped. What stays unresolved is said
+//! in a note.
 //!
 //! The scanning is `sashiko_review::{context, related}` (pure); this module
 //! only decides which blobs to read.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use git2::{Oid, Repository};
 
@@ -18,6 +23,7 @@ use sashiko_review::cscan::{self, Use};
 use sashiko_review::related::{self, ChangedFunction};
 use sashiko_review::ReviewSeries;
 
+use crate::index::cache::{IndexCache, TreeLookup};
 use crate::tree;
 
 /// Bounds of one gathering.
@@ -34,6 +40,13 @@ pub struct GatherLimits {
     /// Bytes of snippets gathered at most (the token budget trims later).
     pub max_snippet_bytes: usize,
     pub max_file_bytes: usize,
+    /// Where identifier indexes are cached; `None`: no index, the bounded
+    /// scan instead.
+    pub index_dir: Option<PathBuf>,
+    /// Files read through the index at most (definitions and callers).
+    pub max_index_reads: usize,
+    /// Files read through the index for one name at most.
+    pub max_files_per_name: usize,
 }
 
 impl Default for GatherLimits {
@@ -46,6 +59,9 @@ impl Default for GatherLimits {
             max_callers: 12,
             max_snippet_bytes: 400_000,
             max_file_bytes: 2 << 20,
+            index_dir: crate::index::cache::default_dir(),
+            max_index_reads: 400,
+            max_files_per_name: 6,
         }
     }
 }
@@ -222,14 +238,36 @@ pub fn gather(
     }
     let exported: Vec<ChangedFunction> = changed.iter().filter(|f| !f.is_static).cloned().collect();
     if !wanted.is_empty() || !exported.is_empty() {
-        scan_tree(
-            &mut g,
-            &touched_paths,
-            &read_already,
-            &mut wanted,
-            &exported,
-            &mut callers,
-        );
+        let lookup = limits
+            .index_dir
+            .as_ref()
+            .map(|dir| IndexCache::new(dir.clone()).lookup(repo, post_patch_tree));
+        match lookup {
+            Some(Ok(lookup)) => {
+                g.out.notes.push(lookup.how.clone());
+                let search = Search {
+                    touched: &touched_paths,
+                    read_already: &read_already,
+                    exported: &exported,
+                };
+                indexed(&mut g, &lookup, &search, &mut wanted, &mut callers);
+            }
+            other => {
+                if let Some(Err(error)) = other {
+                    g.out.notes.push(format!(
+                        "no identifier index ({error}): a bounded scan of the tree instead"
+                    ));
+                }
+                scan_tree(
+                    &mut g,
+                    &touched_paths,
+                    &read_already,
+                    &mut wanted,
+                    &exported,
+                    &mut callers,
+                );
+            }
+        }
     }
     if !wanted.is_empty() {
         let names: Vec<&str> = wanted.iter().map(Use::name).take(20).collect();
@@ -240,6 +278,135 @@ pub fn gather(
         ));
     }
     g.out
+}
+
+fn touched_dirs(touched: &[String]) -> BTreeSet<&str> {
+    touched
+        .iter()
+        .filter_map(|path| path.rsplit_once('/').map(|(dir, _)| dir))
+        .collect()
+}
+
+/// How near `path` is to the touched directories: 0 in one of them, 1
+/// under `include/`, 2 beside one of them, 3 elsewhere.
+fn rank(dirs: &BTreeSet<&str>, path: &str) -> u8 {
+    let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    if dirs.contains(dir) {
+        0
+    } else if path.starts_with("include/") {
+        1
+    } else if dirs
+        .iter()
+        .any(|d| path.starts_with(&format!("{}/", d.rsplit_once('/').map_or(*d, |(up, _)| up))))
+    {
+        2
+    } else {
+        3
+    }
+}
+
+fn definition_priority(path: &str) -> u32 {
+    if path.starts_with("include/") {
+        priority::DEFINITION_IN_INCLUDED_HEADER.min(priority::DEFINITION_ELSEWHERE + 5)
+    } else {
+        priority::DEFINITION_ELSEWHERE
+    }
+}
+
+/// What the whole-tree search starts from.
+struct Search<'a> {
+    touched: &'a [String],
+    read_already: &'a BTreeSet<String>,
+    exported: &'a [ChangedFunction],
+}
+
+/// Definitions and callers anywhere in the tree, through its index: for
+/// each wanted name the files defining it, nearest first, until it is
+/// answered; for each exported changed function the files calling it,
+/// nearest first, each function with its share of the callers shown.
+fn indexed(
+    g: &mut Gatherer<'_>,
+    lookup: &TreeLookup,
+    search: &Search<'_>,
+    wanted: &mut BTreeSet<Use>,
+    callers: &mut usize,
+) {
+    let dirs = touched_dirs(search.touched);
+    let mut texts: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut scanned_for_definitions: BTreeSet<String> = search.read_already.clone();
+    let mut reads = 0usize;
+    let mut capped = false;
+    let names: Vec<Use> = wanted.iter().cloned().collect();
+    for use_ in names {
+        if !wanted.contains(&use_) {
+            continue;
+        }
+        let mut files = lookup.defining_files(use_.name());
+        files.retain(|path| !scanned_for_definitions.contains(path));
+        files.sort_by_cached_key(|path| (rank(&dirs, path), path.clone()));
+        for path in files.into_iter().take(g.limits.max_files_per_name) {
+            if reads >= g.limits.max_index_reads {
+                capped = true;
+                break;
+            }
+            reads += 1;
+            scanned_for_definitions.insert(path.clone());
+            let text = g.read(&path);
+            if let Some(text) = &text {
+                g.definitions(&path, text, wanted, definition_priority(&path));
+            }
+            texts.insert(path, text);
+            if !wanted.contains(&use_) {
+                break;
+            }
+        }
+    }
+    let share = g
+        .limits
+        .max_callers
+        .div_ceil(search.exported.len().max(1))
+        .max(2);
+    for function in search.exported {
+        let mut files = lookup.calling_files(&function.name);
+        files.retain(|path| !search.touched.contains(path));
+        files.sort_by_cached_key(|path| (rank(&dirs, path), path.clone()));
+        let mut found = 0;
+        for path in files {
+            if found >= share || *callers >= g.limits.max_callers {
+                break;
+            }
+            if reads >= g.limits.max_index_reads {
+                capped = true;
+                break;
+            }
+            let text = match texts.get(&path) {
+                Some(text) => text.clone(),
+                None => {
+                    reads += 1;
+                    let text = g.read(&path);
+                    texts.insert(path.clone(), text.clone());
+                    text
+                }
+            };
+            if let Some(text) = text {
+                let snippets = related::callers_in(
+                    &path,
+                    &text,
+                    std::slice::from_ref(function),
+                    priority::CALLER_ELSEWHERE,
+                );
+                found += snippets.len();
+                *callers += snippets.len();
+                g.keep(snippets);
+            }
+        }
+    }
+    if capped {
+        g.out.notes.push(format!(
+            "index lookups stopped after reading {} files: definitions and callers beyond them are not shown",
+            g.limits.max_index_reads
+        ));
+    }
 }
 
 /// The bounded scan of the rest of the tree, nearest directories first.
@@ -255,26 +422,8 @@ fn scan_tree(
         return;
     };
     files.retain(|file| !read_already.contains(&file.path));
-    let dirs: BTreeSet<&str> = touched
-        .iter()
-        .filter_map(|path| path.rsplit_once('/').map(|(dir, _)| dir))
-        .collect();
-    let rank = |path: &str| {
-        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        if dirs.contains(dir) {
-            0
-        } else if path.starts_with("include/") {
-            1
-        } else if dirs
-            .iter()
-            .any(|d| path.starts_with(&format!("{}/", d.rsplit_once('/').map_or(*d, |(up, _)| up))))
-        {
-            2
-        } else {
-            3
-        }
-    };
-    files.sort_by_cached_key(|file| (rank(&file.path), file.path.clone()));
+    let dirs = touched_dirs(touched);
+    files.sort_by_cached_key(|file| (rank(&dirs, &file.path), file.path.clone()));
     let mut scanned = 0usize;
     let mut bytes = 0u64;
     let mut by_name: BTreeMap<String, ()> = BTreeMap::new();
@@ -306,12 +455,12 @@ fn scan_tree(
             continue;
         }
         let content = content.into_owned();
-        let priority = if file.path.starts_with("include/") {
-            priority::DEFINITION_IN_INCLUDED_HEADER.min(priority::DEFINITION_ELSEWHERE + 5)
-        } else {
-            priority::DEFINITION_ELSEWHERE
-        };
-        g.definitions(&file.path, &content, wanted, priority);
+        g.definitions(
+            &file.path,
+            &content,
+            wanted,
+            definition_priority(&file.path),
+        );
         if want_callers {
             *callers += g.callers(&file.path, &content, exported, priority::CALLER_ELSEWHERE);
         }

@@ -182,7 +182,10 @@ pub(crate) fn git_blame(
     if end < start {
         return Err("end_line is before start_line".to_owned());
     }
-    let end = end.min(start + limits.max_read_lines.min(120) - 1);
+    let end = end.min(crate::limits::window_end(
+        start,
+        limits.max_read_lines.min(120),
+    ));
     let tree = repo
         .find_commit(baseline)
         .and_then(|commit| commit.tree())
@@ -214,7 +217,9 @@ pub(crate) fn git_blame(
             short(hunk.final_commit_id()),
             signature.name().unwrap_or("?"),
             date(signature.when().seconds()),
-            lines[(number - 1) as usize]
+            lines
+                .get(usize::try_from(number - 1).unwrap_or(usize::MAX))
+                .unwrap_or(&"")
         );
     }
     Ok(ToolOutput {

@@ -5,13 +5,15 @@
 //! the up-front context gathering ([`gather`]) that reads the post-patch
 //! tree for the review's context snippets.
 //!
-//! Architecture invariant: nothing here writes, runs a subprocess, reads
-//! the work tree or follows a path out of the tree; history is never read
-//! past the review's baseline. The review core (`sashiko-review`) stays
+//! Architecture invariant: nothing here writes to the repository, runs a
+//! subprocess, reads the work tree or follows a path out of the tree;
+//! history is never read past the review's baseline. The one thing
+//! written is the identifier index cache ([`index`]), outside the tree. The review core (`sashiko-review`) stays
 //! IO-free: it gets the executor as a trait object.
 
 pub mod gather;
 mod history;
+pub mod index;
 pub mod limits;
 pub mod paths;
 mod read;

@@ -47,6 +47,13 @@ impl Default for ToolLimits {
     }
 }
 
+/// The last line of a window of at most `max_lines` lines (at least one)
+/// starting at `start`, without overflowing at the top of `u32`: line
+/// numbers come from the model and may be anything.
+pub fn window_end(start: u32, max_lines: u32) -> u32 {
+    start.saturating_add(max_lines.max(1) - 1)
+}
+
 /// What the tools of one review have used so far.
 #[derive(Debug, Default)]
 pub struct Spent {

@@ -28,7 +28,7 @@ pub(crate) fn read_file(
     if wanted_end < start {
         return Err("end_line is before start_line".to_owned());
     }
-    let end = wanted_end.min(start + limits.max_read_lines - 1);
+    let end = wanted_end.min(crate::limits::window_end(start, limits.max_read_lines));
     let mut body = String::new();
     let mut shown_end = start.saturating_sub(1);
     for number in start..=end {

@@ -213,6 +213,29 @@ async fn tools_show_the_trees_and_history_up_to_the_baseline_only() {
         Expect::Shows(&["baseline tree", "int *p = 0;"]),
     )
     .await;
+    // Issue 21 item 12: line numbers at the top of u32 overflowed the
+    // window arithmetic (a panic in a debug build) before being refused.
+    check(
+        &tools,
+        "git_blame",
+        json!({"path": "lib/util.c", "start_line": u32::MAX}),
+        Expect::Refused("has only 5 lines"),
+    )
+    .await;
+    check(
+        &tools,
+        "git_blame",
+        json!({"path": "lib/util.c", "start_line": 2, "end_line": u32::MAX}),
+        Expect::Shows(&["lines 2-5:", "int *p = 0;"]),
+    )
+    .await;
+    check(
+        &tools,
+        "read_file",
+        json!({"path": "lib/util.c", "start_line": u32::MAX}),
+        Expect::Refused("has only 5 lines"),
+    )
+    .await;
     // Refusals: escapes, options, revisions past the baseline.
     check(
         &tools,
