@@ -146,7 +146,9 @@ impl FileState {
             consumed = before;
             let mut new_line = hunk.new_start;
             for line in &hunk.lines {
-                let (marker, text) = line.split_at(line.len().min(1));
+                // The marker is one whole character (a line may start
+                // with a multi-byte one: then it is no marker).
+                let (marker, text) = line.split_at(line.chars().next().map_or(0, char::len_utf8));
                 match marker {
                     "+" => {
                         new.push(Item::Line {
