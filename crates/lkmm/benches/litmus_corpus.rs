@@ -5,10 +5,14 @@
 //! restrict to matching paths, `--jobs=N` for one thread count only and
 //! `--tsv` to print one line per test (wall and CPU milliseconds last).
 //!
-//! The per-test limit is 10 s of wall time, as in the CLI; on a shared
-//! machine that is less CPU, so each test's CPU time (the worker thread's
-//! run time from /proc/thread-self/schedstat, where available) is reported
-//! beside its wall time.
+//! The per-test limit is 10 s of wall time, as in the CLI (`--limit=SECS`
+//! to change it); on a shared machine that is less CPU, so each test's CPU
+//! time (the worker thread's run time from /proc/thread-self/schedstat,
+//! where available) is reported beside its wall time, with the tests that
+//! needed more than 10 s of CPU. herd7's own CPU time from EXPECTED.tsv is
+//! summed beside ours over the tests herd7 finished, per family (the first
+//! two path components) and in total, with the load average before and
+//! after the run.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,21 +40,42 @@ fn main() {
         .find(|a| !a.starts_with("--"))
         .cloned()
         .unwrap_or_default();
-    let paths: Vec<PathBuf> = index
+    let limit = args
+        .iter()
+        .find_map(|a| {
+            a.strip_prefix("--limit=")
+                .and_then(|j| j.parse::<f64>().ok())
+        })
+        .map_or(Duration::from_secs(10), Duration::from_secs_f64);
+    // Path, herd7's CPU seconds when it finished the test.
+    let rows: Vec<(String, Option<f64>)> = index
         .lines()
         .skip(1)
-        .filter_map(|l| l.split('\t').next())
-        .filter(|p| p.contains(&filter))
-        .map(|p| root.join(p))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let herd = (f.get(9) == Some(&"ok"))
+                .then(|| f.get(7).and_then(|t| t.parse().ok()))
+                .flatten();
+            (f[0].to_string(), herd)
+        })
+        .filter(|(p, _)| p.contains(&filter))
         .collect();
+    let herd_time: std::collections::HashMap<PathBuf, Option<f64>> =
+        rows.iter().map(|(p, h)| (root.join(p), *h)).collect();
+    let paths: Vec<PathBuf> = rows.iter().map(|(p, _)| root.join(p)).collect();
     let job_counts: Vec<usize> = match jobs_only {
         Some(j) => vec![j],
         None => vec![1, 2],
     };
     for jobs in job_counts {
+        let load_before = load_average();
         let start = Instant::now();
-        let results = run(&paths, jobs);
+        let results = run(&paths, jobs, limit);
         let wall = start.elapsed();
+        println!(
+            "load average (1, 5, 15 min): {load_before} before, {} after",
+            load_average()
+        );
         let mut decided = 0;
         let mut not_decided = 0;
         let mut kernel = Duration::ZERO;
@@ -122,6 +147,7 @@ fn main() {
                 at(1.0)
             );
         }
+        report_against_herd(&root, &results, &herd_time);
         let mut slowest: Vec<&Row> = results.iter().collect();
         slowest.sort_by_key(|r| std::cmp::Reverse(r.3));
         for (p, r, t, c) in slowest.iter().take(10) {
@@ -154,6 +180,104 @@ fn main() {
     }
 }
 
+/// Our CPU time beside herd7's, over the tests herd7 finished, per family
+/// and in total; tests decided, counted exactly, and over 10 s of CPU.
+fn report_against_herd(
+    root: &Path,
+    results: &[Row],
+    herd_time: &std::collections::HashMap<PathBuf, Option<f64>>,
+) {
+    #[derive(Default)]
+    struct Family {
+        tests: usize,
+        decided: usize,
+        exact: usize,
+        cpu: f64,
+        herd_finished: usize,
+        herd_cpu: f64,
+        ours_on_herd: f64,
+    }
+    let mut families: std::collections::BTreeMap<String, Family> = Default::default();
+    let mut total = Family::default();
+    let mut over_ten = Vec::new();
+    for (p, r, _, c) in results {
+        let rel = p.strip_prefix(root).unwrap_or(p);
+        let key: Vec<String> = rel
+            .components()
+            .take(2)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let key = if key.len() == 2 && key[1].ends_with(".litmus") {
+            key[0].clone()
+        } else {
+            key.join("/")
+        };
+        let cpu = c.as_secs_f64();
+        let herd = herd_time.get(p).copied().flatten();
+        for f in [families.entry(key).or_default(), &mut total] {
+            f.tests += 1;
+            f.cpu += cpu;
+            if let Ok(o) = r {
+                f.decided += 1;
+                if o.positive.exact().is_some() && o.negative.exact().is_some() {
+                    f.exact += 1;
+                }
+            }
+            if let Some(h) = herd {
+                f.herd_finished += 1;
+                f.herd_cpu += h;
+                f.ours_on_herd += cpu;
+            }
+        }
+        if r.is_ok() && cpu > 10.0 {
+            over_ten.push(rel.display().to_string());
+        }
+    }
+    println!(
+        "  {:<36} {:>6} {:>7} {:>6} {:>9} {:>6} {:>10} {:>10} {:>7}",
+        "family", "tests", "decided", "exact", "CPU s", "herd", "herd CPU s", "ours there", "ratio"
+    );
+    let line = |name: &str, f: &Family| {
+        let ratio = if f.ours_on_herd > 0.0 {
+            format!("{:.0}x", f.herd_cpu / f.ours_on_herd)
+        } else {
+            "-".to_string()
+        };
+        println!(
+            "  {:<36} {:>6} {:>7} {:>6} {:>9.2} {:>6} {:>10.1} {:>10.2} {:>7}",
+            name,
+            f.tests,
+            f.decided,
+            f.exact,
+            f.cpu,
+            f.herd_finished,
+            f.herd_cpu,
+            f.ours_on_herd,
+            ratio
+        );
+    };
+    for (name, f) in &families {
+        line(name, f);
+    }
+    line("all", &total);
+    println!(
+        "  decided tests over 10 s of CPU: {}{}",
+        over_ten.len(),
+        if over_ten.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", over_ten.join(", "))
+        }
+    );
+}
+
+/// The machine's load average line (1, 5 and 15 minutes), if readable.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
 fn kind(e: &LitmusError) -> &'static str {
     match e {
         LitmusError::Unsupported { .. } => "Unsupported",
@@ -178,7 +302,7 @@ fn thread_cpu() -> Duration {
         .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
-fn run(paths: &[PathBuf], jobs: usize) -> Vec<Row> {
+fn run(paths: &[PathBuf], jobs: usize, limit: Duration) -> Vec<Row> {
     let next = AtomicUsize::new(0);
     let out = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -192,7 +316,7 @@ fn run(paths: &[PathBuf], jobs: usize) -> Vec<Row> {
                 let c = thread_cpu();
                 let t = Instant::now();
                 let options = Options {
-                    deadline: Some(t + Duration::from_secs(10)),
+                    deadline: Some(t + limit),
                     ..Options::default()
                 };
                 let r = check_litmus(&src, &options);

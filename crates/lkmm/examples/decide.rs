@@ -13,9 +13,14 @@ fn main() {
             }
         };
         let start = Instant::now();
+        let defaults = sashiko_lkmm::Options::default();
         let options = sashiko_lkmm::Options {
             deadline: Some(start + Duration::from_secs(120)),
-            ..Default::default()
+            // LKMM_MAX_CANDIDATES overrides the counting limit.
+            max_candidates: std::env::var("LKMM_MAX_CANDIDATES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(defaults.max_candidates),
         };
         match sashiko_lkmm::check_litmus(&src, &options) {
             Ok(o) => print!(

@@ -9,19 +9,38 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::time::Instant;
 
-use crate::ast::{AtomValue, InitEntry, InitValue, Litmus, Prop, StateLoc};
+use crate::ast::{InitEntry, InitValue, Litmus, StateLoc};
 use crate::candidates::{critical_pairs, location_orders, lock_nesting_ok, rf_candidates};
 use crate::error::LitmusError;
 use crate::locations::Locations;
 use crate::memb;
 use crate::model::{flag, Event, RfPart, Skeleton};
 use crate::prims::tag;
+use crate::prune::{static_co, writes_by_location, PruneStats, RfSearch};
 use crate::rel::Rel;
+use crate::state::{collect_addrs, eval_prop, eval_prop_partial, final_writes, Ctx};
 use crate::thread::{execute, Kind, LocationInfo, Path};
+use crate::witness;
+
+/// What an enumeration is after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Goal {
+    /// Every consistent execution, counted (herd7's counts).
+    #[default]
+    Count,
+    /// One consistent execution of each kind the outcome needs: one
+    /// satisfying the condition, one not, and one raising each flag some
+    /// path combination may raise (see `witness`). Subtrees that can hold
+    /// none of those still missing are skipped.
+    Witnesses,
+}
 
 /// Counts and flags over the consistent executions.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
+    pub goal: Goal,
+    /// Flags the current path combination may raise (for `Goal::Witnesses`).
+    pub combination_flags: u32,
     pub positive: u64,
     pub negative: u64,
     pub data_race: bool,
@@ -42,7 +61,8 @@ pub struct Checker<'a> {
     locs: Locations,
     paths: Vec<Vec<Path>>,
     observed: Vec<StateLoc>,
-    deadline: Option<Instant>,
+    /// When the current `run` gives up (see `run`).
+    deadline: std::cell::Cell<Option<Instant>>,
     budget: u64,
     lock_final: bool,
     prune_stats: std::cell::Cell<PruneStats>,
@@ -69,11 +89,7 @@ fn value_of(locs: &mut Locations, v: &InitValue) -> i64 {
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(
-        test: &'a Litmus,
-        deadline: Option<Instant>,
-        budget: u64,
-    ) -> Result<Checker<'a>, LitmusError> {
+    pub fn new(test: &'a Litmus, budget: u64) -> Result<Checker<'a>, LitmusError> {
         let mut locs = Locations::default();
         let mut reg_init: BTreeMap<usize, Vec<(String, i64)>> = BTreeMap::new();
         for entry in &test.init {
@@ -193,13 +209,18 @@ impl<'a> Checker<'a> {
             locs,
             paths,
             observed,
-            deadline,
+            deadline: std::cell::Cell::new(None),
             budget,
         })
     }
 
-    pub fn run(&self) -> Result<Tally, LitmusError> {
+    /// Enumerate for `goal`, giving up with `LitmusError::Timeout` after
+    /// `deadline`.
+    pub fn run(&self, goal: Goal, deadline: Option<Instant>) -> Result<Tally, LitmusError> {
+        self.deadline.set(deadline);
+        self.prune_stats.set(PruneStats::default());
         let mut tally = Tally {
+            goal,
             observed: self.observed.clone(),
             locations: self.locs.clone(),
             ..Tally::default()
@@ -207,6 +228,14 @@ impl<'a> Checker<'a> {
         let counts: Vec<usize> = self.paths.iter().map(|p| p.len()).collect();
         if counts.contains(&0) {
             return Ok(tally);
+        }
+        // Counting whose candidates may exceed the budget is not started:
+        // the witness search decides those tests at once.
+        if goal == Goal::Count && self.leaves_bound().is_some_and(|b| b > self.budget) {
+            return Err(LitmusError::Timeout(format!(
+                "more than {} candidate executions",
+                self.budget
+            )));
         }
         let mut choice = vec![0usize; counts.len()];
         loop {
@@ -235,20 +264,101 @@ impl<'a> Checker<'a> {
     }
 
     fn out_of_time(&self, tally: &Tally) -> Result<(), LitmusError> {
-        if tally.candidates > self.budget {
+        if tally.goal == Goal::Count && tally.candidates > self.budget {
             return Err(LitmusError::Timeout(format!(
                 "more than {} candidate executions",
                 self.budget
             )));
         }
         if tally.candidates % 256 == 0 {
-            if let Some(d) = self.deadline {
+            if let Some(d) = self.deadline.get() {
                 if Instant::now() > d {
                     return Err(LitmusError::Timeout("deadline reached".into()));
                 }
             }
         }
         Ok(())
+    }
+
+    /// The events of one combination of paths (initial writes first, then
+    /// each process's from `base[t]` on) and their dependencies.
+    fn combine(&self, paths: &[&Path]) -> Combination {
+        let nloc = self.locs.names.len();
+        let mut c = Combination::default();
+        for l in 0..nloc {
+            c.events.push(Event {
+                thread: None,
+                kind: Kind::W,
+                loc: Some(l),
+                tags: tag::IW,
+            });
+        }
+        for (t, p) in paths.iter().enumerate() {
+            let b = c.events.len();
+            c.base.push(b);
+            for (i, e) in p.events.iter().enumerate() {
+                c.events.push(Event {
+                    thread: Some(t),
+                    kind: e.kind,
+                    loc: e.loc,
+                    tags: e.tags,
+                });
+                if let Some(w) = e.rmw_write {
+                    c.rmw.push((b + i, b + w));
+                }
+                for &d in &e.addr {
+                    c.addr.push((b + d, b + i));
+                }
+                for &d in &e.data {
+                    c.data.push((b + d, b + i));
+                }
+                for &d in &e.ctrl {
+                    c.ctrl.push((b + d, b + i));
+                }
+            }
+        }
+        c
+    }
+
+    /// An upper bound on the candidate executions counting would visit:
+    /// over the path combinations and `smp_memb()` placements, the product
+    /// of each read's possible sources (coherence orders aside). `None`
+    /// when there are too many combinations to add up cheaply.
+    fn leaves_bound(&self) -> Option<u64> {
+        const MAX_COMBINATIONS: u64 = 4096;
+        let counts: Vec<usize> = self.paths.iter().map(|p| p.len()).collect();
+        let combinations = counts
+            .iter()
+            .try_fold(1u64, |acc, &c| acc.checked_mul(c as u64))?;
+        if combinations > MAX_COMBINATIONS {
+            return None;
+        }
+        let mut total = 0u64;
+        let mut choice = vec![0usize; counts.len()];
+        for _ in 0..combinations {
+            let chosen: Vec<&Path> = choice
+                .iter()
+                .enumerate()
+                .map(|(t, &i)| &self.paths[t][i])
+                .collect();
+            let placements = memb::placements(&chosen).ok()?.len() as u64;
+            let events = self.combine(&chosen).events;
+            let critical = critical_pairs(&events);
+            let product = (0..events.len())
+                .filter(|&r| events[r].kind == Kind::R)
+                .fold(1u64, |acc, r| {
+                    acc.saturating_mul(rf_candidates(&events, r, &critical).len() as u64)
+                });
+            total = total.saturating_add(product.saturating_mul(placements));
+            for (t, c) in choice.iter_mut().enumerate() {
+                *c += 1;
+                if *c < counts[t] {
+                    break;
+                }
+                *c = 0;
+            }
+        }
+        Some(total)
     }
 
     fn run_combination(
@@ -258,42 +368,14 @@ impl<'a> Checker<'a> {
         tally: &mut Tally,
     ) -> Result<(), LitmusError> {
         let nloc = self.locs.names.len();
-        let mut events = Vec::new();
-        for l in 0..nloc {
-            events.push(Event {
-                thread: None,
-                kind: Kind::W,
-                loc: Some(l),
-                tags: tag::IW,
-            });
-        }
-        let mut base = Vec::new();
-        let (mut rmw, mut addr, mut data, mut ctrl) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (t, p) in paths.iter().enumerate() {
-            let b = events.len();
-            base.push(b);
-            for (i, e) in p.events.iter().enumerate() {
-                events.push(Event {
-                    thread: Some(t),
-                    kind: e.kind,
-                    loc: e.loc,
-                    tags: e.tags,
-                });
-                if let Some(w) = e.rmw_write {
-                    rmw.push((b + i, b + w));
-                }
-                for &d in &e.addr {
-                    addr.push((b + d, b + i));
-                }
-                for &d in &e.data {
-                    data.push((b + d, b + i));
-                }
-                for &d in &e.ctrl {
-                    ctrl.push((b + d, b + i));
-                }
-            }
-        }
+        let Combination {
+            events,
+            base,
+            rmw,
+            addr,
+            data,
+            ctrl,
+        } = self.combine(paths);
         // unmatched-locks: at most one LKW without unlock per lock.
         let critical = critical_pairs(&events);
         let mut unmatched_per_loc = vec![0usize; nloc];
@@ -312,9 +394,14 @@ impl<'a> Checker<'a> {
         }
         let memb_edges = memb::edges(paths, &base, placement);
         let skeleton = Skeleton::new(events, &rmw, &addr, &data, &ctrl, &memb_edges);
+        tally.combination_flags =
+            skeleton.possible_flags() | if self.lock_final { flag::LOCK_FINAL } else { 0 };
+        if !witness::needed(tally, None) {
+            return Ok(());
+        }
         let events = skeleton.events();
         let n = events.len();
-        let reads: Vec<usize> = (0..n).filter(|&i| events[i].kind == Kind::R).collect();
+        let mut reads: Vec<usize> = (0..n).filter(|&i| events[i].kind == Kind::R).collect();
         let mut candidates: Vec<Vec<usize>> = Vec::new();
         for &r in &reads {
             candidates.push(rf_candidates(events, r, &critical));
@@ -333,7 +420,13 @@ impl<'a> Checker<'a> {
             base: &base,
             events,
             locs: &self.locs,
+            final_write: final_writes(events, nloc),
         };
+        if tally.goal == Goal::Witnesses {
+            let order = witness::read_order(&ctx, self.test, &reads, &candidates);
+            reads = order.iter().map(|&k| reads[k]).collect();
+            candidates = order.iter().map(|&k| candidates[k].clone()).collect();
+        }
         let mut rf = vec![usize::MAX; n];
         let mut partial_hb = skeleton.hb_static.clone();
         if !partial_hb.is_acyclic() {
@@ -375,11 +468,14 @@ impl<'a> Checker<'a> {
     ) -> Result<(), LitmusError> {
         tally.rf_nodes += 1;
         if tally.rf_nodes % 256 == 0 {
-            if let Some(d) = self.deadline {
+            if let Some(d) = self.deadline.get() {
                 if Instant::now() > d {
                     return Err(LitmusError::Timeout("deadline reached".into()));
                 }
             }
+        }
+        if !witness::needed(tally, None) {
+            return Ok(());
         }
         if k == search.reads.len() {
             return self.co_stage(ctx, search.skeleton, rf, search.critical, tally);
@@ -391,6 +487,11 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if self.filter_refuted(ctx, rf) {
+                continue;
+            }
+            if tally.goal == Goal::Witnesses
+                && !witness::needed(tally, self.condition_so_far(ctx, rf))
+            {
                 continue;
             }
             // An external rf between marked accesses is an hb edge: prune
@@ -414,27 +515,24 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    /// The `filter` is already false on the registers the chosen reads
-    /// determine (memory is not final before co is chosen): every
-    /// completion would be discarded, so the subtree need not be explored.
+    /// The `filter` is already false on the values the chosen reads
+    /// determine (memory only where one write is last in every coherence
+    /// order): every completion would be discarded, so the subtree need
+    /// not be explored.
     fn filter_refuted(&self, ctx: &Ctx<'_>, rf: &[usize]) -> bool {
         let Some(f) = &self.test.filter else {
             return false;
         };
-        let mut lookup = |loc: &StateLoc| -> Option<i64> {
-            match loc {
-                StateLoc::Reg(t, name) => {
-                    let p = ctx.paths.get(*t)?;
-                    match p.regs.get(name) {
-                        Some(sym) => sym.eval(&mut |v| ctx.read_value(*t, v, rf, &mut Vec::new())),
-                        // Never assigned: the final value is 0 (as in `judge`).
-                        None => Some(0),
-                    }
-                }
-                StateLoc::Mem(_) => None,
-            }
-        };
-        eval_prop_partial(f, &mut lookup, &self.locs) == Some(false)
+        eval_prop_partial(f, &mut |loc| ctx.partial_state(loc, rf), &self.locs) == Some(false)
+    }
+
+    /// The condition as far as the chosen reads decide it.
+    fn condition_so_far(&self, ctx: &Ctx<'_>, rf: &[usize]) -> Option<bool> {
+        eval_prop_partial(
+            &self.test.condition,
+            &mut |loc| ctx.partial_state(loc, rf),
+            &self.locs,
+        )
     }
 
     fn co_stage(
@@ -532,6 +630,9 @@ impl<'a> Checker<'a> {
             .map(|&m| search.per_loc[m].len())
             .product();
         for order in search.per_loc[l].iter() {
+            if !witness::needed(tally, None) {
+                return Ok(());
+            }
             let mut next = co.clone();
             add_order(&mut next, order);
             if remaining >= CO_PRUNE_MIN_REMAINING {
@@ -606,29 +707,16 @@ impl<'a> Checker<'a> {
     }
 }
 
-struct RfSearch<'a> {
-    skeleton: &'a Skeleton,
-    reads: &'a [usize],
-    candidates: &'a [Vec<usize>],
-    critical: &'a [(usize, usize)],
-    partial_hb: &'a mut Rel,
-    /// Coherence edges every candidate has (see `static_co`).
-    co_static: &'a Rel,
-    /// Non-initial writes of each location.
-    writes_of: &'a [Vec<usize>],
-    /// `subtree[k]`: product of the candidate counts of reads `k..`
-    /// (saturating), the size of the search below a node at depth `k`.
-    subtree: Vec<u64>,
-    /// Partial checks considered, made and pruning, over all path
-    /// combinations (see `worth_exploring`).
-    stats: &'a std::cell::Cell<PruneStats>,
-}
-
-#[derive(Clone, Copy, Default)]
-pub struct PruneStats {
-    seen: u64,
-    made: u64,
-    prunes: u64,
+/// The events of one path combination and their relations (see
+/// `Checker::combine`).
+#[derive(Default)]
+struct Combination {
+    events: Vec<Event>,
+    base: Vec<usize>,
+    rmw: Vec<(usize, usize)>,
+    addr: Vec<(usize, usize)>,
+    data: Vec<(usize, usize)>,
+    ctrl: Vec<(usize, usize)>,
 }
 
 /// Check a partial coherence order only when at least this many
@@ -651,274 +739,5 @@ fn add_order(co: &mut Rel, order: &[usize]) {
         for j in i + 1..order.len() {
             co.insert(order[i], order[j]);
         }
-    }
-}
-
-/// Check a partial candidate only when the choices left for the remaining
-/// reads multiply to at least this: a smaller subtree is cheaper to
-/// enumerate (its path constraints prune it quickly) than to test.
-const PRUNE_MIN_SUBTREE: u64 = 2048;
-
-impl RfSearch<'_> {
-    /// Whether the subtree below the first `k` reads (chosen in `rf`) may
-    /// hold a consistent execution, by the cheap test of `partial_consistent`
-    /// when the subtree is large enough for pruning to pay.
-    ///
-    /// A partial check costs about as much as judging a whole candidate, so
-    /// when they rarely prune (less than one in 16 after 256 checks) only
-    /// every 16th is still made; skipping one never changes the result.
-    fn worth_exploring(&mut self, rf: &[usize], k: usize) -> bool {
-        if self.subtree[k] < PRUNE_MIN_SUBTREE {
-            return true;
-        }
-        let mut st = self.stats.get();
-        let unrewarding = st.made >= 256 && st.prunes * 16 < st.made;
-        st.seen += 1;
-        if unrewarding && st.seen % 16 != 0 {
-            self.stats.set(st);
-            return true;
-        }
-        st.made += 1;
-        let ok = self.partial_consistent(rf, k);
-        if !ok {
-            st.prunes += 1;
-        }
-        self.stats.set(st);
-        ok
-    }
-
-    /// The model's axioms on what the first `k` reads' sources already fix:
-    /// their rf edges, the coherence edges coherence forces from them and
-    /// from program order, and the from-reads those imply. Every relation
-    /// of linux-kernel.cat grows with rf and co (the cat's differences
-    /// subtract fixed sets, rcu-order is a least fixpoint of a monotone
-    /// function), so an axiom broken here is broken by every completion:
-    /// `false` is a sound prune.
-    fn partial_consistent(&self, rf: &[usize], k: usize) -> bool {
-        let skeleton = self.skeleton;
-        let events = skeleton.events();
-        let n = events.len();
-        let mut rf_rel = Rel::empty(n);
-        let mut co = self.co_static.clone();
-        let chosen = &self.reads[..k];
-        for &r in chosen {
-            let src = rf[r];
-            rf_rel.insert(src, r);
-            let Some(l) = events[r].loc else { continue };
-            for &w in &self.writes_of[l] {
-                if skeleton.po.contains(r, w) {
-                    // CoRW: the read's source is co-before a po-later write.
-                    co.insert(src, w);
-                } else if skeleton.po.contains(w, r) && w != src {
-                    // CoWR: a po-earlier write is co-before the source.
-                    co.insert(w, src);
-                }
-            }
-            for &r2 in chosen {
-                if rf[r2] != src && events[r2].loc == Some(l) && skeleton.po.contains(r, r2) {
-                    // CoRR: a po-later read reads a co-later write.
-                    co.insert(src, rf[r2]);
-                }
-            }
-        }
-        let Some(co) = co.acyclic_plus() else {
-            return false;
-        };
-        match skeleton.rf_part(&rf_rel) {
-            None => false,
-            Some(part) => skeleton.check(&part, &co).consistent,
-        }
-    }
-}
-
-/// Coherence edges of every candidate execution: the initial write before
-/// every write of its location, and writes in program order (coherence).
-fn static_co(events: &[Event], skeleton: &Skeleton) -> Rel {
-    let n = events.len();
-    let mut co = Rel::empty(n);
-    for a in 0..n {
-        if events[a].kind != Kind::W {
-            continue;
-        }
-        for b in 0..n {
-            if a == b || events[b].kind != Kind::W || events[b].loc != events[a].loc {
-                continue;
-            }
-            if events[b].tags & tag::IW != 0 {
-                continue;
-            }
-            if events[a].tags & tag::IW != 0 || skeleton.po.contains(a, b) {
-                co.insert(a, b);
-            }
-        }
-    }
-    co
-}
-
-fn writes_by_location(events: &[Event], nloc: usize) -> Vec<Vec<usize>> {
-    let mut out = vec![Vec::new(); nloc];
-    for (i, e) in events.iter().enumerate() {
-        if let (Kind::W, Some(l)) = (e.kind, e.loc) {
-            if e.tags & tag::IW == 0 {
-                out[l].push(i);
-            }
-        }
-    }
-    out
-}
-
-type OrdersCache = HashMap<(usize, Vec<usize>), Rc<Vec<Vec<usize>>>>;
-
-/// The value of a read whose value equation is cyclic (herd7's `S` values).
-pub const UNSOLVED: i64 = 0x5eed << 44;
-
-struct Ctx<'a> {
-    /// All reads have a source: cyclic values become `UNSOLVED`.
-    complete: std::cell::Cell<bool>,
-    /// Reads of each location.
-    reads_of: Vec<Vec<usize>>,
-    /// `location_orders` by location and the sources of its reads.
-    orders_cache: RefCell<OrdersCache>,
-    paths: &'a [&'a Path],
-    base: &'a [usize],
-    events: &'a [Event],
-    locs: &'a Locations,
-}
-
-impl Ctx<'_> {
-    /// Value read by local read `v` of thread `t`, following rf.
-    fn read_value(
-        &self,
-        t: usize,
-        v: usize,
-        rf: &[usize],
-        visiting: &mut Vec<usize>,
-    ) -> Option<i64> {
-        let g = self.base[t] + v;
-        let w = rf[g];
-        if w == usize::MAX {
-            return None;
-        }
-        if visiting.contains(&g) {
-            // Values flowing in a cycle (out of thin air): herd7 keeps the
-            // execution with an unsolved symbolic value; so do we, once
-            // every read has its source.
-            return self.complete.get().then_some(UNSOLVED);
-        }
-        visiting.push(g);
-        let out = self.write_value(w, rf, visiting);
-        visiting.pop();
-        out
-    }
-    fn write_value(&self, w: usize, rf: &[usize], visiting: &mut Vec<usize>) -> Option<i64> {
-        let e = &self.events[w];
-        match e.thread {
-            None => Some(self.locs.init[e.loc.unwrap_or(0)]),
-            Some(t) => {
-                let local = w - self.base[t];
-                let sym = self.paths[t].events[local].value.clone();
-                sym.eval(&mut |v| self.read_value(t, v, rf, visiting))
-            }
-        }
-    }
-    fn constraints_hold(&self, rf: &[usize], complete: bool) -> bool {
-        self.complete.set(complete);
-        for (t, p) in self.paths.iter().enumerate() {
-            for (sym, expected) in &p.constraints {
-                match sym.eval(&mut |v| self.read_value(t, v, rf, &mut Vec::new())) {
-                    Some(v) => {
-                        if (v != 0) != *expected {
-                            return false;
-                        }
-                    }
-                    None => {
-                        if complete {
-                            return false;
-                        }
-                    }
-                }
-            }
-        }
-        if complete {
-            // Every read value must be determined (no cyclic value flow).
-            for (t, p) in self.paths.iter().enumerate() {
-                for (i, e) in p.events.iter().enumerate() {
-                    if e.kind == Kind::R && self.read_value(t, i, rf, &mut Vec::new()).is_none() {
-                        return false;
-                    }
-                }
-            }
-        }
-        true
-    }
-}
-
-fn collect_addrs(p: &Prop, out: &mut Vec<String>) {
-    match p {
-        Prop::Atom(_, AtomValue::Addr(a)) => out.push(a.clone()),
-        Prop::Not(a) => collect_addrs(a, out),
-        Prop::And(a, b) | Prop::Or(a, b) => {
-            collect_addrs(a, out);
-            collect_addrs(b, out);
-        }
-        _ => {}
-    }
-}
-
-/// `eval_prop` when some values are unknown (`None`): `None` unless the
-/// known values decide the proposition.
-fn eval_prop_partial(
-    p: &Prop,
-    lookup: &mut dyn FnMut(&StateLoc) -> Option<i64>,
-    locs: &Locations,
-) -> Option<bool> {
-    match p {
-        Prop::True => Some(true),
-        Prop::False => Some(false),
-        Prop::Atom(loc, value) => {
-            let left = lookup(loc)?;
-            let right = match value {
-                AtomValue::Int(v) => *v,
-                AtomValue::Addr(a) => locs.index(a).map_or(-1, |i| locs.address(i)),
-                AtomValue::Loc(other) => lookup(other)?,
-            };
-            Some(left == right)
-        }
-        Prop::Not(a) => eval_prop_partial(a, lookup, locs).map(|b| !b),
-        Prop::And(a, b) => match (
-            eval_prop_partial(a, lookup, locs),
-            eval_prop_partial(b, lookup, locs),
-        ) {
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        },
-        Prop::Or(a, b) => match (
-            eval_prop_partial(a, lookup, locs),
-            eval_prop_partial(b, lookup, locs),
-        ) {
-            (Some(true), _) | (_, Some(true)) => Some(true),
-            (Some(false), Some(false)) => Some(false),
-            _ => None,
-        },
-    }
-}
-
-fn eval_prop(p: &Prop, lookup: &mut dyn FnMut(&StateLoc) -> i64, locs: &Locations) -> bool {
-    match p {
-        Prop::True => true,
-        Prop::False => false,
-        Prop::Atom(loc, value) => {
-            let left = lookup(loc);
-            let right = match value {
-                AtomValue::Int(v) => *v,
-                AtomValue::Addr(a) => locs.index(a).map_or(-1, |i| locs.address(i)),
-                AtomValue::Loc(other) => lookup(other),
-            };
-            left == right
-        }
-        Prop::Not(a) => !eval_prop(a, lookup, locs),
-        Prop::And(a, b) => eval_prop(a, lookup, locs) && eval_prop(b, lookup, locs),
-        Prop::Or(a, b) => eval_prop(a, lookup, locs) || eval_prop(b, lookup, locs),
     }
 }

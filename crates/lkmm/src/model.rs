@@ -676,6 +676,22 @@ impl Skeleton {
         }
     }
 
+    /// Every flag some candidate of these paths may raise: the path-only
+    /// ones, and data-race or the SRCU matching flags when the paths have
+    /// plain accesses or SRCU events.
+    pub fn possible_flags(&self) -> u32 {
+        let mut flags = self.static_flags;
+        if !self.pre_race.is_empty() {
+            flags |= flag::DATA_RACE;
+        }
+        if self.has_srcu {
+            flags |= flag::UNMATCHED_SRCU_LOCK
+                | flag::UNMATCHED_SRCU_UNLOCK
+                | flag::MULTIPLE_SRCU_MATCHES;
+        }
+        flags
+    }
+
     /// The write of the RMW (or lock) whose read is `r`.
     pub fn rmw_write_of(&self, r: usize) -> Option<usize> {
         self.rmw.successors(r).next()

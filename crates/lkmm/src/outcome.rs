@@ -26,19 +26,76 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// A number of consistent executions: exact (herd7's count), or a lower
+/// bound when the test had more candidates than the enumeration limit
+/// and its verdict was decided by a witness search instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    Exact(u64),
+    /// At least this many (never zero: a zero is always exact).
+    AtLeast(u64),
+}
+
+impl Count {
+    /// The exact number, when known.
+    pub fn exact(self) -> Option<u64> {
+        match self {
+            Count::Exact(n) => Some(n),
+            Count::AtLeast(_) => None,
+        }
+    }
+
+    /// At least one such execution exists.
+    pub fn is_positive(self) -> bool {
+        match self {
+            Count::Exact(n) | Count::AtLeast(n) => n > 0,
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Count::Exact(n) => write!(f, "{n}"),
+            Count::AtLeast(n) => write!(f, ">={n}"),
+        }
+    }
+}
+
+/// `count == k` only when the count is exactly `k`.
+impl PartialEq<u64> for Count {
+    fn eq(&self, k: &u64) -> bool {
+        *self == Count::Exact(*k)
+    }
+}
+
+/// Compares when the answer is certain: a lower bound is greater than
+/// anything below it and incomparable with the rest.
+impl PartialOrd<u64> for Count {
+    fn partial_cmp(&self, k: &u64) -> Option<std::cmp::Ordering> {
+        match *self {
+            Count::Exact(n) => n.partial_cmp(k),
+            Count::AtLeast(n) if n > *k => Some(std::cmp::Ordering::Greater),
+            Count::AtLeast(_) => None,
+        }
+    }
+}
+
 /// Decided test: verdict, witness counts as herd7 prints them, flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub name: String,
     pub verdict: Verdict,
     /// Consistent executions satisfying the condition's proposition.
-    pub positive: u64,
+    pub positive: Count,
     /// Consistent executions not satisfying it.
-    pub negative: u64,
+    pub negative: Count,
     pub data_race: bool,
-    /// Every flag herd7 would print (`data-race`, `mixed-accesses`, ...).
+    /// Every flag herd7 would print (`data-race`, `mixed-accesses`, ...),
+    /// exact whether the counts are or not.
     pub flags: Vec<String>,
-    /// Distinct final states over the observed locations, rendered.
+    /// Distinct final states over the observed locations, rendered: all of
+    /// them when the counts are exact, those of the witnesses otherwise.
     pub states: Vec<String>,
     /// Candidate executions examined.
     pub candidates: u64,
@@ -47,8 +104,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub(crate) fn from_tally(test: &Litmus, tally: Tally) -> Outcome {
+    /// The outcome of an enumeration: exhaustive (`exact`) or a witness
+    /// search, whose non-zero counts are lower bounds.
+    pub(crate) fn from_tally(test: &Litmus, tally: Tally, exact: bool) -> Outcome {
         let (p, n) = (tally.positive, tally.negative);
+        let count = |c: u64| {
+            if exact || c == 0 {
+                Count::Exact(c)
+            } else {
+                Count::AtLeast(c)
+            }
+        };
         let verdict = if p == 0 {
             Verdict::Never
         } else if n == 0 {
@@ -75,8 +141,8 @@ impl Outcome {
         Outcome {
             name: test.name.clone(),
             verdict,
-            positive: p,
-            negative: n,
+            positive: count(p),
+            negative: count(n),
             data_race: tally.data_race,
             flags: crate::model::flag::NAMES
                 .iter()
@@ -93,9 +159,9 @@ impl Outcome {
     /// Whether the test's condition is validated, as herd7's `Ok`/`No` line.
     pub fn validated(&self) -> bool {
         match self.quantifier {
-            Quantifier::Exists => self.positive > 0,
-            Quantifier::NotExists => self.positive == 0,
-            Quantifier::Forall => self.negative == 0,
+            Quantifier::Exists => self.positive.is_positive(),
+            Quantifier::NotExists => !self.positive.is_positive(),
+            Quantifier::Forall => !self.negative.is_positive(),
         }
     }
 
@@ -116,7 +182,13 @@ impl Outcome {
     pub fn render_herd(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "Test {} Allowed", self.name);
-        let _ = writeln!(out, "States {}", self.states.len());
+        let all_states = self.positive.exact().is_some() && self.negative.exact().is_some();
+        let _ = writeln!(
+            out,
+            "States {}{}",
+            if all_states { "" } else { ">=" },
+            self.states.len()
+        );
         for s in &self.states {
             let _ = writeln!(out, "{s}");
         }
@@ -146,7 +218,7 @@ impl Outcome {
 }
 
 fn render_value(v: i64, locations: &Locations) -> String {
-    if v == crate::check::UNSOLVED {
+    if v == crate::state::UNSOLVED {
         return "S".to_string();
     }
     match locations.at_address(v) {

@@ -202,3 +202,83 @@ fn corpus_sample_agrees_with_herd7() {
         stats.disagreements.len()
     );
 }
+
+/// Past the counting limit the verdict and the flags come from the witness
+/// search: on every sampled test it must give what counting gives (and
+/// its lower bounds must not exceed the counts).
+#[test]
+fn witness_search_agrees_with_counting() {
+    let Some(root) = corpus_root() else {
+        println!("SKIP: ../shared/litmus not found; witness search not checked");
+        return;
+    };
+    let all = std::env::var("LKMM_CORPUS").is_ok_and(|v| v == "all");
+    let step = if cfg!(debug_assertions) { 80 } else { 20 };
+    let rows = rows(&root);
+    let chosen: Vec<&Row> = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| all || r.path.starts_with("kernel/") || i % step == 3)
+        .map(|(_, r)| r)
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let problems = std::sync::Mutex::new(Vec::new());
+    let compared = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= chosen.len() {
+                    break;
+                }
+                let src = std::fs::read_to_string(root.join(&chosen[i].path))
+                    .expect("test file is readable");
+                let limit = |max_candidates| Options {
+                    deadline: Some(Instant::now() + Duration::from_secs(10)),
+                    max_candidates,
+                };
+                let counted = check_litmus(&src, &limit(Options::default().max_candidates));
+                let witnessed = check_litmus(&src, &limit(0));
+                let (Ok(c), Ok(w)) = (counted, witnessed) else {
+                    continue;
+                };
+                if c.positive.exact().is_none() || c.negative.exact().is_none() {
+                    continue; // over the limit anyway: both are witness searches
+                }
+                compared.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let bounded = |count: sashiko_lkmm::Count, exact: sashiko_lkmm::Count| match count {
+                    sashiko_lkmm::Count::Exact(n) => exact == n,
+                    sashiko_lkmm::Count::AtLeast(n) => exact.exact().is_some_and(|e| n <= e),
+                };
+                if c.verdict != w.verdict
+                    || c.flags != w.flags
+                    || !bounded(w.positive, c.positive)
+                    || !bounded(w.negative, c.negative)
+                {
+                    problems.lock().expect("problems lock").push(format!(
+                        "{}: counted {} {} {} {:?}, witnessed {} {} {} {:?}",
+                        chosen[i].path,
+                        c.verdict,
+                        c.positive,
+                        c.negative,
+                        c.flags,
+                        w.verdict,
+                        w.positive,
+                        w.negative,
+                        w.flags
+                    ));
+                }
+            });
+        }
+    });
+    let problems = problems.into_inner().expect("problems lock");
+    println!(
+        "witness search: {} tests compared with counting, {} differ",
+        compared.into_inner(),
+        problems.len()
+    );
+    for p in &problems {
+        println!("  DIFFER {p}");
+    }
+    assert!(problems.is_empty(), "{} differ", problems.len());
+}

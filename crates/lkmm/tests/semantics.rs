@@ -1,13 +1,18 @@
 //! Data-driven semantic corner cases: small hand-written litmus tests with
 //! the verdicts and counts the LKMM gives them (each case names the rule).
 
-use sashiko_lkmm::{check_litmus, LitmusError, Options, Verdict};
+use sashiko_lkmm::{check_litmus, Count, LitmusError, Options, Verdict};
 
 fn check(name: &str, src: &str, verdict: Verdict, positive: u64, negative: u64, race: bool) {
     let o = check_litmus(src, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(
-        (o.verdict, o.positive, o.negative, o.data_race),
-        (verdict, positive, negative, race),
+        (
+            o.verdict,
+            o.positive.exact(),
+            o.negative.exact(),
+            o.data_race
+        ),
+        (verdict, Some(positive), Some(negative), race),
         "{name}\n{}",
         o.render_herd()
     );
@@ -241,4 +246,26 @@ fn dat3m_arrays_and_pointer_arithmetic() {
         }
         other => panic!("expected Unsupported, got {other:?}"),
     }
+}
+
+#[test]
+fn past_the_counting_limit_counts_are_lower_bounds() {
+    // With no counting allowed the witness search decides: the verdict is
+    // the same, a missing kind of execution is an exact zero, the others
+    // are lower bounds (and say so when printed).
+    let witness_only = Options {
+        max_candidates: 0,
+        ..Options::default()
+    };
+    let mp_po = MP_WMB_RMB.replace("smp_rmb();", "");
+    let o = check_litmus(&mp_po, &witness_only).expect("decides");
+    assert_eq!(o.verdict, Verdict::Sometimes);
+    assert!(o.positive.is_positive() && o.positive.exact().is_none());
+    assert!(o.positive > 0 && !(o.positive > 1000));
+    assert!(o.summary().contains(">=1"), "{}", o.summary());
+    let o = check_litmus(MP_WMB_RMB, &witness_only).expect("decides");
+    assert_eq!(o.verdict, Verdict::Never);
+    assert_eq!(o.positive, Count::Exact(0));
+    assert!(o.positive == 0 && o.negative.exact().is_none());
+    assert!(o.render_herd().contains("Observation MP Never 0 >="), "{}", o.render_herd());
 }
