@@ -267,5 +267,9 @@ fn past_the_counting_limit_counts_are_lower_bounds() {
     assert_eq!(o.verdict, Verdict::Never);
     assert_eq!(o.positive, Count::Exact(0));
     assert!(o.positive == 0 && o.negative.exact().is_none());
-    assert!(o.render_herd().contains("Observation MP Never 0 >="), "{}", o.render_herd());
+    assert!(
+        o.render_herd().contains("Observation MP Never 0 >="),
+        "{}",
+        o.render_herd()
+    );
 }
