@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use sashiko_pipeline::series::{patch_from_mail, single_patch_series};
 use sashiko_review::{ReviewPatch, ReviewSeries, Severity};
 use serde::Deserialize;
 
@@ -248,28 +249,10 @@ fn load_entry(entry: &PatchEntry, path: &Path) -> Result<CorpusPatch, String> {
             ));
         }
     }
-    let patch = ReviewPatch {
-        index: 1,
-        subject: message.tags.title.clone(),
-        author: message
-            .from
-            .as_ref()
-            .map(|person| person.display())
-            .unwrap_or_default(),
-        message_id: Some(message.message_id.clone()),
-        commit_id: None,
-        commit_message: message.commit_message.clone(),
-        diff: message.diff.clone(),
-    };
     Ok(CorpusPatch {
         id: entry.id.clone(),
         source: path.to_path_buf(),
-        series: ReviewSeries {
-            title: message.tags.title.clone(),
-            version: 1,
-            cover_letter: None,
-            patches: vec![patch],
-        },
+        series: single_patch_series(patch_from_mail(1, &message)),
         labels: entry.bug.clone(),
         twin: entry.twin.clone(),
         injection: entry.injection.clone(),

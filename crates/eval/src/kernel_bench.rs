@@ -16,7 +16,8 @@ use std::time::Instant;
 
 use sashiko_ingest::git_range::{format_range, FormattedCommit};
 use sashiko_llm::LlmClient;
-use sashiko_review::{run_review, Finding, PromptSet, ReviewOptions, ReviewPatch, ReviewSeries};
+use sashiko_pipeline::series::{patch_from_commit, single_patch_series};
+use sashiko_review::{run_review, Finding, PromptSet, ReviewOptions, ReviewSeries};
 use serde::{Deserialize, Serialize};
 
 use crate::bench::Source;
@@ -106,20 +107,7 @@ pub fn pre_image_spans(diff: &str) -> Vec<(String, u32, u32)> {
 }
 
 fn series_of(commit: &FormattedCommit) -> ReviewSeries {
-    ReviewSeries {
-        title: commit.summary.clone(),
-        version: 1,
-        cover_letter: None,
-        patches: vec![ReviewPatch {
-            index: 1,
-            subject: commit.summary.clone(),
-            author: commit.author.clone(),
-            message_id: None,
-            commit_id: Some(commit.commit_id.clone()),
-            commit_message: commit.body.clone(),
-            diff: commit.diff.clone(),
-        }],
-    }
+    single_patch_series(patch_from_commit(1, commit, None))
 }
 
 #[derive(Clone, Debug, Serialize)]

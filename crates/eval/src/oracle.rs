@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use sashiko_pipeline::series::review_series;
 use sashiko_review::engine::not_applicable_reason;
 use sashiko_review::{PromptSet, ReviewSeries, StageKind};
 use serde_json::{json, Value};
@@ -98,16 +99,16 @@ impl Oracle {
             .map(|word| word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))
             .map(str::to_owned);
         let recognised = recognise(&self.corpus, &series_text);
-        let series = ReviewSeries {
-            title: String::new(),
-            version: 1,
-            cover_letter: None,
-            patches: recognised
+        let series = review_series(
+            String::new(),
+            1,
+            None,
+            recognised
                 .iter()
                 .filter_map(|r| self.corpus.get(&r.corpus_id))
                 .map(|patch| patch.patch().clone())
                 .collect(),
-        };
+        );
         let mut findings = Vec::new();
         for entry in &recognised {
             let Some(patch) = self.corpus.get(&entry.corpus_id).cloned() else {

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 
 use sashiko_ingest::series_key::resolve_series_key;
+use sashiko_pipeline::series::{mail_author, patch_from_mail, review_series};
 use sashiko_report::inline::Comment;
 use sashiko_report::mailhdr::Mailbox;
 use sashiko_report::patchwork::{Check, CheckState};
 use sashiko_report::reply::{render_worded, PatchMail, ReplyMeta};
-use sashiko_review::{Finding, ReviewPatch, ReviewSeries, Severity};
+use sashiko_review::{Finding, ReviewPatch, Severity};
 use sashiko_store::{MailQueued, NewMail, ReviewId};
 use sha2::{Digest, Sha256};
 
@@ -266,14 +267,10 @@ impl Bot {
                 }
                 Decision::Send(plan) => plan,
             };
+            // The patch as reviewed, with the author the reply addresses.
             let patch = ReviewPatch {
-                index: number,
-                subject: message.parsed.tags.title.clone(),
                 author: author.to_string(),
-                message_id: Some(message_id.to_owned()),
-                commit_id: None,
-                commit_message: message.parsed.commit_message.clone(),
-                diff: message.parsed.diff.clone(),
+                ..patch_from_mail(number, &message.parsed)
             };
             let mail = PatchMail {
                 message_id: message_id.to_owned(),
@@ -416,25 +413,11 @@ fn series_to_review(entry: &VersionEntry, window: &Window, series_key: String) -
     let mut messages = Vec::new();
     let mut patches = Vec::new();
     let mut patch_ids = Vec::new();
-    for (number, message_id, index) in series.patches() {
+    for (number, _, index) in series.patches() {
         let message = &window.messages[window.patch_positions[index]];
-        let author = message
-            .parsed
-            .from
-            .as_ref()
-            .map(|p| p.display())
-            .unwrap_or_default();
         messages.push(series_message(message));
         patch_ids.push(message.parsed.patch_id.clone());
-        patches.push(ReviewPatch {
-            index: number,
-            subject: message.parsed.tags.title.clone(),
-            author,
-            message_id: Some(message_id.to_owned()),
-            commit_id: None,
-            commit_message: message.parsed.commit_message.clone(),
-            diff: message.parsed.diff.clone(),
-        });
+        patches.push(patch_from_mail(number, &message.parsed));
     }
     let cover = series
         .cover_index
@@ -444,12 +427,12 @@ fn series_to_review(entry: &VersionEntry, window: &Window, series_key: String) -
         series_key,
         cover_message_id: series.cover_message_id.clone(),
         base_commit: series.base_commit.clone(),
-        series: ReviewSeries {
-            title: series.title.clone(),
-            version: series.version,
-            cover_letter: cover.map(|m| m.parsed.body.clone()),
+        series: review_series(
+            series.title.clone(),
+            series.version,
+            cover.map(|m| m.parsed.body.clone()),
             patches,
-        },
+        ),
         messages,
         patch_ids,
         missing: series.missing_numbers.clone(),
@@ -461,12 +444,7 @@ fn series_message(message: &super::WindowMessage) -> SeriesMessage {
         message_id: message.parsed.message_id.clone(),
         raw: message.raw.clone(),
         subject: message.parsed.subject.clone(),
-        author: message
-            .parsed
-            .from
-            .as_ref()
-            .map(|p| p.display())
-            .unwrap_or_default(),
+        author: mail_author(&message.parsed),
         date: message
             .parsed
             .date
