@@ -1,6 +1,8 @@
 //! Subsystem guides: stage-specific rules maintainers own, routed by the
-//! MAINTAINERS entries a series touches (most specific first), with path
-//! prefixes as a fallback when the tree has no MAINTAINERS file.
+//! MAINTAINERS entries a series touches (most specific first), then by
+//! path prefixes: those route files no entry names a guide for, such as
+//! the user-space projects the kernel lists also carry (liburing,
+//! e2fsprogs) or a tree without a MAINTAINERS file.
 //!
 //! Guides are data (`prompts/guides/` or a directory in the reviewed tree
 //! or in config); the reviewer only selects and splits them.
@@ -94,27 +96,14 @@ pub fn merge_overrides(base: &mut Vec<Guide>, overrides: Vec<Guide>) {
     }
 }
 
-/// The guides that apply, most specific subsystem first.
+/// The guides that apply: those naming a matched MAINTAINERS entry, most
+/// specific entry first, then those with a path prefix of a changed file.
 pub fn select<'a>(
     guides: &'a [Guide],
     matches: &[SubsystemMatch],
     files: &[&str],
 ) -> Vec<&'a Guide> {
     let mut selected: Vec<&Guide> = Vec::new();
-    if matches.is_empty() {
-        for guide in guides {
-            let applies = files.iter().any(|file| {
-                guide
-                    .paths
-                    .iter()
-                    .any(|prefix| file.starts_with(prefix.as_str()))
-            });
-            if applies {
-                selected.push(guide);
-            }
-        }
-        return selected;
-    }
     for subsystem in matches {
         for guide in guides {
             let names_it = guide
@@ -126,7 +115,28 @@ pub fn select<'a>(
             }
         }
     }
+    for guide in guides {
+        let by_path = files.iter().any(|file| {
+            guide
+                .paths
+                .iter()
+                .any(|pattern| path_applies(pattern, file))
+        });
+        if by_path && !selected.iter().any(|chosen| chosen.name == guide.name) {
+            selected.push(guide);
+        }
+    }
     selected
+}
+
+/// A guide path is a prefix (`fs/ext4/`), or a glob when it has `*` or
+/// `?` (`**/Makefile*`: `*` within a segment, `**` across segments).
+fn path_applies(pattern: &str, file: &str) -> bool {
+    if pattern.contains(['*', '?']) {
+        crate::budget_policy::glob_match(pattern, file)
+    } else {
+        file.starts_with(pattern)
+    }
 }
 
 /// The guidance text for `stage` from the selected guides.
@@ -169,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn selection_prefers_maintainers_then_paths() {
+    fn selection_takes_maintainers_entries_then_paths() {
         let guides = vec![
             guide("net", &["NETWORKING DRIVERS"], &["drivers/net/"]),
             guide("mm", &["MEMORY MANAGEMENT"], &["mm/"]),
@@ -191,7 +201,28 @@ mod tests {
             by_path.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
             ["net"]
         );
-        assert!(select(&guides, &[matched("SCSI", 1)], &["drivers/net/x.c"]).is_empty());
+        // A path prefix routes a file whatever MAINTAINERS says about it,
+        // after the guides the entries name.
+        let both = select(
+            &guides,
+            &[matched("MEMORY MANAGEMENT", 1)],
+            &["mm/x.c", "drivers/net/x.c"],
+        );
+        assert_eq!(
+            both.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+            ["mm", "net"]
+        );
+        assert!(select(&guides, &[matched("SCSI", 1)], &["drivers/scsi/x.c"]).is_empty());
+        let build = [guide("kbuild", &[], &["**/Makefile*", "scripts/"])];
+        for (file, applies) in [
+            ("Makefile", true),
+            ("arch/x86/boot/Makefile", true),
+            ("tools/scripts/Makefile.include", true),
+            ("scripts/kallsyms.c", true),
+            ("arch/x86/Kconfig", false),
+        ] {
+            assert_eq!(!select(&build, &[], &[file]).is_empty(), applies, "{file}");
+        }
     }
 
     #[test]
