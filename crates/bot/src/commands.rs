@@ -1,7 +1,10 @@
 //! Mail commands in replies to the bot or to a reviewed patch: a line
 //! `#sashiko stop`, `#sashiko rerun` or `#sashiko known` (outside quoted
-//! text). They are honoured only from the patch author or a maintainer
-//! listed in the policy; every decision is logged by the caller.
+//! text). They are honoured only from the patch author (in-body `From:`
+//! or the patch mail's sender) or a maintainer listed in the policy, and
+//! only when the list server vouches for the command's sender
+//! ([`crate::auth`]): a `From:` alone is forged with one line. Every
+//! decision is logged by the caller.
 //!
 //! Parsing only: this module never acts on a command.
 
@@ -55,10 +58,12 @@ pub fn parse_commands(body: &str) -> Vec<Command> {
     found
 }
 
-/// Whether `sender` may command the bot about a patch by `author`.
-pub fn authorised(sender: &Mailbox, author: &Mailbox, maintainers: &[String]) -> bool {
+/// Whether `sender` (already authenticated, see [`crate::auth`]) may
+/// command the bot about a patch by `authors` (its real author and the
+/// sender of the patch mail).
+pub fn authorised(sender: &Mailbox, authors: &[Mailbox], maintainers: &[String]) -> bool {
     let key = sender.key();
-    key == author.key()
+    authors.iter().any(|author| author.key() == key)
         || maintainers
             .iter()
             .any(|m| Mailbox::parse(m).is_some_and(|m| m.key() == key))
@@ -98,7 +103,7 @@ mod tests {
         for (sender, expected) in cases {
             let sender = Mailbox::parse(sender).expect("address");
             assert_eq!(
-                authorised(&sender, &author, &maintainers),
+                authorised(&sender, std::slice::from_ref(&author), &maintainers),
                 expected,
                 "{sender}"
             );

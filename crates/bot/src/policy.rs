@@ -45,6 +45,14 @@ pub struct Settings {
     pub ignored_senders: Option<Vec<String>>,
     /// Addresses whose mail commands are honoured besides the author.
     pub maintainers: Option<Vec<String>>,
+    /// Authserv-ids of list servers whose ARC verdicts authenticate the
+    /// sender of a mail command (see `auth`); none: no command is honoured.
+    pub command_authserv_ids: Option<Vec<String>>,
+    /// Most `#sashiko rerun` reviews per series (all versions together).
+    pub max_reruns_per_series: Option<u32>,
+    /// Most addresses one reply goes to (To and Cc together); the rest are
+    /// left off with a note in the mail and the log.
+    pub max_recipients: Option<u32>,
     /// Hours after posting before a reply may go out.
     pub embargo_hours: Option<u32>,
     /// `"22-07"`: UTC hours in which nothing is sent.
@@ -72,6 +80,9 @@ impl Settings {
             extra_cc,
             ignored_senders,
             maintainers,
+            command_authserv_ids,
+            max_reruns_per_series,
+            max_recipients,
             embargo_hours,
             quiet_hours,
             daily_cap,
@@ -81,6 +92,11 @@ impl Settings {
         );
     }
 }
+
+/// Reruns per series when the policy names no limit.
+pub const DEFAULT_MAX_RERUNS_PER_SERIES: u32 = 2;
+/// Recipients per reply when the policy names no limit.
+pub const DEFAULT_MAX_RECIPIENTS: u32 = 20;
 
 /// One list's entry: its settings, and `address` (the posting address,
 /// default derived from the List-Id).
@@ -167,6 +183,9 @@ pub struct Resolved {
     pub extra_cc: Vec<String>,
     pub ignored_senders: Vec<String>,
     pub maintainers: Vec<String>,
+    pub command_authserv_ids: Vec<String>,
+    pub max_reruns_per_series: u32,
+    pub max_recipients: u32,
     pub embargo_hours: u32,
     pub quiet_hours: Option<(u32, u32)>,
     pub daily_cap: u32,
@@ -300,6 +319,11 @@ impl Policy {
             extra_cc: settings.extra_cc.unwrap_or_default(),
             ignored_senders: settings.ignored_senders.unwrap_or_default(),
             maintainers: settings.maintainers.unwrap_or_default(),
+            command_authserv_ids: settings.command_authserv_ids.unwrap_or_default(),
+            max_reruns_per_series: settings
+                .max_reruns_per_series
+                .unwrap_or(DEFAULT_MAX_RERUNS_PER_SERIES),
+            max_recipients: settings.max_recipients.unwrap_or(DEFAULT_MAX_RECIPIENTS),
             embargo_hours: settings.embargo_hours.unwrap_or(0),
             quiet_hours: settings.quiet_hours.as_deref().and_then(parse_quiet_hours),
             daily_cap: settings.daily_cap.unwrap_or(50),

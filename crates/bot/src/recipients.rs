@@ -5,8 +5,12 @@
 //! bots are never answered; findings must reach the minimum severity (or
 //! "no problems" replies must be wanted). Recipients then follow the
 //! reply mode, never include the bot itself or a known bot, and never a
-//! mailing list that is not opted in. Embargo, quiet hours and the daily
-//! cap only delay a reply, never drop it.
+//! mailing list that is not opted in, and are capped at the policy's
+//! `max_recipients` (the author, the list and extra Cc first; the rest of
+//! the patch's Cc left off and named in [`Plan::dropped`], so the caller
+//! notes it in the mail and the log): a patch cannot make the bot mail
+//! hundreds of addresses. Embargo, quiet hours and the daily cap only
+//! delay a reply, never drop it.
 
 use sashiko_report::mailhdr::Mailbox;
 use sashiko_review::Severity;
@@ -72,6 +76,10 @@ pub struct Plan {
     pub delayed_by: Vec<&'static str>,
     /// The list's posting address (for the daily cap).
     pub list_address: String,
+    /// Addresses of the patch left off by the recipient cap.
+    pub dropped: Vec<Mailbox>,
+    /// The cap that applied (`max_recipients`).
+    pub max_recipients: u32,
 }
 
 fn matches_any(address: &Mailbox, patterns: &[String]) -> bool {
@@ -134,6 +142,7 @@ pub fn decide(policy: &Policy, request: &ReplyRequest<'_>) -> Decision {
     if to.is_empty() && cc.is_empty() {
         return Decision::Skip(Skip::NoRecipients);
     }
+    let (to, cc, dropped) = cap_recipients(&resolved, to, cc);
     let (not_before, delayed_by) = delay(&resolved, request);
     Decision::Send(Plan {
         to,
@@ -142,7 +151,45 @@ pub fn decide(policy: &Policy, request: &ReplyRequest<'_>) -> Decision {
         not_before,
         delayed_by,
         list_address: resolved.list_address.clone(),
+        dropped,
+        max_recipients: resolved.max_recipients,
     })
+}
+
+/// Keeps at most `max_recipients` addresses (0: no limit): every To (the
+/// author), then the list and the policy's extra Cc, then the patch's
+/// other addresses in the order they were written. Returns the kept To
+/// and Cc (in their order) and the addresses left off.
+fn cap_recipients(
+    resolved: &Resolved,
+    to: Vec<Mailbox>,
+    cc: Vec<Mailbox>,
+) -> (Vec<Mailbox>, Vec<Mailbox>, Vec<Mailbox>) {
+    let max = usize::try_from(resolved.max_recipients).unwrap_or(usize::MAX);
+    if max == 0 || to.len() + cc.len() <= max {
+        return (to, cc, Vec::new());
+    }
+    let mut first: std::collections::BTreeSet<String> = resolved
+        .extra_cc
+        .iter()
+        .filter_map(|a| Mailbox::parse(a))
+        .map(|m| m.key())
+        .collect();
+    first.insert(resolved.list_address.clone());
+    let mut room = max.saturating_sub(to.len());
+    let mut kept = std::collections::BTreeSet::new();
+    let preferred = cc.iter().filter(|m| first.contains(&m.key()));
+    let others = cc.iter().filter(|m| !first.contains(&m.key()));
+    for mailbox in preferred.chain(others) {
+        if room == 0 {
+            break;
+        }
+        kept.insert(mailbox.key());
+        room -= 1;
+    }
+    let (cc, dropped): (Vec<Mailbox>, Vec<Mailbox>) =
+        cc.into_iter().partition(|m| kept.contains(&m.key()));
+    (to, cc, dropped)
 }
 
 fn addressees(

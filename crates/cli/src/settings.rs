@@ -26,6 +26,8 @@ pub use sashiko_pipeline::priority::QueueSettings;
 pub struct LlmSettings {
     /// `openai` (any OpenAI-compatible server), `anthropic` or `gemini`.
     pub provider: Option<String>,
+    /// Printed with any userinfo password or token redacted.
+    #[serde(serialize_with = "serialize_redacted_opt")]
     pub base_url: Option<String>,
     pub model: Option<String>,
     pub api_key: Option<Secret>,
@@ -118,10 +120,26 @@ pub struct FlagSettings {
     pub prompts: Option<PathBuf>,
 }
 
+fn serialize_redacted<S: serde::Serializer>(url: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&sashiko_safetext::redact_url(url))
+}
+
+fn serialize_redacted_opt<S: serde::Serializer>(
+    url: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => serializer.serialize_some(&sashiko_safetext::redact_url(url)),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// The configuration in force, with where each part came from.
 #[derive(Clone, Debug, Serialize)]
 pub struct Settings {
     pub config_file: Option<PathBuf>,
+    /// Printed with its password redacted (`sashiko config`).
+    #[serde(serialize_with = "serialize_redacted")]
     pub db: String,
     pub llm: LlmSettings,
     pub prompts: PathBuf,

@@ -10,6 +10,7 @@
 pub mod cursor;
 pub mod error;
 pub mod git_range;
+pub mod intake;
 pub mod lore;
 pub mod maildir;
 pub mod mbox;
@@ -27,6 +28,7 @@ mod test_support;
 
 pub use cursor::{CursorStore, CursorStoreError, JsonFileCursorStore, MemoryCursorStore};
 pub use error::SourceError;
+pub use intake::{store_incoming, Origin, Stored};
 pub use pipeline::{ingest, IngestCounts, IngestError, IngestOptions, IngestReport};
 pub use source::{open, MessageSource, SourceDiagnostic, SourceMessage, SourceSpec};
 pub use store_cursor::StoreCursorStore;

@@ -14,17 +14,24 @@
 //! of every source finished, the series phase is skipped, so polling an
 //! idle list is cheap.
 //!
+//! A message or series the database refuses for what it contains is not a
+//! reason to stop: the message is recorded as rejected with the reason
+//! ([`crate::intake`]) and the cursor moves on; a refused series is left
+//! out with a diagnostic. Only an unusable database stops a run.
+//!
 //! This module must never write a message or series other than through
-//! `sashiko-store`, and never save a cursor ahead of what is stored.
+//! `sashiko-store`, and never save a cursor ahead of what is stored or
+//! recorded as rejected.
 
 use std::collections::HashSet;
 
 use sashiko_mail::{assemble, parse_message, ParsedMessage, Series};
-use sashiko_store::{NewMessage, NewPatch, NewSeriesVersion, Store, StoreError};
+use sashiko_store::{NewPatch, NewSeriesVersion, Store, StoreError};
 use serde::Serialize;
 
 use crate::cursor::CursorStore;
 use crate::error::SourceError;
+use crate::intake::{store_incoming, Origin, Stored};
 use crate::source::{self, MessageSource, SourceSpec};
 
 /// How an ingest run behaves.
@@ -63,8 +70,12 @@ pub struct IngestCounts {
     pub messages_new: u64,
     /// Of those, already stored (by an earlier run or earlier in this one).
     pub messages_duplicate: u64,
+    /// Of those, refused by the database and recorded in `ingest_rejects`.
+    pub messages_rejected: u64,
     /// Series versions assembled and stored in the series phase.
     pub series: u64,
+    /// Series versions the database refused (left out, with a diagnostic).
+    pub series_rejected: u64,
     /// Pull requests seen in the series phase (not stored as series).
     pub pull_requests: u64,
     /// Source and parser diagnostics.
@@ -231,8 +242,11 @@ async fn ingest_messages(
             marked_pending = true;
         }
         report.counts.messages_read += 1;
-        let parsed = parse_message(&message.bytes);
-        let inserted = store_message(store, &parsed, &message.bytes, options)
+        let origin = Origin {
+            source_key: &key,
+            list: options.list.as_deref(),
+        };
+        let (parsed, stored) = store_incoming(store, origin, &message)
             .await
             .map_err(|source| {
                 RunError::Fatal(IngestError::Store {
@@ -240,10 +254,16 @@ async fn ingest_messages(
                     source,
                 })
             })?;
-        if inserted {
-            report.counts.messages_new += 1;
-        } else {
-            report.counts.messages_duplicate += 1;
+        match stored {
+            Stored::New => report.counts.messages_new += 1,
+            Stored::Duplicate => report.counts.messages_duplicate += 1,
+            Stored::Rejected { reason } => {
+                report.counts.messages_rejected += 1;
+                report.diagnostics.push(format!(
+                    "{key} {}: <{}> refused by the database, recorded as rejected: {reason}",
+                    message.location, parsed.message_id
+                ));
+            }
         }
         if options
             .interrupt_after
@@ -276,30 +296,6 @@ fn collect_diagnostics(source: &mut dyn MessageSource, report: &mut IngestReport
     report
         .diagnostics
         .extend(source.take_diagnostics().iter().map(ToString::to_string));
-}
-
-/// Stores one message; true when it was new.
-async fn store_message(
-    store: &Store,
-    parsed: &ParsedMessage,
-    raw: &[u8],
-    options: &IngestOptions,
-) -> Result<bool, StoreError> {
-    let author = parsed
-        .from
-        .as_ref()
-        .map(|person| person.display())
-        .unwrap_or_default();
-    let new = NewMessage {
-        message_id: &parsed.message_id,
-        raw,
-        subject: &parsed.subject,
-        author: &author,
-        date: parsed.date.map(rfc3339_utc),
-        list: options.list.as_deref().or(parsed.list_id.as_deref()),
-        in_reply_to: parsed.parent_id(),
-    };
-    Ok(store.upsert_message(&new).await?.inserted)
 }
 
 /// Every message the sources hold, parsed, in source order (duplicates
@@ -414,14 +410,22 @@ async fn store_series(
     let keys = crate::series_key::series_keys(&assembly.series);
     for (series, series_key) in assembly.series.iter().zip(keys) {
         let new = new_series_version(series, series_key, messages);
-        store
-            .upsert_series_version(&new)
-            .await
-            .map_err(|source| IngestError::Store {
-                source_key: format!("series {:?}", new.series_key),
-                source,
-            })?;
-        report.counts.series += 1;
+        match store.upsert_series_version(&new).await {
+            Ok(_) => report.counts.series += 1,
+            Err(error) if error.refuses_input() => {
+                report.counts.series_rejected += 1;
+                report.diagnostics.push(format!(
+                    "series {:?} v{} refused by the database, left out: {error}",
+                    new.series_key, new.version
+                ));
+            }
+            Err(source) => {
+                return Err(IngestError::Store {
+                    source_key: format!("series {:?}", new.series_key),
+                    source,
+                })
+            }
+        }
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 //!
 //! Every message names the provider, endpoint (base URL) and model, and
 //! what failed (HTTP status and a short body where there was one). An error
-//! must never contain an API key or a full prompt.
+//! must never contain an API key, a password or token in a URL (endpoints
+//! and transport details go through `sashiko-safetext`), or a full prompt.
 
 use std::fmt;
 use std::time::Duration;
@@ -20,7 +21,9 @@ impl fmt::Display for Origin {
         write!(
             f,
             "{} model {} at {}",
-            self.provider, self.model, self.endpoint
+            self.provider,
+            self.model,
+            sashiko_safetext::redact_url(&self.endpoint)
         )
     }
 }
@@ -30,7 +33,8 @@ pub(crate) const MAX_BODY_IN_ERROR: usize = 300;
 
 /// Shortens a response body for an error message, on a char boundary.
 pub(crate) fn short_body(body: &str) -> String {
-    let body = body.trim();
+    let body = sashiko_safetext::redact_text(body.trim());
+    let body = body.as_str();
     if body.len() <= MAX_BODY_IN_ERROR {
         return body.to_string();
     }

@@ -178,7 +178,8 @@ fn transport_detail(error: &reqwest::Error) -> String {
         detail.push_str(&cause.to_string());
         source = cause.source();
     }
-    detail
+    // reqwest quotes the request URL, userinfo and query included.
+    sashiko_safetext::redact_text(&detail)
 }
 
 #[async_trait::async_trait]
@@ -192,7 +193,7 @@ impl<W: Wire> LlmClient for HttpClient<W> {
     }
 
     fn endpoint(&self) -> String {
-        self.origin.endpoint.clone()
+        sashiko_safetext::redact_url(&self.origin.endpoint)
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {

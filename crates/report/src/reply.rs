@@ -66,6 +66,9 @@ pub struct ReplyMeta {
     pub now: i64,
     /// Patch numbers of the series that were missing when reviewed.
     pub missing: Vec<u32>,
+    /// Paragraphs the caller adds above the signature, written by code
+    /// (e.g. that the recipient cap left addresses off), never by a model.
+    pub notes: Vec<String>,
 }
 
 /// A rendered mail.
@@ -186,6 +189,7 @@ pub fn render_worded(
     context.insert("quoted", &quoted.unwrap_or_default());
     let missing: Vec<String> = meta.missing.iter().map(u32::to_string).collect();
     context.insert("missing", &missing.join(", "));
+    context.insert("notes", &meta.notes);
     context.insert("model", &meta.model);
     context.insert("prompt_set", &short(&meta.prompt_set));
     context.insert("web_url", &meta.web_url);

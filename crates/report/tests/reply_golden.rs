@@ -98,6 +98,7 @@ fn meta(missing: Vec<u32>) -> ReplyMeta {
         from: Mailbox::parse("Sashiko <sashiko@bot.example>").expect("bot"),
         now: 1_735_815_600,
         missing,
+        notes: Vec::new(),
     }
 }
 

@@ -71,30 +71,48 @@ impl<T> QueryContext<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// Removes the password from a URL such as `postgres://user:secret@host/db`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, tail) = match rest.find('/') {
-        Some(slash) => rest.split_at(slash),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+impl StoreError {
+    /// True when the database refused the input itself (a value it cannot
+    /// keep, a constraint, a size limit), not because it is unreachable or
+    /// broken: retrying the same input will fail the same way, so ingest
+    /// records it as refused and moves on instead of stalling.
+    pub fn refuses_input(&self) -> bool {
+        let StoreError::Query { source, .. } = self else {
+            return false;
+        };
+        match source {
+            sqlx::Error::Encode(_) => true,
+            sqlx::Error::Database(error) => error.code().is_some_and(|code| refusal_code(&code)),
+            _ => false,
+        }
     }
 }
 
+/// PostgreSQL SQLSTATE classes 22 (data exception: NUL in text, bad
+/// encoding, value too long), 23 (integrity constraint) and 54 (program
+/// limit: an index row too large); SQLite primary result codes 18
+/// (TOOBIG), 19 (CONSTRAINT), 20 (MISMATCH) and 25 (RANGE), given as
+/// extended codes whose low byte is the primary code.
+fn refusal_code(code: &str) -> bool {
+    // A SQLSTATE has exactly five characters; SQLite's extended codes stay
+    // below 10000.
+    if code.len() == 5 {
+        return code.starts_with("22") || code.starts_with("23") || code.starts_with("54");
+    }
+    code.parse::<u32>()
+        .is_ok_and(|sqlite| matches!(sqlite & 0xff, 18 | 19 | 20 | 25))
+}
+
+/// The one redaction of URLs and DSNs (see `sashiko-safetext`), kept under
+/// this name for the store's callers.
+pub use sashiko_safetext::redact_url;
+
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, refusal_code};
 
     #[test]
-    fn redacts_passwords_only() {
+    fn redacts_passwords() {
         let cases = [
             ("postgres://u:pw@h:5432/db", "postgres://u:***@h:5432/db"),
             ("postgres://u@h/db", "postgres://u@h/db"),
@@ -103,6 +121,24 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(redact_url(input), expected, "input {input}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_told_from_outages() {
+        let cases = [
+            ("22021", true),
+            ("54000", true),
+            ("23505", true),
+            ("08006", false),
+            ("57P01", false),
+            ("18", true),
+            ("2067", true),
+            ("5", false),
+            ("261", false),
+        ];
+        for (code, expected) in cases {
+            assert_eq!(refusal_code(code), expected, "{code}");
         }
     }
 }

@@ -74,13 +74,13 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, {now}) ON CONFLICT (message_id) DO NOTHING",
         );
         let inserted = on_pool!(self, pool => sqlx::query(&sql)
-            .bind(feedback.message_id)
+            .bind(crate::storable_text(feedback.message_id).as_ref())
             .bind(feedback.review_id.map(|id| id.0))
             .bind(feedback.finding_id.map(|id| id.0))
             .bind(feedback.bug_id.map(|id| id.0))
-            .bind(feedback.author)
+            .bind(crate::storable_text(feedback.author).as_ref())
             .bind(feedback.verdict.as_str())
-            .bind(feedback.body)
+            .bind(crate::storable_text(feedback.body).as_ref())
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))

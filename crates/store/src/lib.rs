@@ -22,7 +22,9 @@ mod outbox;
 mod outbox_bot;
 mod queue;
 mod queue_candidates;
+mod rejects;
 mod reviews;
+mod text;
 mod types;
 mod versions;
 pub mod web;
@@ -45,7 +47,9 @@ pub use queue::worker::{
 };
 pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig, Recovered};
 pub use queue_candidates::{PatchToQueue, TouchedVersion, VersionToQueue};
+pub use rejects::{IngestReject, NewReject};
 pub use reviews::FinishedReview;
+pub use text::storable_text;
 pub use types::*;
 pub use versions::{EarlierReview, FindingNotes, NotedFinding, OutcomeNotes, StoredPatch};
 
@@ -139,6 +143,8 @@ pub enum Table {
     Jobs,
     /// Resume points of ingest sources.
     IngestCursors,
+    /// Messages the database refused, with the reason.
+    IngestRejects,
 }
 
 impl Table {
@@ -158,6 +164,7 @@ impl Table {
             Table::Outbox => "outbox",
             Table::Jobs => "jobs",
             Table::IngestCursors => "ingest_cursors",
+            Table::IngestRejects => "ingest_rejects",
         }
     }
 }

@@ -4,8 +4,14 @@
 //! its key, a version on (series, version), a patch on (version, index), so
 //! ingesting or reviewing the same input twice stores nothing twice. This
 //! module must never rewrite a stored message's raw bytes.
+//!
+//! Text derived from mail (ids, subjects, authors, commit messages, diffs)
+//! is untrusted and goes through [`storable_text`] on the way in and in
+//! lookups, so a NUL in it neither fails an insert on PostgreSQL nor makes
+//! a lookup miss what was stored.
 
 use crate::error::QueryContext;
+use crate::text::{storable_opt, storable_text};
 use crate::types::to_i64;
 use crate::{
     on_pool, MessageKey, NewMessage, NewSeriesVersion, SeriesVersionId, Store, StoreError,
@@ -34,13 +40,14 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, {now}) \
              ON CONFLICT (message_id) DO NOTHING RETURNING id",
         );
+        let message_id = storable_text(message.message_id);
         let inserted: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(&insert)
-            .bind(message.message_id)
+            .bind(message_id.as_ref())
             .bind(list_id)
-            .bind(message.subject)
-            .bind(message.author)
-            .bind(message.date.as_deref())
-            .bind(message.in_reply_to)
+            .bind(storable_text(message.subject).as_ref())
+            .bind(storable_text(message.author).as_ref())
+            .bind(storable_opt(message.date.as_deref()).as_deref())
+            .bind(storable_opt(message.in_reply_to).as_deref())
             .bind(message.raw)
             .fetch_optional(pool)
             .await)
@@ -50,7 +57,7 @@ impl Store {
         }
         let select = "SELECT id FROM messages WHERE message_id = $1";
         let id: i64 = on_pool!(self, pool => sqlx::query_scalar(select)
-            .bind(message.message_id)
+            .bind(message_id.as_ref())
             .fetch_one(pool)
             .await)
         .context(|| format!("looking up stored message <{}>", message.message_id))?;
@@ -63,7 +70,8 @@ impl Store {
     /// The raw bytes of a stored message.
     pub async fn message_raw(&self, message_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let sql = "SELECT raw FROM messages WHERE message_id = $1";
-        on_pool!(self, pool => sqlx::query_scalar(sql).bind(message_id).fetch_optional(pool).await)
+        let key = storable_text(message_id);
+        on_pool!(self, pool => sqlx::query_scalar(sql).bind(key.as_ref()).fetch_optional(pool).await)
             .context(|| format!("reading message <{message_id}>"))
     }
 
@@ -73,6 +81,8 @@ impl Store {
             "INSERT INTO lists (name, created_at) VALUES ($1, {now}) ON CONFLICT (name) DO NOTHING",
         );
         let select = "SELECT id FROM lists WHERE name = $1";
+        let name_text = storable_text(name);
+        let name = name_text.as_ref();
         on_pool!(self, pool => {
             match sqlx::query(&insert).bind(name).execute(pool).await {
                 Ok(_) => sqlx::query_scalar(select).bind(name).fetch_one(pool).await,
@@ -116,9 +126,9 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(begin).await.context(what)?;
             let series_id: i64 = sqlx::query_scalar(&series_sql)
-                .bind(&series.series_key)
-                .bind(&series.title)
-                .bind(&series.author)
+                .bind(storable_text(&series.series_key).as_ref())
+                .bind(storable_text(&series.title).as_ref())
+                .bind(storable_text(&series.author).as_ref())
                 .fetch_one(&mut *tx)
                 .await
                 .context(what)?;
@@ -126,9 +136,9 @@ impl Store {
                 .bind(series_id)
                 .bind(to_i64(series.version))
                 .bind(to_i64(series.total))
-                .bind(&series.title)
-                .bind(&series.author)
-                .bind(series.cover_message_id.as_deref())
+                .bind(storable_text(&series.title).as_ref())
+                .bind(storable_text(&series.author).as_ref())
+                .bind(storable_opt(series.cover_message_id.as_deref()).as_deref())
                 .fetch_one(&mut *tx)
                 .await
                 .context(what)?;
@@ -136,12 +146,12 @@ impl Store {
                 sqlx::query(&patch_sql)
                     .bind(version_id)
                     .bind(to_i64(patch.index))
-                    .bind(&patch.message_id)
-                    .bind(&patch.subject)
-                    .bind(&patch.author)
-                    .bind(&patch.commit_message)
-                    .bind(&patch.diff)
-                    .bind(patch.patch_id.as_deref())
+                    .bind(storable_text(&patch.message_id).as_ref())
+                    .bind(storable_text(&patch.subject).as_ref())
+                    .bind(storable_text(&patch.author).as_ref())
+                    .bind(storable_text(&patch.commit_message).as_ref())
+                    .bind(storable_text(&patch.diff).as_ref())
+                    .bind(storable_opt(patch.patch_id.as_deref()).as_deref())
                     .execute(&mut *tx)
                     .await
                     .context(|| format!("storing patch {} <{}> of series {:?}", patch.index, patch.message_id, series.series_key))?;

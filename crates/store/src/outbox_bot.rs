@@ -112,7 +112,7 @@ impl Store {
     pub async fn outbox_has_reply_to(&self, message_id: &str) -> Result<bool, StoreError> {
         let sql = "SELECT COUNT(*) FROM outbox WHERE in_reply_to = $1";
         let count: i64 =
-            on_pool!(self, pool => sqlx::query_scalar(sql).bind(message_id).fetch_one(pool).await)
+            on_pool!(self, pool => sqlx::query_scalar(sql).bind(crate::storable_text(message_id).as_ref()).fetch_one(pool).await)
                 .context(|| format!("looking for replies to <{message_id}>"))?;
         Ok(count > 0)
     }
@@ -135,7 +135,7 @@ impl Store {
                    JOIN series s ON s.id = v.series_id \
                    WHERE s.series_key = $1 AND v.version = $2 AND r.status IN ('finished', 'compromised', 'partial') \
                    ORDER BY r.id DESC LIMIT 1";
-        let id: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(sql).bind(series_key).bind(i64::from(version)).fetch_optional(pool).await)
+        let id: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(sql).bind(crate::storable_text(series_key).as_ref()).bind(i64::from(version)).fetch_optional(pool).await)
             .context(|| format!("looking for a review of {series_key:?} v{version}"))?;
         Ok(id.map(ReviewId))
     }
@@ -213,7 +213,7 @@ impl Store {
     ) -> Result<Vec<(Vec<u8>, i64)>, StoreError> {
         let sql = "SELECT m.raw, m.created_at FROM messages m JOIN lists l ON l.id = m.list_id \
                    WHERE l.name = $1 AND m.created_at >= $2 ORDER BY m.id";
-        on_pool!(self, pool => sqlx::query_as(sql).bind(list).bind(since_ms).fetch_all(pool).await)
+        on_pool!(self, pool => sqlx::query_as(sql).bind(crate::storable_text(list).as_ref()).bind(since_ms).fetch_all(pool).await)
             .context(|| format!("reading the messages of list {list}"))
     }
 

@@ -150,7 +150,7 @@ impl Store {
                 .bind(Json(&outcome.usage))
                 .bind(outcome.cost_usd)
                 .bind(Json(&outcome.skipped_stages))
-                .bind(outcome.error.as_deref())
+                .bind(outcome.error.as_deref().map(crate::text::stored_error))
                 .bind(to_i64(outcome.wall_ms))
                 .bind(id.0)
                 .execute(&mut *tx)

@@ -10,6 +10,7 @@ use sashiko_store::{NewFeedback, ReviewId, Verdict};
 
 use super::window::Window;
 use super::{mark, marked, Bot, BotError, PollReport};
+use crate::auth::list_server_vouches;
 use crate::commands::{authorised, parse_commands, Command};
 use crate::feedback::{answered_finding, classify_reply, Class};
 use crate::guard::Incoming;
@@ -71,31 +72,43 @@ impl Bot {
                 let Some(sender) = message.headers.from.clone() else {
                     continue;
                 };
-                let author = entry
+                // Every author of the series: the real author and the
+                // sender of each patch mail and the cover.
+                let mut authors: Vec<Mailbox> = Vec::new();
+                for &i in entry
                     .series
                     .patch_indices
                     .iter()
                     .flatten()
                     .chain(entry.series.cover_index.iter())
-                    .next()
-                    .and_then(|&i| {
-                        let patch = &window.messages[window.patch_positions[i]];
-                        real_author(&patch.headers, &patch.parsed.body)
-                    });
-                let maintainers = policy
-                    .resolve(&entry.list, &[])
-                    .map(|resolved| resolved.maintainers)
+                {
+                    let patch = &window.messages[window.patch_positions[i]];
+                    authors.extend(real_author(&patch.headers, &patch.parsed.body));
+                    authors.extend(patch.headers.from.clone());
+                }
+                let resolved = policy.resolve(&entry.list, &[]);
+                let maintainers = resolved
+                    .as_ref()
+                    .map(|resolved| resolved.maintainers.clone())
                     .unwrap_or_default();
+                let trusted = resolved
+                    .map(|resolved| resolved.command_authserv_ids)
+                    .unwrap_or_default();
+                // Who sent the command, as far as the list server vouches.
+                let verdict = match list_server_vouches(&message.raw, &sender, &trusted) {
+                    Err(why) => Err(format!("sender not authenticated: {why}")),
+                    Ok(()) if !authorised(&sender, &authors, &maintainers) => {
+                        Err("not an author of the series or a maintainer".to_owned())
+                    }
+                    Ok(()) => Ok(()),
+                };
                 for command in commands {
-                    let allowed = author
-                        .as_ref()
-                        .is_some_and(|a| authorised(&sender, a, &maintainers));
                     let log_key = format!("command/{}/{}", parsed.message_id, command.as_str());
                     let first_time = !marked(&self.store, &log_key).await?;
-                    if !allowed {
+                    if let Err(why) = &verdict {
                         if first_time {
                             report.commands_refused += 1;
-                            tracing::warn!(from = %sender, command = command.as_str(), message = %parsed.message_id, "mail command refused: not the author or a maintainer");
+                            tracing::warn!(from = %sender, command = command.as_str(), message = %parsed.message_id, %why, "mail command refused");
                             mark(&self.store, &log_key).await?;
                         }
                         continue;

@@ -77,6 +77,8 @@ pub trait Reviewer {
 pub struct PollReport {
     pub messages_read: u64,
     pub messages_new: u64,
+    /// Refused by the database for what they contain; recorded as rejected.
+    pub messages_rejected: u64,
     pub ignored_own: u64,
     pub ignored_bots: u64,
     pub replies_seen: u64,
@@ -96,6 +98,10 @@ pub struct PollReport {
     /// Commands seen for the first time (each is logged once).
     pub commands_honoured: u64,
     pub commands_refused: u64,
+    /// Reruns refused because the series had used its reruns.
+    pub reruns_refused: u64,
+    /// Addresses left off replies by the recipient cap.
+    pub recipients_dropped: u64,
     pub feedback_recorded: u64,
     pub patchwork_checks: u64,
     pub sent: u64,

@@ -76,6 +76,15 @@ impl Bot {
                 .store
                 .reviewed_version(&series_key, entry.series.version)
                 .await?;
+            // A rerun of a reviewed version costs a review and a mail to
+            // every recipient: at most `max_reruns_per_series` per series.
+            let rerun = match rerun {
+                Some(id) if existing.is_some() => {
+                    self.within_rerun_cap(&policy, entry, &id, report).await?
+                }
+                other => other,
+            };
+            let counts_as_rerun = rerun.is_some() && existing.is_some();
             let review_id = match existing {
                 Some(id) if rerun.is_none() => {
                     report.already_reviewed += 1;
@@ -109,6 +118,9 @@ impl Bot {
                             }
                             if let Some(id) = &rerun {
                                 mark(&self.store, &format!("rerun/{id}")).await?;
+                                if counts_as_rerun {
+                                    self.count_rerun(&entry.series_key).await?;
+                                }
                             }
                             done.review_id
                         }
@@ -140,6 +152,53 @@ impl Bot {
                 self.send(report).await?;
             }
         }
+        Ok(())
+    }
+
+    /// `Some(command)` when the series may be reviewed again; otherwise
+    /// the command is marked handled, counted and logged as refused.
+    async fn within_rerun_cap(
+        &mut self,
+        policy: &Policy,
+        entry: &VersionEntry,
+        command: &str,
+        report: &mut PollReport,
+    ) -> Result<Option<String>, BotError> {
+        let cap = policy
+            .resolve(&entry.list, &[])
+            .map_or(crate::policy::DEFAULT_MAX_RERUNS_PER_SERIES, |r| {
+                r.max_reruns_per_series
+            });
+        let used = self.reruns_used(&entry.series_key).await?;
+        if used < cap {
+            return Ok(Some(command.to_owned()));
+        }
+        mark(&self.store, &format!("rerun/{command}")).await?;
+        report.reruns_refused += 1;
+        tracing::warn!(series = %entry.series_key, message = %command, used, cap, "rerun refused: the series had its reruns (max_reruns_per_series)");
+        report.errors.push(format!(
+            "rerun <{command}> of {:?} refused: {used} of {cap} reruns used",
+            entry.series.title
+        ));
+        Ok(None)
+    }
+
+    async fn reruns_used(&self, series_key: &str) -> Result<u32, BotError> {
+        let stored = self
+            .store
+            .get_cursor(&format!("sashiko-bot/reruns/{series_key}"))
+            .await?;
+        Ok(stored.and_then(|n| n.parse().ok()).unwrap_or(0))
+    }
+
+    async fn count_rerun(&self, series_key: &str) -> Result<(), BotError> {
+        let used = self.reruns_used(series_key).await?;
+        self.store
+            .set_cursor(
+                &format!("sashiko-bot/reruns/{series_key}"),
+                &(used + 1).to_string(),
+            )
+            .await?;
         Ok(())
     }
 
@@ -267,6 +326,19 @@ impl Bot {
                 }
                 Decision::Send(plan) => plan,
             };
+            let mut notes = Vec::new();
+            if !plan.dropped.is_empty() {
+                let kept = plan.to.len() + plan.cc.len();
+                let total = kept + plan.dropped.len();
+                report.recipients_dropped += plan.dropped.len() as u64;
+                tracing::warn!(patch = %message_id, kept, dropped = plan.dropped.len(), cap = plan.max_recipients, "reply capped: addresses of the patch left off");
+                notes.push(format!(
+                    "This reply went to {kept} of the {total} addresses on the patch: the\n\
+                     bot writes to at most {} at once, so {} were left off.",
+                    plan.max_recipients,
+                    plan.dropped.len()
+                ));
+            }
             // The patch as reviewed, with the author the reply addresses.
             let patch = ReviewPatch {
                 author: author.to_string(),
@@ -291,6 +363,7 @@ impl Bot {
                 from: bot.clone(),
                 now,
                 missing: entry.series.missing_numbers.clone(),
+                notes,
             };
             let rendered =
                 match render_worded(&patch, &patch_comments, &mail, &plan.to, &plan.cc, &meta) {

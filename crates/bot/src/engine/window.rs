@@ -4,9 +4,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sashiko_ingest::{open, SourceSpec};
+use sashiko_ingest::{open, store_incoming, Origin, SourceSpec, Stored};
 use sashiko_mail::{assemble, parse_message, ParsedMessage, Series};
-use sashiko_store::NewMessage;
 
 use super::{Bot, BotError, PollReport};
 use crate::guard::{classify, Incoming};
@@ -89,33 +88,28 @@ impl Bot {
                     }
                 };
                 report.messages_read += 1;
-                let parsed = parse_message(&message.bytes);
-                let list = source.list.clone().or_else(|| parsed.list_id.clone());
-                if list.is_none() {
+                let origin = Origin {
+                    source_key: &key,
+                    list: source.list.as_deref(),
+                };
+                let (parsed, stored) = store_incoming(&self.store, origin, &message).await?;
+                if source.list.is_none() && parsed.list_id.is_none() {
                     report.errors.push(format!(
                         "{spec} {}: <{}> has no List-Id and the source names no list; stored, never answered",
                         message.location, parsed.message_id
                     ));
                 }
-                let author = parsed
-                    .from
-                    .as_ref()
-                    .map(|p| p.display())
-                    .unwrap_or_default();
-                let stored = self
-                    .store
-                    .upsert_message(&NewMessage {
-                        message_id: &parsed.message_id,
-                        raw: &message.bytes,
-                        subject: &parsed.subject,
-                        author: &author,
-                        date: parsed.date.map(sashiko_ingest::pipeline::rfc3339_utc),
-                        list: list.as_deref(),
-                        in_reply_to: parsed.parent_id(),
-                    })
-                    .await?;
-                if stored.inserted {
-                    report.messages_new += 1;
+                match stored {
+                    Stored::New => report.messages_new += 1,
+                    Stored::Duplicate => {}
+                    Stored::Rejected { reason } => {
+                        report.messages_rejected += 1;
+                        tracing::warn!(source = %spec, location = %message.location, message = %parsed.message_id, %reason, "message refused by the database; recorded as rejected, reading on");
+                        report.errors.push(format!(
+                            "{spec} {}: <{}> refused by the database, recorded as rejected: {reason}",
+                            message.location, parsed.message_id
+                        ));
+                    }
                 }
                 since_save += 1;
                 if since_save >= CURSOR_EVERY {

@@ -96,6 +96,74 @@ impl PublicInbox {
         Some(fixture)
     }
 
+    /// An inbox holding exactly `messages` (raw bytes, in order), written
+    /// as public-inbox v2 writes them (one commit per message, blob `m`)
+    /// and indexed; `None` (after saying why) without public-inbox.
+    pub fn from_messages(test: &str, group: &str, messages: &[&[u8]]) -> Option<PublicInbox> {
+        for binary in [
+            "public-inbox-init",
+            "public-inbox-index",
+            "public-inbox-nntpd",
+        ] {
+            if !have(binary) {
+                eprintln!("skipping {test}: {binary} not found (apt-get install -y public-inbox)");
+                return None;
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir_all(dir.path().join("home")).expect("home");
+        let fixture = PublicInbox {
+            epoch: inbox.join("git/0.git"),
+            inbox,
+            dir,
+            children: Vec::new(),
+        };
+        fixture.run(&[
+            "public-inbox-init",
+            "-V2",
+            "-L",
+            "basic",
+            "test",
+            &fixture.inbox.to_string_lossy(),
+            "http://127.0.0.1/test",
+            "test@example.org",
+        ]);
+        let config = fixture.config().to_string_lossy().into_owned();
+        git(
+            fixture.dir.path(),
+            &["config", "-f", &config, "publicinbox.test.newsgroup", group],
+        );
+        std::fs::create_dir_all(&fixture.epoch).expect("epoch dir");
+        git(&fixture.epoch, &["init", "-q", "--bare"]);
+        let mut parent: Option<String> = None;
+        for (index, message) in messages.iter().enumerate() {
+            let file = fixture.dir.path().join(format!("message-{index}"));
+            std::fs::write(&file, message).expect("message file");
+            let blob = git(
+                &fixture.epoch,
+                &["hash-object", "-w", &file.to_string_lossy()],
+            );
+            let tree = git_stdin(
+                &fixture.epoch,
+                &["mktree"],
+                format!("100644 blob {}\tm\n", blob.trim()).as_bytes(),
+            );
+            let mut args = vec!["commit-tree".to_owned(), tree.trim().to_owned()];
+            if let Some(parent) = &parent {
+                args.extend(["-p".to_owned(), parent.clone()]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let commit = git_stdin(&fixture.epoch, &args, b"message\n");
+            parent = Some(commit.trim().to_owned());
+        }
+        if let Some(head) = &parent {
+            git(&fixture.epoch, &["update-ref", "refs/heads/master", head]);
+        }
+        fixture.run(&["public-inbox-index", &fixture.inbox.to_string_lossy()]);
+        Some(fixture)
+    }
+
     fn config(&self) -> PathBuf {
         self.dir.path().join("config")
     }
@@ -172,6 +240,36 @@ impl Drop for PublicInbox {
             let _ = child.wait();
         }
     }
+}
+
+/// Runs git with `args` in `dir`, `input` on its stdin.
+fn git_stdin(dir: &Path, args: &[&str], input: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run git");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write to git");
+    let output = child.wait_with_output().expect("git output");
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn free_port() -> u16 {

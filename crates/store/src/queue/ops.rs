@@ -379,7 +379,7 @@ impl Store {
             .bind(job.attempt)
             .bind(permanent)
             .bind(millis(config.retry_delay(job.attempt)))
-            .bind(error)
+            .bind(crate::text::stored_error(error))
             .fetch_optional(pool)
             .await)
         .context(|| format!("recording the failure of job {}", job.id.0))?;
