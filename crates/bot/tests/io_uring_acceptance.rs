@@ -202,6 +202,21 @@ fn folded(mail: &str, name: &str) -> String {
     value
 }
 
+/// The verdict kernel.org's list server prepends to a mail whose sender's
+/// domain passed DMARC (see `sashiko_bot::auth`): what makes a mail
+/// command count.
+fn vouched(from: &str) -> String {
+    let domain = from
+        .trim_end_matches('>')
+        .rsplit_once('@')
+        .map(|(_, domain)| domain)
+        .unwrap_or("");
+    format!(
+        "ARC-Seal: i=1; a=rsa-sha256; d=subspace.kernel.org; s=arc-20240116; cv=none; b=x\n\
+         ARC-Authentication-Results: i=1; smtp.subspace.kernel.org; dmarc=pass (p=none dis=none) header.from={domain}; arc=none\n"
+    )
+}
+
 struct Env {
     dir: tempfile::TempDir,
     bin: PathBuf,
@@ -281,7 +296,7 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
         dir.path().join("policy.toml"),
         "[bot]\naddress = \"Sashiko <sashiko@bot.example>\"\nweb_base = \"https://sashiko.example/review/\"\n\n\
          [defaults]\nmin_severity = \"medium\"\ndaily_cap = 1000\n\n\
-         [lists.\"io-uring.vger.kernel.org\"]\nenabled = true\nreply = \"all\"\nmaintainers = [\"Jens Axboe <axboe@kernel.dk>\"]\n\n\
+         [lists.\"io-uring.vger.kernel.org\"]\nenabled = true\nreply = \"all\"\nmaintainers = [\"Jens Axboe <axboe@kernel.dk>\"]\ncommand_authserv_ids = [\"smtp.subspace.kernel.org\"]\n\n\
          [lists.\"netdev.vger.kernel.org\"]\nenabled = false\n",
     )
     .expect("policy");
@@ -501,7 +516,8 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
         .collect();
     let inject = |name: &str, from: &str, body: &str| {
         let text = format!(
-            "From: {from}\nTo: io-uring@vger.kernel.org\nSubject: Re: reply\nMessage-ID: <{name}@example.org>\nIn-Reply-To: {our_id}\nReferences: {patch_id} {our_id}\nList-Id: <io-uring.vger.kernel.org>\n\nOn x, Sashiko wrote:\n{quoted}\n{body}\n"
+            "{}From: {from}\nTo: io-uring@vger.kernel.org\nSubject: Re: reply\nMessage-ID: <{name}@example.org>\nIn-Reply-To: {our_id}\nReferences: {patch_id} {our_id}\nList-Id: <io-uring.vger.kernel.org>\n\nOn x, Sashiko wrote:\n{quoted}\n{body}\n",
+            vouched(from)
         );
         std::fs::write(env.dir.path().join("replies/new").join(name), text).expect("inject");
     };
@@ -524,7 +540,8 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     std::fs::write(
         env.dir.path().join("replies/new/rerun"),
         format!(
-            "From: {other_author}\nTo: io-uring@vger.kernel.org\nSubject: Re: rerun\nMessage-ID: <rerun@example.org>\nIn-Reply-To: {other_id}\nReferences: {other_patch} {other_id}\nList-Id: <io-uring.vger.kernel.org>\n\nI changed the base, please look again.\n#sashiko rerun\n"
+            "{}From: {other_author}\nTo: io-uring@vger.kernel.org\nSubject: Re: rerun\nMessage-ID: <rerun@example.org>\nIn-Reply-To: {other_id}\nReferences: {other_patch} {other_id}\nList-Id: <io-uring.vger.kernel.org>\n\nI changed the base, please look again.\n#sashiko rerun\n",
+            vouched(&other_author)
         ),
     )
     .expect("inject");
@@ -552,7 +569,8 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     std::fs::write(
         env.dir.path().join("replies/new/known"),
         format!(
-            "From: {other_author}\nTo: io-uring@vger.kernel.org\nSubject: Re: known\nMessage-ID: <known@example.org>\nIn-Reply-To: {other_id}\nReferences: {other_patch} {other_id}\nList-Id: <io-uring.vger.kernel.org>\n\nWe know about this one.\n#sashiko known\n"
+            "{}From: {other_author}\nTo: io-uring@vger.kernel.org\nSubject: Re: known\nMessage-ID: <known@example.org>\nIn-Reply-To: {other_id}\nReferences: {other_patch} {other_id}\nList-Id: <io-uring.vger.kernel.org>\n\nWe know about this one.\n#sashiko known\n",
+            vouched(&other_author)
         ),
     )
     .expect("inject");
