@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use sashiko_promptcheck::shared::{SharedData, SLICES};
 use sashiko_promptcheck::{budgets, coverage};
@@ -51,6 +52,41 @@ fn shared_or_skip(test: &str) -> Option<SharedData> {
         );
     }
     shared
+}
+
+/// What the corpus tests share, computed once per test binary: every
+/// slice routed as a review routes it, and the token count of each series
+/// of the patch slices.
+struct Corpus {
+    coverages: Vec<coverage::SliceCoverage>,
+    series_tokens: Vec<u64>,
+}
+
+fn corpus(shared: &SharedData) -> &'static Corpus {
+    static CORPUS: OnceLock<Corpus> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let prompts = shipped();
+        let maintainers =
+            Maintainers::parse(&shared.kernel_file("MAINTAINERS").expect("MAINTAINERS"));
+        let mut coverages = Vec::new();
+        let mut series_tokens = Vec::new();
+        for slice in SLICES {
+            let series = shared.slice_series(&slice).expect("slice");
+            if slice.target {
+                series_tokens.extend(series.series.iter().map(budgets::series_tokens));
+            }
+            coverages.push(coverage::route_slice(
+                &prompts,
+                &maintainers,
+                slice,
+                &series,
+            ));
+        }
+        Corpus {
+            coverages,
+            series_tokens,
+        }
+    })
 }
 
 fn kernel_files(shared: &SharedData) -> Vec<String> {
@@ -202,25 +238,19 @@ fn stage_budgets_leave_room_for_the_series() {
     let prompts = shipped();
     let (typical, combinations) = match SharedData::beside_repository() {
         Some(shared) => {
-            let maintainers =
-                Maintainers::parse(&shared.kernel_file("MAINTAINERS").expect("MAINTAINERS"));
-            let mut tokens = Vec::new();
-            let mut combinations = Vec::new();
-            // The ext4 slice routes to the most guides at once.
-            for slice in SLICES.iter().filter(|slice| slice.target) {
-                let series = shared.slice_series(slice).expect("slice");
-                tokens.extend(series.series.iter().map(budgets::series_tokens));
-                if slice.name == "linux-ext4" {
-                    let routed = coverage::route_slice(&prompts, &maintainers, *slice, &series);
-                    combinations.extend(routed.series.into_iter().map(|s| s.guides));
-                }
-            }
-            let p90 = budgets::percentile(&tokens, 90);
+            let corpus = corpus(&shared);
+            let tokens = &corpus.series_tokens;
+            let p90 = budgets::percentile(tokens, 90);
             println!(
                 "series tokens over {} series: median {}, p90 {p90}",
                 tokens.len(),
-                budgets::percentile(&tokens, 50)
+                budgets::percentile(tokens, 50)
             );
+            let combinations: Vec<Vec<String>> = corpus
+                .coverages
+                .iter()
+                .flat_map(|coverage| coverage.series.iter().map(|s| s.guides.clone()))
+                .collect();
             (p90, combinations)
         }
         None => {
@@ -254,25 +284,14 @@ fn list_slices_get_subsystem_guides() {
     let Some(shared) = shared_or_skip("list_slices_get_subsystem_guides") else {
         return;
     };
-    let prompts = shipped();
-    let maintainers = Maintainers::parse(&shared.kernel_file("MAINTAINERS").expect("MAINTAINERS"));
-    let mut coverages = Vec::new();
-    for slice in SLICES {
-        let series = shared.slice_series(&slice).expect("slice");
-        coverages.push(coverage::route_slice(
-            &prompts,
-            &maintainers,
-            slice,
-            &series,
-        ));
-    }
-    let table = coverage::render(&coverages);
+    let coverages = &corpus(&shared).coverages;
+    let table = coverage::render(coverages);
     println!("{table}");
     let readme = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../prompts/README.md"),
     )
     .expect("prompts/README.md");
-    for coverage in &coverages {
+    for coverage in coverages {
         assert!(
             coverage.series.len() > 5,
             "slice {}: only {} complete series assembled",
