@@ -9,8 +9,10 @@
 mod commands;
 mod review_setup;
 mod settings;
+mod term;
 
 use std::process::ExitCode;
+use term::errln;
 
 use clap::{Parser, Subcommand};
 
@@ -76,7 +78,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("sashiko: cannot start the async runtime: {error}");
+            errln!("sashiko: cannot start the async runtime: {error}");
             return ExitCode::from(EXIT_ERROR);
         }
     };
@@ -103,7 +105,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("sashiko: error: {error:#}");
+            errln!("sashiko: error: {error:#}");
             ExitCode::from(EXIT_ERROR)
         }
     }

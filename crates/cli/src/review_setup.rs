@@ -3,6 +3,7 @@
 //! `serve --workers`, `bot`): one place, so none of them calls another's
 //! command to get it.
 
+use crate::term::errln;
 use sashiko_pipeline::prompts::load_prompts;
 use sashiko_pipeline::{connect_model, ReviewService};
 use sashiko_review::ReviewOptions;
@@ -25,7 +26,7 @@ pub fn review_service(
         .collect();
     let loaded = load_prompts(&settings.prompt_options(guide_dirs))?;
     for note in &loaded.notes {
-        eprintln!("sashiko: note: {note}");
+        errln!("sashiko: note: {note}");
     }
     let model = connect_model(settings.llm.provider_config()?.as_ref())?;
     Ok(ReviewService {

@@ -9,6 +9,7 @@
 //! command never presents a scripted source as a model: oracle figures
 //! are marked scripted, and without a model it says so and exits 2.
 
+use crate::term::{errln, out, outln};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -108,7 +109,7 @@ fn progress_printer() -> impl Fn(&str) + Sync {
     let show = std::io::stderr().is_terminal();
     move |line: &str| {
         if show {
-            eprintln!("sashiko bench: {line}");
+            errln!("sashiko bench: {line}");
         }
     }
 }
@@ -171,7 +172,7 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
     let loaded = sashiko_eval::load_corpus(&corpus_path)
         .with_context(|| format!("loading the corpus {}", corpus_path.display()))?;
     for problem in &loaded.problems {
-        eprintln!("sashiko bench: skipped: {problem}");
+        errln!("sashiko bench: skipped: {problem}");
     }
     let corpus = loaded.corpus;
     if corpus.patches.is_empty() {
@@ -202,7 +203,7 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
         } else if let Some(path) = &args.cassette {
             let cassette = Cassette::load(path)?;
             if cassette.prompt_set_hash != prompts.hash {
-                eprintln!(
+                errln!(
                     "sashiko bench: note: cassette {} was recorded with prompt set {}, now {}",
                     path.display(),
                     cassette.prompt_set_hash,
@@ -243,7 +244,7 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
     .await;
     if let Some(path) = &args.record_cassette {
         Cassette::from_run(&corpus, &run, client.provider()).save(path)?;
-        eprintln!(
+        errln!(
             "sashiko bench: recorded the answers into {}",
             path.display()
         );
@@ -251,7 +252,7 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
     let report = sashiko_eval::report(&corpus, &run);
     match args.format {
         BenchFormat::Json => print_json(&report)?,
-        BenchFormat::Text => print!("{}", sashiko_eval::render_text(&report)),
+        BenchFormat::Text => out!("{}", sashiko_eval::render_text(&report)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -285,7 +286,7 @@ async fn run_kernel_bench(
     };
     let file = kernel_bench::load(path)?;
     for problem in &file.problems {
-        eprintln!("sashiko bench: {}: skipped {problem}", path.display());
+        errln!("sashiko bench: {}: skipped {problem}", path.display());
     }
     let (client, source) = live.context("no model configured")?;
     let progress = progress_printer();
@@ -295,7 +296,7 @@ async fn run_kernel_bench(
     match args.format {
         BenchFormat::Json => print_json(&report)?,
         BenchFormat::Text => {
-            println!(
+            outln!(
                 "kernel bench {}: {} entries, {} failed, located {}/{} [{}], {:.0} input / {:.0} output tokens per entry, {} requests, {} ms",
                 path.display(),
                 report.entries,
@@ -309,7 +310,7 @@ async fn run_kernel_bench(
                 report.wall_ms
             );
             for outcome in &report.outcomes {
-                println!(
+                outln!(
                     "  {} ({}): {} finding(s), {}{}",
                     outcome.commit,
                     outcome.subsystem,

@@ -4,6 +4,7 @@
 //! is re-read when it changes. `--once` polls once and exits; otherwise
 //! the bot polls until interrupted.
 
+use crate::term::errln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -110,7 +111,7 @@ fn print_report(report: &PollReport, json: bool) {
             println!("{text}");
         }
     }
-    eprintln!(
+    errln!(
         "sashiko bot: read {} new {}; series versions {}, reviewed {} (incomplete {}), already {}, waiting {}, superseded {}, stopped {}; replies queued {} (deferred {}), already {}, dry-run {}, skipped {:?}; commands {}/{} refused; feedback {}; patchwork {}; sent {}, retried {}, dead {}; ignored own {} bots {}",
         report.messages_read,
         report.messages_new,
@@ -137,10 +138,10 @@ fn print_report(report: &PollReport, json: bool) {
         report.ignored_bots,
     );
     for error in report.errors.iter().take(20) {
-        eprintln!("sashiko bot: {error}");
+        errln!("sashiko bot: {error}");
     }
     if report.errors.len() > 20 {
-        eprintln!("sashiko bot: ... and {} more", report.errors.len() - 20);
+        errln!("sashiko bot: ... and {} more", report.errors.len() - 20);
     }
 }
 

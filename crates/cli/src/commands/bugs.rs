@@ -2,6 +2,7 @@
 //! `sashiko bugs set ID STATE --why TEXT` to triage one bug (recorded in
 //! its history with who and why). It never deletes a bug.
 
+use crate::term::outln;
 use std::process::ExitCode;
 
 use sashiko_store::{BugFilter, BugId, BugState, StateChange};
@@ -81,9 +82,11 @@ pub async fn run(args: BugsArgs) -> anyhow::Result<ExitCode> {
             };
             let store = open_store(&db).await?;
             store.set_bug_state(BugId(id), &change).await?;
-            println!(
+            outln!(
                 "bug {id}: {} (by {}: {})",
-                change.to, change.actor, change.reason
+                change.to,
+                change.actor,
+                change.reason
             );
             store.close().await;
             Ok(ExitCode::SUCCESS)
@@ -107,13 +110,18 @@ pub async fn run(args: BugsArgs) -> anyhow::Result<ExitCode> {
                     )
                 }
                 OutputFormat::Text => {
-                    println!(
+                    outln!(
                         "bug {} [{}] {} {}:{}-{}",
-                        bug.id, bug.state, bug.subsystem, bug.file, bug.line_start, bug.line_end
+                        bug.id,
+                        bug.state,
+                        bug.subsystem,
+                        bug.file,
+                        bug.line_start,
+                        bug.line_end
                     );
-                    println!("  {}", bug.title);
+                    outln!("  {}", bug.title);
                     for entry in history {
-                        println!(
+                        outln!(
                             "  {} {} {} -> {}: {}",
                             sashiko_ingest::pipeline::rfc3339_utc(
                                 entry.changed_at.div_euclid(1000)
@@ -155,7 +163,7 @@ async fn list(args: BugsArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     "introduced"
                 };
-                println!(
+                outln!(
                     "{:>6} {:<9} {:<8} {:<20} {}:{} {} ({origin})",
                     bug.id,
                     bug.state.as_str(),
@@ -167,10 +175,10 @@ async fn list(args: BugsArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             if page.bugs.is_empty() {
-                println!("no bugs match");
+                outln!("no bugs match");
             }
             if let Some(next) = page.next_before {
-                println!("more: --before {next}");
+                outln!("more: --before {next}");
             }
         }
     }

@@ -1,6 +1,7 @@
 //! `sashiko config`: print the effective configuration as TOML, secrets
 //! redacted, so users can see what a review would use.
 
+use crate::term::{out, outln};
 use std::process::ExitCode;
 
 use crate::settings::{FlagSettings, Settings};
@@ -11,14 +12,14 @@ pub struct ConfigArgs {}
 pub async fn run(_args: ConfigArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&FlagSettings::default())?;
     match &settings.config_file {
-        Some(path) => println!("# configuration file: {}", path.display()),
+        Some(path) => outln!("# configuration file: {}", path.display()),
         None => {
-            println!("# no configuration file (looked for $XDG_CONFIG_HOME/sashiko/config.toml)")
+            outln!("# no configuration file (looked for $XDG_CONFIG_HOME/sashiko/config.toml)")
         }
     }
-    print!("{}", toml::to_string(&settings)?);
+    out!("{}", toml::to_string(&settings)?);
     if !settings.llm_configured() {
-        println!(
+        outln!(
             "# no model configured: set SASHIKO_LLM_PROVIDER and SASHIKO_LLM_MODEL (see README)"
         );
     }

@@ -8,6 +8,7 @@
 //! makes is the queue's own recovery (expired job leases handed back,
 //! reviews without a live runner marked interrupted).
 
+use crate::term::outln;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -98,7 +99,7 @@ pub async fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
                 .await?
                 .last()
                 .map(|row| row.version);
-            println!(
+            outln!(
                 "{}: applied {before} migration(s); schema version {}",
                 redact_url(&url),
                 latest.map_or_else(|| "none".to_string(), |version| version.to_string())
@@ -118,7 +119,7 @@ async fn pending(store: &Store) -> anyhow::Result<usize> {
         .count())
 }
 
-const COUNTED: [Table; 8] = [
+const COUNTED: [Table; 9] = [
     Table::Messages,
     Table::SeriesVersions,
     Table::Patches,
@@ -127,6 +128,7 @@ const COUNTED: [Table; 8] = [
     Table::Bugs,
     Table::Jobs,
     Table::Outbox,
+    Table::IngestRejects,
 ];
 
 async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode> {
@@ -162,7 +164,7 @@ async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode
             println!("{}", serde_json::to_string_pretty(&document)?);
         }
         OutputFormat::Text => {
-            println!(
+            outln!(
                 "database: {} ({})",
                 redact_url(&url),
                 store.backend().name()
@@ -173,30 +175,30 @@ async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode
                     MigrationState::Pending => "PENDING",
                     MigrationState::Unknown => "UNKNOWN (applied by a newer sashiko)",
                 };
-                println!("  {} {:<24} {state}", row.version, row.description);
+                outln!("  {} {:<24} {state}", row.version, row.description);
             }
             if migrated {
                 let rows: Vec<String> = counts
                     .iter()
                     .map(|(name, count)| format!("{name} {count}"))
                     .collect();
-                println!("rows: {}", rows.join(", "));
+                outln!("rows: {}", rows.join(", "));
                 let by_status: Vec<String> = reviews
                     .by_status
                     .iter()
                     .map(|(status, count)| format!("{status} {count}"))
                     .collect();
                 if !by_status.is_empty() {
-                    println!("reviews: {}", by_status.join(", "));
+                    outln!("reviews: {}", by_status.join(", "));
                 }
                 if recovered != sashiko_store::Recovered::default() {
-                    println!(
+                    outln!(
                         "cleaned up: {} job(s) with expired leases handed back, {} completed from the review                          their worker had stored, {} review(s) without a live runner marked interrupted",
                         recovered.jobs, recovered.completed, recovered.reviews
                     );
                 }
             } else {
-                println!("run `sashiko db migrate` to apply the pending migrations");
+                outln!("run `sashiko db migrate` to apply the pending migrations");
             }
         }
     }

@@ -7,6 +7,7 @@
 //! (`sashiko_pipeline::enqueue`) are the application layer's. This module
 //! never runs a review.
 
+use crate::term::{errln, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,16 +65,16 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
     let maintainers = if rules.names_subsystems() && args.priority.is_none() {
         let found = tree_maintainers(&args.repo);
         match &found {
-            None => eprintln!(
+            None => errln!(
                 "sashiko: note: no MAINTAINERS in {}: critical_subsystems cannot be matched, only critical_paths",
                 args.repo.display()
             ),
             Some(maintainers) => {
                 for diagnostic in &maintainers.diagnostics {
-                    eprintln!("sashiko: note: {diagnostic}");
+                    errln!("sashiko: note: {diagnostic}");
                 }
                 for name in rules.unknown_subsystems(maintainers) {
-                    eprintln!(
+                    errln!(
                         "sashiko: note: critical subsystem {name:?} is no entry of the MAINTAINERS in {}",
                         args.repo.display()
                     );
@@ -91,7 +92,7 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
     let mut results = Vec::new();
     for series in &loaded {
         for note in &series.notes {
-            eprintln!("sashiko: note: {note}");
+            errln!("sashiko: note: {note}");
         }
         let priority = rules.priority(&series.series, maintainers.as_deref(), args.priority);
         let queued = enqueue_review(
@@ -120,18 +121,22 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
                     } else {
                         format!(" ({})", notes.join("; "))
                     };
-                    println!(
+                    outln!(
                         "queued job {} for {:?} v{}{note}",
-                        id.0, payload.title, payload.version
+                        id.0,
+                        payload.title,
+                        payload.version
                     );
                 }
                 Enqueued::Existing { id } => {
-                    println!("already queued as job {} for {:?}", id.0, payload.title)
+                    outln!("already queued as job {} for {:?}", id.0, payload.title)
                 }
                 Enqueued::Obsolete { newer } => {
-                    println!(
+                    outln!(
                         "skipped {:?} v{}: job {} reviews a newer version",
-                        payload.title, payload.version, newer.0
+                        payload.title,
+                        payload.version,
+                        newer.0
                     )
                 }
             }

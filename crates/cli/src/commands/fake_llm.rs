@@ -5,6 +5,7 @@
 //! prints the base URL for the chosen protocol and runs until interrupted.
 //! It must never listen on a non-loopback address.
 
+use crate::term::{errln, outln};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,8 +33,8 @@ pub async fn run(args: FakeLlmArgs) -> anyhow::Result<ExitCode> {
     let server = FakeLlmServer::start_on(args.listen, script)
         .await
         .with_context(|| format!("starting the fake LLM server on {}", args.listen))?;
-    println!("{}", server.base_url_for(protocol));
-    eprintln!(
+    outln!("{}", server.base_url_for(protocol));
+    errln!(
         "fake LLM: serving {} from {} (stage header x-sashiko-stage); Ctrl-C to stop",
         protocol,
         args.script.display()
@@ -41,7 +42,7 @@ pub async fn run(args: FakeLlmArgs) -> anyhow::Result<ExitCode> {
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
-    eprintln!("fake LLM: {} requests served", server.requests().len());
+    errln!("fake LLM: {} requests served", server.requests().len());
     server.stop().await;
     Ok(ExitCode::SUCCESS)
 }

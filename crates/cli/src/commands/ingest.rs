@@ -7,6 +7,7 @@
 //! the others are still ingested (exit 1); this module must never swallow
 //! such a failure or print a count it did not get from the pipeline.
 
+use crate::term::{errln, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -124,7 +125,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
 
 fn print_report(report: &IngestReport, format: IngestFormat) -> anyhow::Result<()> {
     for (source, error) in &report.failed_sources {
-        eprintln!("sashiko: cannot ingest {source}: {error}");
+        errln!("sashiko: cannot ingest {source}: {error}");
     }
     match format {
         IngestFormat::Json => {
@@ -133,25 +134,31 @@ fn print_report(report: &IngestReport, format: IngestFormat) -> anyhow::Result<(
         }
         IngestFormat::Text => {
             for diagnostic in report.diagnostics.iter().take(SHOWN_DIAGNOSTICS) {
-                eprintln!("sashiko: note: {diagnostic}");
+                errln!("sashiko: note: {diagnostic}");
             }
             if report.diagnostics.len() > SHOWN_DIAGNOSTICS {
-                eprintln!(
+                errln!(
                     "sashiko: note: {} more diagnostics (see --format json)",
                     report.diagnostics.len() - SHOWN_DIAGNOSTICS
                 );
             }
             let counts = &report.counts;
-            println!("messages read:      {}", counts.messages_read);
-            println!("messages new:       {}", counts.messages_new);
-            println!("messages duplicate: {}", counts.messages_duplicate);
-            if report.series_unchanged {
-                println!("series:             unchanged (no new messages)");
-            } else {
-                println!("series:             {}", counts.series);
+            outln!("messages read:      {}", counts.messages_read);
+            outln!("messages new:       {}", counts.messages_new);
+            outln!("messages duplicate: {}", counts.messages_duplicate);
+            if counts.messages_rejected > 0 {
+                outln!(
+                    "messages rejected:  {} (refused by the database; kept with the reason in ingest_rejects)",
+                    counts.messages_rejected
+                );
             }
-            println!("pull requests:      {}", counts.pull_requests);
-            println!("diagnostics:        {}", counts.diagnostics);
+            if report.series_unchanged {
+                outln!("series:             unchanged (no new messages)");
+            } else {
+                outln!("series:             {}", counts.series);
+            }
+            outln!("pull requests:      {}", counts.pull_requests);
+            outln!("diagnostics:        {}", counts.diagnostics);
         }
     }
     Ok(())

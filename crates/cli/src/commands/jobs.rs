@@ -3,6 +3,7 @@
 //! (`finished`, `failed`, `interrupted` when the attempt's worker was lost,
 //! ...). Read-only: it never changes a job.
 
+use crate::term::outln;
 use std::process::ExitCode;
 
 use sashiko_store::JobStatus;
@@ -54,14 +55,14 @@ pub async fn run(args: JobsArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|(status, count)| format!("{} {count}", status.as_str()))
                 .collect();
-            println!("jobs: {}", summary.join(", "));
+            outln!("jobs: {}", summary.join(", "));
             for job in &jobs {
                 let what = job
                     .payload
                     .get("title")
                     .and_then(|title| title.as_str())
                     .unwrap_or(job.kind.as_str());
-                println!(
+                outln!(
                     "{:>6} {:<10} attempts {}/{} prio {:>3} {:<28} {}",
                     job.id,
                     job.status.as_str(),
@@ -72,10 +73,10 @@ pub async fn run(args: JobsArgs) -> anyhow::Result<ExitCode> {
                     what
                 );
                 if let Some(error) = &job.last_error {
-                    println!("       last error: {error}");
+                    outln!("       last error: {error}");
                 }
                 for review in reviews_of(job.id) {
-                    println!(
+                    outln!(
                         "       attempt {} review {} {}{}",
                         review.attempt,
                         review.review_id,

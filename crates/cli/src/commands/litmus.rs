@@ -4,6 +4,7 @@
 //! Only file walking, threading and printing live here; the checker itself
 //! is pure. It must never hide a test that failed: every input gets a line.
 
+use crate::term::out;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -61,8 +62,8 @@ pub async fn run(args: LitmusArgs) -> anyhow::Result<ExitCode> {
     let mut errors = 0;
     for r in &results {
         let (out, err) = render(r, args.format);
-        print!("{out}");
-        eprint!("{err}");
+        out!("{out}");
+        eprint!("{}", sashiko_safetext::visible_controls(&err));
         if r.failure_kind == "Error" && r.result.is_err() {
             errors += 1;
         }

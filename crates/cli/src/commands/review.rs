@@ -5,6 +5,7 @@
 //! Exit codes: 0 when no finding reaches `--fail-on`, 1 when one does,
 //! 2 on error. A review that fails is stored as failed, never finished.
 
+use crate::term::{errln, out};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,7 +104,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let prompts = load_prompts(&settings.prompt_options(guide_dirs))?;
     for note in &prompts.notes {
-        eprintln!("sashiko: note: {note}");
+        errln!("sashiko: note: {note}");
     }
     let prompts = prompts.prompts;
     let model = connect_model(settings.llm.provider_config()?.as_ref())?;
@@ -118,7 +119,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
 
     let maintainers = tree_maintainers(&args.repo);
     for diagnostic in maintainers.iter().flat_map(|m| &m.diagnostics) {
-        eprintln!("sashiko: note: {diagnostic}");
+        errln!("sashiko: note: {diagnostic}");
     }
     let options = ReviewOptions {
         max_attempts: args.max_attempts.max(1),
@@ -134,17 +135,17 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     let mut worst: Option<Severity> = None;
     for series in &loaded {
         for note in &series.notes {
-            eprintln!("sashiko: note: {note}");
+            errln!("sashiko: note: {note}");
         }
         let show_progress = std::io::stderr().is_terminal();
         let progress = move |line: &str| {
             if show_progress {
-                eprintln!("sashiko: {line}");
+                errln!("sashiko: {line}");
             }
         };
         let (context, left_out) = git_context(&args.repo, series);
         for note in left_out {
-            eprintln!("sashiko: note: {note}");
+            errln!("sashiko: note: {note}");
         }
         let tools = if args.no_tools {
             None
@@ -170,7 +171,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         )
         .await?;
         for note in &reviewed.output.context_notes {
-            eprintln!("sashiko: note: {note}");
+            errln!("sashiko: note: {note}");
         }
         worst = worst.max(reviewed.output.findings.iter().map(|f| f.severity).max());
         let meta = ReviewMeta {
@@ -184,7 +185,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             cost_usd: reviewed.cost_usd,
         };
         match args.format {
-            OutputFormat::Text => print!(
+            OutputFormat::Text => out!(
                 "{}",
                 sashiko_report::text::render(&series.series, &reviewed.output, &meta)
             ),
@@ -219,7 +220,7 @@ fn review_tools(
         return Ok(None);
     }
     let Some(pins) = tool_pins(repo, series, base)? else {
-        eprintln!(
+        errln!(
             "sashiko: note: no repository tools for {}: no baseline commit (mail input needs --base REV)",
             series.source
         );

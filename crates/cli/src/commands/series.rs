@@ -6,6 +6,7 @@
 //! reported (stderr and the `diagnostics` list, exit status 2) and the other
 //! inputs are still assembled.
 
+use crate::term::{errln, outln};
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -160,7 +161,7 @@ fn load(inputs: &[PathBuf]) -> Loaded {
             Ok(bytes) => bytes,
             Err(error) => {
                 let problem = format!("cannot read {}: {error}", path.display());
-                eprintln!("sashiko: {problem}");
+                errln!("sashiko: {problem}");
                 loaded.input_problems.push((input_index, problem));
                 loaded.failed_inputs += 1;
                 continue;
@@ -189,11 +190,10 @@ pub async fn run(args: SeriesArgs) -> anyhow::Result<ExitCode> {
     })
     .await
     .map_err(|error| anyhow::anyhow!("series assembly panicked: {error}"))?;
-    let text = match args.format {
-        SeriesFormat::Json => render_json(&args.inputs, &loaded, &assembly)?,
-        SeriesFormat::Text => render_text(&loaded, &assembly),
-    };
-    println!("{text}");
+    match args.format {
+        SeriesFormat::Json => println!("{}", render_json(&args.inputs, &loaded, &assembly)?),
+        SeriesFormat::Text => outln!("{}", render_text(&loaded, &assembly)),
+    }
     Ok(if loaded.failed_inputs > 0 {
         ExitCode::from(crate::EXIT_ERROR)
     } else {

@@ -9,6 +9,7 @@
 //! `sashiko worker` (`sashiko_pipeline::worker`). This command must never listen on a public address
 //! unless asked to.
 
+use crate::term::errln;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -295,7 +296,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let address = listener
         .local_addr()
         .context("reading the listening address")?;
-    eprintln!("sashiko: serving http://{address}/");
+    errln!("sashiko: serving http://{address}/");
     let (stop_sender, stop) = watch::channel(false);
     let mut tasks = spawn_background_work(&store, &args, &stop);
     if let Some(sender) = sender {
@@ -303,7 +304,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     sashiko_web::serve(listener, state, async move {
         shutdown_signal().await;
-        eprintln!("sashiko: shutting down; finishing requests in flight");
+        errln!("sashiko: shutting down; finishing requests in flight");
         let _ = stop_sender.send(true);
     })
     .await

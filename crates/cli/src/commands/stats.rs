@@ -3,6 +3,7 @@
 //! replies to our reviews (agree and fixed count as right, disagree as
 //! wrong), and the outbox by state.
 
+use crate::term::outln;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -50,16 +51,21 @@ pub async fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&serde_json::json!({"feedback": rows, "outbox": outbox}))?
         );
     } else {
-        println!(
+        outln!(
             "{:<18} {:<14} {:>6} {:>6} {:>9} {:>10}",
-            "stage", "prompt set", "agree", "fixed", "disagree", "precision"
+            "stage",
+            "prompt set",
+            "agree",
+            "fixed",
+            "disagree",
+            "precision"
         );
         let mut by_stage: std::collections::BTreeMap<&str, (i64, i64)> =
             std::collections::BTreeMap::new();
         for row in &rows {
             let shown = precision(row.agree + row.fixed, row.disagree)
                 .map_or("-".into(), |p| format!("{:.0}%", p * 100.0));
-            println!(
+            outln!(
                 "{:<18} {:<14} {:>6} {:>6} {:>9} {:>10}",
                 row.stage,
                 row.prompt_set_hash.chars().take(12).collect::<String>(),
@@ -73,19 +79,19 @@ pub async fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             slot.1 += row.disagree;
         }
         if rows.is_empty() {
-            println!("(no feedback on findings yet)");
+            outln!("(no feedback on findings yet)");
         }
-        println!();
+        outln!();
         for (stage, (right, wrong)) in by_stage {
             let shown =
                 precision(right, wrong).map_or("-".into(), |p| format!("{:.0}%", p * 100.0));
-            println!("stage {stage}: {right} right, {wrong} wrong, precision {shown}");
+            outln!("stage {stage}: {right} right, {wrong} wrong, precision {shown}");
         }
         let outbox: Vec<String> = outbox
             .iter()
             .map(|(state, count)| format!("{state} {count}"))
             .collect();
-        println!(
+        outln!(
             "outbox: {}",
             if outbox.is_empty() {
                 "empty".to_string()

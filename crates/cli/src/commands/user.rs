@@ -4,6 +4,7 @@
 //! the process list and shell history); it is never printed or stored in
 //! clear.
 
+use crate::term::errln;
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -69,7 +70,7 @@ pub async fn run(args: UserArgs) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|error| anyhow::anyhow!("adding account {:?}: {error}", add.name))?;
             store.close().await;
-            eprintln!(
+            errln!(
                 "sashiko: {} account {:?} ({}{})",
                 if created { "created" } else { "updated" },
                 add.name,

@@ -4,6 +4,7 @@
 //! Argument parsing and printing only: the loop, the job handler and the
 //! review are `sashiko_pipeline::worker`'s.
 
+use crate::term::errln;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,12 +88,12 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     };
     let service = review_service(&settings, store.clone(), options)?;
     match &service.tree {
-        Some(tree) => eprintln!(
+        Some(tree) => errln!(
             "sashiko: mail is reviewed against the tree {} (its base-commit, else {})",
             tree.tree.display(),
             tree.base
         ),
-        None => eprintln!(
+        None => errln!(
             "sashiko: note: no [review] tree configured: mail is reviewed without tree context"
         ),
     }
@@ -103,7 +104,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     config.queue.lease = Duration::from_secs(args.lease_secs.max(1));
     config.heartbeat_interval = config.queue.lease / 4;
     config.queue.retry_base = Duration::from_secs(args.retry_secs);
-    eprintln!(
+    errln!(
         "sashiko: worker {} on {} ({} at a time, lease {} s)",
         config.worker_id,
         sashiko_store::redact_url(&settings.db),
@@ -112,10 +113,10 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
-        eprintln!("sashiko: stopping after the jobs in hand");
+        errln!("sashiko: stopping after the jobs in hand");
     };
     let report = run_review_worker(Arc::new(service), config, shutdown).await?;
-    eprintln!(
+    errln!(
         "sashiko: worker done: {} completed, {} failed attempts, {} dead, {} abandoned (lease lost)",
         report.completed, report.failed, report.dead, report.lost
     );
