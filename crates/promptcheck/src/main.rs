@@ -7,9 +7,11 @@
 //!
 //! `--shared` defaults to `../shared` beside the repository, `--prompts`
 //! to the shipped `prompts/`. Without the shared data only the token table
-//! is printed (with no typical series to compare against).
+//! is printed (with no typical series to compare against). Exit status 2
+//! on an error (bad arguments, unreadable data).
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use sashiko_promptcheck::shared::{SharedData, SLICES};
@@ -17,7 +19,17 @@ use sashiko_promptcheck::{budgets, coverage};
 use sashiko_review::maintainers::Maintainers;
 use sashiko_review::PromptSet;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("promptcheck: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let mut shared_dir: Option<PathBuf> = None;
     let mut prompts_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../prompts");
     let mut args = std::env::args().skip(1);
