@@ -18,12 +18,15 @@ pub mod coccinelle;
 pub mod lines;
 pub mod process;
 pub mod snapshot;
+mod started;
+
+pub use started::Started;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use git2::Oid;
-use sashiko_review::analysis::{AnalyzerReports, AnalyzerSource};
+use sashiko_review::analysis::{AnalyzerReports, AnalyzerRun, AnalyzerSource, AnalyzerTool};
 use sashiko_review::ReviewSeries;
 
 /// Why an analyzer could not prepare its inputs.
@@ -154,24 +157,25 @@ impl TreeAnalyzers {
         TreeAnalyzers { settings, tree }
     }
 
+    /// Run one analyzer on `series` (a turned-off one is skipped, saying so).
+    pub async fn run_tool(&self, tool: AnalyzerTool, series: &ReviewSeries) -> AnalyzerRun {
+        match tool {
+            AnalyzerTool::Checkpatch if self.settings.checkpatch.enabled => {
+                checkpatch::run(&self.settings.checkpatch, self.tree.as_ref(), series).await
+            }
+            AnalyzerTool::Coccinelle if self.settings.coccinelle.enabled => {
+                coccinelle::run(&self.settings.coccinelle, self.tree.as_ref(), series).await
+            }
+            _ => AnalyzerRun::skipped(tool, "turned off in the configuration"),
+        }
+    }
+
     /// Run both analyzers at once on `series`.
     pub async fn analyze(&self, series: &ReviewSeries) -> AnalyzerReports {
-        use sashiko_review::analysis::{AnalyzerRun, AnalyzerTool};
-        let checkpatch = async {
-            if self.settings.checkpatch.enabled {
-                checkpatch::run(&self.settings.checkpatch, self.tree.as_ref(), series).await
-            } else {
-                AnalyzerRun::skipped(AnalyzerTool::Checkpatch, "turned off in the configuration")
-            }
-        };
-        let coccinelle = async {
-            if self.settings.coccinelle.enabled {
-                coccinelle::run(&self.settings.coccinelle, self.tree.as_ref(), series).await
-            } else {
-                AnalyzerRun::skipped(AnalyzerTool::Coccinelle, "turned off in the configuration")
-            }
-        };
-        let (checkpatch, coccinelle) = tokio::join!(checkpatch, coccinelle);
+        let (checkpatch, coccinelle) = tokio::join!(
+            self.run_tool(AnalyzerTool::Checkpatch, series),
+            self.run_tool(AnalyzerTool::Coccinelle, series)
+        );
         AnalyzerReports {
             runs: vec![checkpatch, coccinelle],
         }
@@ -180,8 +184,8 @@ impl TreeAnalyzers {
 
 #[async_trait::async_trait]
 impl AnalyzerSource for TreeAnalyzers {
-    async fn reports(&self, series: &ReviewSeries) -> AnalyzerReports {
-        self.analyze(series).await
+    async fn run(&self, tool: AnalyzerTool, series: &ReviewSeries) -> AnalyzerRun {
+        self.run_tool(tool, series).await
     }
 }
 

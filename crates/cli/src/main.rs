@@ -6,6 +6,7 @@
 //! logic of its own: that is the application layer's (`sashiko-pipeline`)
 //! and the library crates' below it. Commands never call each other.
 
+mod analyzer_settings;
 mod commands;
 mod review_setup;
 mod settings;

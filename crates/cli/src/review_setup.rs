@@ -34,6 +34,7 @@ pub fn review_service(
         prompts: loaded.prompts,
         model,
         options,
+        analyzers: settings.review.analyzers.settings(None),
         tree,
     })
 }

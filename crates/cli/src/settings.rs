@@ -108,6 +108,9 @@ pub struct ReviewSettings {
     /// `base-commit:` the tree holds (default `HEAD`, e.g. `origin/master`).
     /// `SASHIKO_REVIEW_BASE` overrides it.
     pub base: Option<String>,
+    /// `[review.analyzers]`: the tree's checkpatch.pl and Coccinelle.
+    #[serde(default)]
+    pub analyzers: crate::analyzer_settings::AnalyzerConfig,
 }
 
 /// Values given on the command line; `None` means "not given".

@@ -13,6 +13,7 @@
 //! - [`jobs`]: typed queue jobs ([`ReviewJob`]), lineage and dedup keys;
 //!   [`enqueue`], [`priority`]; [`worker`]: the review worker loop;
 //!   [`ingest_queue`]: ingest to queue for `serve --ingest`.
+//! - [`analyzers`]: the tree's checkpatch.pl and Coccinelle for a review.
 //! - [`model`], [`prompts`]: the model and prompt set a process reviews
 //!   with, from plain options (settings files and flags are the binary's).
 //!
@@ -20,6 +21,7 @@
 //! notes and errors, and logs through `tracing`), holds no SQL (the store
 //! has typed methods) and parses no command line.
 
+pub mod analyzers;
 pub mod enqueue;
 pub mod error;
 pub mod ingest_queue;
@@ -41,5 +43,6 @@ pub use inputs::{load_inputs, InputOptions, LoadedSeries, MessageToStore};
 pub use jobs::{BackgroundJob, ReviewJob};
 pub use model::{connect_model, Model};
 pub use review_runner::{review_and_store, Reviewed};
+pub use sashiko_analyzers::AnalyzerSettings;
 pub use service::{ReviewService, TreeSource};
 pub use tree::{TreeContext, TreeSettings};

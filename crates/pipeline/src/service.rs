@@ -30,6 +30,8 @@ pub struct ReviewService {
     pub options: ReviewOptions,
     /// The tree mail is applied to, if configured.
     pub tree: Option<TreeSettings>,
+    /// How the tree's checkpatch.pl and Coccinelle run.
+    pub analyzers: sashiko_analyzers::AnalyzerSettings,
 }
 
 /// Where a series' tree context comes from.
@@ -44,13 +46,21 @@ pub enum TreeSource<'a> {
 
 impl ReviewService {
     /// The tree context for `loaded` from `source`.
+    /// The tree context for `loaded` from `source`, with the tree's
+    /// analyzers started on it.
     pub fn tree_context(&self, loaded: &LoadedSeries, source: TreeSource<'_>) -> TreeContext {
-        match source {
+        let mut context = match source {
             TreeSource::Commits { repo } => tree::for_git(&self.prompts, repo, loaded),
             TreeSource::Mail { base_commit } => {
                 tree::for_mail(&self.prompts, self.tree.as_ref(), loaded, base_commit)
             }
-        }
+        };
+        context.analyzers = Some(crate::analyzers::start(
+            &self.analyzers,
+            context.analysis_tree.clone(),
+            &loaded.series,
+        ));
+        context
     }
 
     /// Reviews `loaded` with `tree`'s context and stores the review.

@@ -60,12 +60,33 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         }
     }
     versions_section(&mut out, series, output);
+    for stage in output.stages.iter().filter(|stage| {
+        stage.state == StageState::Ran && sashiko_review::analysis::is_analyzer_stage(&stage.name)
+    }) {
+        if let Some(summary) = stage.notes.first() {
+            let _ = writeln!(out, "\n{}: {summary}", stage.name);
+        }
+    }
+    // Stages skipped for want of a model, and those skipped for another
+    // reason (a missing analyzer), each with its own true reason.
+    let no_model = "no model configured";
     let skipped: Vec<&str> = output
         .stages
         .iter()
         .filter(|stage| stage.state == StageState::Skipped)
+        .filter(|stage| stage.reason.as_deref() == Some(no_model))
         .map(|stage| stage.name.as_str())
         .collect();
+    for stage in output.stages.iter().filter(|stage| {
+        stage.state == StageState::Skipped && stage.reason.as_deref() != Some(no_model)
+    }) {
+        let _ = writeln!(
+            out,
+            "\nSkipped, NOT checked: {} ({})",
+            stage.name,
+            stage.reason.as_deref().unwrap_or("no reason given")
+        );
+    }
     if !skipped.is_empty() {
         let _ = writeln!(
             out,

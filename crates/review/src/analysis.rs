@@ -14,6 +14,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::anchor::{diff_lines, LineKind, PatchLines};
+use crate::context::{ContextKind, ContextSnippet};
+use crate::engine::StageState;
 use crate::finding::{Evidence, Finding, Location, Severity};
 use crate::series::{ReviewPatch, ReviewSeries};
 
@@ -229,39 +231,168 @@ impl AnalyzerReports {
         self.runs.iter().find(|run| run.tool == tool)
     }
 
-    /// The tools' output as the model sees it: one text per analyzer that
-    /// ran, to be placed in an untrusted block (it quotes the patch).
+    /// The tools' output as the model sees it, one text per analyzer.
     pub fn evidence_text(&self) -> String {
-        let mut text = String::new();
-        for run in &self.runs {
-            text.push_str(&format!("{}\n", run.summary()));
-            for message in &run.messages {
-                let place = match (&message.file, message.line) {
-                    (Some(file), Some(line)) => format!("{file}:{line}"),
-                    (Some(file), None) => file.clone(),
-                    _ => "commit message".to_owned(),
-                };
-                let preexisting = if message.preexisting {
-                    " (also reported before the series: pre-existing)"
-                } else {
-                    ""
-                };
-                text.push_str(&format!(
-                    "- patch {}, {place}: {} ({}) {}{preexisting}\n",
-                    message.patch_index, message.tool, message.check, message.message
-                ));
-            }
+        self.runs.iter().map(AnalyzerRun::evidence_text).collect()
+    }
+}
+
+impl AnalyzerRun {
+    /// What it ran and reported, as the model sees it (inside an untrusted
+    /// block: messages quote the patch).
+    pub fn evidence_text(&self) -> String {
+        let mut text = format!("{}\n", self.summary());
+        if self.state == AnalyzerState::Ran && self.messages.is_empty() {
+            text.push_str("- no reports on the changed lines\n");
+        }
+        for message in &self.messages {
+            let place = match (&message.file, message.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}"),
+                (Some(file), None) => file.clone(),
+                _ => "commit message".to_owned(),
+            };
+            let preexisting = if message.preexisting {
+                " (also reported before the series: pre-existing)"
+            } else {
+                ""
+            };
+            text.push_str(&format!(
+                "- patch {}, {place}: {} ({}) {}{preexisting}\n",
+                message.patch_index, message.tool, message.check, message.message
+            ));
         }
         text
     }
 }
 
-/// Produces the analyzer reports of a series. Implemented by
-/// `sashiko-analyzers` over a tree with the series applied; the engine
-/// awaits it once per review.
+/// Runs one analyzer on a series. Implemented by `sashiko-analyzers` over
+/// a tree with the series applied; the engine calls it once per tool and
+/// review (checkpatch before the finder stages, Coccinelle alongside them).
 #[async_trait::async_trait]
 pub trait AnalyzerSource: Send + Sync {
-    async fn reports(&self, series: &ReviewSeries) -> AnalyzerReports;
+    async fn run(&self, tool: AnalyzerTool, series: &ReviewSeries) -> AnalyzerRun;
+}
+
+/// What a `checkpatch` or `coccinelle` builtin stage did with its
+/// analyzer's run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltinOutcome {
+    pub state: StageState,
+    pub reason: Option<String>,
+    pub notes: Vec<String>,
+    pub elapsed_ms: u64,
+    /// Findings made from the analyzer's messages: candidates for the
+    /// verify stage, like the model's.
+    pub candidates: Vec<Finding>,
+    /// Findings of sashiko's own checkpatch rules, when they ran because
+    /// the tree's checkpatch.pl could not.
+    pub fallback: Vec<Finding>,
+}
+
+/// The stage's outcome from `run` (`None`: the review has no analyzers,
+/// e.g. mail reviewed without a tree). A checkpatch stage whose tool did
+/// not run is `skipped` and runs sashiko's own rules instead, saying so;
+/// a coccinelle stage whose tool did not run is `skipped` with the reason.
+pub fn builtin_stage(
+    tool: AnalyzerTool,
+    run: Option<&AnalyzerRun>,
+    series: &ReviewSeries,
+) -> BuiltinOutcome {
+    let mut outcome = BuiltinOutcome {
+        state: StageState::Ran,
+        reason: None,
+        notes: Vec::new(),
+        elapsed_ms: run.map_or(0, |run| run.elapsed_ms),
+        candidates: Vec::new(),
+        fallback: Vec::new(),
+    };
+    let not_run = match run {
+        None => Some(match tool {
+            AnalyzerTool::Checkpatch => {
+                "no kernel tree to take scripts/checkpatch.pl from and no --checkpatch PATH"
+                    .to_owned()
+            }
+            AnalyzerTool::Coccinelle => "no kernel tree with the series applied".to_owned(),
+        }),
+        Some(run) => match run.state {
+            AnalyzerState::Ran => None,
+            AnalyzerState::NotApplicable => {
+                outcome.state = StageState::NotApplicable;
+                outcome.reason = run.reason.clone();
+                return outcome;
+            }
+            AnalyzerState::Skipped => Some(run.reason.clone().unwrap_or_default()),
+            AnalyzerState::Failed => Some(format!(
+                "{} failed: {}",
+                run.tool,
+                run.reason.as_deref().unwrap_or("no reason given")
+            )),
+        },
+    };
+    match (not_run, run) {
+        (Some(reason), _) => {
+            outcome.state = StageState::Skipped;
+            outcome.reason = Some(if tool == AnalyzerTool::Checkpatch {
+                outcome.fallback = crate::prescan::checkpatch(series);
+                format!("{reason}; sashiko's own checkpatch-like rules ran instead (trailing whitespace, space before tab, DOS line endings, missing Signed-off-by)")
+            } else {
+                reason
+            });
+        }
+        (None, Some(run)) => {
+            let (found, notes) = findings(run, series);
+            outcome.notes.push(run.summary());
+            outcome.notes.extend(run.notes.iter().cloned());
+            outcome.notes.extend(notes);
+            outcome.candidates = found;
+        }
+        (None, None) => {}
+    }
+    outcome
+}
+
+/// The analyzers' output for the shared prefix: one snippet per analyzer
+/// that ran.
+pub fn evidence_snippets(runs: &[&AnalyzerRun]) -> Vec<ContextSnippet> {
+    runs.iter()
+        .filter(|run| run.state == AnalyzerState::Ran)
+        .map(|run| ContextSnippet {
+            file: String::new(),
+            first_line: 1,
+            label: format!("{} output", run.tool),
+            text: run.evidence_text(),
+            kind: ContextKind::Analyzers,
+            priority: crate::context::priority::ANALYZERS,
+        })
+        .collect()
+}
+
+/// Is `stage` one whose findings come from the tree's analyzers?
+pub fn is_analyzer_stage(stage: &str) -> bool {
+    matches!(stage, "checkpatch" | "coccinelle")
+}
+
+/// The analyzers a review is handed (a trait object, like its model).
+#[derive(Clone)]
+pub struct ReviewAnalyzers(pub std::sync::Arc<dyn AnalyzerSource>);
+
+impl fmt::Debug for ReviewAnalyzers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReviewAnalyzers")
+    }
+}
+
+impl ReviewAnalyzers {
+    /// Both tools' runs on `series`, at once.
+    pub async fn run_all(&self, series: &ReviewSeries) -> AnalyzerReports {
+        let (checkpatch, coccinelle) = futures::join!(
+            self.0.run(AnalyzerTool::Checkpatch, series),
+            self.0.run(AnalyzerTool::Coccinelle, series)
+        );
+        AnalyzerReports {
+            runs: vec![checkpatch, coccinelle],
+        }
+    }
 }
 
 /// Findings made from one analyzer's messages, plus notes on messages that
@@ -505,5 +636,65 @@ mod tests {
         assert!(reports
             .evidence_text()
             .contains("skipped: spatch is not installed"));
+        assert!(evidence_snippets(&[&reports.runs[0]]).is_empty());
+    }
+
+    #[test]
+    fn builtin_stages_say_what_ran_and_fall_back_only_for_checkpatch() {
+        let unsigned = series(DIFF);
+        let ran = AnalyzerRun {
+            state: AnalyzerState::Ran,
+            reason: None,
+            source: "scripts/checkpatch.pl of the tree at abc".into(),
+            messages: vec![message(Some("mm/a.c"), Some(11), MessageLevel::Warning)],
+            ..AnalyzerRun::skipped(AnalyzerTool::Checkpatch, "")
+        };
+        let outcome = builtin_stage(AnalyzerTool::Checkpatch, Some(&ran), &unsigned);
+        assert_eq!(outcome.state, StageState::Ran);
+        assert_eq!(outcome.candidates.len(), 1);
+        assert!(outcome.fallback.is_empty());
+        assert!(outcome.notes[0].starts_with("scripts/checkpatch.pl of the tree at abc ran"));
+
+        let missing = AnalyzerRun::skipped(
+            AnalyzerTool::Checkpatch,
+            "the tree has no scripts/checkpatch.pl",
+        );
+        let failed = AnalyzerRun {
+            state: AnalyzerState::Failed,
+            ..AnalyzerRun::skipped(AnalyzerTool::Coccinelle, "spatch crashed")
+        };
+        let nothing = AnalyzerRun {
+            state: AnalyzerState::NotApplicable,
+            ..AnalyzerRun::skipped(AnalyzerTool::Coccinelle, "the series changes no C file")
+        };
+        type Case<'a> = (
+            AnalyzerTool,
+            Option<&'a AnalyzerRun>,
+            StageState,
+            &'a str,
+            usize,
+        );
+        let cases: [Case<'_>; 5] = [
+            (AnalyzerTool::Checkpatch, None, StageState::Skipped, "no kernel tree to take scripts/checkpatch.pl from and no --checkpatch PATH; sashiko's own checkpatch-like rules ran instead", 1),
+            (AnalyzerTool::Checkpatch, Some(&missing), StageState::Skipped, "the tree has no scripts/checkpatch.pl; sashiko's own", 1),
+            (AnalyzerTool::Coccinelle, None, StageState::Skipped, "no kernel tree with the series applied", 0),
+            (AnalyzerTool::Coccinelle, Some(&failed), StageState::Skipped, "Coccinelle failed: spatch crashed", 0),
+            (AnalyzerTool::Coccinelle, Some(&nothing), StageState::NotApplicable, "the series changes no C file", 0),
+        ];
+        for (tool, run, state, reason, fallback) in cases {
+            let outcome = builtin_stage(tool, run, &unsigned);
+            assert_eq!(outcome.state, state, "{tool} {run:?}");
+            assert!(
+                outcome
+                    .reason
+                    .as_deref()
+                    .is_some_and(|text| text.starts_with(reason)),
+                "{:?}",
+                outcome.reason
+            );
+            // The fallback rules find the missing Signed-off-by.
+            assert_eq!(outcome.fallback.len(), fallback);
+            assert!(outcome.candidates.is_empty());
+        }
     }
 }

@@ -30,6 +30,9 @@ pub enum ContextKind {
     /// an interdiff of the two end states (`interdiff`); not source lines,
     /// so it is shown as diff text, unnumbered.
     Interdiff,
+    /// What the tree's own analyzers (checkpatch.pl, Coccinelle) reported
+    /// on the series (`analyzers`): tool output, shown unnumbered.
+    Analyzers,
 }
 
 impl ContextKind {
@@ -40,6 +43,7 @@ impl ContextKind {
             ContextKind::Definition => "definitions",
             ContextKind::Caller => "callers",
             ContextKind::Interdiff => "interdiff",
+            ContextKind::Analyzers => "analyzers",
         }
     }
 
@@ -49,6 +53,7 @@ impl ContextKind {
             ContextKind::Definition,
             ContextKind::Caller,
             ContextKind::Interdiff,
+            ContextKind::Analyzers,
         ]
         .into_iter()
         .find(|kind| kind.manifest_name() == name)
@@ -59,6 +64,8 @@ impl ContextKind {
 pub mod priority {
     /// The interdiff to the earlier version: what a v(n+1) review is about.
     pub const INTERDIFF: u32 = 70;
+    /// The tree's analyzers' reports: short, and what the stages confirm.
+    pub const ANALYZERS: u32 = 65;
     pub const ENCLOSING: u32 = 60;
     pub const DEFINITION_IN_TOUCHED_FILE: u32 = 50;
     pub const DEFINITION_IN_INCLUDED_HEADER: u32 = 45;

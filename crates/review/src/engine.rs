@@ -65,6 +65,9 @@ pub struct ReviewOptions {
     /// there is one: the stages get the interdiff as focus, and its
     /// findings are carried forward.
     pub previous: Option<Arc<crate::versions::PreviousVersion>>,
+    /// The reviewed tree's analyzers (checkpatch.pl, Coccinelle), for the
+    /// `checkpatch` and `coccinelle` builtin stages.
+    pub analyzers: Option<crate::analysis::ReviewAnalyzers>,
 }
 
 impl Default for ReviewOptions {
@@ -82,6 +85,7 @@ impl Default for ReviewOptions {
             deterministic_secrets: false,
             lock_hierarchy: None,
             previous: None,
+            analyzers: None,
         }
     }
 }
@@ -265,14 +269,57 @@ pub async fn run_review(
         .collect();
     let selected_guides = routing.guides;
 
+    // The tree's analyzers: their findings are verified like the model's,
+    // and their output is in the shared prefix.
+    let analyzer_reports = match &options.analyzers {
+        Some(analyzers) => Some(analyzers.run_all(series).await),
+        None => None,
+    };
+    let mut analyzer_candidates = Vec::new();
+    if let Some(reports) = &analyzer_reports {
+        let runs: Vec<&crate::analysis::AnalyzerRun> = reports.runs.iter().collect();
+        snippets.extend(crate::analysis::evidence_snippets(&runs));
+    }
     for stage in prompts
         .stages
         .iter()
         .filter(|s| s.kind == StageKind::Builtin)
     {
         let mut report = stage_report(stage, StageState::Ran, None, 0);
-        let findings = run_builtin(prompts, stage, series, options, &mut report);
-        report.candidates = findings.len();
+        let tool = match stage.builtin.as_deref() {
+            Some("checkpatch") => Some(crate::analysis::AnalyzerTool::Checkpatch),
+            Some("coccinelle") => Some(crate::analysis::AnalyzerTool::Coccinelle),
+            _ => None,
+        };
+        let findings = match tool {
+            Some(tool) => {
+                let run = analyzer_reports
+                    .as_ref()
+                    .and_then(|reports| reports.run(tool));
+                let outcome = crate::analysis::builtin_stage(tool, run, series);
+                report.state = outcome.state;
+                report.reason = outcome.reason;
+                report.notes = outcome.notes;
+                report.elapsed_ms = outcome.elapsed_ms;
+                report.candidates = outcome.candidates.len() + outcome.fallback.len();
+                for mut finding in outcome.candidates {
+                    finding.stage = stage.name.clone();
+                    cap_severity(stage, &mut finding);
+                    analyzer_candidates.push(finding);
+                }
+                let mut fallback = outcome.fallback;
+                for finding in &mut fallback {
+                    finding.stage = stage.name.clone();
+                    cap_severity(stage, finding);
+                }
+                fallback
+            }
+            None => {
+                let findings = run_builtin(prompts, stage, series, options, &mut report);
+                report.candidates = findings.len();
+                findings
+            }
+        };
         output.stages.push(report);
         output.findings.extend(findings);
     }
@@ -368,14 +415,20 @@ pub async fn run_review(
             per_run.push(candidates);
         }
     }
-    let (candidates, below_consensus) = verify::aggregate_runs(per_run, options.min_consensus);
+    let (mut candidates, below_consensus) = verify::aggregate_runs(per_run, options.min_consensus);
     output.dropped.extend(below_consensus);
+    candidates.extend(analyzer_candidates);
 
     let sent_source: Vec<crate::context::ContextSnippet> = staged
         .plan
         .sent_snippets()
         .into_iter()
-        .filter(|snippet| snippet.kind != crate::context::ContextKind::Interdiff)
+        .filter(|snippet| {
+            !matches!(
+                snippet.kind,
+                crate::context::ContextKind::Interdiff | crate::context::ContextKind::Analyzers
+            )
+        })
         .collect();
     let shown_lines = grounding::ShownLines::new(
         &shown.all(),
@@ -463,8 +516,12 @@ pub async fn run_review(
     sort_findings(&mut output);
     output.wordings = vec![None; output.findings.len()];
     if let Some(stage) = prompts.stages.iter().find(|s| s.kind == StageKind::Report) {
+        // Analyzer findings keep their own words, which name the tool.
         let to_word: Vec<usize> = (0..output.findings.len())
-            .filter(|at| !output.findings[*at].preexisting)
+            .filter(|at| {
+                let finding = &output.findings[*at];
+                !finding.preexisting && !crate::analysis::is_analyzer_stage(&finding.stage)
+            })
             .collect();
         let not_run = match &client {
             None => Some((StageState::Skipped, no_model())),

@@ -36,6 +36,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "definitions",
     "callers",
     "interdiff",
+    "analyzers",
 ];
 
 pub fn validate_kinds(names: &[String]) -> Result<(), String> {
@@ -54,6 +55,7 @@ pub fn validate_kinds(names: &[String]) -> Result<(), String> {
 fn default_shared() -> Vec<String> {
     vec![
         "interdiff".to_owned(),
+        "analyzers".to_owned(),
         "enclosing".to_owned(),
         "definitions".to_owned(),
     ]

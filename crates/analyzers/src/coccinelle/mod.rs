@@ -101,8 +101,8 @@ async fn run_inner(
             settings.spatch.display()
         )));
     };
-    let version = spatch_version(&spatch).await;
     let prepared = prepare::prepare(tree, end_state, settings.whole_files).await?;
+    let version = spatch_version(&spatch).await;
     let ocaml = ["ocamlopt", "ocamlopt.opt"]
         .iter()
         .any(|name| process::find_program(std::path::Path::new(name)).is_some());

@@ -80,6 +80,10 @@ pub struct ReviewArgs {
     /// Offer the model no repository tools, whatever the manifest says.
     #[arg(long)]
     pub no_tools: bool,
+    /// Run this checkpatch.pl instead of the reviewed tree's
+    /// scripts/checkpatch.pl (`[review.analyzers]` configures the rest).
+    #[arg(long, value_name = "PATH")]
+    pub checkpatch: Option<PathBuf>,
 }
 
 pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
@@ -131,9 +135,18 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
         ..ReviewOptions::default()
     };
+    let analyzer_settings = settings.review.analyzers.settings(args.checkpatch.clone());
     let mut documents = Vec::new();
     let mut worst: Option<Severity> = None;
     for series in &loaded {
+        // Started first, so checkpatch.pl and spatch run while the context
+        // is gathered.
+        let pins = tool_pins(&args.repo, series, args.base.as_deref()).unwrap_or(None);
+        let analyzers = sashiko_pipeline::analyzers::start(
+            &analyzer_settings,
+            sashiko_pipeline::analyzers::tree_input(&args.repo, pins),
+            &series.series,
+        );
         for note in &series.notes {
             errln!("sashiko: note: {note}");
         }
@@ -155,6 +168,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         let series_options = ReviewOptions {
             context,
             tools,
+            analyzers: Some(analyzers),
             lock_hierarchy: sashiko_pipeline::lock_hierarchy::for_series(
                 Some(&args.repo),
                 &series.series,

@@ -61,6 +61,10 @@ pub struct TreeContext {
     pub summary: String,
     /// Details: which base and why, what the context search left out.
     pub notes: Vec<String>,
+    /// What the tree's analyzers read (repository, baseline, post-patch).
+    pub analysis_tree: Option<sashiko_analyzers::TreeInput>,
+    /// The tree's analyzers, once started for the series.
+    pub analyzers: Option<sashiko_review::analysis::ReviewAnalyzers>,
     /// The scratch repository the tools read; lives as long as the review.
     _scratch: Option<tempfile::TempDir>,
 }
@@ -72,6 +76,7 @@ impl TreeContext {
             context: self.context.clone(),
             tools: self.tools.clone(),
             lock_hierarchy: self.lock_hierarchy.clone(),
+            analyzers: self.analyzers.clone().or_else(|| base.analyzers.clone()),
             maintainers: self
                 .maintainers
                 .clone()
@@ -119,6 +124,8 @@ pub fn for_git(prompts: &PromptSet, repo: &Path, loaded: &LoadedSeries) -> TreeC
         baseline: pins.map(|pins| pins.baseline.to_string()),
         summary: format!("tree context from {} (the job's commits)", repo.display()),
         notes,
+        analysis_tree: crate::analyzers::tree_input(repo, pins),
+        analyzers: None,
         _scratch: None,
     }
 }
@@ -223,6 +230,8 @@ fn prepare_mail(
         baseline: Some(baseline.to_string()),
         summary,
         notes,
+        analysis_tree: crate::analyzers::tree_input(scratch.path(), Some(pins)),
+        analyzers: None,
         _scratch: Some(scratch),
     })
 }
