@@ -61,6 +61,8 @@ pub struct Checker<'a> {
     locs: Locations,
     paths: Vec<Vec<Path>>,
     observed: Vec<StateLoc>,
+    /// Every location the condition, the filter or `observed` reads.
+    state_locs: Vec<StateLoc>,
     /// When the current `run` gives up (see `run`).
     deadline: std::cell::Cell<Option<Instant>>,
     budget: u64,
@@ -163,6 +165,11 @@ impl<'a> Checker<'a> {
         }
         observed.sort();
         observed.dedup();
+        let mut state_locs = observed.clone();
+        test.condition.state_locs(&mut state_locs);
+        state_locs.extend(filter_locs.iter().cloned());
+        state_locs.sort();
+        state_locs.dedup();
 
         let data_locations: Vec<usize> = (0..locs.names.len())
             .filter(|&i| !locs.is_lock[i])
@@ -209,6 +216,7 @@ impl<'a> Checker<'a> {
             locs,
             paths,
             observed,
+            state_locs,
             deadline: std::cell::Cell::new(None),
             budget,
         })
@@ -673,14 +681,12 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        let mut memo: BTreeMap<StateLoc, i64> = BTreeMap::new();
+        let mut memo: Vec<Option<i64>> = vec![None; self.state_locs.len()];
         let mut lookup = |loc: &StateLoc| -> i64 {
-            if let Some(v) = memo.get(loc) {
-                return *v;
-            }
-            let v = state(loc).unwrap_or(0);
-            memo.insert(loc.clone(), v);
-            v
+            let Some(i) = self.state_locs.iter().position(|l| l == loc) else {
+                return state(loc).unwrap_or(0);
+            };
+            *memo[i].get_or_insert_with(|| state(loc).unwrap_or(0))
         };
         if let Some(f) = &self.test.filter {
             if !eval_prop(f, &mut lookup, &self.locs) {

@@ -122,20 +122,33 @@ impl Outcome {
         } else {
             Verdict::Sometimes
         };
+        // Rendered once per location: a test can have 2^16 states.
+        let prefixes: Vec<String> = tally
+            .observed
+            .iter()
+            .map(|loc| format!("{}=", render_loc(loc)))
+            .collect();
         let states = tally
             .states
             .iter()
             .map(|s| {
-                let mut line = String::new();
-                for (loc, v) in tally.observed.iter().zip(s) {
-                    let _ = write!(
-                        line,
-                        "{}={}; ",
-                        render_loc(loc),
-                        render_value(*v, &tally.locations)
-                    );
+                let mut line = String::with_capacity(prefixes.len() * 8);
+                for (prefix, v) in prefixes.iter().zip(s) {
+                    if !line.is_empty() {
+                        line.push(' ');
+                    }
+                    line.push_str(prefix);
+                    match tally.locations.at_address(*v) {
+                        None if *v != crate::state::UNSOLVED => {
+                            let _ = write!(line, "{v};");
+                        }
+                        _ => {
+                            line.push_str(&render_value(*v, &tally.locations));
+                            line.push(';');
+                        }
+                    }
                 }
-                line.trim_end().to_string()
+                line
             })
             .collect();
         Outcome {
