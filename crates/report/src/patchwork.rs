@@ -5,6 +5,7 @@
 //! This module only reports; it must never change a patch's state,
 //! delegate or anything else in patchwork.
 
+use sashiko_safetext::{redact_text, redact_url};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -50,24 +51,25 @@ pub struct Check {
     pub description: String,
 }
 
-/// Errors talking to patchwork.
+/// Errors talking to patchwork. The URL and the transport's detail (which
+/// quotes the request URL) are shown with secrets redacted.
 #[derive(Debug, thiserror::Error)]
 pub enum PatchworkError {
-    #[error("asking patchwork {url} for the patch <{message_id}>: {detail}")]
+    #[error("asking patchwork {} for the patch <{message_id}>: {}", redact_url(url), redact_text(detail))]
     Lookup {
         url: String,
         message_id: String,
         detail: String,
     },
-    #[error("patchwork {url} has no patch <{message_id}>")]
+    #[error("patchwork {} has no patch <{message_id}>", redact_url(url))]
     NoPatch { url: String, message_id: String },
-    #[error("posting the check for patch {patch} to {url}: {detail}")]
+    #[error("posting the check for patch {patch} to {}: {}", redact_url(url), redact_text(detail))]
     Post {
         url: String,
         patch: i64,
         detail: String,
     },
-    #[error("patchwork {url} needs an API token to post checks")]
+    #[error("patchwork {} needs an API token to post checks", redact_url(url))]
     NoToken { url: String },
 }
 
