@@ -101,7 +101,7 @@ fn without_a_model_a_live_bench_says_so_and_exits_2() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_run_records_a_cassette_that_replays_the_same_figures() {
-    use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+    use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
     // The configured model is a scripted fake here; the CLI can only know
     // it as the configured endpoint, so it labels it live:<model>.
     let fake = FakeLlmServer::start(

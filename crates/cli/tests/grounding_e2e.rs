@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use common::{git, init_repo, otherwise_silent, stdout_json, Env};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use serde_json::{json, Value};
 
 const HEADER: &str = "#define WIDGET_MAX 8\n\nstruct widget {\n\tint items[WIDGET_MAX];\n};\n\nint widget_count(struct widget *w);\n";
@@ -188,7 +188,7 @@ async fn context_carries_definitions_and_callers_and_the_prefix_is_one_for_every
         "{stderr}"
     );
     let requests = fake.requests();
-    let prefix = |request: &sashiko_llm::fake::RecordedRequest| {
+    let prefix = |request: &sashiko_llm_fake::RecordedRequest| {
         request.body["messages"][1]["content"]
             .as_str()
             .unwrap_or("")

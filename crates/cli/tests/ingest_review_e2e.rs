@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use queue_home::{commit, git, init_repo, Home};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_store::Store;
 use serde_json::{json, Value};
 

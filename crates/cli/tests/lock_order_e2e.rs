@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::{git, init_repo, otherwise_silent, stdout_json, Env};
-use sashiko_llm::fake::{FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeLlmServer, FakeScript};
 use serde_json::Value;
 
 const RMAP: &str = "// SPDX-License-Identifier: GPL-2.0-only\n/*\n * Lock ordering in mm:\n *\n * inode->i_rwsem\t(writers only)\n *   mm->mmap_lock\n *     mapping->invalidate_lock (in the fault path)\n *       folio_lock\n *         vma_start_write\n *           mapping->i_mmap_rwsem\n *             mm->page_table_lock or pte_lock\n */\n\nint rmap_placeholder;\n";

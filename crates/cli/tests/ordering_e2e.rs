@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use common::{git, init_repo, otherwise_silent, stdout_json, Env};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use serde_json::json;
 
 const BEFORE: &str = "static int data;\nstatic int ready;\n\nvoid publish(int value)\n{\n\tWRITE_ONCE(data, value);\n\tsmp_wmb();\n\tWRITE_ONCE(ready, 1);\n}\n\nint consume(void)\n{\n\tif (!READ_ONCE(ready))\n\t\treturn -EAGAIN;\n\tsmp_rmb();\n\treturn READ_ONCE(data);\n}\n";

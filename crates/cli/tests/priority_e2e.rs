@@ -9,7 +9,7 @@ mod common;
 mod queue_home;
 
 use queue_home::{drop_pg_database, init_repo, patch_mail, pg_database, Home};
-use sashiko_llm::fake::{FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeLlmServer, FakeScript};
 
 const MAINTAINERS: &str = "MEMORY MANAGEMENT\nM:\tA <a@example.org>\nF:\tmm/\n\n\
                            READ-COPY UPDATE (RCU)\nF:\tkernel/rcu/\n\n\

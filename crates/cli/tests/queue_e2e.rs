@@ -18,7 +18,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use queue_home::{commit, drop_pg_database, init_repo, patch_mail, pg_database, Home};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_store::{JobStatus, Store, Table};
 use serde_json::json;
 

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::{git, init_repo, otherwise_silent, stdout_json, Env};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_store::Table;
 use serde_json::{json, Value};
 

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use queue_home::{commit, init_repo, Home};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_store::web_queries::SqlParam;
 use sashiko_store::Store;
 use serde_json::{json, Value};

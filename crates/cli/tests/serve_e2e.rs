@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use serde_json::{json, Value};
 
 /// One patch mail of series `series` (version `version`, part `index` of

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{init_repo, otherwise_silent, stdout_json, Env};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_store::ReviewId;
 use serde_json::{json, Value};
 

@@ -8,8 +8,8 @@ use std::process::Command;
 
 use sashiko_eval::bench::Source;
 use sashiko_eval::kernel_bench::{load, run_kernel_bench};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_llm::{ProviderConfig, ProviderKind};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_review::{PromptSet, ReviewOptions};
 use serde_json::json;
 

@@ -192,47 +192,16 @@ fn diff_to_text(diff: &git2::Diff<'_>) -> Result<String, git2::Error> {
     Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
+/// A commit time as an RFC 2822 date in that time's own UTC offset, as
+/// `git format-patch` writes it.
 fn rfc2822(time: &git2::Time) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let offset_minutes = i64::from(time.offset_minutes());
-    let local = time.seconds() + offset_minutes * 60;
-    let days = local.div_euclid(86_400);
-    let seconds_of_day = local.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let weekday = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
-    let sign = if offset_minutes < 0 { '-' } else { '+' };
-    let offset = offset_minutes.abs();
-    format!(
-        "{weekday}, {day} {} {year} {:02}:{:02}:{:02} {sign}{:02}{:02}",
-        MONTHS[usize::try_from(month - 1).unwrap_or(0)],
-        seconds_of_day / 3600,
-        seconds_of_day % 3600 / 60,
-        seconds_of_day % 60,
-        offset / 60,
-        offset % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let offset = chrono::FixedOffset::east_opt(time.offset_minutes() * 60)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
+    chrono::DateTime::from_timestamp(time.seconds(), 0)
+        .unwrap_or_default()
+        .with_timezone(&offset)
+        .format("%a, %-d %b %Y %H:%M:%S %z")
+        .to_string()
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ impl CassetteClient {
                 Err(error) => {
                     return Err(LlmError::Cassette {
                         path: path.display().to_string(),
-                        origin: origin_of(inner.as_ref()),
+                        origin: Box::new(origin_of(inner.as_ref())),
                         detail: format!("cannot read it: {error}"),
                     })
                 }
@@ -232,7 +232,7 @@ impl CassetteClient {
     fn error(&self, stage: &str, detail: String) -> LlmError {
         LlmError::Cassette {
             path: self.path.display().to_string(),
-            origin: origin_of(self.inner.as_ref()),
+            origin: Box::new(origin_of(self.inner.as_ref())),
             detail: format!("stage {stage}: {detail}"),
         }
     }

@@ -19,10 +19,7 @@ use crate::ratelimit::RateLimiter;
 use crate::retry::{self, FailureClass};
 use crate::tokens;
 use crate::types::{ChatRequest, ChatResponse};
-use crate::LlmClient;
-
-/// Header carrying the caller's stage label (the fake routes on it).
-pub const STAGE_HEADER: &str = "x-sashiko-stage";
+use crate::{LlmClient, STAGE_HEADER};
 
 /// One wire protocol: pure translation, no IO.
 pub(crate) trait Wire: Send + Sync + 'static {
@@ -113,7 +110,7 @@ impl<W: Wire> HttpClient<W> {
         }
         let response = builder.send().await.map_err(|error| AttemptError {
             error: LlmError::Transport {
-                origin: self.origin.clone(),
+                origin: Box::new(self.origin.clone()),
                 detail: transport_detail(&error),
             },
             class: FailureClass::Retry { server_hint: None },
@@ -122,7 +119,7 @@ impl<W: Wire> HttpClient<W> {
         let headers = response.headers().clone();
         let text = response.text().await.map_err(|error| AttemptError {
             error: LlmError::Transport {
-                origin: self.origin.clone(),
+                origin: Box::new(self.origin.clone()),
                 detail: format!("reading the response body: {}", transport_detail(&error)),
             },
             class: FailureClass::Retry { server_hint: None },
@@ -131,18 +128,18 @@ impl<W: Wire> HttpClient<W> {
             let class = self.wire.classify(status, &headers, &text);
             let error = match class {
                 FailureClass::QuotaExhausted => LlmError::QuotaExhausted {
-                    origin: self.origin.clone(),
+                    origin: Box::new(self.origin.clone()),
                     status,
                     body: short_body(&text),
                 },
                 FailureClass::Retry { server_hint } => LlmError::Http {
-                    origin: self.origin.clone(),
+                    origin: Box::new(self.origin.clone()),
                     status,
                     body: short_body(&text),
                     retry_after: server_hint,
                 },
                 FailureClass::Fatal => LlmError::Http {
-                    origin: self.origin.clone(),
+                    origin: Box::new(self.origin.clone()),
                     status,
                     body: short_body(&text),
                     retry_after: None,
@@ -152,7 +149,7 @@ impl<W: Wire> HttpClient<W> {
         }
         let decode_error = |detail: String| AttemptError {
             error: LlmError::Decode {
-                origin: self.origin.clone(),
+                origin: Box::new(self.origin.clone()),
                 detail,
             },
             class: FailureClass::Fatal,
@@ -231,7 +228,7 @@ impl<W: Wire> LlmClient for HttpClient<W> {
                 waited + wait > Duration::from_millis(self.config.retry.max_total_wait_ms);
             if attempts > self.config.retry.max_retries || over_budget {
                 return Err(LlmError::RetriesExhausted {
-                    origin: self.origin.clone(),
+                    origin: Box::new(self.origin.clone()),
                     attempts,
                     waited,
                     last: Box::new(failure.error),

@@ -1,66 +1,45 @@
-//! The LLM layer: one provider-neutral client trait over the OpenAI
-//! (also Ollama, llama.cpp, vLLM), Anthropic and Gemini wire formats, with
-//! retries that honour server hints, a shared rate limiter, structured-output
-//! validation with one repair round, usage accounting, recordings, and a
-//! scripted fake server that speaks the real protocols.
+//! The LLM layer's IO half: the OpenAI (also Ollama, llama.cpp, vLLM),
+//! Anthropic and Gemini HTTP adapters behind the [`LlmClient`] trait, with
+//! retries that honour server hints, a shared rate limiter, usage and cost
+//! accounting (metering) and recordings (cassettes).
 //!
-//! Everything that talks to a model goes through [`LlmClient`]. This crate
-//! must never log or return an API key, never put the caller's stage label
-//! into prompt text, and never reach the network except the configured
-//! endpoint.
+//! The trait, the request and response values, structured output, the tool
+//! loop and token counting live in `sashiko-llm-core` (re-exported here so
+//! callers keep one import path); the scripted fake server lives in
+//! `sashiko-llm-fake`. This crate must never log or return an API key,
+//! never put the caller's stage label into prompt text, and never reach the
+//! network except the configured endpoint.
 
 mod anthropic;
-pub mod budget;
 pub mod cassette;
 pub mod config;
 pub mod cost;
-pub mod error;
-pub mod fake;
 mod gemini;
 mod http;
 pub mod metered;
 mod openai;
 pub mod ratelimit;
 pub mod retry;
-pub mod schema;
-pub mod structured;
-pub mod tokens;
-pub mod tool_loop;
-pub mod types;
+
+pub use sashiko_llm_core::{budget, error, schema, structured, tokens, tool_loop, types};
 
 use std::sync::Arc;
 
 pub use anthropic::ANTHROPIC_VERSION;
-pub use budget::{fit_to_budget, ContextPart, FittedContext};
 pub use cassette::{wrap_from_env, CassetteClient, CassetteMode};
 pub use config::{
     JsonMode, MaxTokensField, Price, ProviderConfig, ProviderKind, RateLimitConfig, RetryConfig,
     Secret,
 };
 pub use cost::{StageUsage, UsageLedger, UsageReport};
-pub use error::{LlmError, Origin};
 pub use gemini::to_gemini_schema;
-pub use http::STAGE_HEADER;
 pub use metered::MeteredClient;
-pub use structured::{chat_structured, StructuredAnswer};
-pub use tool_loop::{
-    run_tool_loop, LoopStop, SourceLines, ToolBudget, ToolExecutor, ToolLoopOutcome, ToolOutput,
+pub use sashiko_llm_core::{
+    chat_structured, fit_to_budget, run_tool_loop, ChatRequest, ChatResponse, ContentBlock,
+    ContextPart, FittedContext, LlmClient, LlmError, LoopStop, Message, Origin, ResponseSchema,
+    Role, SourceLines, StopReason, StructuredAnswer, ToolBudget, ToolCall, ToolExecutor,
+    ToolLoopOutcome, ToolOutput, ToolSpec, Usage, STAGE_HEADER,
 };
-pub use types::{
-    ChatRequest, ChatResponse, ContentBlock, Message, ResponseSchema, Role, StopReason, ToolCall,
-    ToolSpec, Usage,
-};
-
-/// A chat model behind some wire protocol.
-#[async_trait::async_trait]
-pub trait LlmClient: Send + Sync {
-    /// `openai`, `anthropic` or `gemini`.
-    fn provider(&self) -> &str;
-    fn model(&self) -> &str;
-    /// The base URL; never contains a key.
-    fn endpoint(&self) -> String;
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError>;
-}
 
 /// Builds a client for `config`.
 pub fn connect(config: &ProviderConfig) -> Result<Arc<dyn LlmClient>, LlmError> {

@@ -7,11 +7,11 @@ mod support;
 use std::path::Path;
 use std::sync::Arc;
 
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_llm::{
     chat_structured, connect, CassetteClient, CassetteMode, ChatRequest, LlmClient, LlmError,
     ProviderKind,
 };
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use serde_json::json;
 
 fn stage_request(stage: &str, question: &str) -> ChatRequest {

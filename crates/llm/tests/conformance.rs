@@ -6,11 +6,11 @@ mod support;
 
 use std::time::Duration;
 
-use sashiko_llm::fake::{FakeAnswer, FakeErrorKind, FakeLlmServer, FakeScript};
 use sashiko_llm::{
     chat_structured, connect, ChatRequest, ContentBlock, LlmError, Message, ProviderKind, Role,
     StopReason,
 };
+use sashiko_llm_fake::{FakeAnswer, FakeErrorKind, FakeLlmServer, FakeScript};
 use serde_json::json;
 use support::{check_golden, config, findings_schema, representative_request, ALL};
 

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use sashiko_llm::fake::{FakeAnswer, FakeErrorKind, FakeLlmServer, FakeScript};
 use sashiko_llm::{
     chat_structured, connect, ChatRequest, LlmError, ProviderConfig, ProviderKind, RetryConfig,
     StopReason,
 };
+use sashiko_llm_fake::{FakeAnswer, FakeErrorKind, FakeLlmServer, FakeScript};
 use serde_json::{json, Value};
 
 fn schema() -> Value {

@@ -7,8 +7,8 @@ mod support;
 
 use std::time::Duration;
 
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_llm::{connect, ChatRequest, LlmError, ProviderKind, RetryConfig};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use tokio::time::Instant;
 
 fn request(stage: &str) -> ChatRequest {

@@ -5,8 +5,8 @@ mod support;
 
 use std::path::Path;
 
-use sashiko_llm::fake::{FakeLlmServer, FakeScript};
 use sashiko_llm::{chat_structured, connect, ChatRequest, ProviderKind};
+use sashiko_llm_fake::{FakeLlmServer, FakeScript};
 
 fn example() -> FakeScript {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake_script.toml");

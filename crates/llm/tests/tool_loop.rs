@@ -6,11 +6,11 @@ mod support;
 
 use std::time::Duration;
 
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use sashiko_llm::{
     connect, run_tool_loop, ChatRequest, ContentBlock, LoopStop, ProviderKind, Role, ToolBudget,
     ToolExecutor,
 };
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use serde_json::{json, Value};
 
 struct Files;

@@ -4,14 +4,36 @@
 //! line range overlaps a hunk of that file in the post-patch numbering
 //! (context lines count: a bug can sit next to the change). This module
 //! also renders a diff with post-patch line numbers for the model.
+//!
+//! The diff itself is read by `sashiko_mail::diff`, the one patch model of
+//! the project: this module must never parse hunk headers of its own.
 
 use std::collections::BTreeMap;
+
+use sashiko_mail::diff::{self as patch_model, FileDiff, Hunk};
 
 /// The post-patch line span of one hunk: `[start, end]` inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HunkSpan {
     pub start: u32,
     pub end: u32,
+}
+
+impl HunkSpan {
+    /// The post-patch span of `hunk` (a pure deletion hunk gets the line it
+    /// sits at).
+    pub fn of(hunk: &Hunk) -> HunkSpan {
+        let start = hunk.new_start;
+        let last = if hunk.new_lines == 0 {
+            start
+        } else {
+            start + hunk.new_lines - 1
+        };
+        HunkSpan {
+            start: start.max(1),
+            end: last.max(1),
+        }
+    }
 }
 
 /// Per file (post-patch path, also indexed by pre-patch path), the hunks.
@@ -21,23 +43,33 @@ pub struct PatchLines {
 }
 
 impl PatchLines {
-    /// Read the hunk headers of a unified diff. Lines that are not diff
-    /// syntax are ignored; a malformed hunk header is skipped.
+    /// The hunks of a unified diff. Text that is not diff syntax is
+    /// ignored; a malformed hunk header is skipped.
     pub fn from_diff(diff: &str) -> PatchLines {
+        let (files, _diagnostics) = patch_model::parse(diff);
+        PatchLines::from_files(&files)
+    }
+
+    /// The hunks of an already parsed diff.
+    pub fn from_files(files: &[FileDiff]) -> PatchLines {
         let mut lines = PatchLines::default();
-        let mut paths: Vec<String> = Vec::new();
-        for line in diff.lines() {
-            if let Some(rest) = line.strip_prefix("diff --git ") {
-                paths = git_header_paths(rest);
-            } else if let Some(path) = line.strip_prefix("--- ") {
-                push_path(&mut paths, path);
-            } else if let Some(path) = line.strip_prefix("+++ ") {
-                push_path(&mut paths, path);
-            } else if line.starts_with("@@ ") {
-                if let Some(span) = parse_hunk_header(line) {
-                    for path in &paths {
-                        lines.files.entry(path.clone()).or_default().push(span);
-                    }
+        for file in files {
+            let mut paths: Vec<&str> = Vec::new();
+            for path in [file.new_path.as_deref(), file.old_path.as_deref()]
+                .into_iter()
+                .flatten()
+            {
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
+            for hunk in &file.hunks {
+                for path in &paths {
+                    lines
+                        .files
+                        .entry((*path).to_owned())
+                        .or_default()
+                        .push(HunkSpan::of(hunk));
                 }
             }
         }
@@ -67,62 +99,13 @@ impl PatchLines {
     }
 }
 
+/// A path as a finding may cite it (`b/mm/x.c`, `./mm/x.c`).
 fn normalise_path(path: &str) -> &str {
     let path = path.trim();
     path.strip_prefix("a/")
         .or_else(|| path.strip_prefix("b/"))
         .or_else(|| path.strip_prefix("./"))
         .unwrap_or(path)
-}
-
-fn push_path(paths: &mut Vec<String>, raw: &str) {
-    let raw = raw.split('\t').next().unwrap_or(raw).trim();
-    if raw == "/dev/null" {
-        return;
-    }
-    let path = normalise_path(raw).to_owned();
-    if !paths.contains(&path) {
-        paths.push(path);
-    }
-}
-
-fn git_header_paths(rest: &str) -> Vec<String> {
-    // "a/old b/new": split at " b/" (paths with spaces are rare in kernel trees).
-    match rest.find(" b/") {
-        Some(split) => {
-            let old = normalise_path(&rest[..split]).to_owned();
-            let new = normalise_path(&rest[split + 1..]).to_owned();
-            if old == new {
-                vec![new]
-            } else {
-                vec![new, old]
-            }
-        }
-        None => Vec::new(),
-    }
-}
-
-/// `@@ -a,b +c,d @@ ...` -> post-patch span `[c, c+d-1]` (a pure deletion
-/// hunk gets the line it sits at).
-pub fn parse_hunk_header(line: &str) -> Option<HunkSpan> {
-    let inner = line.strip_prefix("@@ ")?;
-    let end = inner.find(" @@")?;
-    let new_part = inner[..end]
-        .split_whitespace()
-        .find(|part| part.starts_with('+'))?;
-    let (start, count) = parse_range(&new_part[1..])?;
-    let last = if count == 0 { start } else { start + count - 1 };
-    Some(HunkSpan {
-        start: start.max(1),
-        end: last.max(1),
-    })
-}
-
-fn parse_range(text: &str) -> Option<(u32, u32)> {
-    match text.split_once(',') {
-        Some((start, count)) => Some((start.parse().ok()?, count.parse().ok()?)),
-        None => Some((text.parse().ok()?, 1)),
-    }
 }
 
 /// What a line of a unified diff is.
@@ -148,6 +131,8 @@ pub struct DiffLine<'a> {
     pub file: &'a str,
     pub new_line: Option<u32>,
     pub kind: LineKind,
+    /// On a `@@` line: the hunk's first post-patch line.
+    pub hunk_start: Option<u32>,
 }
 
 impl<'a> DiffLine<'a> {
@@ -158,45 +143,49 @@ impl<'a> DiffLine<'a> {
 }
 
 /// Walk a unified diff once, numbering context and added lines in the
-/// post-patch file. The one diff walker of the reviewer and its renderers.
+/// post-patch file. The one diff walker of the reviewer and its renderers;
+/// which line is what comes from the patch model, so lines past a hunk's
+/// stated length (a mail signature, prose) are headers, not code.
 pub fn diff_lines(diff: &str) -> Vec<DiffLine<'_>> {
-    let mut out = Vec::new();
-    let mut file = "";
-    let mut next: Option<u32> = None;
-    for text in diff.lines() {
-        let (kind, new_line) = if text.starts_with("diff --git ") {
-            next = None;
-            (LineKind::Header, None)
-        } else if let Some(path) = text.strip_prefix("+++ ") {
-            let path = path.split('\t').next().unwrap_or(path);
-            file = path.strip_prefix("b/").unwrap_or(path);
-            next = None;
-            (LineKind::Header, None)
-        } else if text.starts_with("@@ ") {
-            next = parse_hunk_header(text).map(|span| span.start);
-            (LineKind::Header, None)
-        } else if let Some(number) = next {
-            match text.as_bytes().first() {
-                Some(b'-') => (LineKind::Removed, None),
-                Some(b'\\') => (LineKind::Marker, None),
-                Some(b'+') => {
-                    next = Some(number + 1);
-                    (LineKind::Added, Some(number))
-                }
-                _ => {
-                    next = Some(number + 1);
-                    (LineKind::Context, Some(number))
+    let mut out: Vec<DiffLine<'_>> = diff
+        .lines()
+        .map(|text| DiffLine {
+            text,
+            file: "",
+            new_line: None,
+            kind: LineKind::Header,
+            hunk_start: None,
+        })
+        .collect();
+    let (files, _diagnostics) = patch_model::parse(diff);
+    for file in &files {
+        for hunk in &file.hunks {
+            if let Some(header) = out.get_mut(hunk.header_line) {
+                header.hunk_start = Some(hunk.new_start);
+            }
+            for (offset, line) in hunk.lines.iter().enumerate() {
+                if let Some(out) = out.get_mut(hunk.header_line + 1 + offset) {
+                    out.kind = match line.kind {
+                        patch_model::LineKind::Context => LineKind::Context,
+                        patch_model::LineKind::Added => LineKind::Added,
+                        patch_model::LineKind::Removed => LineKind::Removed,
+                        patch_model::LineKind::NoNewline => LineKind::Marker,
+                    };
+                    out.new_line = line.new_line;
                 }
             }
-        } else {
-            (LineKind::Header, None)
-        };
-        out.push(DiffLine {
-            text,
-            file,
-            new_line,
-            kind,
-        });
+        }
+    }
+    // Each line belongs to the file of the last `+++` header above it.
+    let mut file = "";
+    for line in &mut out {
+        if line.kind == LineKind::Header {
+            if let Some(path) = line.text.strip_prefix("+++ ") {
+                let path = path.split('\t').next().unwrap_or(path);
+                file = path.strip_prefix("b/").unwrap_or(path);
+            }
+        }
+        line.file = file;
     }
     out
 }
@@ -267,16 +256,24 @@ rename to new.c
     }
 
     #[test]
-    fn hunk_headers_parse() {
+    fn hunk_spans_come_from_the_patch_model() {
         let cases = [
-            ("@@ -1,3 +1,4 @@", Some((1, 4))),
-            ("@@ -5 +5 @@ f()", Some((5, 5))),
-            ("@@ -3,2 +2,0 @@", Some((2, 2))),
-            ("@@ broken @@", None),
+            ("@@ -1,3 +1,4 @@\n a\n+b\n c\n d\n", vec![(1, 4)]),
+            ("@@ -5 +5 @@ f()\n-x\n+y\n", vec![(5, 5)]),
+            ("@@ -3,2 +2,0 @@\n-x\n-y\n", vec![(2, 2)]),
+            ("@@ broken @@\n a\n", vec![]),
         ];
-        for (header, expected) in cases {
-            let got = parse_hunk_header(header).map(|span| (span.start, span.end));
-            assert_eq!(got, expected, "{header}");
+        for (hunks, expected) in cases {
+            let diff = format!("--- a/x.c\n+++ b/x.c\n{hunks}");
+            let lines = PatchLines::from_diff(&diff);
+            let got: Vec<(u32, u32)> = lines
+                .files
+                .get("x.c")
+                .into_iter()
+                .flatten()
+                .map(|span| (span.start, span.end))
+                .collect();
+            assert_eq!(got, expected, "{hunks}");
         }
     }
 

@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use crate::anchor::{diff_lines, parse_hunk_header, LineKind, PatchLines};
+use crate::anchor::{diff_lines, LineKind, PatchLines};
 
 /// What a snippet is, as `context = [...]` in the stage manifest names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -187,9 +187,7 @@ pub fn changed_lines(diff: &str, file: &str) -> Vec<u32> {
         .filter(|line| line.file == file)
         .filter_map(|line| match line.kind {
             LineKind::Added => line.new_line,
-            LineKind::Header if line.text.starts_with("@@ ") => {
-                parse_hunk_header(line.text).map(|span| span.start)
-            }
+            LineKind::Header => line.hunk_start,
             _ => None,
         })
         .collect();

@@ -8,11 +8,15 @@
 //! Applying the patches in order moves those identities along, so a line a
 //! finding cites after patch `k` can be followed to the end of the series:
 //! still there, or removed by patch `j` (and then perhaps re-added with the
-//! same text, e.g. when code moves). Pure: values in, values out.
+//! same text, e.g. when code moves). Pure: values in, values out. The
+//! diffs are read by `sashiko_mail::diff`; this module never parses diff
+//! syntax itself.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::anchor::parse_hunk_header;
+pub use sashiko_mail::diff::FileDiff;
+use sashiko_mail::diff::{Hunk, LineKind};
+
 use crate::finding::Finding;
 use crate::series::ReviewSeries;
 
@@ -133,7 +137,7 @@ impl FileState {
         let mut new = Vec::new();
         let mut consumed = 0u32;
         for hunk in hunks {
-            let before = if hunk.old_count == 0 {
+            let before = if hunk.old_lines == 0 {
                 hunk.old_start
             } else {
                 hunk.old_start.saturating_sub(1)
@@ -146,11 +150,9 @@ impl FileState {
             consumed = before;
             let mut new_line = hunk.new_start;
             for line in &hunk.lines {
-                // The marker is one whole character (a line may start
-                // with a multi-byte one: then it is no marker).
-                let (marker, text) = line.split_at(line.chars().next().map_or(0, char::len_utf8));
-                match marker {
-                    "+" => {
+                let text = line.text.as_str();
+                match line.kind {
+                    LineKind::Added => {
                         new.push(Item::Line {
                             origin: Origin::Added {
                                 patch,
@@ -160,7 +162,7 @@ impl FileState {
                         });
                         new_line += 1;
                     }
-                    "-" => {
+                    LineKind::Removed => {
                         let Some(origin) = take_one(&mut old) else {
                             self.items = new;
                             return Some(past_end());
@@ -168,7 +170,8 @@ impl FileState {
                         self.removed.insert(origin.0, (text.to_owned(), patch));
                         consumed += 1;
                     }
-                    _ => {
+                    LineKind::NoNewline => {}
+                    LineKind::Context => {
                         let Some((origin, _)) = take_one(&mut old) else {
                             self.items = new;
                             return Some(past_end());
@@ -231,122 +234,9 @@ fn take_one(old: &mut VecDeque<Item>) -> Option<(Origin, Option<String>)> {
     }
 }
 
-/// One hunk of a file diff.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hunk {
-    pub old_start: u32,
-    pub old_count: u32,
-    pub new_start: u32,
-    pub lines: Vec<String>,
-}
-
-/// The part of a diff about one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileDiff {
-    /// Pre-patch path; `None` for a new file.
-    pub old_path: Option<String>,
-    /// Post-patch path; `None` for a deleted file.
-    pub new_path: Option<String>,
-    pub hunks: Vec<Hunk>,
-}
-
-/// Split a unified diff into file diffs. Lines outside hunks that are not
-/// file headers are ignored.
+/// The file diffs of a unified diff, as the patch model reads them.
 pub fn file_diffs(diff: &str) -> Vec<FileDiff> {
-    let mut files: Vec<FileDiff> = Vec::new();
-    let mut old_path: Option<Option<String>> = None;
-    let mut rename: (Option<String>, Option<String>) = (None, None);
-    let mut remaining = (0u32, 0u32);
-    let flush_rename = |rename: &mut (Option<String>, Option<String>),
-                        files: &mut Vec<FileDiff>| {
-        if let (Some(from), Some(to)) = std::mem::take(rename) {
-            files.push(FileDiff {
-                old_path: Some(from),
-                new_path: Some(to),
-                hunks: Vec::new(),
-            });
-        }
-    };
-    for line in diff.lines() {
-        if remaining != (0, 0) {
-            if let Some(hunk) = files.last_mut().and_then(|f| f.hunks.last_mut()) {
-                match line.as_bytes().first() {
-                    Some(b'-') => remaining.0 = remaining.0.saturating_sub(1),
-                    Some(b'+') => remaining.1 = remaining.1.saturating_sub(1),
-                    Some(b'\\') => continue,
-                    _ => {
-                        remaining.0 = remaining.0.saturating_sub(1);
-                        remaining.1 = remaining.1.saturating_sub(1);
-                    }
-                }
-                hunk.lines.push(if line.is_empty() {
-                    " ".to_owned()
-                } else {
-                    line.to_owned()
-                });
-                continue;
-            }
-        }
-        if line.starts_with("diff --git ") {
-            flush_rename(&mut rename, &mut files);
-        } else if let Some(path) = line.strip_prefix("rename from ") {
-            rename.0 = Some(path.trim().to_owned());
-        } else if let Some(path) = line.strip_prefix("rename to ") {
-            rename.1 = Some(path.trim().to_owned());
-        } else if let Some(path) = line.strip_prefix("--- ") {
-            old_path = Some(header_path(path));
-        } else if let Some(path) = line.strip_prefix("+++ ") {
-            rename = (None, None);
-            files.push(FileDiff {
-                old_path: old_path.take().unwrap_or(None),
-                new_path: header_path(path),
-                hunks: Vec::new(),
-            });
-        } else if line.starts_with("@@ ") {
-            let (Some(file), Some((old_start, old_count, new_start, new_count))) =
-                (files.last_mut(), hunk_numbers(line))
-            else {
-                continue;
-            };
-            file.hunks.push(Hunk {
-                old_start,
-                old_count,
-                new_start,
-                lines: Vec::new(),
-            });
-            remaining = (old_count, new_count);
-        }
-    }
-    flush_rename(&mut rename, &mut files);
-    files
-}
-
-fn header_path(raw: &str) -> Option<String> {
-    let raw = raw.split('\t').next().unwrap_or(raw).trim();
-    if raw == "/dev/null" {
-        return None;
-    }
-    let path = raw
-        .strip_prefix("a/")
-        .or_else(|| raw.strip_prefix("b/"))
-        .unwrap_or(raw);
-    Some(path.to_owned())
-}
-
-fn hunk_numbers(line: &str) -> Option<(u32, u32, u32, u32)> {
-    let inner = line.strip_prefix("@@ ")?;
-    let inner = &inner[..inner.find(" @@")?];
-    let mut parts = inner.split_whitespace();
-    let range = |text: &str| -> Option<(u32, u32)> {
-        match text.split_once(',') {
-            Some((start, count)) => Some((start.parse().ok()?, count.parse().ok()?)),
-            None => Some((text.parse().ok()?, 1)),
-        }
-    };
-    let (old_start, old_count) = range(parts.next()?.strip_prefix('-')?)?;
-    let (new_start, new_count) = range(parts.next()?.strip_prefix('+')?)?;
-    parse_hunk_header(line)?;
-    Some((old_start, old_count, new_start, new_count))
+    sashiko_mail::diff::parse(diff).0
 }
 
 /// Every file the series touches, after each of its patches.
@@ -378,7 +268,7 @@ impl SeriesStates {
                 };
                 let mut state = state;
                 if let Some(note) = state.apply(patch.index, &file.hunks) {
-                    states.notes.push(format!("{note} of {}", display(&file)));
+                    states.notes.push(format!("{note} of {}", file.path()));
                 }
                 match file.new_path {
                     Some(path) => {
@@ -427,13 +317,6 @@ impl SeriesStates {
         }
         path
     }
-}
-
-fn display(file: &FileDiff) -> String {
-    file.new_path
-        .clone()
-        .or_else(|| file.old_path.clone())
-        .unwrap_or_default()
 }
 
 /// A line worth tracking: blank lines and lone braces say nothing.

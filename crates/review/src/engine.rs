@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
-use sashiko_llm::tokens::TokenCounter;
-use sashiko_llm::{chat_structured, LlmClient, LlmError, Usage};
+use sashiko_llm_core::tokens::TokenCounter;
+use sashiko_llm_core::{chat_structured, LlmClient, LlmError, Usage};
 use serde::Serialize;
 
 use crate::anchor::PatchLines;
@@ -852,7 +852,7 @@ async fn ask_stage(
 async fn ask_findings(
     client: &dyn LlmClient,
     stage: &StageDef,
-    request: &sashiko_llm::ChatRequest,
+    request: &sashiko_llm_core::ChatRequest,
     options: &ReviewOptions,
     tools: Option<&toolstage::ToolStage<'_>>,
 ) -> Result<(Vec<Finding>, StageReport, bool), ReviewError> {
@@ -929,7 +929,7 @@ async fn ask_findings(
 }
 
 /// The canary is the only `SASHIKO-CANARY-` token in the system prompt.
-pub(crate) fn canary_of(request: &sashiko_llm::ChatRequest) -> String {
+pub(crate) fn canary_of(request: &sashiko_llm_core::ChatRequest) -> String {
     request
         .system
         .split_whitespace()
@@ -962,7 +962,7 @@ pub(crate) fn millis(duration: std::time::Duration) -> u64 {
 async fn decide_with_one_repair(
     client: &dyn LlmClient,
     stage: &StageDef,
-    request: &sashiko_llm::ChatRequest,
+    request: &sashiko_llm_core::ChatRequest,
     answer_text: &str,
     claims: Vec<crate::wire::WireLitmusClaim>,
     report: &mut StageReport,
@@ -973,12 +973,14 @@ async fn decide_with_one_repair(
         let mut follow_up = request.clone();
         follow_up
             .messages
-            .push(sashiko_llm::Message::assistant_text(answer_text.to_owned()));
+            .push(sashiko_llm_core::Message::assistant_text(
+                answer_text.to_owned(),
+            ));
         follow_up
             .messages
-            .push(sashiko_llm::Message::user_text(ordering::repair_message(
-                &results.unparsable,
-            )));
+            .push(sashiko_llm_core::Message::user_text(
+                ordering::repair_message(&results.unparsable),
+            ));
         let answer = chat_structured(client, &follow_up)
             .await
             .map_err(|error| stage_error(client, stage, error))?;

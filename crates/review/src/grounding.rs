@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use sashiko_llm::SourceLines;
+use sashiko_llm_core::SourceLines;
 
 use crate::context::ContextSnippet;
 use crate::finding::Finding;

@@ -3,7 +3,7 @@
 //!
 //! Architecture invariant: this crate performs no IO of its own except
 //! loading a prompt directory on request ([`prompts::PromptSet::load`]) and
-//! talking to a model through the [`sashiko_llm::LlmClient`] trait object it
+//! talking to a model through the [`sashiko_llm_core::LlmClient`] trait object it
 //! is given. Patch text is untrusted: it reaches the model only inside
 //! nonce-delimited blocks, and the model's answer is parsed as data.
 

@@ -2,7 +2,7 @@
 //! prefix (system, series, shared context) is built once and identical for
 //! every stage, so prompt caching pays for it once; a stage's own context
 //! kinds follow the prefix. Every part goes through
-//! [`sashiko_llm::fit_to_budget`], lowest priority left out first. A series
+//! [`sashiko_llm_core::fit_to_budget`], lowest priority left out first. A series
 //! too large for the smallest stage budget is split into chunks by file
 //! (each reviewed separately), and a single file section still too large is
 //! shortened with a note: nothing is ever cut silently. Commit messages
@@ -14,8 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sashiko_llm::tokens::TokenCounter;
-use sashiko_llm::{fit_to_budget, ContextPart};
+use sashiko_llm_core::tokens::TokenCounter;
+use sashiko_llm_core::{fit_to_budget, ContextPart};
 use serde::{Deserialize, Serialize};
 
 use crate::anchor::PatchLines;

@@ -7,7 +7,7 @@
 //! markers carry a per-review random nonce the patch author cannot know.
 
 use rand::Rng;
-use sashiko_llm::{ChatRequest, Message};
+use sashiko_llm_core::{ChatRequest, Message};
 
 use crate::anchor::number_diff_lines;
 use crate::context::{ContextKind, ContextSnippet};

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use sashiko_llm::tokens::TokenCounter;
+use sashiko_llm_core::tokens::TokenCounter;
 
 use crate::budget_policy::ResolvedBudget;
 use crate::context::ContextSnippet;

@@ -1,5 +1,5 @@
 //! Stages that may call repository tools: the request offers the tools the
-//! manifest lists for the stage, `sashiko_llm::run_tool_loop` runs them
+//! manifest lists for the stage, `sashiko_llm_core::run_tool_loop` runs them
 //! within the stage's budget (turns, tokens, repeated calls), and then the
 //! stage gives its structured answer — the loop's last answer when it is
 //! valid, else one more request without tools that carries what the tools
@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use sashiko_llm::structured::extract_json;
-use sashiko_llm::{
+use sashiko_llm_core::structured::extract_json;
+use sashiko_llm_core::{
     chat_structured, run_tool_loop, ChatRequest, LlmClient, LlmError, LoopStop, Message,
     SourceLines, StructuredAnswer, ToolBudget, ToolExecutor, ToolOutput, ToolSpec,
 };
@@ -249,7 +249,7 @@ pub async fn ask_with_tools(
 fn valid_answer(text: &str, request: &ChatRequest) -> Option<Value> {
     let value = extract_json(text).ok()?;
     if let Some(schema) = &request.response_schema {
-        sashiko_llm::schema::validate(&value, &schema.schema).ok()?;
+        sashiko_llm_core::schema::validate(&value, &schema.schema).ok()?;
     }
     Some(value)
 }

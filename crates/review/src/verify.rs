@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use sashiko_llm::{chat_structured, LlmClient, LlmError};
+use sashiko_llm_core::{chat_structured, LlmClient, LlmError};
 use serde::Serialize;
 
 use crate::engine::{

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use sashiko_llm::{chat_structured, LlmClient};
+use sashiko_llm_core::{chat_structured, LlmClient};
 use serde::{Deserialize, Serialize};
 
 use crate::anchor::diff_lines;

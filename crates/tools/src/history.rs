@@ -9,7 +9,7 @@ use std::path::Path;
 use git2::{BlameOptions, Commit, DiffFormat, DiffOptions, Oid, Repository};
 use serde_json::Value;
 
-use sashiko_llm::ToolOutput;
+use sashiko_llm_core::ToolOutput;
 
 use crate::limits::ToolLimits;
 use crate::paths::normalise;

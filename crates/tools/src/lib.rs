@@ -1,7 +1,7 @@
 //! Read-only access to the reviewed repository, through git objects only.
 //!
 //! Two users: the model's sandboxed tools ([`RepoTools`]: read_file, grep,
-//! git_log, git_show, git_blame, behind `sashiko_llm::ToolExecutor`) and
+//! git_log, git_show, git_blame, behind `sashiko_llm_core::ToolExecutor`) and
 //! the up-front context gathering ([`gather`]) that reads the post-patch
 //! tree for the review's context snippets.
 //!

@@ -4,7 +4,7 @@
 use git2::{Oid, Repository};
 use serde_json::Value;
 
-use sashiko_llm::ToolOutput;
+use sashiko_llm_core::ToolOutput;
 
 use crate::limits::ToolLimits;
 use crate::repo_tools::{number_arg, source, string_arg};

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use git2::{Oid, Repository};
 use serde_json::{json, Value};
 
-use sashiko_llm::{SourceLines, ToolExecutor, ToolOutput, ToolSpec};
+use sashiko_llm_core::{SourceLines, ToolExecutor, ToolOutput, ToolSpec};
 
 use crate::limits::{cap_output, Spent, ToolLimits};
 use crate::paths::{self, Revision};

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use sashiko_llm::ToolSpec;
+use sashiko_llm_core::ToolSpec;
 
 use crate::repo_tools::tree_property;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use git2::Oid;
-use sashiko_llm::ToolExecutor;
+use sashiko_llm_core::ToolExecutor;
 use sashiko_tools::{Pins, RepoTools, ToolLimits};
 use serde_json::{json, Value};
 

@@ -1,7 +1,7 @@
 //! `sashiko fake-llm`: run the scripted fake LLM server for manual runs.
 //!
 //! Serves the OpenAI, Anthropic and Gemini wire protocols on one loopback
-//! port from a TOML or JSON script (see `sashiko_llm::fake::FakeScript`),
+//! port from a TOML or JSON script (see `sashiko_llm_fake::FakeScript`),
 //! prints the base URL for the chosen protocol and runs until interrupted.
 //! It must never listen on a non-loopback address.
 
@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sashiko_llm::fake::{FakeLlmServer, FakeScript};
 use sashiko_llm::ProviderKind;
+use sashiko_llm_fake::{FakeLlmServer, FakeScript};
 
 #[derive(clap::Args, Debug)]
 pub struct FakeLlmArgs {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sashiko_llm::fake::{FakeAnswer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeScript};
 use sashiko_store::Store;
 use serde_json::Value;
 

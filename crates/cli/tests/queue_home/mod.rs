@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use sashiko_llm::fake::FakeLlmServer;
+use sashiko_llm_fake::FakeLlmServer;
 use serde_json::Value;
 
 const SHORT_RETRIES: &str =

@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
-use sashiko_llm::fake::FakeLlmServer;
 use sashiko_llm::{
     ChatRequest, ContentBlock, Message, ProviderConfig, ProviderKind, RetryConfig, Role, ToolSpec,
 };
+use sashiko_llm_fake::FakeLlmServer;
 use serde_json::{json, Value};
 
 pub const ALL: [ProviderKind; 3] = [

@@ -280,6 +280,24 @@ impl<'t> Parser<'t> {
                 }
             } else if resync && !line.starts_with("diff ") && self.hunk_follows() {
                 self.position += 1;
+            } else if !file.hunks.is_empty()
+                && !line.starts_with("diff ")
+                && !line.starts_with("--- ")
+                && self.hunk_follows()
+            {
+                // A hunk whose header counts fewer lines than it has (a
+                // hand-edited patch): say so and go on with the next hunk
+                // of this file rather than losing it.
+                self.diagnostics.push(Diagnostic::warning(
+                    DiagnosticKind::MalformedDiff,
+                    format!(
+                        "diff line {} follows a complete hunk of {} but is no hunk or file header; skipped up to the next hunk",
+                        self.position + 1,
+                        file.path()
+                    ),
+                ));
+                resync = true;
+                self.position += 1;
             } else {
                 break;
             }

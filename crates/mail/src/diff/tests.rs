@@ -166,6 +166,17 @@ fn truncated_hunk_is_a_diagnostic_not_a_loss() {
 }
 
 #[test]
+fn undercounted_hunk_header_keeps_the_next_hunk() {
+    // The first header says 2 old/2 new lines; the hunk has one more.
+    let text = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n d\n@@ -10,1 +10,1 @@\n-e\n+f\n-- \n2.40.0\n";
+    let (files, diagnostics) = parse(text);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].hunks.len(), 2);
+    assert_eq!(files[0].hunks[1].lines[1].new_line, Some(10));
+}
+
+#[test]
 fn finds_where_the_diff_starts() {
     assert_eq!(
         first_diff_line("msg\n---\n x | 1\n\ndiff --git a/x b/x\n"),

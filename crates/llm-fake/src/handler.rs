@@ -10,11 +10,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::{
+use crate::{
     anthropic, gemini, lock, openai, FakeAnswer, FakeErrorKind, FakeProtocol, FakeState,
     RecordedRequest, Reply,
 };
-use crate::http::STAGE_HEADER;
+use sashiko_llm_core::STAGE_HEADER;
 
 pub(super) async fn openai(
     State(state): State<Arc<FakeState>>,
@@ -109,7 +109,7 @@ async fn handle<P: FakeProtocol>(
         let (status, extra, body) = P::error(FakeErrorKind::BadRequest, None, problem);
         return respond(status, extra, body.to_string());
     }
-    let offers_tools = super::tools::offers_tools(P::KIND, &json);
+    let offers_tools = crate::tools::offers_tools(P::KIND, &json);
     let answer = lock(&state.script).next_answer_for(&stage, &facts.tool_results, offers_tools);
     let Some(mut answer) = answer else {
         let message = format!("the fake LLM has no answer scripted for stage {stage:?}");

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{FakeErrorKind, FakeProtocol, FakeUsage, Reply, RequestFacts};
-use crate::config::ProviderKind;
+use crate::{FakeErrorKind, FakeProtocol, FakeUsage, Reply, RequestFacts};
+use sashiko_llm_core::ProviderKind;
 
 pub(crate) struct OpenAi;
 

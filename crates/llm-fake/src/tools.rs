@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::config::ProviderKind;
+use sashiko_llm_core::ProviderKind;
 
 /// Does the request declare at least one tool the model may choose to
 /// call? (Anthropic's forced tool for structured output does not count.)

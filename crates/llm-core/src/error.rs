@@ -8,7 +8,8 @@
 use std::fmt;
 use std::time::Duration;
 
-/// Where a request went: printed at the start of every error.
+/// Where a request went: printed at the start of every error (boxed in
+/// [`LlmError`] so the error stays small enough to return by value).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
     pub provider: String,
@@ -29,10 +30,10 @@ impl fmt::Display for Origin {
 }
 
 /// Longest response body quoted in an error.
-pub(crate) const MAX_BODY_IN_ERROR: usize = 300;
+pub const MAX_BODY_IN_ERROR: usize = 300;
 
 /// Shortens a response body for an error message, on a char boundary.
-pub(crate) fn short_body(body: &str) -> String {
+pub fn short_body(body: &str) -> String {
     let body = sashiko_safetext::redact_text(body.trim());
     let body = body.as_str();
     if body.len() <= MAX_BODY_IN_ERROR {
@@ -51,11 +52,11 @@ pub enum LlmError {
     Config { provider: String, detail: String },
 
     #[error("{origin}: request failed: {detail}")]
-    Transport { origin: Origin, detail: String },
+    Transport { origin: Box<Origin>, detail: String },
 
     #[error("{origin}: HTTP {status}: {body}")]
     Http {
-        origin: Origin,
+        origin: Box<Origin>,
         status: u16,
         body: String,
         /// Wait the server asked for, if any.
@@ -64,21 +65,21 @@ pub enum LlmError {
 
     #[error("{origin}: quota or spending limit exhausted (HTTP {status}), not retrying: {body}")]
     QuotaExhausted {
-        origin: Origin,
+        origin: Box<Origin>,
         status: u16,
         body: String,
     },
 
     #[error("{origin}: gave up after {attempts} attempts and {waited:?} of waiting: {last}")]
     RetriesExhausted {
-        origin: Origin,
+        origin: Box<Origin>,
         attempts: u32,
         waited: Duration,
         last: Box<LlmError>,
     },
 
     #[error("{origin}: cannot decode the response: {detail}")]
-    Decode { origin: Origin, detail: String },
+    Decode { origin: Box<Origin>, detail: String },
 
     #[error("stage {stage}: {provider} model {model} gave no valid structured answer: {detail}")]
     InvalidStructuredOutput {
@@ -91,7 +92,7 @@ pub enum LlmError {
     #[error("stage {stage}: {origin}: budget exhausted: {detail}")]
     BudgetExhausted {
         stage: String,
-        origin: Origin,
+        origin: Box<Origin>,
         detail: String,
     },
 
@@ -99,7 +100,7 @@ pub enum LlmError {
     #[error("cassette {path}: {detail} ({origin})")]
     Cassette {
         path: String,
-        origin: Origin,
+        origin: Box<Origin>,
         detail: String,
     },
 }

@@ -30,8 +30,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::config::ProviderKind;
-use crate::tokens::estimate_text;
+use sashiko_llm_core::tokens::estimate_text;
+use sashiko_llm_core::ProviderKind;
 
 /// One request the fake received.
 #[derive(Clone, Debug, Serialize)]
