@@ -3,7 +3,7 @@
 //! series from a new one), and from the end state back to the patch of the
 //! series that last touched a line (to anchor a report to that patch).
 
-use sashiko_review::anchor::{parse_hunk_header, PatchLines};
+use sashiko_review::anchor::PatchLines;
 use sashiko_review::ReviewSeries;
 
 use crate::snapshot::Region;
@@ -104,52 +104,25 @@ pub fn attribute(series: &ReviewSeries, file: &str, end_line: u32) -> Option<(u3
     None
 }
 
-/// Through one patch's hunks of `file`: the pre-patch number of post-patch
-/// line `new` (which no hunk covers, so it only moved).
+/// Through one patch's hunks of `file` (read by the patch model,
+/// `sashiko_mail::diff`): the pre-patch number of post-patch line `new`
+/// (which no hunk covers, so it only moved).
 fn new_to_old(diff: &str, file: &str, new: u32) -> Option<u32> {
+    let (files, _diagnostics) = sashiko_mail::diff::parse(diff);
     let mut shift: i64 = 0;
-    let mut in_file = false;
-    for line in diff.lines() {
-        if let Some(path) = line.strip_prefix("+++ ") {
-            let path = path.split('\t').next().unwrap_or(path);
-            in_file = path.strip_prefix("b/").unwrap_or(path) == file;
-        } else if line.starts_with("diff --git ") {
-            in_file = false;
-        } else if in_file && line.starts_with("@@ ") {
-            let (old_start, old_count) = old_range(line)?;
-            let span = parse_hunk_header(line)?;
-            let new_count = if span.end >= span.start && !is_empty_new(line) {
-                span.end - span.start + 1
-            } else {
-                0
-            };
-            if new < span.start {
-                break;
-            }
-            shift = i64::from(old_start) + i64::from(old_count)
-                - (i64::from(span.start) + i64::from(new_count));
+    let hunks = files
+        .iter()
+        .filter(|diff| diff.new_path.as_deref() == Some(file))
+        .flat_map(|diff| &diff.hunks);
+    for hunk in hunks {
+        let new_start = hunk.new_start.max(1);
+        if new < new_start {
+            break;
         }
+        shift = i64::from(hunk.old_start) + i64::from(hunk.old_lines)
+            - (i64::from(new_start) + i64::from(hunk.new_lines));
     }
     u32::try_from(i64::from(new) + shift).ok()
-}
-
-fn old_range(header: &str) -> Option<(u32, u32)> {
-    let inner = header.strip_prefix("@@ ")?;
-    let old = inner
-        .split_whitespace()
-        .find(|part| part.starts_with('-'))?;
-    let old = &old[1..];
-    Some(match old.split_once(',') {
-        Some((start, count)) => (start.parse().ok()?, count.parse().ok()?),
-        None => (old.parse().ok()?, 1),
-    })
-}
-
-fn is_empty_new(header: &str) -> bool {
-    header
-        .split_whitespace()
-        .find(|part| part.starts_with('+'))
-        .is_some_and(|part| part.ends_with(",0"))
 }
 
 #[cfg(test)]
