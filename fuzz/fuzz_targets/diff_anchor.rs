@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sashiko_review::anchor::{diff_lines, number_diff_lines, parse_hunk_header, PatchLines};
+use sashiko_review::anchor::{diff_lines, number_diff_lines, HunkSpan, PatchLines};
 use sashiko_review::endstate::{self, SeriesStates};
 use sashiko_review::{Finding, ReviewPatch, ReviewSeries, Severity};
 
@@ -40,12 +40,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = line.content();
         }
         let _ = number_diff_lines(diff);
-        for raw in diff.lines() {
-            if let Some(span) = parse_hunk_header(raw) {
+        for file in endstate::file_diffs(diff) {
+            for hunk in &file.hunks {
+                let span = HunkSpan::of(hunk);
                 assert!(span.start <= span.end);
             }
         }
-        let _ = endstate::file_diffs(diff);
         let _ = sashiko_review::plan::file_sections(diff);
         let _ = sashiko_review::context::changed_lines(diff, "f.c");
     }

@@ -27,7 +27,7 @@ impl HunkSpan {
         let last = if hunk.new_lines == 0 {
             start
         } else {
-            start + hunk.new_lines - 1
+            start.saturating_add(hunk.new_lines - 1)
         };
         HunkSpan {
             start: start.max(1),

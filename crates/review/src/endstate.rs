@@ -160,7 +160,7 @@ impl FileState {
                             },
                             text: Some(text.to_owned()),
                         });
-                        new_line += 1;
+                        new_line = new_line.saturating_add(1);
                     }
                     LineKind::Removed => {
                         let Some(origin) = take_one(&mut old) else {
@@ -181,7 +181,7 @@ impl FileState {
                             text: Some(text.to_owned()),
                         });
                         consumed += 1;
-                        new_line += 1;
+                        new_line = new_line.saturating_add(1);
                     }
                 }
             }

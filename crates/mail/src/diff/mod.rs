@@ -387,19 +387,19 @@ impl<'t> Parser<'t> {
                 LineKind::Context => {
                     hunk.lines
                         .push(diff_line(kind, text, Some(old_line), Some(new_line)));
-                    old_line += 1;
-                    new_line += 1;
+                    old_line = old_line.saturating_add(1);
+                    new_line = new_line.saturating_add(1);
                     old_left -= 1;
                     new_left -= 1;
                 }
                 LineKind::Removed => {
                     hunk.lines.push(diff_line(kind, text, Some(old_line), None));
-                    old_line += 1;
+                    old_line = old_line.saturating_add(1);
                     old_left -= 1;
                 }
                 LineKind::Added => {
                     hunk.lines.push(diff_line(kind, text, None, Some(new_line)));
-                    new_line += 1;
+                    new_line = new_line.saturating_add(1);
                     new_left -= 1;
                 }
                 LineKind::NoNewline => hunk.lines.push(diff_line(kind, text, None, None)),

@@ -12,7 +12,7 @@
 //!
 //! Pure: counts with the [`TokenCounter`] it is given.
 
-use sashiko_llm::tokens::TokenCounter;
+use sashiko_llm_core::tokens::TokenCounter;
 
 use crate::series::ReviewSeries;
 
