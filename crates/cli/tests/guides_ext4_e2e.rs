@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{git, init_repo, otherwise_silent, stdout_json, Env};
-use sashiko_llm::fake::{FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeLlmServer, FakeScript};
 use serde_json::json;
 
 const SHARED: &str = "../../../shared";
