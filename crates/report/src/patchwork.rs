@@ -55,7 +55,11 @@ pub struct Check {
 /// quotes the request URL) are shown with secrets redacted.
 #[derive(Debug, thiserror::Error)]
 pub enum PatchworkError {
-    #[error("asking patchwork {} for the patch <{message_id}>: {}", redact_url(url), redact_text(detail))]
+    #[error(
+        "asking patchwork {} for the patch <{message_id}>: {}",
+        redact_url(url),
+        redact_text(detail)
+    )]
     Lookup {
         url: String,
         message_id: String,
@@ -63,7 +67,11 @@ pub enum PatchworkError {
     },
     #[error("patchwork {} has no patch <{message_id}>", redact_url(url))]
     NoPatch { url: String, message_id: String },
-    #[error("posting the check for patch {patch} to {}: {}", redact_url(url), redact_text(detail))]
+    #[error(
+        "posting the check for patch {patch} to {}: {}",
+        redact_url(url),
+        redact_text(detail)
+    )]
     Post {
         url: String,
         patch: i64,
