@@ -28,7 +28,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use serde_json::{json, Value};
 
 fn sashiko() -> Command {
