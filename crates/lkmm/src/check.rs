@@ -460,10 +460,13 @@ impl<'a> Checker<'a> {
             },
         };
         // The paths alone may already contradict the model.
-        if !ctx.constraints_hold(&rf, reads.is_empty()) || !search.worth_exploring(&rf, 0) {
+        let mut pending = Vec::new();
+        if !ctx.constraints_hold(&rf, reads.is_empty(), &ctx.all_constraints(), &mut pending)
+            || !search.worth_exploring(&rf, 0)
+        {
             return Ok(());
         }
-        self.rf_dfs(&ctx, &mut search, 0, &mut rf, tally)
+        self.rf_dfs(&ctx, &mut search, 0, &mut rf, &pending, tally)
     }
 
     fn rf_dfs(
@@ -472,6 +475,7 @@ impl<'a> Checker<'a> {
         search: &mut RfSearch<'_>,
         k: usize,
         rf: &mut Vec<usize>,
+        pending: &[(usize, usize)],
         tally: &mut Tally,
     ) -> Result<(), LitmusError> {
         tally.rf_nodes += 1;
@@ -489,9 +493,10 @@ impl<'a> Checker<'a> {
             return self.co_stage(ctx, search.skeleton, rf, search.critical, tally);
         }
         let r = search.reads[k];
+        let mut undecided = Vec::with_capacity(pending.len());
         for &w in &search.candidates[k] {
             rf[r] = w;
-            if !ctx.constraints_hold(rf, k + 1 == search.reads.len()) {
+            if !ctx.constraints_hold(rf, k + 1 == search.reads.len(), pending, &mut undecided) {
                 continue;
             }
             if self.filter_refuted(ctx, rf) {
@@ -510,13 +515,18 @@ impl<'a> Checker<'a> {
                 && search.skeleton.is_marked(w)
                 && search.skeleton.is_marked(r);
             if hb_edge {
+                // The known hb is acyclic here; the new edge closes a cycle
+                // iff the read already reaches the write.
+                if search.partial_hb.reaches(r, w) {
+                    continue;
+                }
                 search.partial_hb.insert(w, r);
-                if search.partial_hb.is_acyclic() && search.worth_exploring(rf, k + 1) {
-                    self.rf_dfs(ctx, search, k + 1, rf, tally)?;
+                if search.worth_exploring(rf, k + 1) {
+                    self.rf_dfs(ctx, search, k + 1, rf, &undecided, tally)?;
                 }
                 search.partial_hb.remove(w, r);
             } else if search.worth_exploring(rf, k + 1) {
-                self.rf_dfs(ctx, search, k + 1, rf, tally)?;
+                self.rf_dfs(ctx, search, k + 1, rf, &undecided, tally)?;
             }
         }
         rf[r] = usize::MAX;

@@ -484,6 +484,24 @@ impl Rel {
         }
         out
     }
+    /// Whether a path of one or more edges leads from `from` to `to`.
+    pub fn reaches(&self, from: usize, to: usize) -> bool {
+        let mut seen = Set::empty(self.n);
+        let mut stack = vec![from];
+        while let Some(a) = stack.pop() {
+            for b in self.successors(a) {
+                if b == to {
+                    return true;
+                }
+                if !seen.contains(b) {
+                    seen.insert(b);
+                    stack.push(b);
+                }
+            }
+        }
+        false
+    }
+
     pub fn is_irreflexive(&self) -> bool {
         (0..self.n).all(|i| !self.contains(i, i))
     }
@@ -564,6 +582,16 @@ mod tests {
         cycle.insert(1, 2);
         cycle.insert(2, 0);
         assert!(cycle.acyclic_plus().is_none() && !cycle.is_acyclic());
+        assert!(cycle.reaches(0, 0) && cycle.reaches(2, 1));
+        for n in [5, 100] {
+            let dag = sample(n, 9, true);
+            let closed = dag.plus();
+            for a in 0..n {
+                for b in 0..n {
+                    assert_eq!(dag.reaches(a, b), closed.contains(a, b), "n={n} {a}->{b}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -113,21 +113,43 @@ impl Ctx<'_> {
         }
     }
 
-    pub fn constraints_hold(&self, rf: &[usize], complete: bool) -> bool {
+    /// Every path constraint, as (process, index), to start
+    /// `constraints_hold` with.
+    pub fn all_constraints(&self) -> Vec<(usize, usize)> {
+        self.paths
+            .iter()
+            .enumerate()
+            .flat_map(|(t, p)| (0..p.constraints.len()).map(move |i| (t, i)))
+            .collect()
+    }
+
+    /// Whether the constraints in `pending` can still hold given the reads
+    /// chosen in `rf` (all of them when `complete`). Those the chosen reads
+    /// do not decide yet are left in `undecided`: a decided constraint
+    /// stays decided below (choosing more reads never changes a value
+    /// already determined), so only these need checking further down.
+    pub fn constraints_hold(
+        &self,
+        rf: &[usize],
+        complete: bool,
+        pending: &[(usize, usize)],
+        undecided: &mut Vec<(usize, usize)>,
+    ) -> bool {
         self.complete.set(complete);
-        for (t, p) in self.paths.iter().enumerate() {
-            for (sym, expected) in &p.constraints {
-                match sym.eval(&mut |v| self.read_value(t, v, rf, &mut Vec::new())) {
-                    Some(v) => {
-                        if (v != 0) != *expected {
-                            return false;
-                        }
+        undecided.clear();
+        for &(t, i) in pending {
+            let (sym, expected) = &self.paths[t].constraints[i];
+            match sym.eval(&mut |v| self.read_value(t, v, rf, &mut Vec::new())) {
+                Some(v) => {
+                    if (v != 0) != *expected {
+                        return false;
                     }
-                    None => {
-                        if complete {
-                            return false;
-                        }
+                }
+                None => {
+                    if complete {
+                        return false;
                     }
+                    undecided.push((t, i));
                 }
             }
         }
