@@ -48,6 +48,19 @@ impl Started {
     }
 }
 
+impl Drop for Started {
+    /// A review that ends without asking (it failed, or was interrupted)
+    /// stops the runs it did not collect: their processes are killed and
+    /// their scratch directories removed.
+    fn drop(&mut self) {
+        for tool in [AnalyzerTool::Checkpatch, AnalyzerTool::Coccinelle] {
+            if let Some(handle) = self.take(tool) {
+                handle.abort();
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl AnalyzerSource for Started {
     /// The started run when `series` is the one it was started on (the

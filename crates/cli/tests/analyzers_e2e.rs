@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{git, init_repo, stdout_json, Env};
-use serde_json::Value;
+use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use serde_json::{json, Value};
 
 fn tarball() -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -181,4 +182,63 @@ fn the_rmap_patch_gets_the_trees_own_analyzer_findings_without_a_model() {
     assert!(String::from_utf8_lossy(&skipped_text.stdout).contains(
         "Skipped, NOT checked: coccinelle (spatch (spatch) is not installed (Debian package coccinelle))"
     ));
+}
+
+/// The verify stage's decisions: every candidate id dropped, with `reason`.
+fn drop_all(reason: &str) -> FakeAnswer {
+    let decisions: Vec<Value> = (1..=6)
+        .map(|id| json!({"id": format!("F{id}"), "action": "drop", "reason": reason}))
+        .collect();
+    FakeAnswer::json(json!({ "decisions": decisions }))
+}
+
+#[tokio::test]
+async fn with_a_model_the_stages_see_the_analyzers_and_verify_drops_only_with_a_reason() {
+    if tarball().is_none() {
+        eprintln!("SKIPPED with_a_model_the_stages_see_the_analyzers: ../shared/kernel/linux-6.1.20-core.tar.xz not found");
+        return;
+    }
+    if which("perl").is_none() || which("spatch").is_none() {
+        eprintln!(
+            "SKIPPED with_a_model_the_stages_see_the_analyzers: spatch or perl is not installed"
+        );
+        return;
+    }
+    let env = Env::new(kernel_with_rmap_patch);
+    env.append_config("[review.analyzers]\nwall_secs = 900\ncpu_secs = 900\nscript_timeout_secs = 300\nscripts = [\"locks/\"]\n");
+    for (reason, analyzer_findings) in [("", 3), ("the caller unlocks on this path", 0)] {
+        // A model that finds nothing itself and drops every candidate.
+        let server = FakeLlmServer::start(
+            FakeScript::new()
+                .stage_default("verify", drop_all(reason))
+                .stage_default("report", FakeAnswer::json(json!({"comments": []})))
+                .default_answer(FakeAnswer::json(json!({"findings": []}))),
+        )
+        .await;
+        let output = env.review(Some(&server.base_url()), &["HEAD~1..", "--format", "json"]);
+        let document = stdout_json(&output);
+        let kept = findings(&document)
+            .into_iter()
+            .filter(|(stage, _, _)| stage == "checkpatch" || stage == "coccinelle")
+            .count();
+        assert_eq!(
+            kept, analyzer_findings,
+            "verify reason {reason:?}: {document}"
+        );
+        // Every finder stage saw the tools' output in its shared prefix,
+        // inside an untrusted block.
+        let locking = server.requests_for("locking");
+        let body =
+            serde_json::to_string(&locking.first().expect("a locking request").body).expect("json");
+        let begin = body
+            .find("BEGIN Coccinelle output>>>")
+            .expect("the Coccinelle block");
+        assert!(body[begin.saturating_sub(40)..begin].contains("<<<UNTRUSTED "));
+        assert!(
+            body[begin..].contains("preceding lock on line 211"),
+            "{body}"
+        );
+        assert!(body.contains("BEGIN checkpatch output>>>"));
+        server.stop().await;
+    }
 }
