@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{git, init_repo, stdout_json, Env};
-use sashiko_llm::fake::{FakeAnswer, FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeAnswer, FakeLlmServer, FakeScript};
 use serde_json::{json, Value};
 
 fn tarball() -> Option<PathBuf> {
