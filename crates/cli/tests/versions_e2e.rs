@@ -279,6 +279,34 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
         store.earlier_review_of(v2_review).await.expect("earlier"),
         Some(v1_review)
     );
+    // The interdiff is stored with the review, and it is the text the
+    // stages were shown (the web's series page renders this).
+    let stored = store
+        .review_detail(v2_review.0)
+        .await
+        .expect("read the review")
+        .expect("the review")
+        .review
+        .interdiff
+        .expect("an interdiff stored with the v2 review");
+    assert_eq!(stored.earlier_version, 1);
+    let files: Vec<&str> = stored.files.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(files, ["lib/a.c", "lib/b.c"]);
+    let request = fake
+        .requests_for("resource")
+        .last()
+        .expect("asked")
+        .body
+        .to_string();
+    for file in &stored.files {
+        let escaped = serde_json::to_string(&file.text).expect("JSON");
+        assert!(
+            request.contains(escaped.trim_matches('"')),
+            "the stored interdiff of {} is what the stages saw:\n{}\nin\n{request}",
+            file.file,
+            file.text
+        );
+    }
     let wordings: Vec<Option<String>> = store
         .review_finding_notes(v2_review)
         .await

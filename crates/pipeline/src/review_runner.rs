@@ -10,10 +10,12 @@ use std::time::Instant;
 use sashiko_llm::LlmClient;
 use sashiko_review::engine::Progress;
 use sashiko_review::versions::PreviousVersion;
-use sashiko_review::{run_review, Finding, PromptSet, ReviewOptions, ReviewOutput, Severity};
+use sashiko_review::{
+    run_review, Finding, PromptSet, ReviewOptions, ReviewOutput, ReviewSeries, Severity,
+};
 use sashiko_store::{
-    FindingId, FindingNotes, NewFinding, NewMessage, NewPatch, NewReview, NewSeriesVersion,
-    OutcomeNotes, ReviewOutcome, ReviewStatus, Store,
+    FindingId, FindingNotes, InterdiffFile, NewFinding, NewMessage, NewPatch, NewReview,
+    NewSeriesVersion, OutcomeNotes, ReviewOutcome, ReviewStatus, Store, StoredInterdiff,
 };
 
 use crate::error::{Context, ErrorKind, PipelineError, Result};
@@ -183,7 +185,13 @@ pub async fn review_and_store(
             })
             .map(|entry| entry.name),
     };
-    let notes = outcome_notes(&output, &new_finding);
+    let mut notes = outcome_notes(&output, &new_finding);
+    if output.versions.is_some() {
+        notes.interdiff = options
+            .previous
+            .as_deref()
+            .map(|previous| stored_interdiff(&previous.series, series));
+    }
     let usage = match &report {
         Some(report) => serde_json::to_value(report),
         None => serde_json::to_value(output.usage),
@@ -381,6 +389,27 @@ fn outcome_notes(
             .versions
             .as_ref()
             .map(|v| sashiko_store::ReviewId(v.earlier_review_id)),
+        interdiff: None,
+    }
+}
+
+/// The interdiff from `earlier` to `later` as the reviewer computes it
+/// and gives it to the stages of a review of `later`, in the shape it is
+/// stored with that review (the web shows maintainers this text).
+pub fn stored_interdiff(earlier: &ReviewSeries, later: &ReviewSeries) -> StoredInterdiff {
+    let interdiff = sashiko_review::versions::interdiff(earlier, later);
+    StoredInterdiff {
+        earlier_version: earlier.version,
+        files: interdiff
+            .files
+            .into_iter()
+            .map(|file| InterdiffFile {
+                file: file.file,
+                first_line: file.first_line,
+                text: file.text,
+            })
+            .collect(),
+        notes: interdiff.notes,
     }
 }
 

@@ -36,20 +36,43 @@ pub fn render_patch_reply(patch: &ReviewPatch, findings: &[&Finding]) -> Option<
     render_worded_reply(patch, &comments)
 }
 
+/// How a reply marks its comments. The list reply uses the default (plain
+/// comments on the bugs the patch introduces); the web's b4 answer
+/// (`inline_review`) tags each comment with its severity and comments on
+/// pre-existing bugs too, quoting the same lines the same way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplyStyle {
+    /// Start each comment with `[severity]` (`[severity, pre-existing]`).
+    pub severity_tags: bool,
+    /// Comment on pre-existing bugs too.
+    pub preexisting: bool,
+}
+
 /// Like [`render_patch_reply`], with the report stage's wordings where
 /// there are some.
 pub fn render_worded_reply(patch: &ReviewPatch, comments: &[Comment<'_>]) -> Option<String> {
+    render_styled_reply(patch, comments, ReplyStyle::default())
+}
+
+/// Like [`render_worded_reply`], marked as `style` says.
+pub fn render_styled_reply(
+    patch: &ReviewPatch,
+    comments: &[Comment<'_>],
+    style: ReplyStyle,
+) -> Option<String> {
     let wording_of = |finding: &Finding| {
         comments
             .iter()
             .find(|c| std::ptr::eq(c.finding, finding))
             .and_then(|c| c.wording)
     };
-    let comment = |finding: &Finding| comment(finding, wording_of(finding));
+    let comment = |finding: &Finding| comment(finding, wording_of(finding), style);
     let mut findings: Vec<&Finding> = comments
         .iter()
         .map(|c| c.finding)
-        .filter(|finding| finding.patch_index == patch.index && !finding.preexisting)
+        .filter(|finding| {
+            finding.patch_index == patch.index && (style.preexisting || !finding.preexisting)
+        })
         .collect();
     if findings.is_empty() {
         return None;
@@ -150,11 +173,21 @@ pub fn render_worded_reply(patch: &ReviewPatch, comments: &[Comment<'_>]) -> Opt
     Some(out)
 }
 
-fn comment(finding: &Finding, wording: Option<&str>) -> String {
-    if let Some(wording) = wording {
-        return wrap(wording.trim(), WIDTH);
+fn comment(finding: &Finding, wording: Option<&str>, style: ReplyStyle) -> String {
+    let mut text = String::new();
+    if style.severity_tags {
+        let origin = if finding.preexisting {
+            ", pre-existing"
+        } else {
+            ""
+        };
+        text.push_str(&format!("[{}{origin}] ", finding.severity));
     }
-    let mut text = finding.problem.trim().to_owned();
+    if let Some(wording) = wording {
+        text.push_str(wording.trim());
+        return wrap(&text, WIDTH);
+    }
+    text.push_str(finding.problem.trim());
     if let Some(suggestion) = &finding.suggestion {
         text.push_str("\n\n");
         text.push_str(suggestion.trim());
@@ -253,5 +286,43 @@ below.
     fn preexisting_findings_are_not_in_the_reply() {
         let found = finding(4, true);
         assert!(render_patch_reply(&patch(), &[&found]).is_none());
+    }
+
+    /// The web's b4 answer: the same quoting, each comment tagged with its
+    /// severity, pre-existing bugs included.
+    #[test]
+    fn styled_replies_tag_severities_and_keep_preexisting_bugs() {
+        let style = ReplyStyle {
+            severity_tags: true,
+            preexisting: true,
+        };
+        let introduced = finding(4, false);
+        let mut older = finding(7, true);
+        older.severity = Severity::Medium;
+        older.problem = "p is used after kfree().".into();
+        let comments = [
+            Comment {
+                finding: &introduced,
+                wording: None,
+            },
+            Comment {
+                finding: &older,
+                wording: Some("Is p used after the kfree() here?"),
+            },
+        ];
+        let reply = render_styled_reply(&patch(), &comments, style).expect("a reply");
+        assert!(
+            reply.contains("> +\t\treturn -EIO;\n\n[high] Does this leak p"),
+            "{reply}"
+        );
+        assert!(
+            reply.ends_with("[medium, pre-existing] Is p used after the kfree() here?\n\n"),
+            "{reply}"
+        );
+        assert_eq!(
+            render_worded_reply(&patch(), &comments),
+            render_patch_reply(&patch(), &[&introduced]),
+            "the default style is the list reply"
+        );
     }
 }

@@ -13,7 +13,11 @@ pub struct Entry {
     pub name: String,
     pub status: Option<String>,
     pub maintainers: Vec<String>,
+    /// `R:` lines.
+    pub reviewers: Vec<String>,
     pub lists: Vec<String>,
+    /// `T:` lines (the entry's git trees).
+    pub trees: Vec<String>,
     files: Vec<String>,
     excludes: Vec<String>,
     name_patterns: Vec<Regex>,
@@ -71,7 +75,9 @@ impl Maintainers {
                         .keywords
                         .extend(compile(value, &mut parsed.diagnostics)),
                     "M" => entry.maintainers.push(value.to_owned()),
+                    "R" => entry.reviewers.push(value.to_owned()),
                     "L" => entry.lists.push(value.to_owned()),
+                    "T" => entry.trees.push(value.to_owned()),
                     "S" => entry.status = Some(value.to_owned()),
                     _ => {}
                 }

@@ -51,7 +51,10 @@ pub use rejects::{IngestReject, NewReject};
 pub use reviews::FinishedReview;
 pub use text::storable_text;
 pub use types::*;
-pub use versions::{EarlierReview, FindingNotes, NotedFinding, OutcomeNotes, StoredPatch};
+pub use versions::{
+    EarlierReview, FindingNotes, InterdiffFile, NotedFinding, OutcomeNotes, StoredInterdiff,
+    StoredPatch,
+};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -113,6 +113,7 @@ impl Store {
              RETURNING id",
         );
         let earlier_sql = "UPDATE reviews SET earlier_review_id = $1 WHERE id = $2";
+        let interdiff_sql = "UPDATE reviews SET interdiff = $1 WHERE id = $2";
         let default_notes = FindingNotes::default();
         let all: Vec<(&NewFinding, &FindingNotes)> = outcome
             .findings
@@ -181,6 +182,9 @@ impl Store {
                 .context(what)?;
             if let Some(earlier) = notes.earlier_review {
                 sqlx::query(earlier_sql).bind(earlier.0).bind(id.0).execute(&mut *tx).await.context(what)?;
+            }
+            if let Some(interdiff) = &notes.interdiff {
+                sqlx::query(interdiff_sql).bind(Json(interdiff)).bind(id.0).execute(&mut *tx).await.context(what)?;
             }
             let mut finished = FinishedReview::default();
             for (finding, finding_notes) in all.iter().copied() {

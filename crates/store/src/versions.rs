@@ -83,6 +83,33 @@ pub struct OutcomeNotes {
     pub unreported: Vec<(crate::NewFinding, FindingNotes)>,
     /// The earlier version's review the findings were carried from.
     pub earlier_review: Option<ReviewId>,
+    /// The interdiff the review was given against that earlier version.
+    pub interdiff: Option<StoredInterdiff>,
+}
+
+/// The interdiff between an earlier reviewed version's end state and the
+/// reviewed one's, as the reviewer computed it and showed it to the stages
+/// (`reviews.interdiff`; the web renders this text).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StoredInterdiff {
+    /// The earlier version's number.
+    pub earlier_version: u32,
+    /// Per file, unified-diff hunks from the earlier end state to this one.
+    pub files: Vec<InterdiffFile>,
+    /// What the reviewer noted (e.g. the versions seem to apply to
+    /// different bases).
+    pub notes: Vec<String>,
+}
+
+/// One file of a [`StoredInterdiff`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct InterdiffFile {
+    /// The path.
+    pub file: String,
+    /// First line of the first hunk in the later end state.
+    pub first_line: u32,
+    /// The hunks.
+    pub text: String,
 }
 
 /// A stored finding with its notes, as [`Store::review_finding_notes`]

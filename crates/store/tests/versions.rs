@@ -67,6 +67,7 @@ async fn earlier_versions_are_found_by_lineage(db: &TestDb) {
                     notes("fixed_later", None),
                 )],
                 earlier_review: None,
+                interdiff: None,
             },
         )
         .await
@@ -129,6 +130,7 @@ async fn earlier_versions_are_found_by_lineage(db: &TestDb) {
                 findings: vec![still],
                 unreported: vec![],
                 earlier_review: Some(reviewed),
+                interdiff: None,
             },
         )
         .await

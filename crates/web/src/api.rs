@@ -10,13 +10,15 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use sashiko_store::web::{ReviewRow, WebFinding};
+use sashiko_pipeline::series::patch_from_stored;
+use sashiko_report::inline::{render_styled_reply, Comment, ReplyStyle};
+use sashiko_review::{Finding, Severity};
+use sashiko_store::web::{PatchRow, ReviewRow, WebFinding};
 use sashiko_store::{BugFilter, BugId, BugState};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::format::{encode_component, rfc3339};
-use crate::inline::{self, InlineFinding};
 use crate::{AppState, WebError};
 
 #[derive(Deserialize)]
@@ -149,6 +151,56 @@ fn counts_summary(findings: &[ApiFinding]) -> String {
         .join(", ")
 }
 
+/// The reviewer's view of a stored finding, for quoting.
+fn review_finding(finding: &WebFinding) -> Result<Finding, WebError> {
+    let number = |value: i64| u32::try_from(value).unwrap_or(0);
+    Ok(Finding {
+        patch_index: number(finding.patch_index),
+        file: finding.file.clone(),
+        line_start: number(finding.line_start),
+        line_end: number(finding.line_end),
+        stage: finding.stage.clone(),
+        severity: finding
+            .severity
+            .parse::<Severity>()
+            .map_err(|error| WebError::Unreadable(format!("finding {}: {error}", finding.id)))?,
+        problem: finding.problem.clone(),
+        severity_explanation: finding.severity_explanation.clone(),
+        preexisting: finding.preexisting,
+        locations: Vec::new(),
+        evidence: Vec::new(),
+        suggestion: None,
+        consensus: 1,
+    })
+}
+
+/// The `inline_review` of one patch: the kernel-style reply the list bot
+/// sends (`sashiko_report::inline`, with the report stage's wordings),
+/// each comment tagged with its severity and pre-existing bugs included;
+/// empty when the patch has no findings.
+fn inline_review(patch: &PatchRow, findings: &[&WebFinding]) -> Result<String, WebError> {
+    let Some(review_patch) = patch.stored().map(patch_from_stored) else {
+        return Ok(String::new());
+    };
+    let reviewed = findings
+        .iter()
+        .map(|finding| review_finding(finding))
+        .collect::<Result<Vec<Finding>, WebError>>()?;
+    let comments: Vec<Comment<'_>> = reviewed
+        .iter()
+        .zip(findings)
+        .map(|(finding, stored)| Comment {
+            finding,
+            wording: stored.wording.as_deref(),
+        })
+        .collect();
+    let style = ReplyStyle {
+        severity_tags: true,
+        preexisting: true,
+    };
+    Ok(render_styled_reply(&review_patch, &comments, style).unwrap_or_default())
+}
+
 /// Builds the b4 answer for the series version containing `message_id`.
 pub async fn build_patchset(
     state: &AppState,
@@ -184,17 +236,6 @@ pub async fn build_patchset(
                 .filter(|finding| finding.patch_index == index)
                 .collect();
             let mine: Vec<ApiFinding> = rows.iter().map(|finding| api_finding(finding)).collect();
-            let inline_findings: Vec<InlineFinding<'_>> = rows
-                .iter()
-                .map(|finding| InlineFinding {
-                    file: &finding.file,
-                    line_start: finding.line_start,
-                    line_end: finding.line_end,
-                    severity: &finding.severity,
-                    problem: &finding.problem,
-                    preexisting: finding.preexisting,
-                })
-                .collect();
             let result = match review_status {
                 "Failed" => format!(
                     "Review {}: {}",
@@ -220,11 +261,7 @@ pub async fn build_patchset(
                 model: review.model.clone(),
                 created_at: rfc3339(review.started_at),
                 output,
-                inline_review: inline::render(
-                    &patch.subject,
-                    patch.text.as_ref().map_or("", |text| text.diff.as_str()),
-                    &inline_findings,
-                ),
+                inline_review: inline_review(patch, &rows)?,
             });
         }
     }

@@ -15,13 +15,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use tera::Tera;
 
+use sashiko_review::maintainers::Maintainers;
 use sashiko_store::Store;
 
 use crate::auth::LoginLimiter;
 use crate::metrics::Metrics;
 use crate::{
-    api, auth, feed, openapi, pages, series_pages, templates, triage, Maintainers, WebConfig,
-    WebError,
+    api, auth, feed, openapi, pages, series_pages, templates, triage, WebConfig, WebError,
 };
 
 /// Everything a request handler needs, cheap to clone.
@@ -56,7 +56,11 @@ impl AppState {
                         path.display()
                     ))
                 })?;
-                Maintainers::parse(&text)
+                let parsed = Maintainers::parse(&text);
+                for diagnostic in &parsed.diagnostics {
+                    tracing::warn!("{}: {diagnostic}", path.display());
+                }
+                parsed
             }
             None => Maintainers::default(),
         };

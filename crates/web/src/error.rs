@@ -23,6 +23,9 @@ pub enum WebError {
     /// Too many failed logins.
     #[error("too many failed logins; try again later")]
     RateLimited,
+    /// A stored value this version cannot read.
+    #[error("unreadable stored data: {0}")]
+    Unreadable(String),
     /// The database failed.
     #[error("database: {0}")]
     Store(#[from] sashiko_store::StoreError),
@@ -47,7 +50,9 @@ impl WebError {
             WebError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             WebError::Store(sashiko_store::StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
             WebError::Store(sashiko_store::StoreError::Invalid(_)) => StatusCode::BAD_REQUEST,
-            WebError::Store(_) | WebError::Template { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Store(_) | WebError::Template { .. } | WebError::Unreadable(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }

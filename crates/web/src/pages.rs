@@ -16,6 +16,7 @@ use sashiko_store::BugId;
 
 use crate::auth::CurrentUser;
 use crate::format::{age, encode_component, encode_path, now_ms, timestamp, SEVERITIES};
+use crate::owners;
 use crate::templates::render;
 use crate::{AppState, WebError};
 
@@ -211,7 +212,7 @@ pub async fn subsystem(
     };
     let store = &state.inner.store;
     let counts = store.subsystem_bug_counts(&name).await?;
-    if counts.is_empty() && state.inner.maintainers.for_subsystem(&name, 1).is_empty() {
+    if counts.is_empty() && owners::of_subsystem(&state.inner.maintainers, &name, 1).is_empty() {
         return Err(WebError::NotFound(format!("subsystem {name:?}")));
     }
     let page = store.bug_list_page(&filter).await?;
@@ -225,7 +226,7 @@ pub async fn subsystem(
     context.insert("feed_url", &feed_url(&name));
     context.insert(
         "maintainers",
-        &state.inner.maintainers.for_subsystem(&name, 5),
+        &owners::of_subsystem(&state.inner.maintainers, &name, 5),
     );
     context.insert(
         "state_counts",

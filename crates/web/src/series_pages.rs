@@ -12,13 +12,14 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tera::Context;
 
-use sashiko_store::web::{ReviewRow, ReviewUsage, WebFinding};
+use sashiko_store::web::{PatchRow, ReviewRow, ReviewUsage, SeriesVersionRow, WebFinding};
+use sashiko_store::StoredInterdiff;
 
 use crate::auth::CurrentUser;
 use crate::format::{encode_component, timestamp};
-use crate::interdiff;
 use crate::pages::lore_url;
 use crate::templates::render;
+use crate::versions;
 use crate::{AppState, WebError};
 
 /// One row of a reviews table.
@@ -107,13 +108,27 @@ pub async fn series(
         None => Vec::new(),
     };
     let versions = store.series_version_patches(version.series_id).await?;
+    let position = versions.iter().position(|listed| listed.version_id == id);
+    let interdiff = match position.and_then(|at| at.checked_sub(1)) {
+        Some(previous) => {
+            shown_interdiff(
+                store,
+                &version,
+                &patches,
+                &reviews,
+                versions[previous].version_id,
+            )
+            .await?
+        }
+        None => None,
+    };
     let versions: Vec<Value> = versions
         .iter()
         .enumerate()
         .map(|(index, this)| {
             let previous = index.checked_sub(1).map(|previous| &versions[previous]);
             let changes = match previous {
-                Some(previous) => interdiff::compare(&previous.patches, &this.patches),
+                Some(previous) => versions::compare(&previous.patches, &this.patches),
                 None => Vec::new(),
             };
             let changed = changes
@@ -163,6 +178,7 @@ pub async fn series(
         &format!("/api/patchset?id={}", encode_component(&api_id)),
     );
     context.insert("versions", &versions);
+    context.insert("interdiff", &interdiff);
     context.insert("patches", &patches);
     context.insert("shown_review", &latest.map(review_summary));
     context.insert(
@@ -170,6 +186,47 @@ pub async fn series(
         &reviews.iter().map(review_summary).collect::<Vec<_>>(),
     );
     render(&state, "series.html", context, user.as_ref()).map(Html)
+}
+
+/// What the page says changed since the previous version.
+#[derive(Serialize)]
+struct ShownInterdiff {
+    #[serde(flatten)]
+    interdiff: StoredInterdiff,
+    /// The review that was given it, or none when it is computed here.
+    review_id: Option<i64>,
+}
+
+/// The interdiff of this version's page: the one the newest review given
+/// one was shown (against the earlier version it was compared with), else
+/// the reviewer's interdiff from the previous stored version
+/// (`previous_id`) computed now.
+async fn shown_interdiff(
+    store: &sashiko_store::Store,
+    version: &SeriesVersionRow,
+    patches: &[PatchRow],
+    reviews: &[ReviewRow],
+    previous_id: i64,
+) -> Result<Option<ShownInterdiff>, WebError> {
+    if let Some((review_id, stored)) = reviews
+        .iter()
+        .find_map(|review| Some((review.id, review.interdiff.clone()?)))
+    {
+        return Ok(Some(ShownInterdiff {
+            interdiff: stored,
+            review_id: Some(review_id),
+        }));
+    }
+    let Some(previous) = store.series_version_row(previous_id).await? else {
+        return Ok(None);
+    };
+    let previous_patches = store.version_patches(previous_id, true).await?;
+    let earlier = versions::review_series(&previous, &previous_patches);
+    let later = versions::review_series(version, patches);
+    Ok(Some(ShownInterdiff {
+        interdiff: versions::interdiff(&earlier, &later),
+        review_id: None,
+    }))
 }
 
 pub async fn review(

@@ -323,3 +323,105 @@ async fn series_page_shows_the_newest_finished_review_over_later_failed_ones() {
         );
     }
 }
+
+/// A v2 whose review was given an interdiff: the series page shows that
+/// stored text (what the model saw) and names the review, instead of
+/// computing one.
+#[tokio::test]
+async fn series_page_shows_the_interdiff_the_review_was_given() {
+    use sashiko_store::{
+        InterdiffFile, NewPatch, NewReview, NewSeriesVersion, OutcomeNotes, ReviewOutcome,
+        ReviewStatus, StoredInterdiff,
+    };
+    for backend in BACKENDS {
+        let db = TestDb::new(backend).await;
+        let seeded = seed(&db.store).await;
+        let diff = "diff --git a/mm/slab.c b/mm/slab.c\n--- a/mm/slab.c\n+++ b/mm/slab.c\n@@ -100,4 +100,5 @@ void *cache_alloc(void)\n \tobj = get_obj();\n-\tfree(obj);\n+\tkmem_cache_free(cache, obj);\n+\treturn obj;\n \tspin_unlock(&lock);\n }\n";
+        let v2 = db
+            .store
+            .upsert_series_version(&NewSeriesVersion {
+                series_key: "dev@example.org/slab-fixes".to_string(),
+                title: "[PATCH v2 0/1] slab fixes".to_string(),
+                author: "Dev Eloper <dev@example.org>".to_string(),
+                version: 2,
+                total: 1,
+                cover_message_id: None,
+                patches: vec![NewPatch {
+                    index: 1,
+                    message_id: "v2-p1.1700000000.git.dev@example.org".to_string(),
+                    subject: "[PATCH v2 1/1] mm/slab: free with kfree".to_string(),
+                    author: "Dev Eloper <dev@example.org>".to_string(),
+                    commit_message: "mm/slab: free with kfree".to_string(),
+                    diff: diff.to_string(),
+                    patch_id: None,
+                }],
+            })
+            .await
+            .expect("store v2");
+        let review = db
+            .store
+            .start_review(&NewReview {
+                series_version: v2,
+                provider: Some("openai".to_string()),
+                model: Some("fake-model".to_string()),
+                prompt_set_hash: "prompts-0123".to_string(),
+                guides: vec![],
+                runs: 1,
+            })
+            .await
+            .expect("start the v2 review");
+        let shown = "--- a/mm/slab.c (earlier version)\n+++ b/mm/slab.c (this version)\n@@ -101,1 +101,1 @@\n-\tkfree(obj);\n+\tkmem_cache_free(cache, obj);\n";
+        db.store
+            .finish_review_noted(
+                review,
+                &ReviewOutcome {
+                    status: ReviewStatus::Finished,
+                    findings: vec![],
+                    usage: serde_json::json!({}),
+                    cost_usd: None,
+                    skipped_stages: vec![],
+                    error: None,
+                    wall_ms: 10,
+                },
+                &OutcomeNotes {
+                    earlier_review: Some(sashiko_store::ReviewId(seeded.review_id)),
+                    interdiff: Some(StoredInterdiff {
+                        earlier_version: 1,
+                        files: vec![InterdiffFile {
+                            file: "mm/slab.c".to_string(),
+                            first_line: 101,
+                            text: shown.to_string(),
+                        }],
+                        notes: vec!["mm/slab.c: a note the reviewer made".to_string()],
+                    }),
+                    ..OutcomeNotes::default()
+                },
+            )
+            .await
+            .expect("finish the v2 review");
+        let server = spawn_server(&db.store, WebConfig::default()).await;
+        let (status, page) = get(&server.base, &format!("/series/{}", v2.0)).await;
+        assert_eq!(status, 200, "{backend:?}: {page}");
+        let details = page
+            .split("id=\"interdiff-v2\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</details>").next())
+            .unwrap_or_else(|| panic!("{backend:?}: no interdiff in {page}"));
+        assert!(
+            details.contains(&format!(
+                "as review <a href=\"/review/{}\">{}</a> was shown it",
+                review.0, review.0
+            )),
+            "{backend:?}: {details}"
+        );
+        assert!(
+            details.contains("(earlier version)")
+                && details.contains("-\tkfree(obj);\n+\tkmem_cache_free(cache, obj);")
+                && details.contains("a note the reviewer made"),
+            "{backend:?}: the stored text is shown: {details}"
+        );
+        // The first version has no previous one: no interdiff.
+        let (_, v1_page) = get(&server.base, &format!("/series/{}", seeded.version_id)).await;
+        assert!(!v1_page.contains("class=\"interdiff\""), "{backend:?}");
+    }
+}

@@ -62,6 +62,22 @@ pub struct PatchRow {
     pub text: Option<PatchText>,
 }
 
+impl PatchRow {
+    /// The patch as the store keeps it for the review path, when its text
+    /// was read.
+    pub fn stored(&self) -> Option<crate::StoredPatch> {
+        let text = self.text.as_ref()?;
+        Some(crate::StoredPatch {
+            index: u32::try_from(self.patch_index).unwrap_or(0),
+            message_id: self.message_id.clone(),
+            subject: self.subject.clone(),
+            author: self.author.clone(),
+            commit_message: text.commit_message.clone(),
+            diff: text.diff.clone(),
+        })
+    }
+}
+
 /// One review of a series version.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReviewRow {
@@ -79,10 +95,15 @@ pub struct ReviewRow {
     pub skipped_stages: Vec<String>,
     pub started_at: i64,
     pub finished_at: Option<i64>,
+    /// The interdiff the review was given, when it reviewed a version n+1.
+    pub interdiff: Option<crate::StoredInterdiff>,
 }
 
 const REVIEW_COLUMNS: &str = "r.id, r.series_version_id, r.status, r.provider, r.model, r.prompt_set_hash, \
-     r.runs, r.usage, r.cost_usd, r.wall_ms, r.error, r.skipped_stages, r.started_at, r.finished_at";
+     r.runs, r.usage, r.cost_usd, r.wall_ms, r.error, r.skipped_stages, r.started_at, r.finished_at, \
+     r.interdiff";
+/// Columns in [`REVIEW_COLUMNS`].
+const N_REVIEW_COLUMNS: usize = 15;
 
 impl ReviewRow {
     fn decode(row: &WebRow<'_>) -> Result<ReviewRow, ColumnError> {
@@ -105,6 +126,10 @@ impl ReviewRow {
             skipped_stages: skipped,
             started_at: row.int(12)?,
             finished_at: row.int_or_null(13)?,
+            interdiff: match row.json(14)? {
+                Value::Null => None,
+                value => Some(serde_json::from_value(value).map_err(ColumnError::decode)?),
+            },
         })
     }
 
@@ -410,8 +435,8 @@ impl Store {
                 |row| {
                     Ok(ReviewDetail {
                         review: ReviewRow::decode(row)?,
-                        series_title: row.text(14)?.to_string(),
-                        version: row.int(15)?,
+                        series_title: row.text(N_REVIEW_COLUMNS)?.to_string(),
+                        version: row.int(N_REVIEW_COLUMNS + 1)?,
                     })
                 },
             )

@@ -74,15 +74,17 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = self.pg_database.take() {
             let admin_url = format!("{}/postgres", pg_server_url());
-            let store = self.store.clone();
             // Drop from a separate thread with its own runtime: Drop cannot be async.
+            // The pool is not closed first: its connections belong to the
+            // test's runtime, which is blocked here, so closing them could
+            // wait for ever (a test binary once hung so); WITH (FORCE) ends
+            // them on the server instead.
             let _ = std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .expect("runtime");
                 runtime.block_on(async move {
-                    store.close().await;
                     if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
                         let _ =
                             sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
