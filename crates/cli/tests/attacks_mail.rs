@@ -325,6 +325,19 @@ async fn a_nul_mail_on_postgres_no_longer_stalls_its_source() {
         second["counts"]["messages_read"], 0,
         "cursor moved on: {second}"
     );
+    // The operator sees what was refused, where and why.
+    let mut listing = sashiko();
+    home(&mut listing, dir.path());
+    let listed = listing
+        .args(["db", "rejects", "--db", &url])
+        .output()
+        .expect("db rejects runs");
+    let (listed_out, listed_err) = text(&listed);
+    assert!(listed.status.success(), "{listed_err}");
+    assert!(
+        listed_out.contains("index row") && listed_out.contains("(9012 chars)"),
+        "{listed_out}"
+    );
     store.close().await;
     sashiko_store::drop_postgres_database(&server, &name)
         .await

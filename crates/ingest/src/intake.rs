@@ -63,7 +63,12 @@ pub async fn store_incoming(
         Ok(key) if key.inserted => Stored::New,
         Ok(_) => Stored::Duplicate,
         Err(error) if error.refuses_input() => {
-            let reason = error.to_string();
+            // The database's own words; what was being stored (the whole
+            // Message-ID, which may be the problem) is in the row already.
+            let reason = match &error {
+                StoreError::Query { source, .. } => source.to_string(),
+                other => other.to_string(),
+            };
             store
                 .record_ingest_reject(&NewReject {
                     source: origin.source_key,

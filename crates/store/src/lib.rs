@@ -22,6 +22,7 @@ mod outbox;
 mod outbox_bot;
 mod queue;
 mod queue_candidates;
+mod redact_stored;
 mod rejects;
 mod reviews;
 mod text;

@@ -72,14 +72,17 @@ pub struct MigrationStatus {
 }
 
 impl Store {
-    /// Applies every embedded migration not yet applied.
+    /// Applies every embedded migration not yet applied, then redacts
+    /// failure reasons older versions stored with secrets in them (once).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let backend = self.backend();
         let migrator = migrator(backend);
         on_pool!(self, pool => migrator.run(pool).await).map_err(|source| StoreError::Migrate {
             backend: backend.name(),
             source,
-        })
+        })?;
+        self.redact_stored_errors().await?;
+        Ok(())
     }
 
     /// Lists the embedded migrations and whether each is applied, plus any

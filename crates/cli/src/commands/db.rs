@@ -1,5 +1,6 @@
-//! `sashiko db migrate|status`: create or upgrade the database schema and
-//! show which migrations are applied.
+//! `sashiko db migrate|status|rejects`: create or upgrade the database
+//! schema, show which migrations are applied, list the messages the
+//! database refused at ingest (with the reason).
 //!
 //! Also home of [`open_store`], which the other store-backed subcommands
 //! (jobs, bugs, enqueue, worker) use to resolve `--db` / `SASHIKO_DB` /
@@ -35,6 +36,18 @@ pub enum DbAction {
     Status {
         #[command(flatten)]
         db: DbUrlArgs,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// List the messages ingest recorded as refused by the database (NUL
+    /// where the backend cannot keep it, a Message-ID too long to index,
+    /// ...), newest first, with where they came from and why.
+    Rejects {
+        #[command(flatten)]
+        db: DbUrlArgs,
+        /// Show at most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
@@ -108,7 +121,43 @@ pub async fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DbAction::Status { db, format } => status(&db, format).await,
+        DbAction::Rejects { db, limit, format } => rejects(&db, limit, format).await,
     }
+}
+
+async fn rejects(db: &DbUrlArgs, limit: i64, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let store = open_store(db).await?;
+    let rejects = store.ingest_rejects(limit.max(0)).await?;
+    store.close().await;
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rejects)?),
+        OutputFormat::Text => {
+            if rejects.is_empty() {
+                outln!("no refused messages");
+            }
+            for reject in &rejects {
+                let id = reject.message_id.as_deref().unwrap_or("?");
+                let id: String = if id.chars().count() > 80 {
+                    format!(
+                        "{}... ({} chars)",
+                        id.chars().take(60).collect::<String>(),
+                        id.chars().count()
+                    )
+                } else {
+                    id.to_owned()
+                };
+                outln!(
+                    "{} {} {} <{id}> {} bytes\n  {}",
+                    reject.id,
+                    reject.source,
+                    reject.location,
+                    reject.size,
+                    reject.reason.chars().take(300).collect::<String>()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn pending(store: &Store) -> anyhow::Result<usize> {
