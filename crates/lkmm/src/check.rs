@@ -1,26 +1,30 @@
-//! Enumeration of candidate executions: one path per process, reads-from per
-//! read (pruned by path constraints), coherence order per location (pruned
-//! by per-location coherence and atomicity), then the model's axioms.
+//! Enumeration of candidate executions: one path per process (and one
+//! placement of each `smp_memb()` barrier), reads-from per read (pruned by
+//! path constraints, the filter and the known part of hb, see `prune`),
+//! coherence order per location (`coherence`), then the model's axioms.
+//! `Goal::Count` counts every consistent execution; `Goal::Witnesses`
+//! stops looking where nothing missing can be found (`witness`).
 //!
 //! Exhaustive by construction; it must never sample or bound values.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::rc::Rc;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
-use crate::ast::{InitEntry, InitValue, Litmus, StateLoc};
-use crate::candidates::{critical_pairs, location_orders, lock_nesting_ok, rf_candidates};
+use crate::ast::{Litmus, StateLoc};
+use crate::candidates::{critical_pairs, rf_candidates};
 use crate::error::LitmusError;
 use crate::locations::Locations;
 use crate::memb;
-use crate::model::{flag, Event, RfPart, Skeleton};
+use crate::model::{flag, Event, Skeleton};
 use crate::prims::tag;
 use crate::prune::{static_co, writes_by_location, PruneStats, RfSearch};
-use crate::rel::Rel;
-use crate::state::{collect_addrs, eval_prop, eval_prop_partial, final_writes, Ctx};
-use crate::thread::{execute, Kind, LocationInfo, Path};
+use crate::state::{eval_prop_partial, final_writes, Ctx};
+use crate::thread::{Kind, Path};
 use crate::witness;
+
+mod coherence;
+mod setup;
 
 /// What an enumeration is after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,158 +74,7 @@ pub struct Checker<'a> {
     prune_stats: std::cell::Cell<PruneStats>,
 }
 
-fn value_of(locs: &mut Locations, v: &InitValue) -> i64 {
-    match v {
-        InitValue::Int(i) => *i,
-        InitValue::Addr(name) => {
-            let loc = locs.intern(name);
-            locs.address(loc)
-        }
-        // An array's value is its address (C's array-to-pointer decay);
-        // a variable's is its initial value so far.
-        InitValue::ValueOf(name) if locs.is_array(name) => {
-            let loc = locs.intern(name);
-            locs.address(loc)
-        }
-        InitValue::ValueOf(name) => {
-            let loc = locs.intern(name);
-            locs.init[loc]
-        }
-    }
-}
-
 impl<'a> Checker<'a> {
-    pub fn new(test: &'a Litmus, budget: u64) -> Result<Checker<'a>, LitmusError> {
-        let mut locs = Locations::default();
-        let mut reg_init: BTreeMap<usize, Vec<(String, i64)>> = BTreeMap::new();
-        for entry in &test.init {
-            match entry {
-                InitEntry::Location { name, ctype, value } => {
-                    let id = locs.intern(name);
-                    if ctype.contains("spinlock_t") {
-                        locs.is_lock[id] = true;
-                    }
-                    if let Some(v) = value {
-                        locs.init[id] = value_of(&mut locs, v);
-                    }
-                }
-                InitEntry::Array {
-                    name,
-                    ctype,
-                    len,
-                    values,
-                } => {
-                    let first = locs.add_array(name, *len).ok_or_else(|| {
-                        LitmusError::Invalid(format!("{name} is declared twice in the init block"))
-                    })?;
-                    for (i, v) in values.iter().enumerate().take(*len) {
-                        let v = value_of(&mut locs, v);
-                        locs.init[first + i] = v;
-                    }
-                    if ctype.contains("spinlock_t") {
-                        for i in 0..*len {
-                            locs.is_lock[first + i] = true;
-                        }
-                    }
-                }
-                InitEntry::Register {
-                    thread,
-                    name,
-                    value,
-                } => {
-                    let v = value_of(&mut locs, value);
-                    reg_init.entry(*thread).or_default().push((name.clone(), v));
-                }
-            }
-        }
-        let mut lock_like = Vec::new();
-        for p in &test.processes {
-            for (name, ctype) in &p.params {
-                let id = locs.intern(name);
-                if ctype.contains("spinlock_t") {
-                    locs.is_lock[id] = true;
-                }
-                if ctype.contains("spinlock_t") || ctype.contains("srcu_struct") {
-                    lock_like.push(name.clone());
-                }
-            }
-        }
-        let mut observed = Vec::new();
-        test.condition.state_locs(&mut observed);
-        observed.extend(test.locations.iter().cloned());
-        let mut filter_locs = Vec::new();
-        if let Some(f) = &test.filter {
-            f.state_locs(&mut filter_locs);
-        }
-        for l in observed.iter().chain(&filter_locs) {
-            if let StateLoc::Mem(name) = l {
-                locs.intern(name);
-            }
-        }
-        let mut atom_addrs = Vec::new();
-        collect_addrs(&test.condition, &mut atom_addrs);
-        for a in atom_addrs {
-            locs.intern(&a);
-        }
-        observed.sort();
-        observed.dedup();
-        let mut state_locs = observed.clone();
-        test.condition.state_locs(&mut state_locs);
-        state_locs.extend(filter_locs.iter().cloned());
-        state_locs.sort();
-        state_locs.dedup();
-
-        let data_locations: Vec<usize> = (0..locs.names.len())
-            .filter(|&i| !locs.is_lock[i])
-            .collect();
-        let mut paths = Vec::new();
-        for p in &test.processes {
-            let info = LocationInfo {
-                locations: &locs,
-                data_locations: &data_locations,
-            };
-            let init = reg_init.get(&p.index).cloned().unwrap_or_default();
-            let mut ps = execute(&p.body, &p.params, &init, info)?;
-            ps.retain(lock_nesting_ok);
-            paths.push(ps);
-        }
-        // Locations used by lock or SRCU primitives (whatever their C type).
-        let all_locks = tag::LKR
-            | tag::LKW
-            | tag::UL
-            | tag::LF
-            | tag::RL
-            | tag::RU
-            | tag::SRCU_LOCK
-            | tag::SRCU_UNLOCK;
-        for ps in &paths {
-            for p in ps {
-                for e in &p.events {
-                    if let Some(l) = e.loc {
-                        if e.tags & all_locks != 0 || e.kind == Kind::SyncSrcu {
-                            lock_like.push(locs.names[l].clone());
-                        }
-                    }
-                }
-            }
-        }
-        // lock.cat's lock-final: the final value of a lock is observed.
-        let lock_final = observed
-            .iter()
-            .any(|l| matches!(l, StateLoc::Mem(name) if lock_like.contains(name)));
-        Ok(Checker {
-            prune_stats: std::cell::Cell::new(PruneStats::default()),
-            lock_final,
-            test,
-            locs,
-            paths,
-            observed,
-            state_locs,
-            deadline: std::cell::Cell::new(None),
-            budget,
-        })
-    }
-
     /// Enumerate for `goal`, giving up with `LitmusError::Timeout` after
     /// `deadline`.
     pub fn run(&self, goal: Goal, deadline: Option<Instant>) -> Result<Tally, LitmusError> {
@@ -552,175 +405,6 @@ impl<'a> Checker<'a> {
             &self.locs,
         )
     }
-
-    fn co_stage(
-        &self,
-        ctx: &Ctx<'_>,
-        skeleton: &Skeleton,
-        rf: &[usize],
-        critical: &[(usize, usize)],
-        tally: &mut Tally,
-    ) -> Result<(), LitmusError> {
-        let events = ctx.events;
-        let n = events.len();
-        let nloc = self.locs.names.len();
-        // Per-location candidate coherence orders: they depend on the
-        // sources of that location's reads only, so are cached on those.
-        let mut per_loc: Vec<Rc<Vec<Vec<usize>>>> = Vec::new();
-        for l in 0..nloc {
-            let key: Vec<usize> = ctx.reads_of[l].iter().map(|&r| rf[r]).collect();
-            let cached = ctx.orders_cache.borrow().get(&(l, key.clone())).cloned();
-            let orders = match cached {
-                Some(o) => o,
-                None => {
-                    let o = Rc::new(location_orders(events, l, rf, critical, skeleton));
-                    ctx.orders_cache.borrow_mut().insert((l, key), o.clone());
-                    o
-                }
-            };
-            if orders.is_empty() {
-                return Ok(());
-            }
-            per_loc.push(orders);
-        }
-        let mut rf_rel = Rel::empty(n);
-        for (r, &w) in rf.iter().enumerate() {
-            if w != usize::MAX {
-                rf_rel.insert(w, r);
-            }
-        }
-        let Some(part) = skeleton.rf_part(&rf_rel) else {
-            return Ok(());
-        };
-        // Locations with one possible order contribute fixed edges; the
-        // others are chosen location by location, fewest orders first.
-        let mut co = Rel::empty(n);
-        let mut finals: Vec<usize> = (0..nloc).collect();
-        let mut open = Vec::new();
-        for (l, orders) in per_loc.iter().enumerate() {
-            if orders.len() == 1 {
-                add_order(&mut co, &orders[0]);
-                finals[l] = *orders[0].last().unwrap_or(&l);
-            } else {
-                open.push(l);
-            }
-        }
-        open.sort_by_key(|&l| per_loc[l].len());
-        let search = CoSearch {
-            ctx,
-            skeleton,
-            rf,
-            part: &part,
-            per_loc: &per_loc,
-            open: &open,
-        };
-        self.co_dfs(&search, 0, &co, &mut finals, tally)
-    }
-
-    /// Choose the order of `search.open[i..]` given the edges `co` of the
-    /// locations chosen so far; prune when those edges already break an
-    /// axiom (sound for the same reason as `RfSearch::partial_consistent`).
-    fn co_dfs(
-        &self,
-        search: &CoSearch<'_>,
-        i: usize,
-        co: &Rel,
-        finals: &mut Vec<usize>,
-        tally: &mut Tally,
-    ) -> Result<(), LitmusError> {
-        if i == search.open.len() {
-            tally.candidates += 1;
-            self.out_of_time(tally)?;
-            self.judge(
-                search.ctx,
-                search.skeleton,
-                search.rf,
-                search.part,
-                co,
-                finals,
-                tally,
-            );
-            return Ok(());
-        }
-        let l = search.open[i];
-        let remaining: usize = search.open[i + 1..]
-            .iter()
-            .map(|&m| search.per_loc[m].len())
-            .product();
-        for order in search.per_loc[l].iter() {
-            if !witness::needed(tally, None) {
-                return Ok(());
-            }
-            let mut next = co.clone();
-            add_order(&mut next, order);
-            if remaining >= CO_PRUNE_MIN_REMAINING {
-                tally.candidates += 1;
-                self.out_of_time(tally)?;
-                if !search.skeleton.check(search.part, &next).consistent {
-                    continue;
-                }
-            }
-            finals[l] = *order.last().unwrap_or(&l);
-            self.co_dfs(search, i + 1, &next, finals, tally)?;
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn judge(
-        &self,
-        ctx: &Ctx<'_>,
-        skeleton: &Skeleton,
-        rf: &[usize],
-        part: &RfPart,
-        co: &Rel,
-        finals: &[usize],
-        tally: &mut Tally,
-    ) {
-        // The filter and condition only read the final state: evaluate first.
-        let state = |loc: &StateLoc| -> Option<i64> {
-            match loc {
-                StateLoc::Reg(t, name) => {
-                    let p = ctx.paths.get(*t)?;
-                    let sym = p.regs.get(name)?;
-                    sym.eval(&mut |v| ctx.read_value(*t, v, rf, &mut Vec::new()))
-                }
-                StateLoc::Mem(name) => {
-                    let l = self.locs.index(name)?;
-                    ctx.write_value(finals[l], rf, &mut Vec::new())
-                }
-            }
-        };
-        let mut memo: Vec<Option<i64>> = vec![None; self.state_locs.len()];
-        let mut lookup = |loc: &StateLoc| -> i64 {
-            let Some(i) = self.state_locs.iter().position(|l| l == loc) else {
-                return state(loc).unwrap_or(0);
-            };
-            *memo[i].get_or_insert_with(|| state(loc).unwrap_or(0))
-        };
-        if let Some(f) = &self.test.filter {
-            if !eval_prop(f, &mut lookup, &self.locs) {
-                return;
-            }
-        }
-        let judgement = skeleton.check(part, co);
-        if !judgement.consistent {
-            return;
-        }
-        let holds = eval_prop(&self.test.condition, &mut lookup, &self.locs);
-        if holds {
-            tally.positive += 1;
-        } else {
-            tally.negative += 1;
-        }
-        tally.flags |= judgement.flags;
-        if self.lock_final {
-            tally.flags |= flag::LOCK_FINAL;
-        }
-        tally.data_race |= judgement.flags & flag::DATA_RACE != 0;
-        let snapshot: Vec<i64> = self.observed.iter().map(&mut lookup).collect();
-        tally.states.insert(snapshot);
-    }
 }
 
 /// The events of one path combination and their relations (see
@@ -733,27 +417,4 @@ struct Combination {
     addr: Vec<(usize, usize)>,
     data: Vec<(usize, usize)>,
     ctrl: Vec<(usize, usize)>,
-}
-
-/// Check a partial coherence order only when at least this many
-/// combinations of the remaining locations' orders depend on it.
-const CO_PRUNE_MIN_REMAINING: usize = 4;
-
-struct CoSearch<'a> {
-    ctx: &'a Ctx<'a>,
-    skeleton: &'a Skeleton,
-    rf: &'a [usize],
-    part: &'a RfPart,
-    per_loc: &'a [Rc<Vec<Vec<usize>>>],
-    /// Locations with more than one possible order, in choice order.
-    open: &'a [usize],
-}
-
-/// Add the (transitive) edges of one location's coherence order.
-fn add_order(co: &mut Rel, order: &[usize]) {
-    for i in 0..order.len() {
-        for j in i + 1..order.len() {
-            co.insert(order[i], order[j]);
-        }
-    }
 }
