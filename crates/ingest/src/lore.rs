@@ -53,9 +53,12 @@ pub async fn fetch_thread(
     message_id: &str,
 ) -> Result<Vec<u8>, SourceError> {
     let url = thread_url(base, list, message_id);
-    let http_error = |source| SourceError::Http {
-        url: url.clone(),
-        source,
+    // Errors name the URL with any userinfo or token redacted, and the
+    // transport's error without its copy of the URL.
+    let shown = sashiko_safetext::redact_url(&url);
+    let http_error = |source: reqwest::Error| SourceError::Http {
+        url: shown.clone(),
+        source: source.without_url(),
     };
     let client = reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
@@ -66,12 +69,12 @@ pub async fn fetch_thread(
     let status = response.status();
     if !status.is_success() {
         return Err(SourceError::HttpStatus {
-            url,
+            url: shown,
             status: status.as_u16(),
         });
     }
     let body = response.bytes().await.map_err(http_error)?;
-    gunzip_if_needed(&body).map_err(|source| SourceError::Gunzip { url, source })
+    gunzip_if_needed(&body).map_err(|source| SourceError::Gunzip { url: shown, source })
 }
 
 /// Gunzips `body` when it starts with the gzip magic; a body some proxy

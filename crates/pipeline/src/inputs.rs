@@ -129,7 +129,10 @@ async fn series_from_lore(input: &str, options: &InputOptions<'_>) -> Result<Vec
     let bytes = sashiko_ingest::lore::fetch_thread(base, "all", message_id)
         .await
         .context(ErrorKind::Input, || {
-            format!("fetching the thread of {message_id} from {base}")
+            format!(
+                "fetching the thread of {message_id} from {}",
+                sashiko_store::redact_url(base)
+            )
         })?;
     let mut series = series_from_mbox(&bytes, &format!("lore:{message_id}"))?;
     series.retain(|candidate| {
