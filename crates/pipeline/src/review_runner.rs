@@ -15,13 +15,15 @@ use sashiko_review::{
 };
 use sashiko_store::{
     FindingId, FindingNotes, InterdiffFile, NewFinding, NewMessage, NewPatch, NewReview,
-    NewSeriesVersion, OutcomeNotes, ReviewOutcome, ReviewStatus, Store, StoredInterdiff,
+    NewSeriesVersion, OutcomeNotes, ReviewOutcome, ReviewStatus, ReviewTree, Store,
+    StoredInterdiff,
 };
 
 use crate::error::{Context, ErrorKind, PipelineError, Result};
 use crate::inputs::LoadedSeries;
 use crate::model::Model;
 use crate::series::{patch_from_stored, review_series};
+use crate::tree::TreeApplication;
 
 /// Usage by stage with cost, of every answer the review received.
 fn usage_report(
@@ -64,13 +66,15 @@ pub struct Reviewed {
 
 /// Store the series' messages and patches (idempotently), run the review,
 /// and store its outcome: finished (or compromised) with findings, or
-/// failed with the error. The shared path of `review`, `worker` and `bot`.
+/// failed with the error, and how the series met the tree (`tree`). The
+/// shared path of `review`, `worker` and `bot`.
 pub async fn review_and_store(
     store: &Store,
     prompts: &PromptSet,
     loaded: &LoadedSeries,
     model: Option<&Model>,
     options: &ReviewOptions,
+    tree: &TreeApplication,
     progress: Progress<'_>,
 ) -> Result<Reviewed> {
     store_messages(store, loaded).await?;
@@ -101,6 +105,19 @@ pub async fn review_and_store(
         .await
         .context(ErrorKind::Store, || {
             "recording the start of the review".to_owned()
+        })?;
+    store
+        .set_review_tree(
+            review_id,
+            &ReviewTree {
+                status: tree.status.as_str().to_owned(),
+                base: tree.base.clone(),
+                note: tree.note.clone(),
+            },
+        )
+        .await
+        .context(ErrorKind::Store, || {
+            "recording how the series met the tree".to_owned()
         })?;
     // Renew the review's lease while it runs: if this process dies, the
     // review is marked interrupted once the lease passes.

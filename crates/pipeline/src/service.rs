@@ -78,6 +78,7 @@ impl ReviewService {
             loaded,
             self.model.as_ref(),
             &options,
+            &tree.application,
             progress,
         )
         .await

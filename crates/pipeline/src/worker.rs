@@ -135,6 +135,7 @@ async fn review_job(
             "snippets": tree.context.len(),
             "tools": tree.tools.is_some(),
             "lock_hierarchy": tree.lock_hierarchy.is_some(),
+            "applied": tree.application,
             "notes": tree.notes,
         },
     }))

@@ -22,6 +22,22 @@ pub struct ReviewMeta<'a> {
     pub wall_ms: u64,
     /// US dollars from the configured price table; `None` when unknown.
     pub cost_usd: Option<f64>,
+    /// How the series met a kernel tree, when the review knows.
+    pub tree: Option<TreeView<'a>>,
+}
+
+/// How a review's series met a kernel tree (applied on its base-commit, 3-way,
+/// with fuzz, not at all): shown so a review without tree context never passes
+/// for one with it.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct TreeView<'a> {
+    /// `commits`, `base_commit`, `clean`, `three_way`, `fuzzy`, `not_applied`
+    /// or `no_tree`.
+    pub status: &'a str,
+    /// The commit the series was applied on.
+    pub base: Option<&'a str>,
+    /// One line for people.
+    pub note: &'a str,
 }
 
 #[derive(Serialize)]
@@ -78,6 +94,8 @@ pub struct ReviewHeader<'a> {
     pub subsystems: &'a [String],
     /// Subsystem guides given to the stages.
     pub guides: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<TreeView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -221,6 +239,7 @@ pub fn document<'a>(
             compromised: output.compromised,
             subsystems: &output.subsystems,
             guides: &output.guides,
+            tree: meta.tree,
         },
         series: SeriesView {
             title: &series.title,

@@ -19,6 +19,9 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         if series.patches.len() == 1 { "" } else { "es" },
         meta.source
     );
+    if let Some(tree) = &meta.tree {
+        let _ = writeln!(out, "Tree: {}", tree.note);
+    }
     if output.compromised {
         out.push_str("!! The model's answer leaked the review canary: this review is marked compromised and must not be reported.\n");
     }

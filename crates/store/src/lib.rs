@@ -24,6 +24,7 @@ mod queue;
 mod queue_candidates;
 mod redact_stored;
 mod rejects;
+mod review_tree;
 mod reviews;
 mod text;
 mod types;
@@ -49,6 +50,7 @@ pub use queue::worker::{
 pub use queue::{ClaimedJob, Enqueued, Job, JobId, JobStatus, NewJob, QueueConfig, Recovered};
 pub use queue_candidates::{PatchToQueue, TouchedVersion, VersionToQueue};
 pub use rejects::{IngestReject, NewReject};
+pub use review_tree::ReviewTree;
 pub use reviews::FinishedReview;
 pub use text::storable_text;
 pub use types::*;

@@ -1,13 +1,15 @@
 //! What the application layer reads to queue reviews, on both backends:
 //! the patch watermark, versions with new patches, a version with its
 //! patches, whether a job key was ever queued, the stored key of a version
-//! arriving alone, and known bug fingerprints.
+//! arriving alone, known bug fingerprints, and how a review met the tree.
 
 mod common;
 
 use common::builders::{finding, outcome, review, series};
 use common::TestDb;
-use sashiko_store::{BugState, NewJob, ReviewStatus, SeriesVersionId, StateChange, TouchedVersion};
+use sashiko_store::{
+    BugState, NewJob, ReviewStatus, ReviewTree, SeriesVersionId, StateChange, TouchedVersion,
+};
 
 async fn queue_candidates_read_typed_rows(db: &TestDb) {
     let store = &db.store;
@@ -151,4 +153,45 @@ async fn queue_candidates_read_typed_rows(db: &TestDb) {
 
 both_backends! {
     queue_candidates => crate::queue_candidates_read_typed_rows;
+}
+
+async fn review_tree_is_stored_and_read_back(db: &TestDb) {
+    let store = &db.store;
+    let version = store
+        .upsert_series_version(&series("tree-key", 1, 1))
+        .await
+        .expect("version");
+    let started = store.start_review(&review(version)).await.expect("start");
+    assert_eq!(store.review_tree(started).await.expect("read"), None);
+    let tree = ReviewTree {
+        status: "three_way".to_owned(),
+        base: Some("0123456789abcdef0123456789abcdef01234567".to_owned()),
+        note: "applied on 0123456789ab (head of main); patch 2 with a 3-way merge".to_owned(),
+    };
+    store.set_review_tree(started, &tree).await.expect("record");
+    let read = store.review_tree(started).await.expect("read");
+    assert_eq!(read.as_ref(), Some(&tree));
+    assert!(read.is_some_and(|tree| tree.has_tree_context()));
+    let none = ReviewTree {
+        status: "not_applied".to_owned(),
+        base: None,
+        note: "reviewed without tree context: patch 1 does not apply".to_owned(),
+    };
+    store.set_review_tree(started, &none).await.expect("record");
+    let read = store
+        .review_tree(started)
+        .await
+        .expect("read")
+        .expect("some");
+    assert!(!read.has_tree_context());
+    assert_eq!(read.base, None);
+    let missing = store
+        .set_review_tree(sashiko_store::ReviewId(987_654), &none)
+        .await
+        .expect_err("no such review");
+    assert!(missing.to_string().contains("review 987654"), "{missing}");
+}
+
+both_backends! {
+    review_tree => crate::review_tree_is_stored_and_read_back;
 }

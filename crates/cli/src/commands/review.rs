@@ -14,10 +14,10 @@ use anyhow::Context;
 use sashiko_pipeline::prompts::load_prompts;
 use sashiko_pipeline::review_runner::known_fingerprints;
 use sashiko_pipeline::stored_keys::adopt_stored_series_keys;
-use sashiko_pipeline::tree::{git_context, repo_tools, tool_pins, tree_maintainers};
-use sashiko_pipeline::{connect_model, load_inputs, review_and_store, InputOptions, LoadedSeries};
-use sashiko_report::json::ReviewMeta;
-use sashiko_review::{PromptSet, ReviewOptions, Severity};
+use sashiko_pipeline::tree::{for_local, tree_maintainers};
+use sashiko_pipeline::{connect_model, load_inputs, review_and_store, InputOptions};
+use sashiko_report::json::{ReviewMeta, TreeView};
+use sashiko_review::{ReviewOptions, Severity};
 use sashiko_store::Store;
 
 use crate::review_setup::cassette_mode;
@@ -73,8 +73,9 @@ pub struct ReviewArgs {
     /// With --runs: keep only findings raised in at least this many runs.
     #[arg(long, default_value_t = 1)]
     pub min_consensus: u32,
-    /// For mail input: the commit of --repo the series applies to. The
-    /// model's repository tools see this tree and its history only.
+    /// For mail input: the revision of --repo to apply the series on
+    /// (default: its base-commit: when the repository holds it, else
+    /// HEAD); for commits: the baseline the model's tools are pinned to.
     #[arg(long)]
     pub base: Option<String>,
     /// Offer the model no repository tools, whatever the manifest says.
@@ -139,14 +140,6 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     let mut documents = Vec::new();
     let mut worst: Option<Severity> = None;
     for series in &loaded {
-        // Started first, so checkpatch.pl and spatch run while the context
-        // is gathered.
-        let pins = tool_pins(&args.repo, series, args.base.as_deref()).unwrap_or(None);
-        let analyzers = sashiko_pipeline::analyzers::start(
-            &analyzer_settings,
-            sashiko_pipeline::analyzers::tree_input(&args.repo, pins),
-            &series.series,
-        );
         for note in &series.notes {
             errln!("sashiko: note: {note}");
         }
@@ -156,31 +149,29 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
                 errln!("sashiko: {line}");
             }
         };
-        let (context, left_out) = git_context(&args.repo, series);
-        for note in left_out {
+        // The series applied (mail) or read (commits) first: the
+        // analyzers read the tree it gives.
+        let mut tree = for_local(&prompts, &args.repo, series, args.base.as_deref())?;
+        tree.analyzers = Some(sashiko_pipeline::analyzers::start(
+            &analyzer_settings,
+            tree.analysis_tree.clone(),
+            &series.series,
+        ));
+        errln!("sashiko: {}", tree.summary);
+        for note in &tree.notes {
             errln!("sashiko: note: {note}");
         }
-        let tools = if args.no_tools {
-            None
-        } else {
-            review_tools(&prompts, &args.repo, series, args.base.as_deref())?
-        };
-        let series_options = ReviewOptions {
-            context,
-            tools,
-            analyzers: Some(analyzers),
-            lock_hierarchy: sashiko_pipeline::lock_hierarchy::for_series(
-                Some(&args.repo),
-                &series.series,
-            ),
-            ..options.clone()
-        };
+        let mut series_options = tree.review_options(&options);
+        if args.no_tools {
+            series_options.tools = None;
+        }
         let reviewed = review_and_store(
             &store,
             &prompts,
             series,
             model.as_ref(),
             &series_options,
+            &tree.application,
             &progress,
         )
         .await?;
@@ -197,6 +188,11 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             source: &series.source,
             wall_ms: reviewed.wall_ms,
             cost_usd: reviewed.cost_usd,
+            tree: Some(TreeView {
+                status: tree.application.status.as_str(),
+                base: tree.application.base.as_deref(),
+                note: &tree.application.note,
+            }),
         };
         match args.format {
             OutputFormat::Text => out!(
@@ -220,25 +216,4 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         Some(severity) if severity >= args.fail_on => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })
-}
-
-/// The repository tools for `series`, when some stage may use them and the
-/// review has a baseline to pin them to.
-fn review_tools(
-    prompts: &PromptSet,
-    repo: &std::path::Path,
-    series: &LoadedSeries,
-    base: Option<&str>,
-) -> anyhow::Result<Option<sashiko_review::toolstage::ReviewTools>> {
-    if prompts.stages.iter().all(|stage| stage.tools.is_empty()) {
-        return Ok(None);
-    }
-    let Some(pins) = tool_pins(repo, series, base)? else {
-        errln!(
-            "sashiko: note: no repository tools for {}: no baseline commit (mail input needs --base REV)",
-            series.source
-        );
-        return Ok(None);
-    };
-    Ok(repo_tools(prompts, repo, pins)?)
 }

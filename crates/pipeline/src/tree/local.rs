@@ -111,6 +111,18 @@ pub fn tool_pins(
     }
 }
 
+/// The top of the repository at (or above) `path`: its work tree, or the
+/// repository itself when bare.
+pub fn repository_root(path: &Path) -> Option<std::path::PathBuf> {
+    let repository = git2::Repository::discover(path).ok()?;
+    Some(
+        repository
+            .workdir()
+            .unwrap_or_else(|| repository.path())
+            .to_path_buf(),
+    )
+}
+
 /// The MAINTAINERS file of the work tree of the repository at (or above)
 /// `repo`, if any. Its parse diagnostics are in the value for the caller
 /// to show.

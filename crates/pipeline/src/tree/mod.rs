@@ -13,6 +13,7 @@
 //! what it lacked.
 
 pub mod apply;
+pub mod fuzzy;
 pub mod local;
 
 use std::path::{Path, PathBuf};
@@ -24,8 +25,12 @@ use sashiko_review::maintainers::Maintainers;
 use sashiko_review::toolstage::ReviewTools;
 use sashiko_review::{PromptSet, ReviewOptions, ReviewSeries};
 
+use serde::Serialize;
+
 use crate::error::{Context, ErrorKind, Result};
 use crate::inputs::LoadedSeries;
+
+use apply::{short, Applied, BaseKind, NotApplied, PatchMethod};
 
 pub use local::{git_context, tool_pins, tree_maintainers};
 
@@ -36,6 +41,9 @@ pub struct TreeSettings {
     pub tree: PathBuf,
     /// Revision used when the series names no base the tree holds.
     pub base: String,
+    /// The base was given for this review (`--base`): it is used even when
+    /// the series names a base-commit.
+    pub base_given: bool,
 }
 
 impl TreeSettings {
@@ -44,6 +52,7 @@ impl TreeSettings {
         TreeSettings {
             tree,
             base: base.unwrap_or_else(|| "HEAD".to_owned()),
+            base_given: false,
         }
     }
 }
@@ -65,6 +74,8 @@ pub struct TreeContext {
     pub analysis_tree: Option<sashiko_analyzers::TreeInput>,
     /// The tree's analyzers, once started for the series.
     pub analyzers: Option<sashiko_review::analysis::ReviewAnalyzers>,
+    /// How the series met the tree, stored with the review and shown.
+    pub application: TreeApplication,
     /// The scratch repository the tools read; lives as long as the review.
     _scratch: Option<tempfile::TempDir>,
 }
@@ -90,12 +101,127 @@ impl TreeContext {
         self.baseline.is_some()
     }
 
-    /// No tree context, and why.
-    pub fn none(summary: String) -> TreeContext {
+    /// No tree context, and why (`status`: no tree, or not applied).
+    pub fn none(status: TreeStatus, summary: String) -> TreeContext {
         TreeContext {
+            application: TreeApplication {
+                status,
+                base: None,
+                note: format!("reviewed without tree context: {summary}"),
+            },
             summary,
             ..TreeContext::default()
         }
+    }
+}
+
+/// How a review's series met a tree: stored with the review, shown in the
+/// text and JSON output, the web page and the reply footer, so a review
+/// without tree context, or with patches placed by fuzz, never passes for
+/// one that saw the series applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TreeApplication {
+    pub status: TreeStatus,
+    /// The commit the series was applied on (or the commits' parent).
+    pub base: Option<String>,
+    /// One line for people.
+    pub note: String,
+}
+
+/// How a series was applied, or why not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TreeStatus {
+    /// Local commits: the tree is the series' own commits.
+    Commits,
+    /// Applied as is on the `base-commit:` the series names.
+    BaseCommit,
+    /// Applied as is on the configured base.
+    Clean,
+    /// Some patch needed a 3-way merge (as `git am -3`).
+    ThreeWay,
+    /// Some patch applied only with moved hunks or ignored context.
+    Fuzzy,
+    /// No method applied the series: reviewed without tree context.
+    NotApplied,
+    /// No tree to apply to: reviewed without tree context.
+    #[default]
+    NoTree,
+}
+
+impl TreeStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TreeStatus::Commits => "commits",
+            TreeStatus::BaseCommit => "base_commit",
+            TreeStatus::Clean => "clean",
+            TreeStatus::ThreeWay => "three_way",
+            TreeStatus::Fuzzy => "fuzzy",
+            TreeStatus::NotApplied => "not_applied",
+            TreeStatus::NoTree => "no_tree",
+        }
+    }
+
+    /// True when the review saw the series applied to a tree.
+    pub fn has_tree_context(self) -> bool {
+        !matches!(self, TreeStatus::NotApplied | TreeStatus::NoTree)
+    }
+}
+
+/// How `applied` went, in one status and line.
+pub fn describe_applied(applied: &Applied) -> TreeApplication {
+    let base = short(&applied.base.commit);
+    let numbers = |wanted: fn(&PatchMethod) -> bool| -> Vec<String> {
+        applied
+            .methods
+            .iter()
+            .enumerate()
+            .filter(|(_, method)| wanted(method))
+            .map(|(at, _)| (at + 1).to_string())
+            .collect()
+    };
+    let three_way = numbers(|m| matches!(m, PatchMethod::ThreeWay));
+    let fuzzy = numbers(|m| matches!(m, PatchMethod::Fuzzy(_)));
+    let moved = applied
+        .methods
+        .iter()
+        .filter_map(|method| match method {
+            PatchMethod::Fuzzy(moved) => Some(*moved),
+            _ => None,
+        })
+        .fold(fuzzy::Moved::default(), fuzzy::Moved::max);
+    let mut note = match applied.base.kind {
+        BaseKind::SeriesBase => format!("applied on its base-commit {base}"),
+        BaseKind::Configured => format!("applied on {base} ({})", applied.base.why),
+    };
+    if !three_way.is_empty() {
+        note.push_str(&format!(
+            "; patch {} with a 3-way merge",
+            three_way.join(", ")
+        ));
+    }
+    if !fuzzy.is_empty() {
+        note.push_str(&format!(
+            "; patch {} with fuzz (hunks moved up to {} lines, up to {} context lines ignored): the context may differ from what the author saw",
+            fuzzy.join(", "),
+            moved.max_offset,
+            moved.max_fuzz
+        ));
+    }
+    let status = if !fuzzy.is_empty() {
+        TreeStatus::Fuzzy
+    } else if !three_way.is_empty() {
+        TreeStatus::ThreeWay
+    } else if applied.base.kind == BaseKind::SeriesBase {
+        TreeStatus::BaseCommit
+    } else {
+        TreeStatus::Clean
+    };
+    TreeApplication {
+        status,
+        base: Some(applied.base.commit.to_string()),
+        note,
     }
 }
 
@@ -126,8 +252,62 @@ pub fn for_git(prompts: &PromptSet, repo: &Path, loaded: &LoadedSeries) -> TreeC
         notes,
         analysis_tree: crate::analyzers::tree_input(repo, pins),
         analyzers: None,
+        application: TreeApplication {
+            status: TreeStatus::Commits,
+            base: pins.map(|pins| pins.baseline.to_string()),
+            note: format!("the series' own commits in {}", repo.display()),
+        },
         _scratch: None,
     }
+}
+
+/// Context for `sashiko review` in `repo`: local commits as they are
+/// (tools pinned to `base` when given), mail applied like the worker
+/// applies it, on its `base-commit:` when the repository holds it (else
+/// HEAD), or on `base` when given.
+pub fn for_local(
+    prompts: &PromptSet,
+    repo: &Path,
+    loaded: &LoadedSeries,
+    base: Option<&str>,
+) -> Result<TreeContext> {
+    if loaded.is_git() {
+        let mut context = for_git(prompts, repo, loaded);
+        context.summary = format!("tree context from {} (the commits)", repo.display());
+        if let Some(pins) = base
+            .map(|base| tool_pins(repo, loaded, Some(base)))
+            .transpose()?
+        {
+            context.tools = match pins {
+                Some(pins) => repo_tools(prompts, repo, pins)?,
+                None => None,
+            };
+        }
+        return Ok(context);
+    }
+    let Some(root) = local::repository_root(repo) else {
+        return Ok(TreeContext::none(
+            TreeStatus::NoTree,
+            format!(
+                "no tree context: {} is not in a git repository, so the series could not be applied (run inside a kernel tree or pass --repo)",
+                repo.display()
+            ),
+        ));
+    };
+    let settings = TreeSettings {
+        base_given: base.is_some(),
+        ..TreeSettings::new(root, base.map(str::to_owned))
+    };
+    let base_commit = match base {
+        Some(_) => None,
+        None => loaded.base_commit(),
+    };
+    Ok(for_mail(
+        prompts,
+        Some(&settings),
+        loaded,
+        base_commit.as_deref(),
+    ))
 }
 
 /// Context for a mailed series from the configured tree, applied on its
@@ -140,15 +320,16 @@ pub fn for_mail(
 ) -> TreeContext {
     let Some(settings) = settings else {
         return TreeContext::none(
+            TreeStatus::NoTree,
             "no tree context: no [review] tree is configured, so the review had no enclosing functions, definitions, repository tools or lock hierarchy".to_owned(),
         );
     };
     match prepare_mail(prompts, settings, loaded, base_commit) {
         Ok(context) => context,
-        Err(error) => TreeContext::none(format!(
-            "no tree context from {}: {error}",
-            settings.tree.display()
-        )),
+        Err(error) => TreeContext::none(
+            TreeStatus::NotApplied,
+            format!("no tree context from {}: {error}", settings.tree.display()),
+        ),
     }
 }
 
@@ -159,47 +340,50 @@ fn prepare_mail(
     base_commit: Option<&str>,
 ) -> Result<TreeContext> {
     let tree = apply::open_tree(&settings.tree)?;
+    let tree_name = settings.tree.display().to_string();
     let mut notes = Vec::new();
-    let (baseline, why) = apply::choose_base(&tree, settings, base_commit, &mut notes)?;
-    let baseline_id = baseline.to_string();
-    let short = short_id(&baseline_id);
-    notes.push(format!("base {short} ({why})"));
+    let candidates = apply::base_candidates(&tree, settings, base_commit, &mut notes)?;
     let scratch = tempfile::Builder::new()
         .prefix("sashiko-tree-")
         .tempdir()
         .context(ErrorKind::Git, || "making a scratch repository".to_owned())?;
     let scratch_repo = apply::borrowing_repository(&tree, scratch.path())?;
-    let maintainers = local::maintainers_at(&scratch_repo, baseline);
-    let applied = apply::apply_series(&scratch_repo, baseline, &loaded.series);
-    let mut post_patch = None;
-    let mut shadow_series = loaded.series.clone();
-    match applied {
-        Ok(commits) => {
-            for (patch, commit) in shadow_series.patches.iter_mut().zip(&commits) {
-                patch.commit_id = Some(commit.to_string());
-            }
-            post_patch = commits.last().copied();
-        }
-        Err(not_applied) => {
-            notes.push(format!(
-                "patch {} does not apply to {short}: {}; no post-patch context, tools see the base only",
-                not_applied.patch, not_applied.reason
-            ));
-            // The lock hierarchy is read from the last patch's commit: the
-            // base stands in for it.
-            if let Some(last) = shadow_series.patches.last_mut() {
-                last.commit_id = Some(baseline.to_string());
-            }
-        }
-    }
-    let shadow = shadow_loaded(loaded, shadow_series);
-    let context = if post_patch.is_some() {
-        let (context, left_out) = git_context(scratch.path(), &shadow);
-        notes.extend(left_out);
-        context
-    } else {
-        Vec::new()
+    let (applied, failed) = apply::apply_on_candidates(&scratch_repo, &loaded.series, &candidates);
+    notes.extend(failed.iter().map(NotApplied::describe));
+    let Some(applied) = applied else {
+        let reason = failed
+            .last()
+            .map(NotApplied::describe)
+            .unwrap_or_else(|| "no base to apply it to".to_owned());
+        let mut context = TreeContext::none(
+            TreeStatus::NotApplied,
+            format!("no tree context from {tree_name}: the series does not apply ({reason})"),
+        );
+        context.application.base = failed.last().map(|f| f.base.commit.to_string());
+        // Routing to subsystem guides needs no applied series.
+        context.maintainers = failed
+            .last()
+            .and_then(|f| local::maintainers_at(&scratch_repo, f.base.commit));
+        context.notes = notes;
+        return Ok(context);
     };
+    let application = describe_applied(&applied);
+    notes.push(format!(
+        "base {} ({})",
+        short(&applied.base.commit),
+        applied.base.why
+    ));
+    notes.push(application.note.clone());
+    let baseline = applied.base.commit;
+    let maintainers = local::maintainers_at(&scratch_repo, baseline);
+    let mut shadow_series = loaded.series.clone();
+    for (patch, commit) in shadow_series.patches.iter_mut().zip(&applied.commits) {
+        patch.commit_id = Some(commit.to_string());
+    }
+    let post_patch = applied.commits.last().copied();
+    let shadow = shadow_loaded(loaded, shadow_series);
+    let (context, left_out) = git_context(scratch.path(), &shadow);
+    notes.extend(left_out);
     let pins = sashiko_tools::Pins {
         baseline,
         post_patch,
@@ -212,16 +396,10 @@ fn prepare_mail(
         }
     };
     let lock_hierarchy = crate::lock_hierarchy::for_series(Some(scratch.path()), &shadow.series);
-    let summary = match post_patch {
-        Some(_) => format!(
-            "tree context from {}: the series applied on {short}",
-            settings.tree.display()
-        ),
-        None => format!(
-            "tree context from {}: base {short} only (the series does not apply)",
-            settings.tree.display()
-        ),
-    };
+    let summary = format!(
+        "tree context from {tree_name}: the series {}",
+        application.note
+    );
     Ok(TreeContext {
         context,
         tools,
@@ -232,6 +410,7 @@ fn prepare_mail(
         notes,
         analysis_tree: crate::analyzers::tree_input(scratch.path(), Some(pins)),
         analyzers: None,
+        application,
         _scratch: Some(scratch),
     })
 }
@@ -278,8 +457,4 @@ pub fn repo_tools(
         executor: Arc::new(tools),
         specs: sashiko_tools::RepoTools::specs(&wanted),
     }))
-}
-
-fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }
