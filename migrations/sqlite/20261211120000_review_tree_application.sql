@@ -1,5 +1,5 @@
--- How a review's series met a kernel tree (postgres). Kept in step with
--- ../sqlite/20261208120000_review_tree_application.sql.
+-- How a review's series met a kernel tree (sqlite). Kept in step with
+-- ../postgres/20261211120000_review_tree_application.sql.
 --
 -- reviews.tree_status says whether the review saw the series applied to a
 -- tree and how: 'commits' (local commits), 'base_commit' (as is on the
