@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{git, init_repo, otherwise_silent, stdout_json, Env};
-use sashiko_llm::fake::{FakeLlmServer, FakeScript};
+use sashiko_llm_fake::{FakeLlmServer, FakeScript};
 use sashiko_store::ReviewId;
 
 fn stdout_of(dir: &Path, args: &[&str]) -> String {

@@ -282,6 +282,7 @@ pub fn for_local(
                 Some(pins) => repo_tools(prompts, repo, pins)?,
                 None => None,
             };
+            context.analysis_tree = crate::analyzers::tree_input(repo, pins);
         }
         return Ok(context);
     }
