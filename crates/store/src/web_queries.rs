@@ -167,6 +167,11 @@ impl<'r> WebRow<'r> {
         get_column!(self, index, Option<&'r str>)
     }
 
+    /// A binary column (BLOB on SQLite, BYTEA on PostgreSQL), borrowed.
+    pub fn bytes(&self, index: usize) -> Result<&'r [u8], ColumnError> {
+        get_column!(self, index, &'r [u8])
+    }
+
     /// A boolean column (SQLite stores 0 or 1).
     pub fn flag(&self, index: usize) -> Result<bool, ColumnError> {
         get_column!(self, index, bool)

@@ -22,6 +22,7 @@ mod config;
 mod error;
 mod feed;
 mod format;
+mod mail_facts;
 mod mail_login;
 mod metrics;
 mod openapi;

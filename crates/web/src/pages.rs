@@ -16,6 +16,7 @@ use sashiko_store::BugId;
 
 use crate::auth::CurrentUser;
 use crate::format::{age, encode_component, encode_path, now_ms, timestamp, SEVERITIES};
+use crate::mail_facts;
 use crate::owners;
 use crate::templates::render;
 use crate::{AppState, WebError};
@@ -289,9 +290,11 @@ pub async fn bug(
         .iter()
         .map(|seen| {
             json!({
-                "series_version_id": seen.series_version_id, "series_title": seen.series_title,
+                "series_version_id": seen.series_version_id,
+                "series_title": mail_facts::title(&seen.series_title),
                 "version": seen.version, "patch_index": seen.finding.patch_index,
-                "patch_subject": seen.patch_subject, "review_id": seen.finding.review_id,
+                "patch_subject": seen.patch_subject.as_deref().map(mail_facts::title),
+                "review_id": seen.finding.review_id,
                 "lore_url": seen.patch_message_id.as_deref().filter(|id| !id.is_empty()).map(|id| lore_url(&state, id)),
             })
         })

@@ -12,11 +12,14 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tera::Context;
 
-use sashiko_store::web::{PatchRow, ReviewRow, ReviewUsage, SeriesVersionRow, WebFinding};
+use sashiko_store::web::{
+    PatchRow, ReviewRow, ReviewUsage, SeriesVersionRow, TokenUsage, WebFinding,
+};
 use sashiko_store::StoredInterdiff;
 
 use crate::auth::CurrentUser;
 use crate::format::{encode_component, timestamp};
+use crate::mail_facts;
 use crate::pages::lore_url;
 use crate::templates::render;
 use crate::versions;
@@ -67,6 +70,53 @@ fn review_summary(review: &ReviewRow) -> ReviewSummary {
             |ms| format!("{:.1} s", ms as f64 / 1000.0),
         ),
         started: timestamp(review.started_at),
+    }
+}
+
+/// One row of a review page's usage table.
+#[derive(Serialize)]
+struct UsageRow {
+    stage: String,
+    total: bool,
+    requests: u64,
+    input_tokens: u64,
+    cache_read_tokens: u64,
+    cache_write_tokens: u64,
+    output_tokens: u64,
+    reasoning_tokens: u64,
+    cost: String,
+}
+
+impl UsageRow {
+    fn new(stage: &str, total: bool, usage: &TokenUsage, cost_usd: Option<f64>) -> UsageRow {
+        UsageRow {
+            stage: stage.to_string(),
+            total,
+            requests: usage.requests,
+            input_tokens: usage.input_tokens,
+            cache_read_tokens: usage.cache_read_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            output_tokens: usage.output_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
+            cost: cost_usd.map_or_else(|| "—".to_string(), |cost| format!("${cost:.4}")),
+        }
+    }
+}
+
+/// The usage table of a review page: one row per stage and the total, or
+/// why there is none.
+fn usage_table(usage: &ReviewUsage, cost_usd: Option<f64>) -> Value {
+    match usage {
+        ReviewUsage::Recorded { total, by_stage } => {
+            let mut rows: Vec<UsageRow> = by_stage
+                .iter()
+                .map(|stage| UsageRow::new(&stage.stage, false, &stage.usage, stage.cost_usd))
+                .collect();
+            rows.push(UsageRow::new("total", true, total, cost_usd));
+            json!({"kind": "recorded", "rows": rows})
+        }
+        ReviewUsage::None => json!({"kind": "none"}),
+        ReviewUsage::Unreadable(text) => json!({"kind": "unreadable", "text": text}),
     }
 }
 
@@ -141,6 +191,15 @@ pub async fn series(
         })
         .collect();
     let cover = version.cover_message_id.as_deref().unwrap_or_default();
+    let mut thread: Vec<String> = patches
+        .iter()
+        .map(|patch| patch.message_id.clone())
+        .collect();
+    if !cover.is_empty() {
+        thread.insert(0, cover.to_string());
+    }
+    let mails = store.thread_mails(&thread, 3).await?;
+    let facts = mail_facts::read(&patches, (!cover.is_empty()).then_some(cover), &mails);
     let api_id = if cover.is_empty() {
         patches
             .first()
@@ -159,6 +218,8 @@ pub async fn series(
                 .map_or(("", ""), |text| (text.commit_message.as_str(), text.diff.as_str()));
             json!({
                 "patch_index": patch.patch_index, "subject": patch.subject, "author": patch.author,
+                "title": mail_facts::title(&patch.subject),
+                "trailers": facts.trailers.get(&patch.message_id).cloned().unwrap_or_default(),
                 "lore_url": lore_url(&state, &patch.message_id), "n_findings": mine.len(), "findings": mine,
                 "commit_message": commit_message, "diff": diff,
             })
@@ -168,8 +229,9 @@ pub async fn series(
     context.insert(
         "series",
         &json!({
-            "id": id, "title": version.title, "version": version.version, "total": version.total,
-            "author": version.author, "created": timestamp(version.created_at),
+            "id": id, "title": mail_facts::title(&version.title), "version": version.version,
+            "total": version.total, "author": version.author, "created": timestamp(version.created_at),
+            "sent": facts.sent.map(|seconds| timestamp(seconds.saturating_mul(1000))),
             "cover_message_id": (!cover.is_empty()).then_some(cover), "lore_url": lore_url(&state, cover),
         }),
     );
@@ -244,7 +306,7 @@ pub async fn review(
         .version_patches(review.series_version_id, false)
         .await?
         .into_iter()
-        .map(|patch| (patch.patch_index, patch.subject))
+        .map(|patch| (patch.patch_index, mail_facts::title(&patch.subject)))
         .collect();
     let findings = store.reported_findings(id).await?;
     let mut groups: Vec<(i64, Vec<&WebFinding>)> = Vec::new();
@@ -261,22 +323,19 @@ pub async fn review(
         .map(|(index, findings)| json!({"patch_index": index, "subject": subjects.get(&index).cloned().unwrap_or_default(), "findings": findings}))
         .collect();
     let summary = review_summary(review);
-    let usage = match &review.usage {
-        ReviewUsage::Unreadable(text) => text.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_default(),
-    };
     let mut context = Context::new();
     context.insert(
         "review",
         &json!({
-            "id": id, "series_version_id": review.series_version_id, "series_title": detail.series_title,
+            "id": id, "series_version_id": review.series_version_id,
+            "series_title": mail_facts::title(&detail.series_title),
             "version": detail.version, "status": review.status, "provider": summary.provider,
             "model": summary.model, "prompt_set_hash": review.prompt_set_hash, "runs": review.runs,
             "started": summary.started, "wall": summary.wall, "cost": summary.cost,
             "skipped": review.skipped_stages.join(", "), "error": review.error.clone().unwrap_or_default(),
-            "usage": usage,
         }),
     );
+    context.insert("usage", &usage_table(&review.usage, review.cost_usd));
     context.insert("groups", &groups);
     render(&state, "review.html", context, user.as_ref()).map(Html)
 }

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::seed::{seed, HOSTILE};
+use common::seed::{seed, store_thread, ACKED_BY, HOSTILE, REVIEWED_BY};
 use common::{spawn_server_with, TestDb};
 use sashiko_store::{NewPatch, NewSeriesVersion};
 use sashiko_web::accounts::{add_user, NewAccount, Role};
@@ -260,6 +260,7 @@ async fn maintainer_logs_in_filters_and_triages_in_chromium() {
     };
     let db = TestDb::new(sashiko_store::BackendKind::Sqlite).await;
     let seeded = seed(&db.store).await;
+    store_thread(&db.store).await;
     add_user(
         &db.store,
         &NewAccount {
@@ -400,9 +401,46 @@ async fn maintainer_logs_in_filters_and_triages_in_chromium() {
     );
     assert!(!driver.title().await.contains("owned"));
     driver.screenshot("series").await;
+
+    // The facts of the series page (issue 17): real token counts from the
+    // stored usage report, the mails' Date, titles with one prefix, and
+    // each patch's trailers, its own and those given in replies.
+    let reviews = driver.text_of("#reviews tbody tr").await;
+    assert!(
+        reviews.contains("openai fake-model 10 12000 900 $0.0123"),
+        "requests, input and output tokens, cost: {reviews}"
+    );
+    assert_eq!(driver.text_of("#series-date").await, "2023-11-14 22:13");
+    assert_eq!(
+        driver.text_of("#patch-1").await,
+        "[1/2] mm/slab: free with kfree",
+        "one subject prefix"
+    );
+    let first = driver.text_of("#trailers-1").await;
+    for trailer in [
+        "Signed-off-by: Dev Eloper <dev@example.org>",
+        REVIEWED_BY,
+        ACKED_BY,
+    ] {
+        assert!(first.contains(trailer), "{trailer} on patch 1: {first}");
+    }
+    let second = driver.text_of("#trailers-2").await;
+    assert!(
+        second.contains(ACKED_BY) && !second.contains(REVIEWED_BY),
+        "the cover's tag applies to patch 2, patch 1's does not: {second}"
+    );
+    driver.screenshot("series-facts").await;
     driver
         .goto(&format!("{base}/review/{}", seeded.review_id))
         .await;
+    let usage = driver.text_of("#usage").await;
+    for row in [
+        "resource 6 6000 2000 0 500 0 $0.0071",
+        "security 4 4000 0 0 400 0 $0.0052",
+        "total 10 10000 2000 0 900 0 $0.0123",
+    ] {
+        assert!(usage.contains(row), "usage table row {row:?} in {usage}");
+    }
     driver.screenshot("review").await;
     driver.goto(&format!("{base}/search?q=kfree")).await;
     driver.screenshot("search").await;

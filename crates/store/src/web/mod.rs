@@ -12,6 +12,7 @@
 mod accounts;
 mod bug_list;
 mod counts;
+mod mail;
 mod series;
 mod usage;
 
@@ -20,6 +21,7 @@ pub use bug_list::{
     BugListFilter, BugSort, Cursor, ListedBug, ListedBugPage, NEEDS_ACTION, SEVERITIES,
 };
 pub use counts::{KeyCount, OpenCount, SubsystemCounts};
+pub use mail::ThreadMail;
 pub use series::{
     BugSighting, FindingEvidence, FindingLocation, FoundBug, FoundSeries, PatchRow, PatchText,
     ReviewDetail, ReviewRow, SeriesVersionRow, VersionPatches, WebFinding,

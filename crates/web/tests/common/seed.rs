@@ -64,6 +64,96 @@ fn finding(
     }
 }
 
+/// Usage as the review path stores it (the metered client's report): 10
+/// requests over two stages, 12,000 input tokens of which 2,000 cached.
+pub fn usage_report() -> serde_json::Value {
+    let stage = |requests: u64, input: u64, cached: u64, output: u64| {
+        json!({"requests": requests, "input_tokens": input, "cache_read_tokens": cached,
+               "cache_write_tokens": 0, "output_tokens": output, "reasoning_tokens": 0})
+    };
+    json!({
+        "by_stage": {
+            "resource": {"usage": stage(6, 6000, 2000, 500), "cost_usd": 0.0071},
+            "security": {"usage": stage(4, 4000, 0, 400), "cost_usd": 0.0052}
+        },
+        "total": stage(10, 10000, 2000, 900),
+        "total_cost_usd": 0.0123
+    })
+}
+
+/// A reviewer's tag given in a reply to patch 1, and a maintainer's given
+/// on the cover letter (so on both patches).
+pub const REVIEWED_BY: &str = "Reviewed-by: Rev Iewer <rev@example.org>";
+pub const ACKED_BY: &str = "Acked-by: Ack Er <ack@example.org>";
+
+/// Stores the mails of the seeded series as ingest would (sent on
+/// 2023-11-14 22:13:20 UTC), with two replies carrying review tags.
+pub async fn store_thread(store: &Store) {
+    let mail = |id: &str, subject: &str, reply_to: Option<&str>, body: &str| {
+        let threading = reply_to
+            .map(|parent| format!("In-Reply-To: <{parent}>\nReferences: <{parent}>\n"))
+            .unwrap_or_default();
+        format!(
+            "From: Dev Eloper <dev@example.org>\nTo: linux-mm@kvack.org\nSubject: {subject}\n\
+             Date: Tue, 14 Nov 2023 22:13:20 +0000\nMessage-ID: <{id}>\n{threading}\n{body}"
+        )
+    };
+    let patch_body = |message: &str, diff: &str| format!("{message}\n---\n{diff}");
+    let mails = [
+        (
+            COVER_ID,
+            "[PATCH 0/2] slab and net fixes".to_string(),
+            None,
+            "Two fixes.\n".to_string(),
+        ),
+        (
+            PATCH1_ID,
+            "[PATCH 1/2] mm/slab: free with kfree".to_string(),
+            Some(COVER_ID),
+            patch_body(
+                "mm/slab: free with kfree\n\nSigned-off-by: Dev Eloper <dev@example.org>",
+                DIFF1,
+            ),
+        ),
+        (
+            PATCH2_ID,
+            format!("[PATCH 2/2] {HOSTILE_SUBJECT}"),
+            Some(COVER_ID),
+            patch_body(
+                "net: fix\n\nSigned-off-by: Dev Eloper <dev@example.org>",
+                DIFF2,
+            ),
+        ),
+        (
+            "r1.1700000000.rev@example.org",
+            "Re: [PATCH 1/2] mm/slab: free with kfree".to_string(),
+            Some(PATCH1_ID),
+            format!("> quoted\n\n{REVIEWED_BY}\n"),
+        ),
+        (
+            "r0.1700000000.ack@example.org",
+            "Re: [PATCH 0/2] slab and net fixes".to_string(),
+            Some(COVER_ID),
+            format!("For the series:\n\n{ACKED_BY}\n"),
+        ),
+    ];
+    for (id, subject, reply_to, body) in mails {
+        let raw = mail(id, &subject, reply_to, &body);
+        store
+            .upsert_message(&sashiko_store::NewMessage {
+                message_id: id,
+                raw: raw.as_bytes(),
+                subject: &subject,
+                author: "Dev Eloper <dev@example.org>",
+                date: Some("Tue, 14 Nov 2023 22:13:20 +0000".to_string()),
+                list: Some("linux-mm@kvack.org"),
+                in_reply_to: reply_to,
+            })
+            .await
+            .expect("store a mail of the thread");
+    }
+}
+
 pub async fn seed(store: &Store) -> Seeded {
     let version = store
         .upsert_series_version(&NewSeriesVersion {
@@ -125,7 +215,7 @@ pub async fn seed(store: &Store) -> Seeded {
                     finding(2, "drivers/net/dev.c", 11, "low", &format!("strcpy of markup {HOSTILE}"), true,
                         json!([{ "kind": "quoted_code", "text": format!("+\tstrcpy(buf, \"{HOSTILE}\");") }]), "fp-hostile"),
                 ],
-                usage: json!({ "requests": 7, "input_tokens": 12000, "output_tokens": 900 }),
+                usage: usage_report(),
                 cost_usd: Some(0.0123),
                 skipped_stages: vec![],
                 error: None,
