@@ -359,3 +359,65 @@ fn delays_land_on_the_right_hour() {
     // now = 23:00; quiet until 06:00 next day.
     assert_eq!(plan.not_before, Some(NOON - 10 * 3600 + 86_400 + 6 * 3600));
 }
+
+/// The recipient cap keeps the author, then the list and the extra Cc,
+/// then the patch's addresses in order; the rest are named as dropped.
+#[test]
+fn the_recipient_cap_keeps_the_author_and_the_list_first() {
+    let author = Mailbox::parse(AUTHOR).expect("author");
+    let many: Vec<Mailbox> = (0..300)
+        .map(|n| Mailbox::parse(&format!("dev{n:03}@example.net")).expect("address"))
+        .collect();
+    let cases: [(&str, usize, usize, usize); 4] = [
+        // (max_recipients line, Cc written, kept To + Cc, dropped)
+        // The author, the list and one extra Cc come on top of those written.
+        ("", 300, 20, 283),
+        ("max_recipients = 5\n", 300, 5, 298),
+        ("max_recipients = 0\n", 300, 303, 0),
+        ("max_recipients = 50\n", 10, 13, 0),
+    ];
+    for (setting, written, kept, dropped) in cases {
+        let policy = Policy::parse(
+            &format!(
+                "[bot]\naddress = \"S <s@bot.example>\"\n[lists.\"io-uring.vger.kernel.org\"]\n\
+                 enabled = true\n{setting}extra_cc = [\"reviews@archive.example\"]\n"
+            ),
+            "test",
+        )
+        .expect("policy parses");
+        let request = ReplyRequest {
+            list: Some("io-uring.vger.kernel.org"),
+            subsystems: &[],
+            sender: &author,
+            author: &author,
+            to: &[],
+            cc: &many[..written],
+            worst: Some(Severity::High),
+            posted_at: NOON,
+            now: NOON,
+            sent_today: 0,
+        };
+        let Decision::Send(plan) = decide(&policy, &request) else {
+            panic!("{setting:?}: sends")
+        };
+        let keys: Vec<String> = plan.to.iter().chain(&plan.cc).map(Mailbox::key).collect();
+        assert_eq!(
+            (keys.len(), plan.dropped.len()),
+            (kept, dropped),
+            "{setting:?}"
+        );
+        if kept >= 3 {
+            assert_eq!(keys[0], "ada@example.org", "{setting:?}");
+            assert!(keys.contains(&"io-uring@vger.kernel.org".to_owned()));
+            assert!(keys.contains(&"reviews@archive.example".to_owned()));
+        }
+        if dropped > 0 {
+            // The patch's addresses are kept in the order written.
+            assert!(
+                keys.contains(&"dev000@example.net".to_owned()),
+                "{setting:?}"
+            );
+            assert!(!keys.contains(&"dev299@example.net".to_owned()));
+        }
+    }
+}
