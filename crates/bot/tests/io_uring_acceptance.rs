@@ -403,6 +403,13 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
             rcpts.contains("io-uring@vger.kernel.org"),
             "reply-all includes the list: {rcpts}"
         );
+        // No kernel tree is configured: the reply says the review had no
+        // tree context (issue 14, never a silent difference).
+        assert!(
+            mail.contains("reviewed without tree context")
+                && mail.contains("Tree: none, no kernel tree was configured"),
+            "the reply hides that the review had no tree: {mail}"
+        );
         // The patch replied to is in the corpus, is not a reply and not a bot's.
         let id = in_reply_to.trim_matches(['<', '>']);
         let at = corpus_text

@@ -69,6 +69,67 @@ pub struct ReplyMeta {
     /// Paragraphs the caller adds above the signature, written by code
     /// (e.g. that the recipient cap left addresses off), never by a model.
     pub notes: Vec<String>,
+    /// How the series met a kernel tree, as stored with the review;
+    /// `None` for a review that recorded nothing about it.
+    pub tree: Option<ReplyTree>,
+}
+
+/// How the reviewed series met a kernel tree (the review's stored tree
+/// status), so that a reply never passes a review without tree context
+/// off as one that saw the code around the patch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyTree {
+    /// `commits`, `base_commit`, `clean`, `three_way`, `fuzzy`,
+    /// `not_applied` or `no_tree`.
+    pub status: String,
+    /// The commit the series was applied on (or last tried on).
+    pub base: Option<String>,
+}
+
+impl ReplyTree {
+    /// True when the review saw the series applied to a tree.
+    pub fn has_tree_context(&self) -> bool {
+        !matches!(self.status.as_str(), "not_applied" | "no_tree")
+    }
+
+    /// The signature line: where the series was applied, or that it was
+    /// not. Fixed wordings per status: the tree's path and the apply
+    /// errors stay in the stored review.
+    pub fn signature_line(&self) -> String {
+        let base = self
+            .base
+            .as_deref()
+            .map(short)
+            .unwrap_or_else(|| "an unknown commit".to_owned());
+        match self.status.as_str() {
+            "commits" => format!("Tree: the series' own commits on {base}"),
+            "base_commit" => format!("Tree: applied on its base-commit {base}"),
+            "clean" => format!("Tree: applied on {base}"),
+            "three_way" => format!("Tree: applied on {base} with a 3-way merge"),
+            "fuzzy" => format!("Tree: applied on {base} with fuzz"),
+            "not_applied" => "Tree: none, the series did not apply".to_owned(),
+            "no_tree" => "Tree: none, no kernel tree was configured".to_owned(),
+            other => format!("Tree: {other}"),
+        }
+    }
+
+    /// The paragraph above the signature when the review lacked tree
+    /// context or saw the patches placed by fuzz; `None` otherwise.
+    pub fn paragraph(&self) -> Option<String> {
+        let text = match self.status.as_str() {
+            "not_applied" => match self.base.as_deref() {
+                Some(base) => format!(
+                    "This series did not apply to the reviewer's tree (last tried on {}), so it was reviewed without tree context: the review saw the patches but not the code around them, their callers or the definitions they use.",
+                    short(base)
+                ),
+                None => "This series did not apply to the reviewer's tree, so it was reviewed without tree context: the review saw the patches but not the code around them, their callers or the definitions they use.".to_owned(),
+            },
+            "no_tree" => "This series was reviewed without tree context (no kernel tree was configured): the review saw the patches but not the code around them, their callers or the definitions they use.".to_owned(),
+            "fuzzy" => "Some patches of this series applied to the reviewer's tree only with fuzz, so the code around them may differ from what you see.".to_owned(),
+            _ => return None,
+        };
+        Some(crate::wrap::wrap(&text, 72).trim_end().to_owned())
+    }
 }
 
 /// A rendered mail.
@@ -190,6 +251,14 @@ pub fn render_worded(
     let missing: Vec<String> = meta.missing.iter().map(u32::to_string).collect();
     context.insert("missing", &missing.join(", "));
     context.insert("notes", &meta.notes);
+    context.insert(
+        "tree_paragraph",
+        &meta.tree.as_ref().and_then(ReplyTree::paragraph),
+    );
+    context.insert(
+        "tree_line",
+        &meta.tree.as_ref().map(ReplyTree::signature_line),
+    );
     context.insert("model", &meta.model);
     context.insert("prompt_set", &short(&meta.prompt_set));
     context.insert("web_url", &meta.web_url);

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use sashiko_report::mailhdr::Mailbox;
-use sashiko_report::reply::{render_reply, MailKind, PatchMail, ReplyMeta};
+use sashiko_report::reply::{render_reply, MailKind, PatchMail, ReplyMeta, ReplyTree};
 use sashiko_review::{Finding, ReviewPatch, Severity};
 
 const DIFF: &str = "diff --git a/io_uring/net.c b/io_uring/net.c
@@ -99,6 +99,7 @@ fn meta(missing: Vec<u32>) -> ReplyMeta {
         now: 1_735_815_600,
         missing,
         notes: Vec::new(),
+        tree: None,
     }
 }
 
@@ -380,4 +381,98 @@ fn worded_reply_uses_checked_wordings_and_changes_nothing_else() {
     );
     invariants("findings_worded", &worded.bytes);
     check("findings_worded", &worded.bytes);
+}
+
+/// Issue 14, "never a silent difference": a review that saw no tree says
+/// so in the reply, above the signature and in it; one applied with fuzz
+/// warns that the code around the patch may differ; one applied as is
+/// names its base in the signature only.
+#[test]
+fn the_footer_says_how_the_series_met_the_tree() {
+    let to = [Mailbox::parse("ada@example.org").expect("to")];
+    let base = "0123456789abcdef0123456789abcdef01234567";
+    let render = |status: &str, base: Option<&str>| -> String {
+        let meta = ReplyMeta {
+            tree: Some(ReplyTree {
+                status: status.into(),
+                base: base.map(str::to_owned),
+            }),
+            ..meta(vec![])
+        };
+        let rendered = render_reply(
+            &patch(),
+            &[],
+            &mail("ada@example.org", "[PATCH 2/3] io_uring/net: x"),
+            &to,
+            &[],
+            &meta,
+        )
+        .expect("renders");
+        invariants(status, &rendered.bytes);
+        String::from_utf8(rendered.bytes).expect("utf-8")
+    };
+    // (status, base, in the body, not in the body)
+    type Case<'a> = (&'a str, Option<&'a str>, &'a [&'a str], &'a [&'a str]);
+    let cases: [Case<'_>; 5] = [
+        (
+            "not_applied",
+            Some(base),
+            &[
+                "This series did not apply to the reviewer's tree (last tried on\r\n0123456789ab), so it was reviewed without tree context",
+                "\r\n-- \r\n",
+                "Tree: none, the series did not apply\r\n",
+            ],
+            &[base],
+        ),
+        (
+            "no_tree",
+            None,
+            &[
+                "This series was reviewed without tree context (no kernel tree was\r\nconfigured)",
+                "Tree: none, no kernel tree was configured\r\n",
+            ],
+            &["did not apply"],
+        ),
+        (
+            "fuzzy",
+            Some(base),
+            &[
+                "applied to the reviewer's tree only with\r\nfuzz, so the code around them may differ",
+                "Tree: applied on 0123456789ab with fuzz\r\n",
+            ],
+            &["without tree context"],
+        ),
+        (
+            "base_commit",
+            Some(base),
+            &["Tree: applied on its base-commit 0123456789ab\r\n"],
+            &["without tree context", "fuzz"],
+        ),
+        (
+            "three_way",
+            Some(base),
+            &["Tree: applied on 0123456789ab with a 3-way merge\r\n"],
+            &["without tree context", "fuzz"],
+        ),
+    ];
+    for (status, base, present, absent) in cases {
+        let text = render(status, base);
+        let (_, body) = text.split_once("\r\n\r\n").expect("body");
+        for wanted in present {
+            assert!(body.contains(wanted), "{status}: {wanted:?} not in\n{body}");
+        }
+        for unwanted in absent {
+            assert!(
+                !body.contains(unwanted),
+                "{status}: {unwanted:?} in\n{body}"
+            );
+        }
+        // The signature stays last: the tree line sits inside it.
+        let signature = body.split("\r\n-- \r\n").nth(1).expect("signature");
+        assert!(signature.contains("Tree: "), "{status}: {signature}");
+    }
+    check(
+        "clean_not_applied",
+        render("not_applied", Some(base)).as_bytes(),
+    );
 }

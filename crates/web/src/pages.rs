@@ -32,6 +32,24 @@ pub fn feed_url(name: &str) -> String {
     format!("/feeds/{}.atom", encode_path(name))
 }
 
+/// How review `review_id`'s series met a kernel tree, for the review and
+/// series pages (issue 14: a review without tree context says so on every
+/// surface); `None` when the review recorded nothing about it.
+pub async fn review_tree(
+    store: &sashiko_store::Store,
+    review_id: i64,
+) -> Result<Option<Value>, WebError> {
+    let tree = store
+        .review_tree(sashiko_store::ReviewId(review_id))
+        .await?;
+    Ok(tree.map(|tree| {
+        json!({
+            "status": tree.status, "base": tree.base, "note": tree.note,
+            "has_context": tree.has_tree_context(),
+        })
+    }))
+}
+
 pub fn lore_url(state: &AppState, message_id: &str) -> String {
     format!(
         "{}{}",

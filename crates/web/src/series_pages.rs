@@ -243,6 +243,11 @@ pub async fn series(
     context.insert("interdiff", &interdiff);
     context.insert("patches", &patches);
     context.insert("shown_review", &latest.map(review_summary));
+    let shown_tree = match latest {
+        Some(review) => crate::pages::review_tree(store, review.id).await?,
+        None => None,
+    };
+    context.insert("shown_tree", &shown_tree);
     context.insert(
         "reviews",
         &reviews.iter().map(review_summary).collect::<Vec<_>>(),
@@ -336,6 +341,7 @@ pub async fn review(
         }),
     );
     context.insert("usage", &usage_table(&review.usage, review.cost_usd));
+    context.insert("tree", &crate::pages::review_tree(store, id).await?);
     context.insert("groups", &groups);
     render(&state, "review.html", context, user.as_ref()).map(Html)
 }

@@ -425,3 +425,58 @@ async fn series_page_shows_the_interdiff_the_review_was_given() {
         assert!(!v1_page.contains("class=\"interdiff\""), "{backend:?}");
     }
 }
+
+/// Issue 14, "never a silent difference": a review whose series did not
+/// apply says so on its review page and on the series page that shows
+/// its findings; one applied on its base-commit names the base.
+#[tokio::test]
+async fn review_and_series_pages_say_how_the_series_met_the_tree() {
+    use sashiko_store::{ReviewId, ReviewTree};
+    for backend in BACKENDS {
+        let db = TestDb::new(backend).await;
+        let seeded = seed(&db.store).await;
+        let server = spawn_server(&db.store, WebConfig::default()).await;
+        let review_page = format!("/review/{}", seeded.review_id);
+        let series_page = format!("/series/{}", seeded.version_id);
+        let cases = [
+            (
+                ReviewTree {
+                    status: "not_applied".into(),
+                    base: Some("0123456789abcdef".into()),
+                    note: "reviewed without tree context: the series does not apply (patch 1 does not apply to 0123456789ab)".into(),
+                },
+                "class=\"error\"><strong>No tree context.</strong> reviewed without tree context: the series does not apply",
+                "class=\"error\">Tree: <strong>this review had no tree context.</strong> reviewed without tree context",
+            ),
+            (
+                ReviewTree {
+                    status: "base_commit".into(),
+                    base: Some("0123456789abcdef".into()),
+                    note: "applied on its base-commit 0123456789ab".into(),
+                },
+                "id=\"review-tree\">applied on its base-commit 0123456789ab</dd>",
+                "id=\"shown-review-tree\">Tree: applied on its base-commit 0123456789ab</p>",
+            ),
+        ];
+        for (tree, on_review, on_series) in cases {
+            db.store
+                .set_review_tree(ReviewId(seeded.review_id), &tree)
+                .await
+                .expect("record the tree");
+            let (status, page) = get(&server.base, &review_page).await;
+            assert_eq!(status, 200, "{backend:?}: {page}");
+            assert!(
+                page.contains(on_review),
+                "{backend:?} {}: {page}",
+                tree.status
+            );
+            let (status, page) = get(&server.base, &series_page).await;
+            assert_eq!(status, 200, "{backend:?}: {page}");
+            assert!(
+                page.contains(on_series),
+                "{backend:?} {}: {page}",
+                tree.status
+            );
+        }
+    }
+}

@@ -9,7 +9,7 @@ use sashiko_pipeline::series::{mail_author, patch_from_mail, review_series};
 use sashiko_report::inline::Comment;
 use sashiko_report::mailhdr::Mailbox;
 use sashiko_report::patchwork::{Check, CheckState};
-use sashiko_report::reply::{render_worded, PatchMail, ReplyMeta};
+use sashiko_report::reply::{render_worded, PatchMail, ReplyMeta, ReplyTree};
 use sashiko_review::{Finding, ReviewPatch, Severity};
 use sashiko_store::{MailQueued, NewMail, ReviewId};
 use sha2::{Digest, Sha256};
@@ -225,6 +225,16 @@ impl Bot {
             ));
             return Ok(());
         }
+        // How the series met the tree: the reply says when the review had
+        // no tree context (issue 14, never a silent difference).
+        let tree = self
+            .store
+            .review_tree(ReviewId(review_id))
+            .await?
+            .map(|tree| ReplyTree {
+                status: tree.status,
+                base: tree.base,
+            });
         // Each finding with the report stage's checked wording, if any (the
         // model words, code decides: which findings and where is fixed).
         let findings: Vec<(Finding, Option<String>)> = self
@@ -364,6 +374,7 @@ impl Bot {
                 now,
                 missing: entry.series.missing_numbers.clone(),
                 notes,
+                tree: tree.clone(),
             };
             let rendered =
                 match render_worded(&patch, &patch_comments, &mail, &plan.to, &plan.cc, &meta) {
