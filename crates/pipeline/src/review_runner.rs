@@ -11,7 +11,8 @@ use sashiko_llm::LlmClient;
 use sashiko_review::engine::Progress;
 use sashiko_review::versions::PreviousVersion;
 use sashiko_review::{
-    run_review, Finding, PromptSet, ReviewOptions, ReviewOutput, ReviewSeries, Severity,
+    run_review, Finding, PromptSet, ReviewInputs, ReviewOptions, ReviewOutput, ReviewSeries,
+    Severity,
 };
 use sashiko_store::{
     FindingId, FindingNotes, InterdiffFile, NewFinding, NewMessage, NewPatch, NewReview,
@@ -82,8 +83,11 @@ pub async fn review_and_store(
     let version_id = store_series_version(store, loaded).await?;
     let previous = earlier_version(store, loaded, version_id, options).await?;
     let options = &ReviewOptions {
-        previous,
-        ..options.clone()
+        inputs: ReviewInputs {
+            previous,
+            ..options.inputs.clone()
+        },
+        settings: options.settings.clone(),
     };
     let review_id = store
         .start_review(&NewReview {
@@ -94,7 +98,7 @@ pub async fn review_and_store(
             guides: sashiko_review::engine::route_guides(
                 prompts,
                 series,
-                options.maintainers.as_deref(),
+                options.inputs.maintainers.as_deref(),
             )
             .guides
             .iter()
@@ -192,6 +196,7 @@ pub async fn review_and_store(
         prompt_set_hash: prompts.hash.clone(),
         fingerprint: finding.fingerprint(),
         subsystem: options
+            .inputs
             .maintainers
             .as_ref()
             .and_then(|maintainers| {
@@ -205,6 +210,7 @@ pub async fn review_and_store(
     let mut notes = outcome_notes(&output, &new_finding);
     if output.versions.is_some() {
         notes.interdiff = options
+            .inputs
             .previous
             .as_deref()
             .map(|previous| stored_interdiff(&previous.series, series));
@@ -297,8 +303,8 @@ async fn earlier_version(
         .context(ErrorKind::Store, || {
             "recording the series' lineage".to_owned()
         })?;
-    if options.previous.is_some() {
-        return Ok(options.previous.clone());
+    if options.inputs.previous.is_some() {
+        return Ok(options.inputs.previous.clone());
     }
     let Some(earlier) = store
         .earlier_reviewed_version(&lineage, loaded.series.version, version_id)

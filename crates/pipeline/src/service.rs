@@ -71,7 +71,7 @@ impl ReviewService {
         progress: Progress<'_>,
     ) -> Result<Reviewed> {
         let mut options = tree.review_options(&self.options);
-        options.known_fingerprints = known_fingerprints(&self.store).await?;
+        options.inputs.known_fingerprints = known_fingerprints(&self.store).await?;
         review_and_store(
             &self.store,
             &self.prompts,

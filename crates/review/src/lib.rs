@@ -23,7 +23,8 @@ pub mod verify;
 pub mod wire;
 
 pub use engine::{
-    run_review, ReviewError, ReviewOptions, ReviewOutput, StageReport, StageState, VersionReport,
+    run_review, ReviewError, ReviewInputs, ReviewOptions, ReviewOutput, ReviewSettings,
+    StageReport, StageState, VersionReport,
 };
 pub mod budget_policy;
 pub mod context;

@@ -25,7 +25,7 @@ use sashiko_lkmm::lockorder::{
     HierarchyEdge, Inversion, LockTable,
 };
 
-use crate::engine::{ReviewOptions, StageReport, StageState};
+use crate::engine::{ReviewInputs, StageReport, StageState};
 use crate::finding::{Evidence, Finding, Location, Severity};
 use crate::prompts::StageDef;
 use crate::series::ReviewSeries;
@@ -47,7 +47,7 @@ pub const HIERARCHY_FILES: [&str; 2] = ["mm/rmap.c", "mm/filemap.c"];
 pub(crate) fn check(
     stage: &StageDef,
     series: &ReviewSeries,
-    options: &ReviewOptions,
+    inputs: &ReviewInputs,
     report: &mut StageReport,
 ) -> Vec<Finding> {
     let not_applicable = |report: &mut StageReport, reason: String| {
@@ -55,7 +55,7 @@ pub(crate) fn check(
         report.reason = Some(reason);
         Vec::new()
     };
-    let Some(sources) = options.lock_hierarchy.as_deref() else {
+    let Some(sources) = inputs.lock_hierarchy.as_deref() else {
         return not_applicable(
             report,
             "no reviewed tree to read the mm lock hierarchy from".to_owned(),
@@ -105,7 +105,7 @@ pub(crate) fn check(
     let mut checked = 0;
     let mut ambiguous = BTreeSet::new();
     for patch in &series.patches {
-        let (units, changes) = units_for_patch(patch, &options.context);
+        let (units, changes) = units_for_patch(patch, &inputs.context);
         for unit in &units {
             let locks = lock_acquisitions(&unit.text, unit.first_line, &table);
             if locks.locks().len() < 2 {

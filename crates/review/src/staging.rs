@@ -140,26 +140,31 @@ pub fn report_notes(
     notes
 }
 
-/// The series and options the verify stage gets: the same shared prefix
-/// as the finders when the series was not split; when it was, only the
-/// files the candidates cite and no context.
-pub fn for_verify(
-    staged: &Staged,
-    candidates: &[crate::finding::Finding],
-    options: &crate::engine::ReviewOptions,
-) -> (ReviewSeries, crate::engine::ReviewOptions) {
+/// What the verify and report stages are shown.
+pub struct Scope {
+    pub series: ReviewSeries,
+    pub context: Vec<ContextSnippet>,
+}
+
+/// What the verify stage gets: the same shared prefix as the finders when
+/// the series was not split; when it was, only the files the candidates
+/// cite and no context.
+pub fn for_verify(staged: &Staged, candidates: &[crate::finding::Finding]) -> Scope {
     let series = &staged.series;
-    let mut verify_options = options.clone();
     if staged.plan.is_split() {
         let files = candidates.iter().map(|f| f.file.clone()).collect();
-        verify_options.context = Vec::new();
-        return (plan::series_for_files(series, &files), verify_options);
+        return Scope {
+            series: plan::series_for_files(series, &files),
+            context: Vec::new(),
+        };
     }
-    verify_options.context = staged
-        .plan
-        .chunks
-        .first()
-        .map(|chunk| chunk.shared.clone())
-        .unwrap_or_default();
-    (series.clone(), verify_options)
+    Scope {
+        series: series.clone(),
+        context: staged
+            .plan
+            .chunks
+            .first()
+            .map(|chunk| chunk.shared.clone())
+            .unwrap_or_default(),
+    }
 }

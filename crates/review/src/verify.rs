@@ -10,13 +10,13 @@ use sashiko_llm_core::{chat_structured, LlmClient, LlmError};
 use serde::Serialize;
 
 use crate::engine::{
-    canary_of, millis, stage_error, stage_report, DroppedFinding, ReviewError, ReviewOptions,
+    canary_of, millis, stage_error, stage_report, DroppedFinding, ReviewError, ReviewSettings,
     StageReport, StageState,
 };
 use crate::finding::Finding;
 use crate::prompts::{PromptSet, StageDef};
 use crate::request::{self, ReviewSecrets};
-use crate::series::ReviewSeries;
+use crate::staging::Scope;
 use crate::wire::{Action, VerifyAnswer};
 
 /// Merge candidates with the same fingerprint on the same patch and
@@ -133,10 +133,10 @@ pub(crate) async fn run(
     client: &dyn LlmClient,
     prompts: &PromptSet,
     stage: &StageDef,
-    series: &ReviewSeries,
+    scope: &Scope,
     secrets: &ReviewSecrets,
     candidates: Vec<Finding>,
-    options: &ReviewOptions,
+    settings: &ReviewSettings,
 ) -> Result<Verified, ReviewError> {
     let started = Instant::now();
     let views: Vec<CandidateView<'_>> = candidates
@@ -157,15 +157,15 @@ pub(crate) async fn run(
     let candidates_json = serde_json::to_string_pretty(&views).unwrap_or_default();
     let base = request::RequestBase {
         prompts,
-        series,
+        series: &scope.series,
         secrets,
-        context: &options.context,
-        max_output_tokens: options.max_output_tokens,
+        context: &scope.context,
+        max_output_tokens: settings.max_output_tokens,
     };
     let request = request::verify_request(&base, stage, &candidates_json);
     let mut report = stage_report(stage, StageState::Ran, None, candidates.len());
     let mut last_error = None;
-    for _ in 0..options.max_attempts.max(1) {
+    for _ in 0..settings.max_attempts.max(1) {
         report.attempts += 1;
         match chat_structured(client, &request).await {
             Ok(answer) => {

@@ -22,7 +22,7 @@ use sashiko_eval::kernel_bench;
 use sashiko_eval::matching::MatchOptions;
 use sashiko_eval::{local_client, AnswerServer, Oracle, OracleConfig};
 use sashiko_llm::LlmClient;
-use sashiko_review::{PromptSet, ReviewOptions};
+use sashiko_review::{PromptSet, ReviewOptions, ReviewSettings};
 
 use crate::settings::{FlagSettings, Settings};
 
@@ -161,8 +161,11 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
     let prompts = PromptSet::load(&settings.prompts)
         .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
     let review = ReviewOptions {
-        max_attempts: args.max_attempts.max(1),
-        max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+        settings: ReviewSettings {
+            max_attempts: args.max_attempts.max(1),
+            max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+            ..ReviewSettings::default()
+        },
         ..ReviewOptions::default()
     };
     if corpus_path.is_file() {

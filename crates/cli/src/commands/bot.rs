@@ -13,7 +13,7 @@ use anyhow::Context;
 use sashiko_bot::config::BotConfig;
 use sashiko_bot::engine::{Bot, PollReport, ReviewDone, ReviewFuture, Reviewer, SeriesToReview};
 use sashiko_pipeline::{LoadedSeries, MessageToStore, ReviewService, TreeSource};
-use sashiko_review::ReviewOptions;
+use sashiko_review::{ReviewOptions, ReviewSettings};
 use sashiko_store::Store;
 
 use crate::review_setup::review_service;
@@ -169,7 +169,10 @@ pub async fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
     })?;
     store.migrate().await.context("migrating the database")?;
     let options = ReviewOptions {
-        max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+        settings: ReviewSettings {
+            max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+            ..ReviewSettings::default()
+        },
         ..ReviewOptions::default()
     };
     let reviewer = Arc::new(BotReviewer {

@@ -17,7 +17,7 @@ use sashiko_pipeline::stored_keys::adopt_stored_series_keys;
 use sashiko_pipeline::tree::{for_local, tree_maintainers};
 use sashiko_pipeline::{connect_model, load_inputs, review_and_store, InputOptions};
 use sashiko_report::json::{ReviewMeta, TreeView};
-use sashiko_review::{ReviewOptions, Severity};
+use sashiko_review::{ReviewInputs, ReviewOptions, ReviewSettings, Severity};
 use sashiko_store::Store;
 
 use crate::review_setup::cassette_mode;
@@ -127,14 +127,19 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         errln!("sashiko: note: {diagnostic}");
     }
     let options = ReviewOptions {
-        max_attempts: args.max_attempts.max(1),
-        runs: args.runs.max(1),
-        deterministic_secrets: cassette_mode(),
-        min_consensus: args.min_consensus.max(1),
-        known_fingerprints: known_fingerprints(&store).await?,
-        maintainers,
-        max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
-        ..ReviewOptions::default()
+        settings: ReviewSettings {
+            max_attempts: args.max_attempts.max(1),
+            runs: args.runs.max(1),
+            deterministic_secrets: cassette_mode(),
+            min_consensus: args.min_consensus.max(1),
+            max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+            ..ReviewSettings::default()
+        },
+        inputs: ReviewInputs {
+            known_fingerprints: known_fingerprints(&store).await?,
+            maintainers,
+            ..ReviewInputs::default()
+        },
     };
     let analyzer_settings = settings.review.analyzers.settings(args.checkpatch.clone());
     let mut documents = Vec::new();
@@ -163,7 +168,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         }
         let mut series_options = tree.review_options(&options);
         if args.no_tools {
-            series_options.tools = None;
+            series_options.inputs.tools = None;
         }
         let reviewed = review_and_store(
             &store,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use sashiko_pipeline::ingest_queue::{self, IngestLoopConfig};
 use sashiko_pipeline::worker::run_review_worker;
-use sashiko_review::ReviewOptions;
+use sashiko_review::{ReviewOptions, ReviewSettings};
 use sashiko_store::{default_worker_id, Store, WorkerConfig};
 use sashiko_web::{AppState, WebConfig};
 use tokio::sync::watch;
@@ -165,9 +165,12 @@ fn review_workers(
         ..FlagSettings::default()
     })?;
     let options = ReviewOptions {
-        max_attempts: 2,
-        max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
-        deterministic_secrets: cassette_mode(),
+        settings: ReviewSettings {
+            max_attempts: 2,
+            max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+            deterministic_secrets: cassette_mode(),
+            ..ReviewSettings::default()
+        },
         ..ReviewOptions::default()
     };
     let service = review_service(&settings, store.clone(), options)?;

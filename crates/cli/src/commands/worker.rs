@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sashiko_pipeline::worker::run_review_worker;
-use sashiko_review::ReviewOptions;
+use sashiko_review::{ReviewOptions, ReviewSettings};
 use sashiko_store::{default_worker_id, WorkerConfig};
 
 use crate::commands::db::{open_store, DbUrlArgs};
@@ -81,9 +81,12 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     })
     .await?;
     let options = ReviewOptions {
-        max_attempts: args.max_attempts.max(1),
-        max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
-        deterministic_secrets: cassette_mode(),
+        settings: ReviewSettings {
+            max_attempts: args.max_attempts.max(1),
+            max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+            deterministic_secrets: cassette_mode(),
+            ..ReviewSettings::default()
+        },
         ..ReviewOptions::default()
     };
     let service = review_service(&settings, store.clone(), options)?;

@@ -23,7 +23,7 @@ use sashiko_review::context::ContextSnippet;
 use sashiko_review::lockorder::LockHierarchySources;
 use sashiko_review::maintainers::Maintainers;
 use sashiko_review::toolstage::ReviewTools;
-use sashiko_review::{PromptSet, ReviewOptions, ReviewSeries};
+use sashiko_review::{PromptSet, ReviewInputs, ReviewOptions, ReviewSeries};
 
 use serde::Serialize;
 
@@ -81,18 +81,23 @@ pub struct TreeContext {
 }
 
 impl TreeContext {
-    /// `base` with this context, tools, lock hierarchy and MAINTAINERS.
+    /// `base` with this context, tools, lock hierarchy and MAINTAINERS as
+    /// the review's inputs; its settings unchanged.
     pub fn review_options(&self, base: &ReviewOptions) -> ReviewOptions {
+        let inputs = &base.inputs;
         ReviewOptions {
-            context: self.context.clone(),
-            tools: self.tools.clone(),
-            lock_hierarchy: self.lock_hierarchy.clone(),
-            analyzers: self.analyzers.clone().or_else(|| base.analyzers.clone()),
-            maintainers: self
-                .maintainers
-                .clone()
-                .or_else(|| base.maintainers.clone()),
-            ..base.clone()
+            inputs: ReviewInputs {
+                context: self.context.clone(),
+                tools: self.tools.clone(),
+                lock_hierarchy: self.lock_hierarchy.clone(),
+                analyzers: self.analyzers.clone().or_else(|| inputs.analyzers.clone()),
+                maintainers: self
+                    .maintainers
+                    .clone()
+                    .or_else(|| inputs.maintainers.clone()),
+                ..inputs.clone()
+            },
+            settings: base.settings.clone(),
         }
     }
 

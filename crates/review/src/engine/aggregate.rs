@@ -16,7 +16,7 @@ use crate::verify;
 /// Merge the runs; findings below the consensus are dropped.
 pub(super) fn across_runs(state: &mut ReviewState<'_>, per_run: Vec<Vec<Finding>>) -> Vec<Finding> {
     let (mut candidates, below_consensus) =
-        verify::aggregate_runs(per_run, state.options.min_consensus);
+        verify::aggregate_runs(per_run, state.settings.min_consensus);
     state.output.dropped.extend(below_consensus);
     candidates.append(&mut state.analyzer_candidates);
     candidates

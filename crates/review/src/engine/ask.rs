@@ -11,7 +11,7 @@ use std::time::Instant;
 use sashiko_llm_core::{chat_structured, ChatRequest, LlmClient, LlmError, Message};
 
 use super::builtins::cap_severity;
-use super::options::ReviewOptions;
+use super::options::ReviewSettings;
 use super::output::{stage_report, ReviewError, StageReport, StageState};
 use crate::finding::Finding;
 use crate::ordering;
@@ -24,13 +24,13 @@ pub(super) async fn ask_findings(
     client: &dyn LlmClient,
     stage: &StageDef,
     request: &ChatRequest,
-    options: &ReviewOptions,
+    settings: &ReviewSettings,
     tools: Option<&toolstage::ToolStage<'_>>,
 ) -> Result<(Vec<Finding>, StageReport, bool), ReviewError> {
     let started = Instant::now();
     let mut report = stage_report(stage, StageState::Ran, None, 0);
     let mut last_error = None;
-    for _ in 0..options.max_attempts.max(1) {
+    for _ in 0..settings.max_attempts.max(1) {
         report.attempts += 1;
         let answered =
             match tools {

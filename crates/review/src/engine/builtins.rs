@@ -15,7 +15,7 @@ use crate::prompts::{StageDef, StageKind};
 /// Run the analyzers and every builtin stage, in manifest order.
 pub(super) async fn run(state: &mut ReviewState<'_>) {
     let series = state.series;
-    let analyzer_reports = match &state.options.analyzers {
+    let analyzer_reports = match &state.inputs.analyzers {
         Some(analyzers) => Some(analyzers.run_all(series).await),
         None => None,
     };
@@ -78,7 +78,7 @@ fn run_builtin(
     let mut findings = match stage.builtin.as_deref() {
         Some("prescan") => prescan::prescan(series, &state.prompts.prescan),
         Some("checkpatch") => prescan::checkpatch(series),
-        Some("lock-order") => crate::lockorder::check(stage, series, state.options, report),
+        Some("lock-order") => crate::lockorder::check(stage, series, state.inputs, report),
         other => {
             tracing::warn!(stage = %stage.name, builtin = ?other, "unknown builtin check, skipped");
             Vec::new()

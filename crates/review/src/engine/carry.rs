@@ -4,7 +4,7 @@
 //! forward, and those whose code is gone are reported fixed (see
 //! [`crate::versions`]). Then the findings are put in patch order.
 
-use super::options::ReviewOptions;
+use super::options::ReviewInputs;
 use super::output::{DroppedFinding, ReviewOutput, VersionReport};
 use super::state::ReviewState;
 use crate::finding::Finding;
@@ -14,12 +14,12 @@ use crate::series::ReviewSeries;
 
 /// Classify against the earlier version, when there is one.
 pub(super) fn run(state: &mut ReviewState<'_>) {
-    if let (Some(previous), Some(interdiff)) = (&state.options.previous, state.interdiff.take()) {
+    if let (Some(previous), Some(interdiff)) = (&state.inputs.previous, state.interdiff.take()) {
         carry_forward(
             &mut state.output,
             state.prompts,
             state.series,
-            state.options,
+            state.inputs,
             previous,
             interdiff,
         );
@@ -35,7 +35,7 @@ fn carry_forward(
     output: &mut ReviewOutput,
     prompts: &PromptSet,
     series: &ReviewSeries,
-    options: &ReviewOptions,
+    inputs: &ReviewInputs,
     previous: &crate::versions::PreviousVersion,
     interdiff: crate::versions::Interdiff,
 ) {
@@ -69,7 +69,7 @@ fn carry_forward(
             &earlier.finding,
             series,
             &prompts.prescan.known_markers,
-            &options.known_fingerprints,
+            &inputs.known_fingerprints,
         ) {
             Some(reason) => output.known.push(DroppedFinding {
                 finding: earlier.finding.clone(),

@@ -9,7 +9,7 @@ use futures::stream::{self, StreamExt};
 use sashiko_llm_core::LlmClient;
 
 use super::ask::ask_findings;
-use super::options::ReviewOptions;
+use super::options::{ReviewInputs, ReviewSettings};
 use super::output::{ReviewError, StageReport};
 use super::prefix::Prefix;
 use super::state::ReviewState;
@@ -32,8 +32,8 @@ pub(super) async fn run(
     let Some(client) = state.client.clone() else {
         return Ok(per_run);
     };
-    let options = state.options;
-    for run in 0..options.runs.max(1) {
+    let settings = state.settings;
+    for run in 0..settings.runs.max(1) {
         let mut pending = Vec::new();
         for chunk in &prefix.staged.plan.chunks {
             for stage in prefix.finders.iter().copied() {
@@ -45,14 +45,15 @@ pub(super) async fn run(
                     staged: &prefix.staged,
                     secrets: &state.secrets,
                     client: Arc::clone(&client),
-                    options,
+                    settings,
+                    inputs: state.inputs,
                     guidance,
                     shown: &state.shown,
                 }));
             }
         }
         let results: Vec<_> = stream::iter(pending)
-            .buffered(options.concurrency.max(1))
+            .buffered(settings.concurrency.max(1))
             .collect()
             .await;
         let mut candidates = Vec::new();
@@ -93,7 +94,8 @@ struct StageAsk<'a> {
     staged: &'a staging::Staged,
     secrets: &'a ReviewSecrets,
     client: Arc<dyn LlmClient>,
-    options: &'a ReviewOptions,
+    settings: &'a ReviewSettings,
+    inputs: &'a ReviewInputs,
     guidance: String,
     shown: &'a toolstage::Shown,
 }
@@ -111,7 +113,7 @@ async fn ask_stage(
         series: &ask.chunk.series,
         secrets: ask.secrets,
         context: &ask.chunk.shared,
-        max_output_tokens: ask.options.max_output_tokens,
+        max_output_tokens: ask.settings.max_output_tokens,
     };
     let own = ask
         .chunk
@@ -133,7 +135,7 @@ async fn ask_stage(
         .get(&stage.name)
         .map_or(u64::MAX, |budget| budget.tokens);
     let tool_stage = ask
-        .options
+        .inputs
         .tools
         .as_ref()
         .filter(|_| !stage.tools.is_empty())
@@ -149,7 +151,7 @@ async fn ask_stage(
         ask.client.as_ref(),
         stage,
         &request,
-        ask.options,
+        ask.settings,
         tool_stage.as_ref(),
     )
     .await;

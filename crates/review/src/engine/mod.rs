@@ -31,7 +31,7 @@ use crate::prompts::PromptSet;
 use crate::series::ReviewSeries;
 
 pub(crate) use ask::{canary_of, millis, stage_error};
-pub use options::ReviewOptions;
+pub use options::{ReviewInputs, ReviewOptions, ReviewSettings};
 pub(crate) use output::stage_report;
 pub use output::{
     DroppedFinding, ReviewError, ReviewOutput, StageReport, StageState, VersionReport,

@@ -64,8 +64,8 @@ pub(super) fn prepare<'a>(state: &mut ReviewState<'a>) -> Prefix<'a> {
         verify: verify_stage,
         guides: &state.guides,
         subsystems: &state.output.subsystems,
-        tools: state.options.tools.as_ref(),
-        max_output_tokens: state.options.max_output_tokens,
+        tools: state.inputs.tools.as_ref(),
+        max_output_tokens: state.settings.max_output_tokens,
         counter: &counter,
     });
     state.output.context_notes = staged.plan.notes.clone();

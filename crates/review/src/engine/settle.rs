@@ -20,7 +20,7 @@ pub(super) fn known_and_end_state(state: &mut ReviewState<'_>, verified: Vec<Fin
             &finding,
             series,
             &state.prompts.prescan.known_markers,
-            &state.options.known_fingerprints,
+            &state.inputs.known_fingerprints,
         ) {
             output.known.push(DroppedFinding { finding, reason });
         } else if let Some(reason) = endstate::fixed_later_reason(&states, series, &finding) {

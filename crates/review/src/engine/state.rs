@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use sashiko_llm_core::{LlmClient, Usage};
 
-use super::options::ReviewOptions;
+use super::options::{ReviewInputs, ReviewOptions, ReviewSettings};
 use super::output::ReviewOutput;
 use super::prefix::route_guides;
 use crate::anchor::PatchLines;
@@ -28,7 +28,8 @@ pub(super) struct ReviewState<'a> {
     pub prompts: &'a PromptSet,
     pub series: &'a ReviewSeries,
     pub client: Option<Arc<dyn LlmClient>>,
-    pub options: &'a ReviewOptions,
+    pub settings: &'a ReviewSettings,
+    pub inputs: &'a ReviewInputs,
     pub secrets: ReviewSecrets,
     /// What changed since the earlier version, when there is one.
     pub interdiff: Option<Interdiff>,
@@ -54,17 +55,18 @@ impl<'a> ReviewState<'a> {
         client: Option<Arc<dyn LlmClient>>,
         options: &'a ReviewOptions,
     ) -> ReviewState<'a> {
-        let secrets = if options.deterministic_secrets {
+        let (settings, inputs) = (&options.settings, &options.inputs);
+        let secrets = if settings.deterministic_secrets {
             ReviewSecrets::derived(series)
         } else {
             ReviewSecrets::random()
         };
-        let interdiff = options
+        let interdiff = inputs
             .previous
             .as_ref()
             .map(|previous| versions::interdiff(&previous.series, series));
-        let mut snippets = options.context.clone();
-        if let (Some(previous), Some(interdiff)) = (&options.previous, &interdiff) {
+        let mut snippets = inputs.context.clone();
+        if let (Some(previous), Some(interdiff)) = (&inputs.previous, &interdiff) {
             snippets.extend(interdiff.files.iter().map(|file| ContextSnippet {
                 file: file.file.clone(),
                 first_line: file.first_line,
@@ -79,7 +81,7 @@ impl<'a> ReviewState<'a> {
             .iter()
             .map(|patch| (patch.index, PatchLines::from_diff(&patch.diff)))
             .collect();
-        let routing = route_guides(prompts, series, options.maintainers.as_deref());
+        let routing = route_guides(prompts, series, inputs.maintainers.as_deref());
         let output = ReviewOutput {
             findings: Vec::new(),
             dropped: Vec::new(),
@@ -105,7 +107,8 @@ impl<'a> ReviewState<'a> {
             prompts,
             series,
             client,
-            options,
+            settings,
+            inputs,
             secrets,
             interdiff,
             snippets,

@@ -44,16 +44,15 @@ pub(super) async fn run(
             Ok(candidates)
         }
         Some(client) => {
-            let (verify_series, verify_options) =
-                staging::for_verify(&prefix.staged, &candidates, state.options);
+            let scope = staging::for_verify(&prefix.staged, &candidates);
             let verified = verify::run(
                 client.as_ref(),
                 prompts,
                 stage,
-                &verify_series,
+                &scope,
                 &state.secrets,
                 candidates,
-                &verify_options,
+                state.settings,
             )
             .await?;
             progress(&format!("stage {} done", stage.name));

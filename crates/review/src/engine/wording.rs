@@ -76,17 +76,16 @@ async fn ask(
 ) {
     let output = &mut state.output;
     let findings: Vec<&Finding> = to_word.iter().map(|at| &output.findings[*at]).collect();
-    let (report_series, report_options) =
-        staging::for_verify(&prefix.staged, &output.findings, state.options);
+    let scope = staging::for_verify(&prefix.staged, &output.findings);
     let worded = wording::run(
         client,
         &WordingRequest {
             prompts: state.prompts,
             stage,
-            series: &report_series,
-            context: &report_options.context,
+            series: &scope.series,
+            context: &scope.context,
             secrets: &state.secrets,
-            max_output_tokens: state.options.max_output_tokens,
+            max_output_tokens: state.settings.max_output_tokens,
         },
         &findings,
     )

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::LockHierarchySources;
 use crate::context::ContextSnippet;
-use crate::engine::{run_review, ReviewOptions, StageState};
+use crate::engine::{run_review, ReviewInputs, ReviewOptions, StageState};
 use crate::prompts::PromptSet;
 use crate::series::{ReviewPatch, ReviewSeries};
 use crate::Evidence;
@@ -74,12 +74,15 @@ fn run(
     let prompts = PromptSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts"))
         .expect("shipped prompts load");
     let options = ReviewOptions {
-        context: if with_snippet {
-            vec![snippet(marked)]
-        } else {
-            Vec::new()
+        inputs: ReviewInputs {
+            context: if with_snippet {
+                vec![snippet(marked)]
+            } else {
+                Vec::new()
+            },
+            lock_hierarchy: sources,
+            ..ReviewInputs::default()
         },
-        lock_hierarchy: sources,
         ..ReviewOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
