@@ -98,3 +98,47 @@ async fn a_dropped_barrier_is_refuted_by_the_litmus_checker() {
     let follow_up = stage_requests[1].body.to_string();
     assert!(follow_up.contains("could not be parsed"), "{follow_up}");
 }
+
+/// Issue 15, case 3: the finding says "the litmus test below reaches the
+/// bad outcome", so the text output shows that test and the checker's
+/// verdict with its counts: the verdict under the finding line, the test
+/// under the comment of the inline reply (the mail the bot would send).
+#[tokio::test(flavor = "multi_thread")]
+async fn text_output_prints_the_litmus_test_and_verdict_under_the_finding() {
+    let env = Env::new(repo_dropping_a_barrier);
+    let script = otherwise_silent(
+        FakeScript::new().push("memory-ordering", FakeAnswer::json(claim(MP_TEST))),
+    );
+    let fake = FakeLlmServer::start(script).await;
+    let output = env.review(Some(&fake.base_url()), &["HEAD~1.."]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let finding_line = text
+        .lines()
+        .position(|line| line.contains("memory-ordering: The code relies on this ordering"))
+        .unwrap_or_else(|| panic!("no memory-ordering finding in\n{text}"));
+    let under = text.lines().nth(finding_line + 1).unwrap_or_default();
+    assert!(
+        under
+            .trim_start()
+            .starts_with("LKMM checker verdict: Sometimes (positive 1, negative 3"),
+        "verdict with counts under the finding: {under:?}\n{text}"
+    );
+    let reply = text
+        .split_once("---- inline reply to [1/1]")
+        .map(|(_, reply)| reply)
+        .unwrap_or_else(|| panic!("no inline reply in\n{text}"));
+    let comment = reply.find("litmus test below").expect("the comment");
+    for line in [
+        "    C pub-without-wmb",
+        "        WRITE_ONCE(*data, 1);",
+        "        r0 = READ_ONCE(*ready);",
+        "    exists (1:r0=1 /\\ 1:r1=0)",
+        "LKMM checker verdict: Sometimes (positive 1, negative 3",
+    ] {
+        let at = reply
+            .find(line)
+            .unwrap_or_else(|| panic!("no {line:?} in the reply:\n{reply}"));
+        assert!(at > comment, "{line:?} is under the comment:\n{reply}");
+    }
+}

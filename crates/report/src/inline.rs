@@ -183,16 +183,24 @@ fn comment(finding: &Finding, wording: Option<&str>, style: ReplyStyle) -> Strin
         };
         text.push_str(&format!("[{}{origin}] ", finding.severity));
     }
-    if let Some(wording) = wording {
-        text.push_str(wording.trim());
-        return wrap(&text, WIDTH);
+    match wording {
+        Some(wording) => text.push_str(wording.trim()),
+        None => {
+            text.push_str(finding.problem.trim());
+            if let Some(suggestion) = &finding.suggestion {
+                text.push_str("\n\n");
+                text.push_str(suggestion.trim());
+            }
+        }
     }
-    text.push_str(finding.problem.trim());
-    if let Some(suggestion) = &finding.suggestion {
-        text.push_str("\n\n");
-        text.push_str(suggestion.trim());
+    let mut out = wrap(&text, WIDTH);
+    // The litmus test the finding speaks of, and the checker's verdict:
+    // preformatted, never rewrapped.
+    if let Some(block) = crate::litmus::evidence_block(finding) {
+        out.push('\n');
+        out.push_str(&block);
     }
-    wrap(&text, WIDTH)
+    out
 }
 
 #[cfg(test)]

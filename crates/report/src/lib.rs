@@ -12,6 +12,7 @@
 
 pub mod inline;
 pub mod json;
+pub mod litmus;
 pub mod mailhdr;
 pub mod patchwork;
 pub mod reply;

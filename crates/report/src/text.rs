@@ -60,6 +60,7 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
                 carry_tag(output, at),
                 first_line
             );
+            litmus_under(&mut out, output, finding);
         }
     }
     versions_section(&mut out, series, output);
@@ -178,6 +179,31 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
         }
     }
     out
+}
+
+/// The checker's verdict under a finding with a litmus test. The test
+/// itself is shown where the finding is read in full: in its inline reply
+/// comment below, or here when no reply carries it (a pre-existing bug, a
+/// compromised review).
+fn litmus_under(out: &mut String, output: &ReviewOutput, finding: &Finding) {
+    let Some(block) = crate::litmus::evidence_block(finding) else {
+        return;
+    };
+    if finding.preexisting || output.compromised {
+        for line in block.lines() {
+            let _ = writeln!(out, "           {line}");
+        }
+        return;
+    }
+    let verdict: Vec<&str> = block
+        .lines()
+        .filter(|line| !line.starts_with(' ') && !line.is_empty())
+        .collect();
+    let _ = writeln!(
+        out,
+        "           {} (test in the inline reply below)",
+        verdict.join(" ")
+    );
 }
 
 /// " [new in v2]" or " [still present from v1]" on v(n+1) reviews.

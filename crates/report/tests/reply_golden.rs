@@ -476,3 +476,61 @@ fn the_footer_says_how_the_series_met_the_tree() {
         render("not_applied", Some(base)).as_bytes(),
     );
 }
+
+/// Issue 15, case 3: a memory-ordering finding says "the litmus test below
+/// reaches the bad outcome"; the mail carries that test (trimmed) and the
+/// checker's verdict with its counts under the comment, also when the
+/// report stage worded the comment.
+#[test]
+fn memory_ordering_comment_carries_its_litmus_test_and_verdict() {
+    use sashiko_report::inline::Comment;
+    use sashiko_report::reply::render_worded;
+
+    let mut ordering = finding(
+        108,
+        110,
+        Severity::High,
+        "The code relies on this ordering, which the Linux-kernel memory model does not guarantee: a reader that sees sr->len also sees buf. The litmus test below reaches the bad outcome (reader: Sometimes).",
+        false,
+    );
+    ordering.stage = "memory-ordering".into();
+    ordering.evidence = vec![sashiko_review::Evidence::Litmus {
+        test: "C net-len-buf\n\n(* written by the memory-ordering stage *)\n{}\n\nP0(int *len, int *buf)\n{\n\tWRITE_ONCE(*buf, 1);\n\tWRITE_ONCE(*len, 1);\n}\n\nP1(int *len, int *buf)\n{\n\tint r0;\n\tint r1;\n\n\tr0 = READ_ONCE(*len);\n\tr1 = READ_ONCE(*buf);\n}\n\nexists (1:r0=1 /\\ 1:r1=0)\n".into(),
+        verdict: "Sometimes (positive 1, negative 3, 4 final states)".into(),
+    }];
+    let to = [Mailbox::parse("Ada Dev <ada@example.org>").expect("to")];
+    for wording in [None, Some("Can a reader see sr->len set and buf not yet written? The litmus test below says it can.")] {
+        let comments = [Comment {
+            finding: &ordering,
+            wording,
+        }];
+        let rendered = render_worded(
+            &patch(),
+            &comments,
+            &mail("Ada Dev <ada@example.org>", "[PATCH 2/3] io_uring/net: x"),
+            &to,
+            &[],
+            &meta(vec![]),
+        )
+        .expect("renders");
+        invariants("litmus", &rendered.bytes);
+        let text = String::from_utf8_lossy(&rendered.bytes);
+        for expected in [
+            "\r\n    C net-len-buf\r\n",
+            "\r\n    P1(int *len, int *buf)\r\n",
+            "\r\n        r0 = READ_ONCE(*len);\r\n",
+            "\r\n    exists (1:r0=1 /\\ 1:r1=0)\r\n",
+            "\r\nLKMM checker verdict: Sometimes (positive 1, negative 3, 4 final states)\r\n",
+        ] {
+            assert!(text.contains(expected), "{wording:?}: no {expected:?} in\n{text}");
+        }
+        assert!(
+            !text.contains("written by the memory-ordering stage"),
+            "litmus comments are trimmed: {text}"
+        );
+        let opening = &wording.unwrap_or("The code relies on")[..16];
+        let comment_at = text.find(opening).expect("the comment");
+        let test_at = text.find("    C net-len-buf").expect("the test");
+        assert!(comment_at < test_at, "the test is under the comment");
+    }
+}

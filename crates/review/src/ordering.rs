@@ -89,10 +89,12 @@ fn refuted_finding(
         evidence: vec![Evidence::Litmus {
             test: claim.litmus.clone(),
             verdict: format!(
-                "{} (positive {}, negative {}{})",
+                "{} (positive {}, negative {}, {} final state{}{})",
                 outcome.verdict,
                 outcome.positive,
                 outcome.negative,
+                outcome.states.len(),
+                if outcome.states.len() == 1 { "" } else { "s" },
                 if outcome.data_race { ", data race flagged" } else { "" }
             ),
         }],
