@@ -202,6 +202,19 @@ impl<'r> WebRow<'r> {
     }
 }
 
+/// Refuses a text parameter holding a NUL byte, which PostgreSQL's TEXT
+/// cannot hold (its error would be a failed query): bad input, named by
+/// the query it was for, on both backends alike.
+fn refuse_nul(what: &str, params: &[SqlParam]) -> Result<(), StoreError> {
+    let holds_nul = |param: &SqlParam| matches!(param, SqlParam::Text(text) if text.contains('\0'));
+    if params.iter().any(holds_nul) {
+        return Err(StoreError::Invalid(format!(
+            "{what}: a text value holds a NUL byte, which no stored text can"
+        )));
+    }
+    Ok(())
+}
+
 impl Store {
     /// `sql` with `{now}` replaced, copied only when it has one.
     fn web_sql<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
@@ -223,6 +236,7 @@ impl Store {
         params: &[SqlParam],
         decode: impl Fn(&WebRow<'_>) -> Result<T, ColumnError>,
     ) -> Result<Vec<T>, StoreError> {
+        refuse_nul(what, params)?;
         let sql = self.web_sql(sql);
         let sql = sql.as_ref();
         let context = || format!("{what} (web query)");
@@ -262,6 +276,7 @@ impl Store {
         sql: &str,
         params: &[SqlParam],
     ) -> Result<Vec<Map<String, Value>>, StoreError> {
+        refuse_nul(what, params)?;
         let sql = self.web_sql(sql);
         let sql = sql.as_ref();
         let context = || format!("{what} (web query)");
@@ -279,6 +294,7 @@ impl Store {
         sql: &str,
         params: &[SqlParam],
     ) -> Result<u64, StoreError> {
+        refuse_nul(what, params)?;
         let sql = self.sql(sql);
         let context = || format!("{what} (web statement)");
         on_pool!(self, pool => {

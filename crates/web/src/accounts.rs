@@ -236,3 +236,26 @@ pub async fn session_user(store: &Store, token: &str) -> Result<Option<User>, We
 pub async fn delete_session(store: &Store, token: &str) -> Result<(), WebError> {
     Ok(store.close_web_session(&token_hash(token)).await?)
 }
+
+/// Disables the account `name` (it cannot log in, its sessions end) or
+/// enables it again; an error when there is no such account.
+pub async fn set_user_disabled(store: &Store, name: &str, disabled: bool) -> Result<(), WebError> {
+    if store
+        .set_web_account_disabled(name.trim(), disabled)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(WebError::NotFound(format!("account {:?}", name.trim())))
+    }
+}
+
+/// Removes the account `name` and its sessions; an error when there is no
+/// such account.
+pub async fn remove_user(store: &Store, name: &str) -> Result<(), WebError> {
+    if store.remove_web_account(name.trim()).await? {
+        Ok(())
+    } else {
+        Err(WebError::NotFound(format!("account {:?}", name.trim())))
+    }
+}

@@ -4,7 +4,6 @@
 //! listener, so the address policy (127.0.0.1 by default) lives in the CLI.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -20,6 +19,7 @@ use sashiko_store::Store;
 
 use crate::auth::LoginLimiter;
 use crate::metrics::Metrics;
+use crate::throttle::{PasswordThrottle, ThrottleConfig};
 use crate::{
     api, auth, feed, openapi, pages, series_pages, templates, triage, WebConfig, WebError,
 };
@@ -36,7 +36,7 @@ pub(crate) struct Inner {
     pub tera: Tera,
     pub metrics: Metrics,
     pub maintainers: Maintainers,
-    pub limiter: LoginLimiter,
+    pub throttle: PasswordThrottle,
     /// Counts login mails per address (every request, not only failures).
     pub mail_limiter: LoginLimiter,
     /// Counts login mails per client address (ten times the above).
@@ -64,7 +64,11 @@ impl AppState {
             }
             None => Maintainers::default(),
         };
-        let limiter = LoginLimiter::new(config.login_max_failures, config.login_window_secs);
+        let throttle = PasswordThrottle::new(ThrottleConfig {
+            free_failures: config.login_free_failures,
+            max_delay: std::time::Duration::from_secs(config.login_max_delay_secs.max(1)),
+            forget_after: std::time::Duration::from_secs(config.login_window_secs),
+        });
         let max_mails = config.mail_login.as_ref().map_or(0, |mail| mail.max_mails);
         let mail_limiter = LoginLimiter::new(max_mails, config.login_window_secs);
         let mail_client_limiter =
@@ -75,12 +79,13 @@ impl AppState {
                 tera: templates::load()?,
                 metrics: Metrics::default(),
                 maintainers,
-                limiter,
+                throttle,
                 mail_limiter,
                 mail_client_limiter,
-                cache: crate::cache::ResponseCache::new(std::time::Duration::from_millis(
-                    config.cache_ttl_ms,
-                )),
+                cache: crate::cache::ResponseCache::new(
+                    std::time::Duration::from_millis(config.cache_ttl_ms),
+                    config.cache_max_bytes,
+                ),
                 config,
             }),
         })
@@ -127,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             access_control,
         ))
+        .layer(middleware::from_fn(crate::input::refuse_unstorable_input))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -136,7 +142,9 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then
 /// lets requests in flight finish. Meanwhile the bug counts are compacted
-/// every [`COMPACT_EVERY`].
+/// every [`COMPACT_EVERY`]. HTTP/1.1 only; a connection that has not sent
+/// a request's complete headers within `header_read_timeout_secs` is
+/// closed (issue 21, hole 10: slow-header connections held forever).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -153,14 +161,11 @@ pub async fn serve(
             tokio::time::sleep(COMPACT_EVERY).await;
         }
     });
-    let served = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let header_timeout =
+        std::time::Duration::from_secs(state.inner.config.header_read_timeout_secs.max(1));
+    crate::server::serve_http1(listener, router(state), header_timeout, shutdown).await;
     compaction.abort();
-    served
+    Ok(())
 }
 
 /// How often `serve` folds the appended rows of `bug_counts`.

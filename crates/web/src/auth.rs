@@ -1,11 +1,11 @@
 //! Logging in and out, sessions from cookies, CSRF checks and the login
-//! rate limit. Session cookies are HttpOnly, SameSite=Strict and (unless
+//! throttle (`throttle`). Session cookies are HttpOnly, SameSite=Strict and (unless
 //! configured off) Secure; the login form is protected by a double-submit
 //! token, every other form by the session's own token. This module must
 //! never reveal whether an account name exists.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,8 @@ use crate::{AppState, WebError};
 
 pub const SESSION_COOKIE: &str = "sashiko_session";
 pub const LOGIN_CSRF_COOKIE: &str = "sashiko_login_csrf";
+/// A browser that logged in before (see `throttle`).
+pub const DEVICE_COOKIE: &str = "sashiko_device";
 
 /// The value of cookie `name` in the request's Cookie headers.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -75,23 +77,45 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-/// Extractor: the client's IP address as text (`unknown` when the server
-/// was not started with connection info).
+/// Extractor: the client's IP address as text: the TCP peer, or, when the
+/// peer is a trusted proxy and `client_address_header` is configured, the
+/// address that header names (the last entry of a list, the one the proxy
+/// added); `unknown` when the server was not started with connection info.
 pub struct ClientAddress(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(
-                    || "unknown".to_string(),
-                    |ConnectInfo(address)| address.ip().to_string(),
-                ),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientAddress("unknown".to_string()));
+        };
+        let config = &state.inner.config;
+        let forwarded = config
+            .client_address_header
+            .as_deref()
+            .filter(|_| config.trusted_proxies.contains(&peer.ip()))
+            .and_then(|name| forwarded_address(&parts.headers, name));
+        Ok(ClientAddress(forwarded.unwrap_or(peer.ip()).to_string()))
+    }
+}
+
+/// The address in the last value of header `name` (the last entry of a
+/// comma-separated list), if it is one.
+fn forwarded_address(headers: &HeaderMap, name: &str) -> Option<IpAddr> {
+    let value = headers.get_all(name).iter().next_back()?.to_str().ok()?;
+    let last = value.rsplit(',').next()?.trim();
+    match last.parse::<IpAddr>() {
+        Ok(address) => Some(address),
+        Err(_) => {
+            tracing::warn!(
+                "the {name} header's last entry {last:?} is not an IP address; using the peer"
+            );
+            None
+        }
     }
 }
 
@@ -106,7 +130,8 @@ pub fn tokens_match(expected: &str, given: &str) -> bool {
             == 0
 }
 
-/// Counts failed logins per client address and per account name.
+/// Counts events per key in a sliding window (login mails per address
+/// and per client); refuses once a key reaches the limit.
 pub struct LoginLimiter {
     max_failures: u32,
     window: Duration,
@@ -155,14 +180,35 @@ impl LoginLimiter {
     }
 }
 
-/// Only local paths are followed after logging in.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_string()
-        }
-        _ => "/".to_string(),
+/// Only paths of this site are followed after logging in (issue 21, hole
+/// 7): `/` followed by anything but `/` or a backslash, printable ASCII only (so
+/// it is always a valid Location header and holds no tab or newline a
+/// browser would drop), and the same once percent-decoded (no `%2F%2F`,
+/// `%5C` or `%09` left for something downstream to decode). Anything else
+/// becomes `/`.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    next.filter(|path| local_path(path))
+        .map_or_else(|| "/".to_string(), str::to_string)
+}
+
+fn local_path(path: &str) -> bool {
+    if !path.bytes().all(|byte| (0x21..=0x7e).contains(&byte)) {
+        return false;
     }
+    let mut text = path.to_string();
+    // Decoding twice catches `%252F`; a path needing more is refused.
+    for _ in 0..3 {
+        let starts_locally = text.starts_with('/') && !text[1..].starts_with(['/', '\\']);
+        if !starts_locally || text.chars().any(|c| c == '\\' || c.is_control()) {
+            return false;
+        }
+        let decoded = String::from_utf8_lossy(&crate::format::percent_decode(&text)).into_owned();
+        if decoded == text {
+            return true;
+        }
+        text = decoded;
+    }
+    false
 }
 
 #[derive(Deserialize)]
@@ -259,6 +305,24 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
+/// The keys a password attempt for `name` is throttled under: the client
+/// address, and the account name unless this browser logged in to that
+/// account before (then its device, so guesses elsewhere do not hold the
+/// owner up).
+fn throttle_keys(state: &AppState, headers: &HeaderMap, client: &str, name: &str) -> Vec<String> {
+    let device = cookie(headers, DEVICE_COOKIE)
+        .filter(|token| token.len() == 64)
+        .map(|token| accounts::token_hash(&token))
+        .filter(|hash| state.inner.throttle.device_knows(hash, name));
+    vec![
+        format!("ip:{client}"),
+        match device {
+            Some(hash) => format!("device:{hash}"),
+            None => format!("name:{name}"),
+        },
+    ]
+}
+
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -267,16 +331,32 @@ pub async fn login(
 ) -> Result<Response, WebError> {
     check_login_csrf(&headers, &form.csrf)?;
     let expected = form.csrf.clone();
-    let keys = vec![format!("ip:{client}"), format!("name:{}", form.name.trim())];
-    if state.inner.limiter.blocked(&keys) {
-        tracing::warn!("login refused by the rate limit for {client}");
-        return Err(WebError::RateLimited);
+    let name = form.name.trim();
+    let keys = throttle_keys(&state, &headers, &client, name);
+    if let Some(wait) = state.inner.throttle.wait(&keys) {
+        tracing::warn!("login for {name:?} from {client} must wait {wait:?}");
+        return Err(WebError::RateLimited(Some(wait.as_secs() + 1)));
     }
     let next = safe_next(form.next.as_deref());
-    match accounts::check_password(&state.inner.store, &form.name, &form.password).await? {
-        Some(user) => start_session(&state, &user, &next).await,
+    match accounts::check_password(&state.inner.store, name, &form.password).await? {
+        Some(user) => {
+            state.inner.throttle.forget(&keys);
+            let mut response = start_session(&state, &user, &next).await?;
+            let device = cookie(&headers, DEVICE_COOKIE)
+                .filter(|token| token.len() == 64)
+                .unwrap_or_else(accounts::random_token);
+            state
+                .inner
+                .throttle
+                .trust_device(accounts::token_hash(&device), &user.name);
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&state, DEVICE_COOKIE, &device, 365 * 24 * 3600),
+            );
+            Ok(response)
+        }
         None => {
-            state.inner.limiter.fail(&keys);
+            state.inner.throttle.fail(&keys);
             let page = render_login(
                 &state,
                 &expected,

@@ -1,6 +1,7 @@
 //! Settings of the web view. Plain data; it must never read files or the
 //! environment itself (the CLI does that).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// How the web view behaves.
@@ -18,15 +19,31 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     /// Base of links to mail threads, e.g. `https://lore.kernel.org/r/`.
     pub lore_base: String,
-    /// Most failed logins per client address and per account name in
-    /// `login_window_secs` before logins are refused.
-    pub login_max_failures: u32,
-    /// The window of the login rate limit, in seconds.
+    /// Failed logins per account name and per client address before
+    /// further attempts have to wait (one second, doubling per failure, up
+    /// to `login_max_delay_secs`); the right password is never refused for
+    /// longer than that.
+    pub login_free_failures: u32,
+    /// The longest wait between password attempts, in seconds.
+    pub login_max_delay_secs: u64,
+    /// How long failed logins and login mails are remembered, in seconds.
     pub login_window_secs: u64,
+    /// The header a reverse proxy puts the client's address in (e.g.
+    /// `X-Forwarded-For`, whose last entry is read, or `X-Real-IP`); read
+    /// only on connections from `trusted_proxies`. None: the TCP peer is
+    /// the client.
+    pub client_address_header: Option<String>,
+    /// Peers whose `client_address_header` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
     /// How long anonymous GET answers of the bug pages and API may be
     /// reused, in milliseconds (0 turns the cache off). A triage decision
     /// in this process drops the cache at once.
     pub cache_ttl_ms: u64,
+    /// The most bytes the response cache holds (keys and bodies).
+    pub cache_max_bytes: usize,
+    /// Seconds a client has to send a request's headers; a connection
+    /// that has not finished them by then is closed.
+    pub header_read_timeout_secs: u64,
     /// How long a session lasts, in seconds.
     pub session_secs: u64,
     /// Login by mailed token; none offers password login only.
@@ -41,10 +58,18 @@ impl Default for WebConfig {
             maintainers_file: None,
             public_url: None,
             lore_base: "https://lore.kernel.org/r/".to_string(),
-            login_max_failures: 5,
+            login_free_failures: 5,
+            login_max_delay_secs: 15,
             login_window_secs: 600,
+            client_address_header: None,
+            trusted_proxies: vec![
+                IpAddr::from([127, 0, 0, 1]),
+                IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            ],
             session_secs: 7 * 24 * 3600,
             cache_ttl_ms: 1000,
+            cache_max_bytes: 64 << 20,
+            header_read_timeout_secs: 10,
             mail_login: None,
         }
     }

@@ -20,9 +20,9 @@ pub enum WebError {
     /// Logged in, but not allowed (role, subsystem or CSRF token).
     #[error("forbidden: {0}")]
     Forbidden(String),
-    /// Too many failed logins.
-    #[error("too many failed logins; try again later")]
-    RateLimited,
+    /// Too many attempts; the seconds to wait, when known.
+    #[error("{}", rate_limited_text(*.0))]
+    RateLimited(Option<u64>),
     /// A stored value this version cannot read.
     #[error("unreadable stored data: {0}")]
     Unreadable(String),
@@ -47,7 +47,7 @@ impl WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Unauthenticated => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
-            WebError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            WebError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Store(sashiko_store::StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
             WebError::Store(sashiko_store::StoreError::Invalid(_)) => StatusCode::BAD_REQUEST,
             WebError::Store(_) | WebError::Template { .. } | WebError::Unreadable(_) => {
@@ -57,8 +57,28 @@ impl WebError {
     }
 }
 
+fn rate_limited_text(retry_after_secs: Option<u64>) -> String {
+    match retry_after_secs {
+        Some(secs) => format!("too many attempts; try again in {secs} s"),
+        None => "too many attempts; try again later".to_string(),
+    }
+}
+
+impl WebError {
+    /// The `Retry-After` header of this error, if it has one.
+    fn retry_after(&self) -> Option<(axum::http::HeaderName, String)> {
+        match self {
+            WebError::RateLimited(Some(secs)) => {
+                Some((axum::http::header::RETRY_AFTER, secs.to_string()))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after();
         let status = self.status();
         if status.is_server_error() {
             tracing::error!("answering a request: {self}");
@@ -76,12 +96,14 @@ impl IntoResponse for WebError {
             code = status,
             message = crate::format::escape_html(&text),
         );
-        (
+        let mut response = (
             status,
             [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
             body,
         )
-            .into_response()
+            .into_response();
+        add_retry_after(&mut response, retry_after);
+        response
     }
 }
 
@@ -113,6 +135,18 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        let retry_after = self.0.retry_after();
+        let mut response =
+            (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        add_retry_after(&mut response, retry_after);
+        response
+    }
+}
+
+fn add_retry_after(response: &mut Response, header: Option<(axum::http::HeaderName, String)>) {
+    if let Some((name, value)) = header {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
 }

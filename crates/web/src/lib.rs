@@ -22,6 +22,7 @@ mod config;
 mod error;
 mod feed;
 mod format;
+mod input;
 mod mail_facts;
 mod mail_login;
 mod metrics;
@@ -29,7 +30,9 @@ mod openapi;
 mod owners;
 mod pages;
 mod series_pages;
+mod server;
 mod templates;
+mod throttle;
 mod triage;
 mod versions;
 

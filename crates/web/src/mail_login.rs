@@ -178,7 +178,7 @@ pub async fn request_link(
         || state.inner.mail_client_limiter.blocked(&client_key)
     {
         tracing::warn!("login mail refused by the rate limit for {client}");
-        return Err(WebError::RateLimited);
+        return Err(WebError::RateLimited(None));
     }
     state.inner.mail_limiter.fail(&address_key);
     state.inner.mail_client_limiter.fail(&client_key);

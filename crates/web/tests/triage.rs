@@ -279,7 +279,8 @@ async fn logins_are_rate_limited_and_cookies_are_strict() {
     let server = spawn_server(
         &db.store,
         WebConfig {
-            login_max_failures: 3,
+            login_free_failures: 3,
+            login_max_delay_secs: 2,
             ..WebConfig::default()
         },
     )
@@ -292,10 +293,19 @@ async fn logins_are_rate_limited_and_cookies_are_strict() {
             "attempt {attempt}"
         );
     }
+    // The next attempt has to wait (its password is not even checked)...
     assert_eq!(
         login(base, "mmguy", "mmguy-password").await,
         Err(reqwest::StatusCode::TOO_MANY_REQUESTS),
-        "right password refused once limited"
+        "an attempt right after the free failures waits"
+    );
+    // ...but never longer than the longest delay: then the right password
+    // logs in (issue 21, hole 2: five wrong passwords used to lock the
+    // account for ten minutes).
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert!(
+        login(base, "mmguy", "mmguy-password").await.is_ok(),
+        "the owner logs in after the short wait"
     );
 
     let fresh = spawn_server(&db.store, WebConfig::default()).await;

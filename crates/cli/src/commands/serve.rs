@@ -58,6 +58,32 @@ pub struct ServeArgs {
     /// process drops the cache at once.
     #[arg(long, default_value_t = 1000)]
     pub cache_ttl_ms: u64,
+    /// The most memory the response cache holds, in MiB (the oldest
+    /// answers are dropped first).
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub cache_max_mib: usize,
+    /// Seconds a client has to send a request's headers before its
+    /// connection is closed.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub header_timeout_secs: u64,
+    /// Header the reverse proxy puts the client's address in (e.g.
+    /// X-Forwarded-For, whose last entry is read, or X-Real-IP); believed
+    /// only from --trusted-proxy peers. Without it every client behind a
+    /// proxy shares the proxy's address for the login throttle.
+    #[arg(long, value_name = "HEADER")]
+    pub client_address_header: Option<String>,
+    /// Address of a reverse proxy whose --client-address-header is
+    /// believed; repeatable (default 127.0.0.1 and ::1).
+    #[arg(long = "trusted-proxy", value_name = "ADDRESS")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Failed logins per account and per client before password attempts
+    /// have to wait (1 s, doubling, up to --login-max-delay-secs).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub login_free_failures: u32,
+    /// The longest wait between password attempts; the right password is
+    /// never refused for longer.
+    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    pub login_max_delay_secs: u64,
     /// Review workers to run inside this process (the same loop as
     /// `sashiko worker --concurrency N`, with its default settings); 0 runs
     /// none (run `sashiko worker` processes instead).
@@ -280,6 +306,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url.clone(),
         lore_base: args.lore_base.clone(),
         cache_ttl_ms: args.cache_ttl_ms,
+        cache_max_bytes: args.cache_max_mib.saturating_mul(1 << 20),
+        header_read_timeout_secs: args.header_timeout_secs,
+        client_address_header: args.client_address_header.clone(),
+        trusted_proxies: if args.trusted_proxies.is_empty() {
+            WebConfig::default().trusted_proxies
+        } else {
+            args.trusted_proxies.clone()
+        },
+        login_free_failures: args.login_free_failures,
+        login_max_delay_secs: args.login_max_delay_secs,
         mail_login: args
             .mail_login_from
             .as_ref()

@@ -1,7 +1,9 @@
 //! The web view's own tables: accounts (`web_users`), sessions
 //! (`web_sessions`) and mailed login tokens (`web_login_tokens`). The store
 //! keeps what the web crate gives it: password hashes (argon2 PHC strings,
-//! made by the caller) and SHA-256 hashes of session and login tokens. This
+//! made by the caller) and SHA-256 hashes of session and login tokens. A
+//! new password ends every session and login token of the account; a
+//! disabled account cannot log in and has none (issue 21, hole 9). This
 //! module must never see a password or a token in clear.
 
 use serde::Serialize;
@@ -48,8 +50,10 @@ pub struct NewWebAccount<'a> {
 
 impl Store {
     /// Creates the account, or replaces the password hash, role,
-    /// subsystems and address of the account with that name. Returns
-    /// whether it was created.
+    /// subsystems and address of the account with that name (ending its
+    /// sessions and login tokens: whoever held them knew the old
+    /// password; a disabled account stays disabled). Returns whether it
+    /// was created.
     pub async fn upsert_web_account(
         &self,
         account: &NewWebAccount<'_>,
@@ -82,7 +86,68 @@ impl Store {
             ],
         )
         .await?;
+        if existed {
+            self.end_web_account_sessions(account.name).await?;
+        }
         Ok(!existed)
+    }
+
+    /// Ends every session and login token of the account named `name`.
+    async fn end_web_account_sessions(&self, name: &str) -> Result<(), StoreError> {
+        for (what, table) in [
+            ("ending the sessions of an account", "web_sessions"),
+            ("ending the login tokens of an account", "web_login_tokens"),
+        ] {
+            self.web_execute(
+                what,
+                &format!(
+                    "DELETE FROM {table} WHERE user_id IN (SELECT id FROM web_users WHERE name = $1)"
+                ),
+                &[SqlParam::Text(name.to_string())],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Disables (or enables again) the account named `name`: a disabled
+    /// account cannot log in by password or mail and its sessions and
+    /// login tokens are ended. Returns whether the account exists.
+    pub async fn set_web_account_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .web_execute(
+                "disabling or enabling an account",
+                if disabled {
+                    "UPDATE web_users SET disabled_at = COALESCE(disabled_at, {now}), updated_at = {now} WHERE name = $1"
+                } else {
+                    "UPDATE web_users SET disabled_at = NULL, updated_at = {now} WHERE name = $1"
+                },
+                &[SqlParam::Text(name.to_string())],
+            )
+            .await?;
+        if disabled {
+            self.end_web_account_sessions(name).await?;
+        }
+        Ok(changed > 0)
+    }
+
+    /// Removes the account named `name` with its sessions and login
+    /// tokens (triage history keeps the name it recorded). Returns whether
+    /// there was one.
+    pub async fn remove_web_account(&self, name: &str) -> Result<bool, StoreError> {
+        self.end_web_account_sessions(name).await?;
+        Ok(self
+            .web_execute(
+                "removing an account",
+                "DELETE FROM web_users WHERE name = $1",
+                &[SqlParam::Text(name.to_string())],
+            )
+            .await?
+            > 0)
     }
 
     /// The account named `name` with its password hash.
@@ -94,7 +159,8 @@ impl Store {
             .web_typed(
                 "reading an account to log in",
                 &format!(
-                    "SELECT {ACCOUNT_COLUMNS}, u.password_hash FROM web_users u WHERE u.name = $1"
+                    "SELECT {ACCOUNT_COLUMNS}, u.password_hash FROM web_users u \
+                     WHERE u.name = $1 AND u.disabled_at IS NULL"
                 ),
                 &[SqlParam::Text(name.to_string())],
                 |row| Ok((WebAccount::decode(row)?, row.text(4)?.to_string())),
@@ -110,7 +176,7 @@ impl Store {
         Ok(self
             .web_typed(
                 "looking up an account by mail address",
-                "SELECT id FROM web_users WHERE email = $1",
+                "SELECT id FROM web_users WHERE email = $1 AND disabled_at IS NULL",
                 &[SqlParam::Text(address.to_string())],
                 |row| row.int(0),
             )
@@ -124,7 +190,9 @@ impl Store {
         Ok(self
             .web_typed(
                 "reading an account",
-                &format!("SELECT {ACCOUNT_COLUMNS} FROM web_users u WHERE u.id = $1"),
+                &format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM web_users u WHERE u.id = $1 AND u.disabled_at IS NULL"
+                ),
                 &[SqlParam::Int(id)],
                 WebAccount::decode,
             )
@@ -174,7 +242,8 @@ impl Store {
                 "reading a session",
                 &format!(
                     "SELECT {ACCOUNT_COLUMNS}, s.csrf_token FROM web_sessions s \
-                     JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > {{now}}"
+                     JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > {{now}} \
+                     AND u.disabled_at IS NULL"
                 ),
                 &[SqlParam::Text(token_hash.to_string())],
                 |row| Ok((WebAccount::decode(row)?, row.text(4)?.to_string())),
