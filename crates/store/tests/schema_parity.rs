@@ -154,7 +154,12 @@ async fn postgres_schema(url: &str) -> (BTreeSet<Column>, BTreeSet<Index>) {
             |(name, table, unique, partial, constraint, columns)| Index {
                 name: (!constraint).then_some(name),
                 table,
-                columns,
+                // A column in byte order on PostgreSQL is SQLite's default
+                // (BINARY) order, which SQLite does not spell out.
+                columns: columns
+                    .into_iter()
+                    .map(|column| column.replace(" COLLATE \"C\"", ""))
+                    .collect(),
                 unique,
                 partial,
             },

@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use crate::web_queries::{ColumnError, SqlParam, WebRow};
-use crate::{Store, StoreError};
+use crate::{BackendKind, Store, StoreError};
 
 /// States a maintainer still has to act on (the partial indexes name the
 /// same list).
@@ -172,9 +172,31 @@ pub(crate) fn like_escaped(text: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// The first text after every text starting with `prefix` in code point
+/// (byte) order: `prefix` with its last character moved one up (dropping
+/// trailing characters that cannot move); none when nothing is after.
+fn next_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 /// The WHERE conditions of `filter` except the cursor, with the subsystem
-/// as `$1` and further parameters pushed onto `params`.
-fn conditions(filter: &BugListFilter, params: &mut Vec<SqlParam>) -> Vec<String> {
+/// as `$1` and further parameters pushed onto `params`. A file prefix is
+/// the byte-order range [prefix, next prefix), which the `bugs_file_prefix`
+/// index answers (on PostgreSQL compared `COLLATE "C"` like that index,
+/// whatever the database's collation).
+fn conditions(
+    filter: &BugListFilter,
+    backend: BackendKind,
+    params: &mut Vec<SqlParam>,
+) -> Vec<String> {
     params.push(SqlParam::Text(filter.subsystem.clone()));
     let mut conditions = vec!["subsystem = $1".to_string()];
     if !filter.states.is_empty() {
@@ -191,11 +213,40 @@ fn conditions(filter: &BugListFilter, params: &mut Vec<SqlParam>) -> Vec<String>
         params.push(SqlParam::Int(days.saturating_mul(86_400_000)));
         conditions.push(format!("created_at >= {{now}} - ${}", params.len()));
     }
-    if let Some(prefix) = &filter.file_prefix {
-        params.push(SqlParam::Text(format!("{}%", like_escaped(prefix))));
-        conditions.push(format!("file LIKE ${} ESCAPE '\\'", params.len()));
+    if let Some(prefix) = filter
+        .file_prefix
+        .as_deref()
+        .filter(|prefix| !prefix.is_empty())
+    {
+        let file = match backend {
+            BackendKind::Postgres => "file COLLATE \"C\"",
+            BackendKind::Sqlite => "file",
+        };
+        params.push(SqlParam::Text(prefix.to_string()));
+        conditions.push(format!("{file} >= ${}", params.len()));
+        if let Some(next) = next_prefix(prefix) {
+            params.push(SqlParam::Text(next));
+            conditions.push(format!("{file} < ${}", params.len()));
+        }
     }
     conditions
+}
+
+/// One page read: the list columns of the bugs matching `conditions` in
+/// `order`, at most `limit`. With `ids_first` the ids of the page are read
+/// first (from a covering index alone, see `bugs_age_filter` and
+/// `bugs_file_prefix`) and only those rows from the table, instead of
+/// every matching row being read to be sorted.
+fn select_sql(conditions: &[String], order: &str, limit: i64, ids_first: bool) -> String {
+    let conditions = conditions.join(" AND ");
+    if ids_first {
+        format!(
+            "SELECT {LIST_COLUMNS} FROM bugs WHERE id IN \
+             (SELECT id FROM bugs WHERE {conditions} ORDER BY {order} LIMIT {limit}) ORDER BY {order}"
+        )
+    } else {
+        format!("SELECT {LIST_COLUMNS} FROM bugs WHERE {conditions} ORDER BY {order} LIMIT {limit}")
+    }
 }
 
 fn key_param(key: &CursorKey, column: &str) -> SqlParam {
@@ -217,6 +268,7 @@ fn range_select(
     descending: bool,
     cursor: Option<(&CursorKey, bool)>,
     limit: i64,
+    ids_first: bool,
 ) -> (String, Vec<SqlParam>) {
     let mut conditions = base.to_vec();
     let mut params = base_params.to_vec();
@@ -239,12 +291,10 @@ fn range_select(
     }
     let direction = if descending { "DESC" } else { "ASC" };
     let order: Vec<String> = columns.iter().map(|c| format!("{c} {direction}")).collect();
-    let sql = format!(
-        "SELECT {LIST_COLUMNS} FROM bugs WHERE {} ORDER BY {} LIMIT {limit}",
-        conditions.join(" AND "),
-        order.join(", ")
-    );
-    (sql, params)
+    (
+        select_sql(&conditions, &order.join(", "), limit, ids_first),
+        params,
+    )
 }
 
 fn severity_rank(severity: &str) -> usize {
@@ -264,6 +314,7 @@ fn severity_selects(
     cursor: Option<(&CursorKey, bool)>,
     limit: i64,
 ) -> Vec<(String, Vec<SqlParam>)> {
+    let ids_first = !filter.counted_by_key();
     let cursor_rank = cursor.map(|(key, _)| severity_rank(&key.severity));
     let backwards = cursor.is_some_and(|(_, before)| before);
     let mut selects = Vec::new();
@@ -282,10 +333,7 @@ fn severity_selects(
                 let mut conditions = base.to_vec();
                 conditions.push(format!("severity = '{severity}'"));
                 selects.push((
-                    format!(
-                        "SELECT {LIST_COLUMNS} FROM bugs WHERE {} ORDER BY id ASC LIMIT {limit}",
-                        conditions.join(" AND ")
-                    ),
+                    select_sql(&conditions, "id ASC", limit, ids_first),
                     base_params.to_vec(),
                 ));
                 continue;
@@ -301,6 +349,7 @@ fn severity_selects(
             true,
             inner_cursor,
             limit,
+            ids_first,
         ));
     }
     if backwards {
@@ -354,7 +403,7 @@ impl Store {
             .map(|(cursor, row)| (row, cursor.before));
         let backwards = cursor.is_some_and(|(_, before)| before);
         let mut base_params = Vec::new();
-        let base = conditions(filter, &mut base_params);
+        let base = conditions(filter, self.backend(), &mut base_params);
         let limit = filter.limit + 1;
         let selects = match filter.sort {
             BugSort::Severity => severity_selects(filter, &base, &base_params, cursor, limit),
@@ -367,6 +416,7 @@ impl Store {
                     descending,
                     cursor,
                     limit,
+                    !filter.counted_by_key(),
                 )]
             }
         };
@@ -411,7 +461,7 @@ impl Store {
             return Ok(counts.matching(filter));
         }
         let mut params = Vec::new();
-        let conditions = conditions(filter, &mut params);
+        let conditions = conditions(filter, self.backend(), &mut params);
         let sql = format!(
             "SELECT COUNT(*) AS n FROM bugs WHERE {}",
             conditions.join(" AND ")
@@ -446,5 +496,37 @@ impl Store {
             ListedBug::decode,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_prefix;
+
+    #[test]
+    fn the_next_prefix_bounds_exactly_the_texts_starting_with_the_prefix() {
+        for (prefix, next) in [
+            ("mm/", Some("mm0")),
+            ("drivers/net", Some("drivers/neu")),
+            ("a\u{d7ff}", Some("a\u{e000}")),
+            ("a\u{10ffff}", Some("b")),
+            ("\u{10ffff}", None),
+        ] {
+            assert_eq!(next_prefix(prefix).as_deref(), next, "{prefix:?}");
+        }
+        let next = next_prefix("mm/sl").expect("a next prefix");
+        for (file, inside) in [
+            ("mm/slab.c", true),
+            ("mm/sl", true),
+            ("mm/sm.c", false),
+            ("mm/s", false),
+            ("mm/slé.c", true),
+        ] {
+            assert_eq!(
+                file >= "mm/sl" && file < next.as_str(),
+                inside,
+                "{file:?} in [mm/sl, {next:?})"
+            );
+        }
     }
 }

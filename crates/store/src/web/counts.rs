@@ -1,11 +1,13 @@
 //! Bug counts for the web view, read from `bug_counts` (kept by triggers on
-//! `bugs`, see the migration `web_bug_counts_and_list_indexes`): per key
-//! (subsystem, state, severity, preexisting) the sum of its rows' `n`. On
-//! PostgreSQL the triggers append +1/-1 rows and
-//! [`Store::compact_bug_counts`] folds them into one row per key in a
-//! single statement; on SQLite there is always one row per key. This
-//! module must never write anything but that compaction, and never change
-//! a sum.
+//! `bugs`, see the migration `web_bug_counts_and_list_indexes`) and
+//! `bug_totals` (migration `web_bug_filters_and_totals`): per key
+//! (subsystem, state, severity, preexisting) the sum of its rows' `n` in
+//! both. On PostgreSQL the triggers append +1/-1 rows to `bug_counts` and
+//! [`Store::compact_bug_counts`] moves them into `bug_totals`, one row per
+//! key, in a single statement, so `bug_counts` only holds the changes
+//! since; on SQLite the triggers keep one row per key in `bug_counts` and
+//! `bug_totals` stays empty. This module must never write anything but
+//! that compaction, and never change a sum.
 
 use serde::Serialize;
 
@@ -70,10 +72,12 @@ impl Store {
     /// subsystem order.
     pub async fn open_bug_counts(&self) -> Result<Vec<OpenCount>, StoreError> {
         let states: Vec<String> = NEEDS_ACTION.iter().map(|s| format!("'{s}'")).collect();
+        let states = states.join(", ");
         let sql = format!(
-            "SELECT subsystem, severity, CAST(SUM(n) AS BIGINT) AS n FROM bug_counts \
-             WHERE state IN ({}) GROUP BY subsystem, severity HAVING SUM(n) > 0 ORDER BY subsystem",
-            states.join(", ")
+            "SELECT subsystem, severity, CAST(SUM(n) AS BIGINT) AS n FROM \
+             (SELECT subsystem, severity, n FROM bug_totals WHERE state IN ({states}) \
+              UNION ALL SELECT subsystem, severity, n FROM bug_counts WHERE state IN ({states})) c \
+             GROUP BY subsystem, severity HAVING SUM(n) > 0 ORDER BY subsystem"
         );
         self.web_typed(
             "counting open bugs per subsystem and severity",
@@ -98,8 +102,10 @@ impl Store {
         let keys = self
             .web_typed(
                 "counting the bugs of a subsystem",
-                "SELECT state, severity, preexisting, CAST(SUM(n) AS BIGINT) AS n FROM bug_counts \
-                 WHERE subsystem = $1 GROUP BY state, severity, preexisting HAVING SUM(n) > 0",
+                "SELECT state, severity, preexisting, CAST(SUM(n) AS BIGINT) AS n FROM \
+                 (SELECT state, severity, preexisting, n FROM bug_totals WHERE subsystem = $1 \
+                  UNION ALL SELECT state, severity, preexisting, n FROM bug_counts WHERE subsystem = $1) c \
+                 GROUP BY state, severity, preexisting HAVING SUM(n) > 0",
                 &[SqlParam::Text(subsystem.to_string())],
                 |row| {
                     Ok(KeyCount {
@@ -125,9 +131,9 @@ impl Store {
         .await
     }
 
-    /// Folds the appended rows of `bug_counts` into one row per key (keys
-    /// whose sum is zero go away) and returns the rows written. One
-    /// statement, so readers see the sums before or after, never between;
+    /// Moves the appended rows of `bug_counts` into `bug_totals` (one row
+    /// per key) and returns the keys written. One statement, so readers
+    /// see each change in one table or the other, never both or neither;
     /// two compactions at once are safe (the second skips the rows the
     /// first deleted). A no-op on SQLite.
     pub async fn compact_bug_counts(&self) -> Result<u64, StoreError> {
@@ -135,18 +141,14 @@ impl Store {
             return Ok(0);
         }
         self.web_execute(
-            "compacting bug_counts",
-            "WITH keys AS (SELECT subsystem, state, severity, preexisting FROM bug_counts \
-                           GROUP BY subsystem, state, severity, preexisting \
-                           HAVING COUNT(*) > 1 OR SUM(n) = 0), \
-                  gone AS (DELETE FROM bug_counts c USING keys k \
-                           WHERE c.subsystem = k.subsystem AND c.state = k.state \
-                             AND c.severity = k.severity AND c.preexisting = k.preexisting \
-                           RETURNING c.subsystem, c.state, c.severity, c.preexisting, c.n) \
-             INSERT INTO bug_counts (subsystem, state, severity, preexisting, n) \
+            "compacting bug_counts into bug_totals",
+            "WITH gone AS (DELETE FROM bug_counts \
+                           RETURNING subsystem, state, severity, preexisting, n) \
+             INSERT INTO bug_totals AS t (subsystem, state, severity, preexisting, n) \
              SELECT subsystem, state, severity, preexisting, SUM(n) FROM gone \
-             GROUP BY subsystem, state, severity, preexisting HAVING SUM(n) <> 0 \
-             ORDER BY subsystem, state, severity, preexisting",
+             GROUP BY subsystem, state, severity, preexisting \
+             ORDER BY subsystem, state, severity, preexisting \
+             ON CONFLICT (subsystem, state, severity, preexisting) DO UPDATE SET n = t.n + excluded.n",
             &[],
         )
         .await
