@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use sashiko_pipeline::series::review_series;
-use sashiko_review::engine::not_applicable_reason;
+use sashiko_review::not_applicable_reason;
 use sashiko_review::{PromptSet, ReviewSeries, StageKind};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

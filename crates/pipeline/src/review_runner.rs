@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sashiko_llm::LlmClient;
-use sashiko_review::engine::Progress;
 use sashiko_review::versions::PreviousVersion;
+use sashiko_review::Progress;
 use sashiko_review::{
     run_review, Finding, PromptSet, ReviewInputs, ReviewOptions, ReviewOutput, ReviewSeries,
     Severity,
@@ -95,7 +95,7 @@ pub async fn review_and_store(
             provider: model.map(|m| m.provider().to_owned()),
             model: model.map(|m| m.name().to_owned()),
             prompt_set_hash: prompts.hash.clone(),
-            guides: sashiko_review::engine::route_guides(
+            guides: sashiko_review::route_guides(
                 prompts,
                 series,
                 options.inputs.maintainers.as_deref(),

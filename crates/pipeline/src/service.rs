@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use sashiko_review::engine::Progress;
+use sashiko_review::Progress;
 use sashiko_review::{PromptSet, ReviewOptions};
 use sashiko_store::Store;
 

@@ -4,7 +4,7 @@
 //! the stage's instructions, its answer schema (in the text and as the
 //! response format), its tool descriptions and the guidance of the guides
 //! that apply. Everything but the series and context is fixed per stage;
-//! it is counted here the way `sashiko_review::staging` counts it (the
+//! it is counted here the way the reviewer's staging counts it (the
 //! real request, o200k_base BPE, minus the series message), so the room
 //! left for a series is what a review would have.
 

@@ -1,13 +1,13 @@
 //! Guide coverage: which subsystem guides a review would give each series
 //! of a list slice. Routing is the reviewer's own
-//! ([`sashiko_review::engine::route_guides`] over a parsed MAINTAINERS),
+//! ([`sashiko_review::route_guides`] over a parsed MAINTAINERS),
 //! so a figure printed here is what a review of that series gets.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use sashiko_review::engine::route_guides;
 use sashiko_review::maintainers::Maintainers;
+use sashiko_review::route_guides;
 use sashiko_review::{PromptSet, ReviewSeries};
 
 use crate::shared::{Slice, SliceSeries};

@@ -4,7 +4,7 @@
 //! - [`coverage`]: every complete series of the mailing-list slices in
 //!   `../shared/corpus` is routed through the real MAINTAINERS of the kernel
 //!   tree in `../shared/kernel`, exactly as a review routes it
-//!   ([`sashiko_review::engine::route_guides`]), and the subsystem guides
+//!   ([`sashiko_review::route_guides`]), and the subsystem guides
 //!   that apply are counted;
 //! - [`budgets`]: each model stage's fixed request cost (system prompt,
 //!   stage prompt, schema, tool descriptions and the largest guide's

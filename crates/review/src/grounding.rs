@@ -51,10 +51,6 @@ impl ShownLines {
                 .any(|(shown, start, end)| shown == file && (*start..=*end).contains(&line))
         })
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
 }
 
 #[cfg(test)]

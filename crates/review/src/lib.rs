@@ -7,39 +7,45 @@
 //! is given. Patch text is untrusted: it reaches the model only inside
 //! nonce-delimited blocks, and the model's answer is parsed as data.
 
+// The API other crates use: the engine's entry point and result types,
+// the prompt set, the series and finding model at the root; the modules
+// below for the parts the pipeline, web, tools, promptcheck and eval
+// build on, and the scanners the fuzz targets and text-boundary tests
+// drive directly. Everything else is private to the engine.
 pub mod analysis;
 pub mod anchor;
-pub mod finding;
-pub mod prescan;
-pub mod prompts;
-pub mod series;
-
-pub use finding::{Evidence, Finding, Location, Severity};
-pub use prompts::{PromptSet, StageDef, StageKind};
-pub use series::{ReviewPatch, ReviewSeries};
-pub mod engine;
-pub mod request;
-pub mod verify;
-pub mod wire;
-
-pub use engine::{
-    run_review, ReviewError, ReviewInputs, ReviewOptions, ReviewOutput, ReviewSettings,
-    StageReport, StageState, VersionReport,
-};
 pub mod budget_policy;
 pub mod context;
 pub mod cscan;
 pub mod endstate;
-pub mod grounding;
 pub mod guides;
-pub mod known;
 pub mod lockorder;
 pub mod maintainers;
-pub mod ordering;
 pub mod plan;
+pub mod prescan;
+pub mod prompts;
 pub mod related;
-pub mod staging;
+pub mod request;
 pub mod toolstage;
 pub mod versions;
 pub mod wording;
 pub mod words;
+
+mod engine;
+mod finding;
+mod grounding;
+mod known;
+mod ordering;
+mod series;
+mod staging;
+mod verify;
+mod wire;
+
+pub use engine::{
+    not_applicable_reason, route_guides, run_review, DroppedFinding, GuideRouting, Progress,
+    ReviewError, ReviewInputs, ReviewOptions, ReviewOutput, ReviewSettings, StageReport,
+    StageState, VersionReport,
+};
+pub use finding::{Evidence, Finding, Location, Severity};
+pub use prompts::{PromptSet, StageDef, StageKind};
+pub use series::{ReviewPatch, ReviewSeries};
