@@ -7,20 +7,33 @@
 //! and the library crates' below it. Commands never call each other.
 
 mod analyzer_settings;
+mod args;
 mod commands;
+mod embedded_prompts;
+mod progress;
 mod review_setup;
 mod settings;
+mod stage_progress;
 mod term;
 
 use std::process::ExitCode;
 use term::errln;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// LLM-assisted review of Linux kernel patches.
+///
+/// Exit status: 0 when the run completed and no finding reached the
+/// threshold (and when standard output's reader went away early, as in
+/// `sashiko series ... | head -1`), 1 when findings reached `--fail-on`
+/// (or some inputs failed), 2 on error. Progress goes to standard error,
+/// only on a terminal; NO_COLOR turns colour off.
 #[derive(Debug, Parser)]
-#[command(name = "sashiko", version, about, long_about = None)]
+#[command(name = "sashiko", version, about, long_about)]
 struct Cli {
+    /// Show no progress on standard error (errors and notes still show).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +77,18 @@ enum Command {
     /// Run the scripted fake LLM server (OpenAI, Anthropic and Gemini wire
     /// protocols on one loopback port) for manual runs.
     FakeLlm(commands::fake_llm::FakeLlmArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell) generated from these definitions.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) generated from these definitions.
+    Man,
+}
+
+#[derive(clap::Args, Debug)]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 /// Exit status for a run that failed with an error (as opposed to one that
@@ -73,6 +98,26 @@ pub const EXIT_ERROR: u8 = 2;
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
+    progress::init(cli.quiet);
+    match &cli.command {
+        Command::Completions(args) => {
+            let mut definitions = Cli::command();
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut definitions, "sashiko", &mut script);
+            term::write_stdout(&String::from_utf8_lossy(&script));
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            if let Err(error) = clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                errln!("sashiko: error: rendering the man page: {error}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+            term::write_stdout(&String::from_utf8_lossy(&page));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,6 +146,7 @@ fn main() -> ExitCode {
             Command::Worker(args) => commands::worker::run(args).await,
             Command::Bench(args) => commands::bench::run(*args).await,
             Command::FakeLlm(args) => commands::fake_llm::run(args).await,
+            Command::Completions(_) | Command::Man => Ok(ExitCode::SUCCESS),
         }
     });
     match result {
@@ -112,12 +158,42 @@ fn main() -> ExitCode {
     }
 }
 
+/// Log lines (`SASHIKO_LOG`, default warnings) on standard error, in
+/// colour only when it is a terminal and NO_COLOR is unset or empty.
 fn init_logging() {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("SASHIKO_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .with_writer(|| LogWriter)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .try_init();
+}
+
+/// Standard error for log lines, clearing a progress bar first.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        progress::clear_line();
+        std::io::stderr().write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definitions_are_consistent() {
+        // Every subcommand and flag, including the global --quiet against
+        // each subcommand's own short flags.
+        Cli::command().debug_assert();
+    }
 }

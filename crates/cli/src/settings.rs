@@ -14,6 +14,7 @@ use sashiko_llm::{
 };
 use sashiko_pipeline::prompts::PromptOptions;
 use sashiko_pipeline::TreeSettings;
+use sashiko_review::prompts::PromptSource;
 use serde::{Deserialize, Serialize};
 
 /// The `[queue]` table: which series `sashiko enqueue` puts first (defined
@@ -84,7 +85,7 @@ pub struct FileSettings {
     #[serde(default)]
     pub queue: QueueSettings,
     /// Directory holding the stage manifest and prompts (default: the
-    /// `prompts/` directory shipped with sashiko).
+    /// prompt set built into the binary).
     pub prompts: Option<PathBuf>,
     #[serde(default)]
     pub review: ReviewSettings,
@@ -145,7 +146,9 @@ pub struct Settings {
     #[serde(serialize_with = "serialize_redacted")]
     pub db: String,
     pub llm: LlmSettings,
-    pub prompts: PathBuf,
+    /// A prompt directory given by flag, environment or file; `None` means
+    /// the set built into the binary.
+    pub prompts: Option<PathBuf>,
     pub review: ReviewSettings,
     pub queue: QueueSettings,
 }
@@ -189,8 +192,7 @@ impl Settings {
             .prompts
             .clone()
             .or_else(|| env("SASHIKO_PROMPTS").map(PathBuf::from))
-            .or(file.prompts.clone())
-            .unwrap_or_else(default_prompts_dir);
+            .or(file.prompts.clone());
         let mut review = file.review.clone();
         override_with(
             &mut review.tree,
@@ -219,9 +221,18 @@ impl Settings {
     /// of `guide_dirs` (added in order when they hold a `guides.toml`).
     pub fn prompt_options(&self, guide_dirs: Vec<PathBuf>) -> PromptOptions {
         PromptOptions {
-            dir: self.prompts.clone(),
+            source: self.prompt_source(),
             guide_dirs,
             budget: self.review.budget.clone(),
+        }
+    }
+
+    /// The prompt set in force: the configured directory, else the one
+    /// built into the binary.
+    pub fn prompt_source(&self) -> PromptSource {
+        match &self.prompts {
+            Some(dir) => PromptSource::Dir(dir.clone()),
+            None => PromptSource::Embedded(crate::embedded_prompts::FILES),
         }
     }
 
@@ -271,16 +282,6 @@ pub fn default_db_url() -> String {
         "sqlite:{}",
         base.join("sashiko").join("sashiko.db").display()
     )
-}
-
-/// The prompts shipped with sashiko: next to the executable's source tree
-/// when run from a checkout, else `/usr/share/sashiko/prompts`.
-pub fn default_prompts_dir() -> PathBuf {
-    let from_checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts");
-    if from_checkout.join("stages.toml").exists() {
-        return from_checkout.canonicalize().unwrap_or(from_checkout);
-    }
-    PathBuf::from("/usr/share/sashiko/prompts")
 }
 
 #[cfg(test)]

@@ -10,16 +10,17 @@ use std::path::Path;
 
 use git2::{DiffFormat, DiffOptions, EmailCreateOptions, Oid, Repository, Sort};
 
-/// Why a range could not be turned into patches.
+/// Why a range could not be turned into patches. libgit2's own message is
+/// quoted once, without its class and code numbers.
 #[derive(Debug, thiserror::Error)]
 pub enum GitRangeError {
-    #[error("cannot open git repository at {path}: {source}")]
-    Open { path: String, source: git2::Error },
-    #[error("cannot resolve revision range {spec:?} in {path}: {source}")]
+    #[error("cannot open git repository at {path}: {}", git.message())]
+    Open { path: String, git: git2::Error },
+    #[error("cannot resolve revision range {spec:?} in {path}: {}", git.message())]
     Resolve {
         spec: String,
         path: String,
-        source: git2::Error,
+        git: git2::Error,
     },
     #[error("revision range {spec:?} selects no commits")]
     Empty { spec: String },
@@ -61,15 +62,15 @@ pub struct FormattedRange {
 /// Resolve `spec` in the repository at (or above) `repo_path` and format
 /// every selected non-merge commit.
 pub fn format_range(repo_path: &Path, spec: &str) -> Result<FormattedRange, GitRangeError> {
-    let repo = Repository::discover(repo_path).map_err(|source| GitRangeError::Open {
+    let repo = Repository::discover(repo_path).map_err(|git| GitRangeError::Open {
         path: repo_path.display().to_string(),
-        source,
+        git,
     })?;
     let path_text = repo_path.display().to_string();
-    let resolve_error = |source| GitRangeError::Resolve {
+    let resolve_error = |git| GitRangeError::Resolve {
         spec: spec.to_owned(),
         path: path_text.clone(),
-        source,
+        git,
     };
     let oids = select_commits(&repo, spec).map_err(resolve_error)?;
     let mut range = FormattedRange::default();

@@ -108,12 +108,24 @@ impl<W: Wire> HttpClient<W> {
         for (name, value) in self.wire.headers(self.config.api_key.as_ref()) {
             builder = builder.header(name, value);
         }
-        let response = builder.send().await.map_err(|error| AttemptError {
-            error: LlmError::Transport {
-                origin: Box::new(self.origin.clone()),
-                detail: transport_detail(&error),
-            },
-            class: FailureClass::Retry { server_hint: None },
+        let response = builder.send().await.map_err(|error| {
+            if error.is_connect() {
+                AttemptError {
+                    error: LlmError::Transport {
+                        origin: Box::new(self.origin.clone()),
+                        detail: unreachable_detail(&error),
+                    },
+                    class: FailureClass::Unreachable,
+                }
+            } else {
+                AttemptError {
+                    error: LlmError::Transport {
+                        origin: Box::new(self.origin.clone()),
+                        detail: transport_detail(&error),
+                    },
+                    class: FailureClass::Retry { server_hint: None },
+                }
+            }
         })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -127,6 +139,10 @@ impl<W: Wire> HttpClient<W> {
         if !(200..300).contains(&status) {
             let class = self.wire.classify(status, &headers, &text);
             let error = match class {
+                FailureClass::Unreachable => LlmError::Transport {
+                    origin: Box::new(self.origin.clone()),
+                    detail: format!("HTTP {status}: {}", short_body(&text)),
+                },
                 FailureClass::QuotaExhausted => LlmError::QuotaExhausted {
                     origin: Box::new(self.origin.clone()),
                     status,
@@ -164,6 +180,20 @@ impl<W: Wire> HttpClient<W> {
             .decode(&json, request, &self.origin.model)
             .map_err(decode_error)
     }
+}
+
+/// One line for an endpoint that cannot be reached: the innermost cause
+/// (connection refused, DNS failure) and where to fix the address.
+fn unreachable_detail(error: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut cause: &dyn Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    format!(
+        "cannot connect: {}; check the base URL (--base-url, SASHIKO_LLM_BASE_URL or [llm] base_url) and that the server is running",
+        sashiko_safetext::redact_text(&cause.to_string())
+    )
 }
 
 fn transport_detail(error: &reqwest::Error) -> String {
@@ -221,6 +251,22 @@ impl<W: Wire> LlmClient for HttpClient<W> {
             };
             let hint = match failure.class {
                 FailureClass::Retry { server_hint } => server_hint,
+                FailureClass::Unreachable => {
+                    // No warning per retry: the one line the caller gets
+                    // says what is wrong and where to fix it.
+                    if attempts > retry::CONNECT_RETRIES.min(self.config.retry.max_retries) {
+                        return Err(failure.error);
+                    }
+                    tracing::debug!(
+                        stage = %request.stage,
+                        attempt = attempts,
+                        "retrying an unreachable LLM endpoint: {}",
+                        failure.error
+                    );
+                    tokio::time::sleep(retry::CONNECT_RETRY_WAIT).await;
+                    waited += retry::CONNECT_RETRY_WAIT;
+                    continue;
+                }
                 FailureClass::QuotaExhausted | FailureClass::Fatal => return Err(failure.error),
             };
             let wait = retry::wait_before_retry(&self.config.retry, attempts - 1, hint, &mut rng);

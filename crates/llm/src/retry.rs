@@ -3,7 +3,10 @@
 //! Decides from a failed answer whether to try again and how long to wait:
 //! server hints (`retry-after` in seconds or as an HTTP date,
 //! `retry-after-ms`, `x-should-retry`, Gemini's `RetryInfo.retryDelay`) win
-//! over our own exponential backoff with jitter, and both are capped. Pure
+//! over our own exponential backoff with jitter, and both are capped. A
+//! connection the endpoint refuses (or a host name that does not resolve)
+//! is a configuration mistake far more often than an outage: it gets
+//! [`CONNECT_RETRIES`] quick retries, not the long overload policy. Pure
 //! functions only: this module must never sleep or send anything.
 
 use std::time::{Duration, SystemTime};
@@ -18,11 +21,22 @@ use crate::config::RetryConfig;
 pub enum FailureClass {
     /// Try again, after at least the server's hint if it gave one.
     Retry { server_hint: Option<Duration> },
+    /// The endpoint could not be reached at all (connection refused, no
+    /// such host): retried [`CONNECT_RETRIES`] times, [`CONNECT_RETRY_WAIT`]
+    /// apart, then reported as a configuration problem.
+    Unreachable,
     /// Quota or spending limit exhausted: retrying cannot help.
     QuotaExhausted,
     /// A request error that will fail the same way again.
     Fatal,
 }
+
+/// Retries of a request whose connection could not be made; a server
+/// that is restarting is back within them, a wrong base URL is not.
+pub const CONNECT_RETRIES: u32 = 2;
+
+/// The wait before each of those retries.
+pub const CONNECT_RETRY_WAIT: Duration = Duration::from_millis(500);
 
 /// The generic part of classification, shared by all providers: status
 /// codes, `x-should-retry` and the retry-after headers. Providers refine

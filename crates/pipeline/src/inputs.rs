@@ -113,10 +113,51 @@ pub async fn load_inputs(
                 loaded.extend(series_from_mbox(&bytes, &format!("mbox:{input}"))?);
             }
             InputKind::MessageId => loaded.extend(series_from_lore(input, options).await?),
-            InputKind::GitRevision => loaded.push(series_from_git(options.repo, input)?),
+            InputKind::GitRevision => loaded.push(
+                series_from_git(options.repo, input)
+                    .map_err(|error| unresolved_input(input, options.repo, error))?,
+            ),
         }
     }
     Ok(loaded)
+}
+
+/// An input that is neither a file nor a revision: said for what it most
+/// likely is (a directory, a missing file), with git's reason kept for a
+/// revision.
+fn unresolved_input(input: &str, repo: &Path, error: PipelineError) -> PipelineError {
+    let path = Path::new(input);
+    if path.is_dir() {
+        return PipelineError::input(format!(
+            "{input} is a directory, not an mbox file or a git revision"
+        ));
+    }
+    if looks_like_path(input) {
+        return PipelineError::input(format!(
+            "{input}: no such file (nor a git revision of {})",
+            repo.display()
+        ));
+    }
+    error
+}
+
+/// True when `input` reads as a file name rather than a revision: an
+/// explicit path, a mail-like extension, or a name inside an existing
+/// directory (`origin/master` is not, unless `origin/` is a directory).
+fn looks_like_path(input: &str) -> bool {
+    const MAIL_EXTENSIONS: &[&str] = &["mbox", "mbx", "eml", "mail", "patch", "diff", "txt"];
+    if input.starts_with(['/', '~']) || input.starts_with("./") || input.starts_with("../") {
+        return true;
+    }
+    let path = Path::new(input);
+    let mail_like = path
+        .extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| MAIL_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()));
+    let in_existing_dir = path
+        .parent()
+        .is_some_and(|parent| !parent.as_os_str().is_empty() && parent.is_dir());
+    mail_like || in_existing_dir
 }
 
 async fn series_from_lore(input: &str, options: &InputOptions<'_>) -> Result<Vec<LoadedSeries>> {
@@ -251,8 +292,10 @@ pub fn series_from_mbox(bytes: &[u8], source: &str) -> Result<Vec<LoadedSeries>>
         let mut series_notes = notes.clone();
         if !series.missing_numbers.is_empty() {
             series_notes.push(format!(
-                "series {:?} is missing patch(es) {:?}; reviewing the parts present",
-                series.title, series.missing_numbers
+                "series {:?} is missing patch(es) {} of {}; reviewing the parts present",
+                series.title,
+                sashiko_mail::series::number_ranges(&series.missing_numbers),
+                series.total
             ));
         }
         let mut wanted: Vec<usize> = series.patches().map(|(_, _, index)| index).collect();
@@ -341,6 +384,24 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(input_kind(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn path_like_inputs() {
+        let cases = [
+            ("missing.mbox", true),
+            ("series.patch", true),
+            ("./x", true),
+            ("/tmp/none", true),
+            ("src/none", true),
+            ("HEAD~30..", false),
+            ("origin/master", false),
+            ("v6.8", false),
+            ("a1b2c3d", false),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(looks_like_path(input), expected, "{input}");
         }
     }
 

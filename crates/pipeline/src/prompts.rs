@@ -7,15 +7,16 @@
 use std::path::{Path, PathBuf};
 
 use sashiko_review::budget_policy::BudgetOverrides;
+use sashiko_review::prompts::PromptSource;
 use sashiko_review::PromptSet;
 
 use crate::error::{Context, ErrorKind, Result};
 
 /// Where the prompt set comes from and what adjusts it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct PromptOptions {
-    /// The directory holding `stages.toml`.
-    pub dir: PathBuf,
+    /// The set built into the binary, or a directory holding `stages.toml`.
+    pub source: PromptSource,
     /// Guide directories added in order; one without a `guides.toml` is
     /// skipped.
     pub guide_dirs: Vec<PathBuf>,
@@ -31,8 +32,8 @@ pub struct LoadedPrompts {
 
 /// Loads the prompt set `options` describe.
 pub fn load_prompts(options: &PromptOptions) -> Result<LoadedPrompts> {
-    let mut prompts = PromptSet::load(&options.dir).context(ErrorKind::Setup, || {
-        format!("loading the prompt set from {}", options.dir.display())
+    let mut prompts = PromptSet::load_from(&options.source).context(ErrorKind::Setup, || {
+        format!("loading the prompt set from {}", options.source)
     })?;
     let mut notes = Vec::new();
     for dir in &options.guide_dirs {

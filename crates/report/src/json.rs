@@ -24,6 +24,9 @@ pub struct ReviewMeta<'a> {
     pub cost_usd: Option<f64>,
     /// How the series met a kernel tree, when the review knows.
     pub tree: Option<TreeView<'a>>,
+    /// Times the finder stages ran (`--runs`); each finding's `consensus`
+    /// counts the runs that raised it.
+    pub runs: u32,
 }
 
 /// How a review's series met a kernel tree (applied on its base-commit, 3-way,

@@ -46,17 +46,16 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
             let first_line = finding.problem.lines().next().unwrap_or("");
             let _ = writeln!(
                 out,
-                "  {:<8} {}:{}-{}  {}{}{}: {}",
+                "  {:<8} {}  {}{}{}{}: {}",
                 finding.severity.as_str(),
-                finding.file,
-                finding.line_start,
-                finding.line_end,
+                location(finding),
                 finding.stage,
                 if finding.preexisting {
                     " (pre-existing)"
                 } else {
                     ""
                 },
+                consensus_tag(finding, meta.runs),
                 carry_tag(output, at),
                 first_line
             );
@@ -128,11 +127,9 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
             let finding = &dropped.finding;
             let _ = writeln!(
                 out,
-                "  [{}] {}:{}-{}  {}: {}",
+                "  [{}] {}  {}: {}",
                 finding.patch_index,
-                finding.file,
-                finding.line_start,
-                finding.line_end,
+                location(finding),
                 finding.stage,
                 dropped.reason
             );
@@ -204,6 +201,30 @@ fn litmus_under(out: &mut String, output: &ReviewOutput, finding: &Finding) {
         "           {} (test in the inline reply below)",
         verdict.join(" ")
     );
+}
+
+/// `file:23` for one line, `file:23-25` for a range.
+fn location(finding: &Finding) -> String {
+    file_lines(&finding.file, finding.line_start, finding.line_end)
+}
+
+/// `file:23` when a span is one line (never `file:23-23`), else
+/// `file:23-25`.
+pub fn file_lines<N: PartialOrd + std::fmt::Display>(file: &str, start: N, end: N) -> String {
+    if end <= start {
+        format!("{file}:{start}")
+    } else {
+        format!("{file}:{start}-{end}")
+    }
+}
+
+/// " (2/3 runs)" when the review ran more than once.
+fn consensus_tag(finding: &Finding, runs: u32) -> String {
+    if runs > 1 {
+        format!(" ({}/{runs} runs)", finding.consensus)
+    } else {
+        String::new()
+    }
 }
 
 /// " [new in v2]" or " [still present from v1]" on v(n+1) reviews.

@@ -3,7 +3,9 @@
 //! touching Rust. Every review records the set's hash.
 //!
 //! This module reads files only when asked to load a directory; the rest
-//! works on values.
+//! works on values. A set may also come from files compiled into the
+//! binary ([`PromptSource::Embedded`]): the same names and contents give
+//! the same hash, so a built-in set and its source directory are one set.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -136,6 +138,28 @@ pub struct PrescanRules {
     pub known_markers: Vec<String>,
 }
 
+/// Where a prompt set's files come from.
+#[derive(Clone, Debug)]
+pub enum PromptSource {
+    /// A directory holding `stages.toml` and the files it names.
+    Dir(PathBuf),
+    /// Files compiled into the binary: (path relative to the set's root
+    /// with `/` separators, contents).
+    Embedded(&'static [(&'static str, &'static str)]),
+}
+
+/// What the root of an embedded set is called in messages.
+pub const EMBEDDED_ROOT: &str = "<built-in prompts>";
+
+impl std::fmt::Display for PromptSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PromptSource::Dir(dir) => write!(f, "{}", dir.display()),
+            PromptSource::Embedded(_) => f.write_str("the prompt set built into sashiko"),
+        }
+    }
+}
+
 /// A loaded prompt set.
 #[derive(Clone, Debug)]
 pub struct PromptSet {
@@ -161,8 +185,19 @@ pub struct PromptSet {
 impl PromptSet {
     /// Load `dir/stages.toml` and the files it references.
     pub fn load(dir: &Path) -> Result<PromptSet, PromptError> {
+        PromptSet::load_from(&PromptSource::Dir(dir.to_path_buf()))
+    }
+
+    /// Load the set `source` holds.
+    pub fn load_from(source: &PromptSource) -> Result<PromptSet, PromptError> {
+        let (dir, embedded) = match source {
+            PromptSource::Dir(dir) => (dir.clone(), None),
+            PromptSource::Embedded(files) => (PathBuf::from(EMBEDDED_ROOT), Some(*files)),
+        };
+        let dir = dir.as_path();
         let mut files = FileReader {
             root: dir.to_path_buf(),
+            embedded,
             read: BTreeMap::new(),
         };
         let manifest_path = dir.join("stages.toml");
@@ -294,6 +329,8 @@ fn load_stage(
 
 struct FileReader {
     root: PathBuf,
+    /// Files compiled into the binary, read instead of `root`.
+    embedded: Option<&'static [(&'static str, &'static str)]>,
     read: BTreeMap<String, String>,
 }
 
@@ -303,10 +340,23 @@ impl FileReader {
             return Ok(content.clone());
         }
         let path = self.root.join(relative);
-        let content = std::fs::read_to_string(&path).map_err(|source| PromptError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let content = match self.embedded {
+            Some(files) => files
+                .iter()
+                .find(|(name, _)| *name == relative)
+                .map(|(_, content)| (*content).to_owned())
+                .ok_or_else(|| PromptError::Read {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "not among the built-in prompt files",
+                    ),
+                })?,
+            None => std::fs::read_to_string(&path).map_err(|source| PromptError::Read {
+                path: path.clone(),
+                source,
+            })?,
+        };
         self.read.insert(relative.to_owned(), content.clone());
         Ok(content)
     }
@@ -319,6 +369,7 @@ impl PromptSet {
     pub fn add_guides_from(&mut self, dir: &Path) -> Result<Vec<String>, PromptError> {
         let mut files = FileReader {
             root: dir.to_path_buf(),
+            embedded: None,
             read: BTreeMap::new(),
         };
         let index_text = files.read("guides.toml")?;

@@ -9,8 +9,7 @@
 //! command never presents a scripted source as a model: oracle figures
 //! are marked scripted, and without a model it says so and exits 2.
 
-use crate::term::{errln, out, outln};
-use std::io::IsTerminal;
+use crate::term::{errln, jsonln, out, outln};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -54,6 +53,7 @@ pub struct ReviewBenchArgs {
     /// Sashiko benchmark JSON file (Commit, Fixed-by, subsystem,
     /// problem_description) used with --repo.
     pub corpus: Option<PathBuf>,
+    /// Output: text for people, or json (one document on standard output).
     #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
     pub format: BenchFormat,
     /// Review every patch this many times.
@@ -84,12 +84,8 @@ pub struct ReviewBenchArgs {
     /// Also require a finding's stage to own the label's bug class.
     #[arg(long)]
     pub match_class: bool,
-    #[arg(long)]
-    pub provider: Option<String>,
-    #[arg(long)]
-    pub model: Option<String>,
-    #[arg(long)]
-    pub base_url: Option<String>,
+    #[command(flatten)]
+    pub model: crate::args::ModelArgs,
     /// Prompt set directory (default: the shipped prompts/).
     #[arg(long)]
     pub prompts: Option<PathBuf>,
@@ -106,16 +102,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn progress_printer() -> impl Fn(&str) + Sync {
-    let show = std::io::stderr().is_terminal();
-    move |line: &str| {
-        if show {
-            errln!("sashiko bench: {line}");
-        }
-    }
+    |line: &str| crate::progress::line(&format!("bench: {line}"))
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    jsonln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -140,9 +131,9 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
     }
     let settings = Settings::load(&FlagSettings {
         db: None,
-        provider: args.provider.clone(),
-        model: args.model.clone(),
-        base_url: args.base_url.clone(),
+        provider: args.model.provider.clone(),
+        model: args.model.model.clone(),
+        base_url: args.model.base_url.clone(),
         prompts: args.prompts.clone(),
     })?;
     if corpus_path.is_file() && (oracle_mode || args.cassette.is_some()) {
@@ -158,8 +149,9 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         Some(live_client(&settings)?)
     };
-    let prompts = PromptSet::load(&settings.prompts)
-        .with_context(|| format!("loading the prompt set from {}", settings.prompts.display()))?;
+    let prompt_source = settings.prompt_source();
+    let prompts = PromptSet::load_from(&prompt_source)
+        .with_context(|| format!("loading the prompt set from {prompt_source}"))?;
     let review = ReviewOptions {
         settings: ReviewSettings {
             max_attempts: args.max_attempts.max(1),

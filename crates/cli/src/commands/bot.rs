@@ -4,7 +4,7 @@
 //! is re-read when it changes. `--once` polls once and exits; otherwise
 //! the bot polls until interrupted.
 
-use crate::term::errln;
+use crate::term::{errln, jsonln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -108,7 +108,7 @@ fn loaded_series(series: &SeriesToReview) -> LoadedSeries {
 fn print_report(report: &PollReport, json: bool) {
     if json {
         if let Ok(text) = serde_json::to_string(report) {
-            println!("{text}");
+            jsonln!("{text}");
         }
     }
     errln!(

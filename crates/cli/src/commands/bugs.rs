@@ -2,7 +2,7 @@
 //! `sashiko bugs set ID STATE --why TEXT` to triage one bug (recorded in
 //! its history with who and why). It never deletes a bug.
 
-use crate::term::outln;
+use crate::term::{jsonln, outln};
 use std::process::ExitCode;
 
 use sashiko_store::{BugFilter, BugId, BugState, StateChange};
@@ -29,6 +29,7 @@ pub struct BugsArgs {
     /// Only bugs older than this id (the next page).
     #[arg(long)]
     pub before: Option<i64>,
+    /// Output: text for people, or json (one document on standard output).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
@@ -102,7 +103,7 @@ pub async fn run(args: BugsArgs) -> anyhow::Result<ExitCode> {
             let history = store.bug_history(BugId(id)).await?;
             match format {
                 OutputFormat::Json => {
-                    println!(
+                    jsonln!(
                         "{}",
                         serde_json::to_string_pretty(
                             &serde_json::json!({ "bug": bug, "history": history })
@@ -111,13 +112,11 @@ pub async fn run(args: BugsArgs) -> anyhow::Result<ExitCode> {
                 }
                 OutputFormat::Text => {
                     outln!(
-                        "bug {} [{}] {} {}:{}-{}",
+                        "bug {} [{}] {} {}",
                         bug.id,
                         bug.state,
                         bug.subsystem,
-                        bug.file,
-                        bug.line_start,
-                        bug.line_end
+                        sashiko_report::text::file_lines(&bug.file, bug.line_start, bug.line_end)
                     );
                     outln!("  {}", bug.title);
                     for entry in history {
@@ -155,7 +154,7 @@ async fn list(args: BugsArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&args.db).await?;
     let page = store.list_bugs(&filter).await?;
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&page)?),
+        OutputFormat::Json => jsonln!("{}", serde_json::to_string_pretty(&page)?),
         OutputFormat::Text => {
             for bug in &page.bugs {
                 let origin = if bug.preexisting {

@@ -17,6 +17,16 @@ pub async fn run(_args: ConfigArgs) -> anyhow::Result<ExitCode> {
             outln!("# no configuration file (looked for $XDG_CONFIG_HOME/sashiko/config.toml)")
         }
     }
+    let source = settings.prompt_source();
+    match sashiko_review::PromptSet::load_from(&source) {
+        Ok(set) => outln!(
+            "# prompt set in force: {source} ({} {}, hash {})",
+            set.name,
+            set.version,
+            set.hash
+        ),
+        Err(error) => outln!("# prompt set in force: {source}, which does not load: {error}"),
+    }
     out!("{}", toml::to_string(&settings)?);
     if !settings.llm_configured() {
         outln!(

@@ -9,7 +9,7 @@
 //! makes is the queue's own recovery (expired job leases handed back,
 //! reviews without a live runner marked interrupted).
 
-use crate::term::outln;
+use crate::term::{jsonln, outln};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -26,7 +26,8 @@ pub struct DbArgs {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum DbAction {
-    /// Apply every migration not yet applied.
+    /// Apply every migration not yet applied, creating the database (and,
+    /// for SQLite, its directory) when it does not exist.
     Migrate(DbUrlArgs),
     /// Show the backend, the migrations and their state, row counts and
     /// reviews by status. Cleans up on the way: jobs whose lease expired
@@ -36,6 +37,7 @@ pub enum DbAction {
     Status {
         #[command(flatten)]
         db: DbUrlArgs,
+        /// Output: text for people, or json (one document on standard output).
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
@@ -48,6 +50,7 @@ pub enum DbAction {
         /// Show at most this many.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Output: text for people, or json (one document on standard output).
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
@@ -72,6 +75,16 @@ impl DbUrlArgs {
         })?;
         Ok(settings.db)
     }
+}
+
+/// The file a `sqlite:` URL names; `None` for other backends and for
+/// in-memory databases.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    let in_memory = path.is_empty() || path == ":memory:" || url.contains("mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
 }
 
 /// Connects to the database in force and applies pending migrations.
@@ -130,7 +143,7 @@ async fn rejects(db: &DbUrlArgs, limit: i64, format: OutputFormat) -> anyhow::Re
     let rejects = store.ingest_rejects(limit.max(0)).await?;
     store.close().await;
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rejects)?),
+        OutputFormat::Json => jsonln!("{}", serde_json::to_string_pretty(&rejects)?),
         OutputFormat::Text => {
             if rejects.is_empty() {
                 outln!("no refused messages");
@@ -210,7 +223,7 @@ async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode
                 "reviews": reviews.by_status.iter().map(|(status, count)| (status.clone(), serde_json::Value::from(*count))).collect::<serde_json::Map<_, _>>(),
                 "recovered": recovered,
             });
-            println!("{}", serde_json::to_string_pretty(&document)?);
+            jsonln!("{}", serde_json::to_string_pretty(&document)?);
         }
         OutputFormat::Text => {
             outln!(
@@ -253,4 +266,25 @@ async fn status(db: &DbUrlArgs, format: OutputFormat) -> anyhow::Result<ExitCode
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+    use std::path::PathBuf;
+
+    #[test]
+    fn sqlite_files_of_urls() {
+        let cases = [
+            ("sqlite:/srv/x.db", Some("/srv/x.db")),
+            ("sqlite:///srv/x.db", Some("/srv/x.db")),
+            ("sqlite:rel/x.db?mode=rwc", Some("rel/x.db")),
+            ("sqlite::memory:", None),
+            ("sqlite:file:x?mode=memory", None),
+            ("postgres://u@127.0.0.1/test", None),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(sqlite_file(url), expected.map(PathBuf::from), "{url}");
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //! (`sashiko_pipeline::enqueue`) are the application layer's. This module
 //! never runs a review.
 
-use crate::term::{errln, outln};
+use crate::term::{errln, jsonln, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,6 +44,7 @@ pub struct EnqueueArgs {
     pub lore_base: Option<String>,
     #[command(flatten)]
     pub db: DbUrlArgs,
+    /// Output: text for people, or json (one document on standard output).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
@@ -150,7 +151,7 @@ pub async fn run(args: EnqueueArgs) -> anyhow::Result<ExitCode> {
         }));
     }
     if args.format == OutputFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        jsonln!("{}", serde_json::to_string_pretty(&results)?);
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)

@@ -7,7 +7,7 @@
 //! the others are still ingested (exit 1); this module must never swallow
 //! such a failure or print a count it did not get from the pipeline.
 
-use crate::term::{errln, outln};
+use crate::term::{errln, jsonln, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -57,6 +57,7 @@ pub struct IngestArgs {
     #[arg(long)]
     pub no_series: bool,
 
+    /// Output: text for people, or json (one document on standard output).
     #[arg(long, value_enum, default_value_t = IngestFormat::Text)]
     pub format: IngestFormat,
 }
@@ -130,7 +131,7 @@ fn print_report(report: &IngestReport, format: IngestFormat) -> anyhow::Result<(
     match format {
         IngestFormat::Json => {
             let json = serde_json::to_string_pretty(report).context("encoding the report")?;
-            println!("{json}");
+            jsonln!("{json}");
         }
         IngestFormat::Text => {
             for diagnostic in report.diagnostics.iter().take(SHOWN_DIAGNOSTICS) {

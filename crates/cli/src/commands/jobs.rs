@@ -3,7 +3,7 @@
 //! (`finished`, `failed`, `interrupted` when the attempt's worker was lost,
 //! ...). Read-only: it never changes a job.
 
-use crate::term::outln;
+use crate::term::{jsonln, outln};
 use std::process::ExitCode;
 
 use sashiko_store::JobStatus;
@@ -21,6 +21,7 @@ pub struct JobsArgs {
     /// Most jobs to list, newest first.
     #[arg(long, default_value_t = 100)]
     pub limit: u32,
+    /// Output: text for people, or json (one document on standard output).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
@@ -47,7 +48,7 @@ pub async fn run(args: JobsArgs) -> anyhow::Result<ExitCode> {
                 }
                 listed.push(value);
             }
-            println!("{}", serde_json::to_string_pretty(&listed)?);
+            jsonln!("{}", serde_json::to_string_pretty(&listed)?);
         }
         OutputFormat::Text => {
             let counts = store.job_counts().await?;

@@ -28,6 +28,7 @@ pub struct LitmusArgs {
     /// Litmus files, or directories searched recursively for `*.litmus`.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Output: text (herd7-like), or json.
     #[arg(long, value_enum, default_value = "text")]
     pub format: LitmusFormat,
     /// Tests decided in parallel.
@@ -56,14 +57,19 @@ pub async fn run(args: LitmusArgs) -> anyhow::Result<ExitCode> {
     }
     let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
     let jobs = args.jobs.max(1);
-    let results = tokio::task::spawn_blocking(move || decide_all(&files, jobs, timeout))
-        .await
-        .context("litmus worker threads panicked")?;
+    let results = tokio::task::spawn_blocking(move || {
+        let bar = crate::progress::Bar::new("litmus", files.len() as u64);
+        let results = decide_all(&files, jobs, timeout, &bar);
+        bar.finish(&format!("litmus: {} test(s) decided", results.len()));
+        results
+    })
+    .await
+    .context("litmus worker threads panicked")?;
     let mut errors = 0;
     for r in &results {
         let (out, err) = render(r, args.format);
         out!("{out}");
-        eprint!("{}", sashiko_safetext::visible_controls(&err));
+        crate::term::write_stderr(&sashiko_safetext::visible_controls(&err));
         if r.failure_kind == "Error" && r.result.is_err() {
             errors += 1;
         }
@@ -152,7 +158,12 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn decide_all(files: &[PathBuf], jobs: usize, timeout: Duration) -> Vec<TestResult> {
+fn decide_all(
+    files: &[PathBuf],
+    jobs: usize,
+    timeout: Duration,
+    bar: &crate::progress::Bar,
+) -> Vec<TestResult> {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -163,6 +174,7 @@ fn decide_all(files: &[PathBuf], jobs: usize, timeout: Duration) -> Vec<TestResu
                     break;
                 }
                 let r = decide_one(&files[i], timeout);
+                bar.advance(1);
                 if let Ok(mut guard) = results.lock() {
                     guard.push((i, r));
                 }

@@ -5,8 +5,7 @@
 //! Exit codes: 0 when no finding reaches `--fail-on`, 1 when one does,
 //! 2 on error. A review that fails is stored as failed, never finished.
 
-use crate::term::{errln, out};
-use std::io::IsTerminal;
+use crate::term::{errln, jsonln, out};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,19 +37,14 @@ pub struct ReviewArgs {
     /// Repository for git inputs.
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
+    /// Output: text for people, or json (one document on standard output).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
     /// Exit 1 when a finding has at least this severity.
-    #[arg(long, default_value = "high")]
+    #[arg(long, default_value = "high", value_parser = crate::args::severity_parser())]
     pub fail_on: Severity,
-    /// LLM provider: openai (any OpenAI-compatible server), anthropic, gemini.
-    #[arg(long)]
-    pub provider: Option<String>,
-    #[arg(long)]
-    pub model: Option<String>,
-    /// e.g. http://127.0.0.1:11434/v1 for Ollama.
-    #[arg(long)]
-    pub base_url: Option<String>,
+    #[command(flatten)]
+    pub model: crate::args::ModelArgs,
     /// Database URL (`sqlite:PATH`); default under $XDG_DATA_HOME/sashiko.
     #[arg(long)]
     pub db: Option<String>,
@@ -90,9 +84,9 @@ pub struct ReviewArgs {
 pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&FlagSettings {
         db: args.db.clone(),
-        provider: args.provider.clone(),
-        model: args.model.clone(),
-        base_url: args.base_url.clone(),
+        provider: args.model.provider.clone(),
+        model: args.model.model.clone(),
+        base_url: args.model.base_url.clone(),
         prompts: args.prompts.clone(),
     })?;
     let mut loaded = load_inputs(
@@ -112,7 +106,14 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         errln!("sashiko: note: {note}");
     }
     let prompts = prompts.prompts;
-    let model = connect_model(settings.llm.provider_config()?.as_ref())?;
+    let mut model = connect_model(settings.llm.provider_config()?.as_ref())?;
+    // Stage lines with time and tokens on a terminal (not with --quiet).
+    let watch = crate::stage_progress::StageWatch::new();
+    if crate::progress::enabled() {
+        if let Some(model) = &mut model {
+            model.client = watch.wrap(model.client.clone());
+        }
+    }
     let store = Store::connect(&settings.db).await.with_context(|| {
         format!(
             "opening the database {}",
@@ -148,12 +149,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         for note in &series.notes {
             errln!("sashiko: note: {note}");
         }
-        let show_progress = std::io::stderr().is_terminal();
-        let progress = move |line: &str| {
-            if show_progress {
-                errln!("sashiko: {line}");
-            }
-        };
+        let progress = |line: &str| watch.report(line);
         // The series applied (mail) or read (commits) first: the
         // analyzers read the tree it gives.
         let mut tree = for_local(&prompts, &args.repo, series, args.base.as_deref())?;
@@ -193,6 +189,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             source: &series.source,
             wall_ms: reviewed.wall_ms,
             cost_usd: reviewed.cost_usd,
+            runs: options.settings.runs,
             tree: Some(TreeView {
                 status: tree.application.status.as_str(),
                 base: tree.application.base.as_deref(),
@@ -214,7 +211,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             1 => documents.remove(0),
             _ => serde_json::json!({ "reviews": documents }),
         };
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        jsonln!("{}", serde_json::to_string_pretty(&document)?);
     }
     store.close().await;
     Ok(match worst {

@@ -6,7 +6,7 @@
 //! reported (stderr and the `diagnostics` list, exit status 2) and the other
 //! inputs are still assembled.
 
-use crate::term::{errln, outln};
+use crate::term::{errln, jsonln, outln};
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -30,6 +30,7 @@ pub struct SeriesArgs {
     /// mbox files (mboxrd or mboxo, detected), or `-` for standard input.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
+    /// Output: json (the default, for scripts), or text for people.
     #[arg(long, value_enum, default_value = "json")]
     pub format: SeriesFormat,
 }
@@ -191,7 +192,7 @@ pub async fn run(args: SeriesArgs) -> anyhow::Result<ExitCode> {
     .await
     .map_err(|error| anyhow::anyhow!("series assembly panicked: {error}"))?;
     match args.format {
-        SeriesFormat::Json => println!("{}", render_json(&args.inputs, &loaded, &assembly)?),
+        SeriesFormat::Json => jsonln!("{}", render_json(&args.inputs, &loaded, &assembly)?),
         SeriesFormat::Text => outln!("{}", render_text(&loaded, &assembly)),
     }
     Ok(if loaded.failed_inputs > 0 {
@@ -263,8 +264,10 @@ fn render_text(loaded: &Loaded, assembly: &Assembly) -> String {
         let state = if series.is_complete() {
             "complete".to_owned()
         } else {
-            let missing: Vec<String> = series.missing_numbers.iter().map(u32::to_string).collect();
-            format!("missing {}", missing.join(", "))
+            format!(
+                "missing {}",
+                sashiko_mail::series::number_ranges(&series.missing_numbers)
+            )
         };
         out.push_str(&format!(
             "v{} {} — {} ({} patch{}, {state})\n",

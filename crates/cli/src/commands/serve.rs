@@ -36,6 +36,10 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub db: DbUrlArgs,
+    /// Create a SQLite database whose directory does not exist yet
+    /// (otherwise refused: a mistyped path would serve an empty site).
+    #[arg(long)]
+    pub create_db: bool,
     /// MAINTAINERS file whose entries (maintainers, lists) are shown on
     /// subsystem pages.
     #[arg(long, value_name = "PATH")]
@@ -289,6 +293,25 @@ async fn shutdown_signal() {
     }
 }
 
+/// Refuses a SQLite database in a directory that does not exist: a
+/// mistyped `--db` must not quietly become a new, empty site.
+fn refuse_missing_database_dir(url: &str) -> anyhow::Result<()> {
+    let Some(file) = crate::commands::db::sqlite_file(url) else {
+        return Ok(());
+    };
+    let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let shown = sashiko_store::redact_url(url);
+    anyhow::bail!(
+        "the database directory {} of {shown} does not exist; create the database with `sashiko db migrate --db {shown}` or pass --create-db",
+        dir.display()
+    )
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (_, bad_sources) = ingest_queue::parse_sources(&args.ingest);
     if let Some(error) = bad_sources.first() {
@@ -298,6 +321,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_connections: args.db_connections.max(1),
         ..sashiko_store::ConnectOptions::default()
     };
+    if !args.create_db {
+        refuse_missing_database_dir(&args.db.resolve()?)?;
+    }
     let store = open_store_with(&args.db, &options).await?;
     let config = WebConfig {
         public_read: !args.private,

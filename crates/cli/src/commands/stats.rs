@@ -3,7 +3,7 @@
 //! replies to our reviews (agree and fixed count as right, disagree as
 //! wrong), and the outbox by state.
 
-use crate::term::outln;
+use crate::term::{jsonln, outln};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -46,7 +46,7 @@ pub async fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(state, count)| (state.clone(), (*count).into()))
             .collect();
-        println!(
+        jsonln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({"feedback": rows, "outbox": outbox}))?
         );

@@ -9,9 +9,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sashiko_pipeline::worker::run_review_worker;
+use anyhow::Context;
+use sashiko_pipeline::worker::ReviewJobHandler;
 use sashiko_review::{ReviewOptions, ReviewSettings};
-use sashiko_store::{default_worker_id, WorkerConfig};
+use sashiko_store::{
+    default_worker_id, run_worker, ClaimedJob, JobFailure, JobHandler, WorkerConfig,
+};
 
 use crate::commands::db::{open_store, DbUrlArgs};
 use crate::review_setup::{cassette_mode, review_service};
@@ -38,12 +41,8 @@ pub struct WorkerArgs {
     /// Identity recorded on claimed jobs (default: host:pid:random).
     #[arg(long)]
     pub worker_id: Option<String>,
-    #[arg(long)]
-    pub provider: Option<String>,
-    #[arg(long)]
-    pub model: Option<String>,
-    #[arg(long)]
-    pub base_url: Option<String>,
+    #[command(flatten)]
+    pub model: crate::args::ModelArgs,
     /// Prompt set directory (default: the shipped prompts/).
     #[arg(long)]
     pub prompts: Option<std::path::PathBuf>,
@@ -65,9 +64,9 @@ pub struct WorkerArgs {
 pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(&FlagSettings {
         db: args.db.db.clone(),
-        provider: args.provider.clone(),
-        model: args.model.clone(),
-        base_url: args.base_url.clone(),
+        provider: args.model.provider.clone(),
+        model: args.model.model.clone(),
+        base_url: args.model.base_url.clone(),
         prompts: args.prompts.clone(),
     })?;
     if let Some(tree) = &args.tree {
@@ -118,7 +117,13 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         let _ = tokio::signal::ctrl_c().await;
         errln!("sashiko: stopping after the jobs in hand");
     };
-    let report = run_review_worker(Arc::new(service), config, shutdown).await?;
+    let store_for_worker = service.store.clone();
+    let handler = Arc::new(JobLines {
+        inner: ReviewJobHandler::new(Arc::new(service)),
+    });
+    let report = run_worker(store_for_worker, config, handler, shutdown)
+        .await
+        .context("running the review worker")?;
     errln!(
         "sashiko: worker done: {} completed, {} failed attempts, {} dead, {} abandoned (lease lost)",
         report.completed, report.failed, report.dead, report.lost
@@ -129,4 +134,48 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The review handler, plus one progress line per job on a terminal: what
+/// it reviewed, how it ended, how long it took.
+struct JobLines {
+    inner: ReviewJobHandler,
+}
+
+impl JobHandler for JobLines {
+    async fn run(&self, job: ClaimedJob) -> Result<serde_json::Value, JobFailure> {
+        let started = std::time::Instant::now();
+        let head = format!(
+            "job {} ({}, attempt {}/{})",
+            job.id.0,
+            job.payload
+                .get("source")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(job.kind.as_str()),
+            job.attempt,
+            job.max_attempts
+        );
+        let last_attempt = job.attempt >= job.max_attempts;
+        crate::progress::line(&format!("{head}: started"));
+        let outcome = self.inner.run(job).await;
+        let elapsed = crate::progress::seconds(started.elapsed());
+        match &outcome {
+            Ok(result) => crate::progress::line(&format!(
+                "{head}: review {} {}, {} finding(s), {elapsed}",
+                result["review_id"],
+                result["status"].as_str().unwrap_or("done"),
+                result["findings"]
+            )),
+            Err(failure) => crate::progress::line(&format!(
+                "{head}: {} after {elapsed}: {}",
+                if failure.permanent || last_attempt {
+                    "failed for good"
+                } else {
+                    "failed, to be retried"
+                },
+                failure.message
+            )),
+        }
+        outcome
+    }
 }

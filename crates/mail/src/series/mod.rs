@@ -256,6 +256,31 @@ fn build_series(
     series
 }
 
+/// Patch numbers as ranges: `[1, 2, 3, 5, 7, 8]` reads `1-3, 5, 7-8`, so
+/// a series missing 642 of 642 parts says `1-642`, not every number.
+pub fn number_ranges(numbers: &[u32]) -> String {
+    let mut sorted = numbers.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut at = 0;
+    while at < sorted.len() {
+        let start = sorted[at];
+        let mut end = start;
+        while at + 1 < sorted.len() && sorted[at + 1] == end.saturating_add(1) {
+            at += 1;
+            end = sorted[at];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        at += 1;
+    }
+    parts.join(", ")
+}
+
 fn report_series_problems(
     series: &Series,
     extra: &[usize],
@@ -264,7 +289,6 @@ fn report_series_problems(
 ) {
     let first = series.first_message_id().unwrap_or_default().to_owned();
     if !series.missing_numbers.is_empty() {
-        let numbers: Vec<String> = series.missing_numbers.iter().map(u32::to_string).collect();
         diagnostics.push(
             Diagnostic::info(
                 DiagnosticKind::MissingPatches,
@@ -272,7 +296,7 @@ fn report_series_problems(
                     "series v{} \"{}\" lacks patch(es) {} of {}",
                     series.version,
                     series.title,
-                    numbers.join(", "),
+                    number_ranges(&series.missing_numbers),
                     series.total
                 ),
             )

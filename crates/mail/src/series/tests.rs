@@ -451,3 +451,19 @@ fn reworded_titles_link_versions_of_the_same_sender() {
         .collect();
     assert_eq!(links, [None, Some("r1@x"), None]);
 }
+
+#[test]
+fn number_ranges_collapse_runs() {
+    let all: Vec<u32> = (1..=642).collect();
+    let cases: [(&[u32], &str); 6] = [
+        (&[], ""),
+        (&[4], "4"),
+        (&[1, 2, 3, 5, 7, 8], "1-3, 5, 7-8"),
+        (&[8, 7, 1, 1], "1, 7-8"),
+        (&all, "1-642"),
+        (&[u32::MAX - 1, u32::MAX], "4294967294-4294967295"),
+    ];
+    for (numbers, expected) in cases {
+        assert_eq!(super::number_ranges(numbers), expected, "{numbers:?}");
+    }
+}
