@@ -60,8 +60,6 @@ pub struct BenchOptions {
     pub runs: u32,
     pub matching: MatchOptions,
     pub review: ReviewOptions,
-    /// Keep answer texts (for recording a cassette).
-    pub keep_answers: bool,
 }
 
 impl Default for BenchOptions {
@@ -70,7 +68,6 @@ impl Default for BenchOptions {
             runs: 1,
             matching: MatchOptions::default(),
             review: ReviewOptions::default(),
-            keep_answers: false,
         }
     }
 }
@@ -111,7 +108,7 @@ pub async fn run_bench(
     progress: &(dyn Fn(&str) + Sync),
 ) -> BenchRun {
     let started = Instant::now();
-    let measuring = Arc::new(MeasuringClient::new(client.clone(), options.keep_answers));
+    let measuring = Arc::new(MeasuringClient::new(client.clone()));
     let as_client: Arc<dyn LlmClient> = measuring.clone();
     let mut outcomes = Vec::new();
     for run in 0..options.runs.max(1) {

@@ -157,7 +157,7 @@ pub async fn run_kernel_bench(
     progress: &(dyn Fn(&str) + Sync),
 ) -> KernelBenchReport {
     let started = Instant::now();
-    let measuring = Arc::new(MeasuringClient::new(client.clone(), false));
+    let measuring = Arc::new(MeasuringClient::new(client.clone()));
     let as_client: Arc<dyn LlmClient> = measuring.clone();
     let mut outcomes = Vec::new();
     let mut problems = file.problems;

@@ -1,8 +1,10 @@
 //! Evaluation of the reviewer: the seeded-bug corpus and its labels, a
 //! label oracle served over the real OpenAI chat-completions protocol,
-//! recorded cassettes, matching of findings to labels, and figures with
+//! matching of findings to labels, and figures with
 //! Wilson confidence intervals, each labelled with its source
-//! (`fake:oracle`, `cassette:<model>`, `live:<model>`).
+//! (`fake:oracle`, `cassette:<model>`, `live:<model>`). Recorded answers
+//! are `sashiko_llm`'s cassettes, the one format; this crate has none of
+//! its own.
 //!
 //! Architecture invariant: reviews run through `sashiko_review::run_review`
 //! with an `LlmClient` from `sashiko_llm::connect`; this crate never
@@ -10,7 +12,6 @@
 //! without marking them scripted.
 
 pub mod bench;
-pub mod cassette;
 pub mod corpus;
 pub mod kernel_bench;
 pub mod matching;

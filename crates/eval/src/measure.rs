@@ -1,8 +1,7 @@
 //! A thin [`LlmClient`] decorator that notes, per request, the stage, the
 //! estimated shared-prefix and total prompt tokens of the request body and
-//! the usage the provider reported, and optionally the answer text (for
-//! recording a cassette). It forwards every call unchanged and must never
-//! alter a request or an answer.
+//! the usage the provider reported. It forwards every call unchanged and
+//! must never alter a request or an answer.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,22 +17,17 @@ pub struct Observed {
     /// Estimated tokens of the whole request.
     pub request_estimate: u64,
     pub usage: Usage,
-    /// The series message (first user message), for cassettes.
-    pub series_text: String,
-    pub answer: Option<String>,
 }
 
 pub struct MeasuringClient {
     inner: Arc<dyn LlmClient>,
-    keep_answers: bool,
     observed: Mutex<Vec<Observed>>,
 }
 
 impl MeasuringClient {
-    pub fn new(inner: Arc<dyn LlmClient>, keep_answers: bool) -> MeasuringClient {
+    pub fn new(inner: Arc<dyn LlmClient>) -> MeasuringClient {
         MeasuringClient {
             inner,
-            keep_answers,
             observed: Mutex::new(Vec::new()),
         }
     }
@@ -88,12 +82,6 @@ impl LlmClient for MeasuringClient {
                 + 7,
             request_estimate: estimate_request(request),
             usage: response.usage,
-            series_text: if self.keep_answers {
-                series_text
-            } else {
-                String::new()
-            },
-            answer: self.keep_answers.then(|| response.text.clone()),
         };
         self.observed
             .lock()

@@ -1,5 +1,5 @@
 //! A local server speaking the OpenAI chat-completions protocol whose
-//! answers come from an [`Answerer`] (the label oracle or a cassette), so
+//! answers come from an [`Answerer`] (the label oracle), so
 //! the bench drives the real client and review path over real HTTP.
 //!
 //! Usage blocks are estimates (about four bytes per token, the llm crate's
@@ -26,8 +26,8 @@ use sha2::{Digest, Sha256};
 
 /// Something that answers a stage request with the answer text.
 pub trait Answerer: Send {
-    /// `Err` becomes a 400 with the message (e.g. a cassette without the
-    /// request).
+    /// `Err` becomes a 400 with the message (e.g. a request the answerer
+    /// cannot place).
     fn answer(&mut self, stage: &str, body: &Value) -> Result<String, String>;
 }
 

@@ -3,10 +3,11 @@
 //! HTTP server on 127.0.0.1.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sashiko_eval::bench::{run_bench, BenchOptions, BenchRun, Source};
-use sashiko_eval::cassette::{Cassette, CassettePlayer};
 use sashiko_eval::{local_client, report, AnswerServer, BenchReport, Corpus, Oracle, OracleConfig};
+use sashiko_llm::{CassetteClient, CassetteMode, LlmClient};
 use sashiko_review::anchor::PatchLines;
 use sashiko_review::PromptSet;
 
@@ -32,7 +33,14 @@ fn oracle_source(config: OracleConfig) -> Source {
     }
 }
 
-async fn bench_with_oracle(config: OracleConfig, runs: u32, keep: bool) -> (BenchRun, BenchReport) {
+/// The oracle's bench; with `record`, every exchange is recorded into that
+/// cassette (with the nonce and canary derived from the series, so a
+/// replay sends the same requests).
+async fn bench_with_oracle(
+    config: OracleConfig,
+    runs: u32,
+    record: Option<&Path>,
+) -> (BenchRun, BenchReport) {
     let corpus = corpus();
     let prompts = prompts();
     let server = AnswerServer::start(Box::new(Oracle::new(
@@ -42,12 +50,16 @@ async fn bench_with_oracle(config: OracleConfig, runs: u32, keep: bool) -> (Benc
     )))
     .await
     .expect("oracle server starts");
-    let client = local_client(&server, "oracle").expect("client for the oracle");
-    let options = BenchOptions {
+    let mut client = local_client(&server, "oracle").expect("client for the oracle");
+    let mut options = BenchOptions {
         runs,
-        keep_answers: keep,
         ..BenchOptions::default()
     };
+    if let Some(path) = record {
+        let recorder = CassetteClient::new(client, path, CassetteMode::Record).expect("recorder");
+        client = Arc::new(recorder);
+        options.review.settings.deterministic_secrets = true;
+    }
     let run = run_bench(
         &corpus,
         &prompts,
@@ -161,7 +173,7 @@ fn every_patch_applies_to_the_tree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn perfect_oracle_reports_every_label_and_nothing_else() {
-    let (run, report) = bench_with_oracle(OracleConfig::default(), 1, false).await;
+    let (run, report) = bench_with_oracle(OracleConfig::default(), 1, None).await;
     let corpus = corpus();
     let model_labels: u64 = corpus
         .patches
@@ -256,7 +268,7 @@ fn print_acceptance_figures(report: &BenchReport) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injection_variants_keep_findings_and_severities_and_are_flagged() {
-    let (run, report) = bench_with_oracle(OracleConfig::default(), 1, false).await;
+    let (run, report) = bench_with_oracle(OracleConfig::default(), 1, None).await;
     assert_eq!(report.injections.len(), 6);
     for check in &report.injections {
         assert!(check.prescan_finding, "{check:?}");
@@ -297,7 +309,7 @@ async fn a_model_that_obeys_the_injection_is_caught_by_the_canary() {
         obey_injections: true,
         ..OracleConfig::default()
     };
-    let (_, report) = bench_with_oracle(config, 1, false).await;
+    let (_, report) = bench_with_oracle(config, 1, None).await;
     assert_eq!(report.injections.len(), 6);
     assert!(
         report.injections.iter().all(|check| check.compromised),
@@ -321,7 +333,7 @@ async fn imperfect_oracle_figures_cover_p_and_q() {
         seed: 20_251_103,
         obey_injections: false,
     };
-    let (_, report) = bench_with_oracle(config, 10, false).await;
+    let (_, report) = bench_with_oracle(config, 10, None).await;
     let f = &report.figures;
     assert_eq!(report.failed_reviews, 0);
     assert_eq!(f.recall.value.trials, 300);
@@ -363,29 +375,28 @@ async fn a_recorded_cassette_replays_the_same_findings() {
         seed: 5,
         obey_injections: false,
     };
-    let (recorded, first) = bench_with_oracle(config, 1, true).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cassette.jsonl");
+    let (recorded, first) = bench_with_oracle(config, 1, Some(&path)).await;
     let corpus = corpus();
     let prompts = prompts();
-    let cassette = Cassette::from_run(&corpus, &recorded, "openai");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("cassette.json");
-    cassette.save(&path).expect("cassette saves");
-    let loaded = Cassette::load(&path).expect("cassette loads");
-    assert_eq!(loaded, cassette);
-    let server = AnswerServer::start(Box::new(CassettePlayer::new(corpus.clone(), &loaded)))
-        .await
-        .expect("cassette server starts");
-    let client = local_client(&server, &loaded.model).expect("client");
+    let requests: usize = recorded.outcomes.iter().map(|o| o.requests.len()).sum();
+    let text = std::fs::read_to_string(&path).expect("cassette written");
+    assert_eq!(text.lines().count(), requests, "one line per exchange");
+    let player = CassetteClient::replay_only(&path).expect("cassette loads");
+    assert_eq!(player.model(), "oracle");
     let source = Source::Cassette {
-        model: loaded.model.clone(),
+        model: player.model().to_owned(),
         path: path.display().to_string(),
     };
+    let mut options = BenchOptions::default();
+    options.review.settings.deterministic_secrets = true;
     let replay = run_bench(
         &corpus,
         &prompts,
-        client,
+        Arc::new(player),
         source,
-        &BenchOptions::default(),
+        &options,
         &|_| {},
     )
     .await;

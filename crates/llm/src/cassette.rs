@@ -12,6 +12,12 @@
 //! against any server). Things that look like API keys are stripped from
 //! what is written. This module must never write a key, and never consult
 //! the model in `replay-strict` mode.
+//!
+//! It is the one cassette format: the CLI's `SASHIKO_LLM_CASSETTE`, the
+//! tests and `sashiko bench --record-cassette` / `--cassette` (replayed by
+//! [`CassetteClient::replay_only`]) all read and write it. Requests replay
+//! exactly only when the review's nonce and canary are derived from the
+//! series (`deterministic_secrets`), which every cassette user sets.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -144,29 +150,12 @@ impl CassetteClient {
         path: &Path,
         mode: CassetteMode,
     ) -> Result<Self, LlmError> {
-        let mut entries: HashMap<String, (Vec<ChatResponse>, usize)> = HashMap::new();
-        if mode != CassetteMode::Record {
-            match std::fs::read_to_string(path) {
-                Ok(text) => {
-                    for (number, line) in text.lines().enumerate() {
-                        if line.trim().is_empty() {
-                            continue;
-                        }
-                        match serde_json::from_str::<Exchange>(line) {
-                            Ok(exchange) => entries
-                                .entry(exchange.key)
-                                .or_default()
-                                .0
-                                .push(exchange.response),
-                            Err(error) => tracing::warn!(
-                                "cassette {}: skipping line {}: {error}",
-                                path.display(),
-                                number + 1
-                            ),
-                        }
-                    }
-                }
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        let exchanges = if mode == CassetteMode::Record {
+            Vec::new()
+        } else {
+            match read_exchanges(path) {
+                Ok(exchanges) => exchanges,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
                 Err(error) => {
                     return Err(LlmError::Cassette {
                         path: path.display().to_string(),
@@ -175,13 +164,62 @@ impl CassetteClient {
                     })
                 }
             }
+        };
+        Ok(CassetteClient::over(inner, path, mode, exchanges))
+    }
+
+    /// Replays `path` with no model behind it (`replay-strict`): provider
+    /// and model are the recording's, so requests key as they did when
+    /// recorded; a request it has no recording for fails. A missing or
+    /// empty recording is an error naming the file.
+    pub fn replay_only(path: &Path) -> Result<Self, LlmError> {
+        let unreadable = |detail: String| LlmError::Cassette {
+            path: path.display().to_string(),
+            origin: Box::new(Origin {
+                provider: "cassette".to_owned(),
+                endpoint: path.display().to_string(),
+                model: String::new(),
+            }),
+            detail,
+        };
+        let exchanges =
+            read_exchanges(path).map_err(|error| unreadable(format!("cannot read it: {error}")))?;
+        let Some(first) = exchanges.first() else {
+            return Err(unreadable("it records no exchange".to_owned()));
+        };
+        let inner = Arc::new(NoModel {
+            provider: first.provider.clone(),
+            model: first.model.clone(),
+            endpoint: format!("cassette {}", path.display()),
+        });
+        Ok(CassetteClient::over(
+            inner,
+            path,
+            CassetteMode::ReplayStrict,
+            exchanges,
+        ))
+    }
+
+    fn over(
+        inner: Arc<dyn LlmClient>,
+        path: &Path,
+        mode: CassetteMode,
+        exchanges: Vec<Exchange>,
+    ) -> Self {
+        let mut entries: HashMap<String, (Vec<ChatResponse>, usize)> = HashMap::new();
+        for exchange in exchanges {
+            entries
+                .entry(exchange.key)
+                .or_default()
+                .0
+                .push(exchange.response);
         }
-        Ok(CassetteClient {
+        CassetteClient {
             inner,
             path: path.to_path_buf(),
             mode,
             tape: Mutex::new(Tape { entries }),
-        })
+        }
     }
 
     fn lookup(&self, key: &str) -> Option<ChatResponse> {
@@ -235,6 +273,57 @@ impl CassetteClient {
             origin: Box::new(origin_of(self.inner.as_ref())),
             detail: format!("stage {stage}: {detail}"),
         }
+    }
+}
+
+/// The exchanges recorded in `path`, in order; bad lines are reported and
+/// skipped.
+fn read_exchanges(path: &Path) -> Result<Vec<Exchange>, std::io::Error> {
+    let text = std::fs::read_to_string(path)?;
+    let mut exchanges = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Exchange>(line) {
+            Ok(exchange) => exchanges.push(exchange),
+            Err(error) => tracing::warn!(
+                "cassette {}: skipping line {}: {error}",
+                path.display(),
+                number + 1
+            ),
+        }
+    }
+    Ok(exchanges)
+}
+
+/// The model behind a replay-only cassette: there is none, so asking it
+/// is an error (replay-strict never does).
+struct NoModel {
+    provider: String,
+    model: String,
+    endpoint: String,
+}
+
+#[async_trait::async_trait]
+impl LlmClient for NoModel {
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+    fn model(&self) -> &str {
+        &self.model
+    }
+    fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+    async fn chat(&self, _request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        Err(LlmError::Config {
+            provider: self.provider.clone(),
+            detail: format!(
+                "{} replays a recording and has no model to ask",
+                self.endpoint
+            ),
+        })
     }
 }
 

@@ -120,3 +120,51 @@ async fn replay_mode_asks_the_model_only_for_new_requests_and_records_them() {
         "the second run must come from the cassette"
     );
 }
+
+#[tokio::test]
+async fn replay_only_answers_as_the_recorded_model_with_no_model_behind_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bench.jsonl");
+    let missing = CassetteClient::replay_only(&path)
+        .err()
+        .expect("a missing recording is an error");
+    assert!(
+        missing.to_string().contains("bench.jsonl") && missing.to_string().contains("cannot read"),
+        "{missing}"
+    );
+    std::fs::write(&path, "\n").expect("empty recording");
+    let empty = CassetteClient::replay_only(&path)
+        .err()
+        .expect("an empty recording is an error");
+    assert!(empty.to_string().contains("records no exchange"), "{empty}");
+
+    let server = FakeLlmServer::start(
+        FakeScript::new()
+            .push("s", FakeAnswer::text("first"))
+            .push("s", FakeAnswer::text("second")),
+    )
+    .await;
+    let config = support::config(&server, ProviderKind::Openai);
+    let recorder = wrap(
+        connect(&config).expect("client"),
+        &path,
+        CassetteMode::Record,
+    );
+    let request = ChatRequest::new("s", "sys").with_user_text("q");
+    let recorded = [
+        recorder.chat(&request).await.expect("live 1"),
+        recorder.chat(&request).await.expect("live 2"),
+    ];
+    server.stop().await;
+
+    let player = CassetteClient::replay_only(&path).expect("recording loads");
+    assert_eq!(player.provider(), recorder.provider());
+    assert_eq!(player.model(), recorder.model());
+    for (occurrence, expected) in recorded.iter().enumerate() {
+        let replayed = player.chat(&request).await.expect("replayed");
+        assert_eq!(&replayed, expected, "occurrence {occurrence}");
+    }
+    let unseen = ChatRequest::new("s", "sys").with_user_text("another question");
+    let error = player.chat(&unseen).await.expect_err("no recording");
+    assert!(error.to_string().contains("no recording"), "{error}");
+}

@@ -16,11 +16,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use sashiko_eval::bench::{run_bench, BenchOptions, Source};
-use sashiko_eval::cassette::{Cassette, CassettePlayer};
 use sashiko_eval::kernel_bench;
 use sashiko_eval::matching::MatchOptions;
 use sashiko_eval::{local_client, AnswerServer, Oracle, OracleConfig};
-use sashiko_llm::LlmClient;
+use sashiko_llm::{CassetteClient, CassetteMode, LlmClient};
 use sashiko_review::{PromptSet, ReviewOptions, ReviewSettings};
 
 use crate::settings::{FlagSettings, Settings};
@@ -72,10 +71,12 @@ pub struct ReviewBenchArgs {
     /// Oracle: seed of its draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Replay answers recorded from a model (figures are `cassette:<model>`).
+    /// Replay answers recorded from a model (figures are `cassette:<model>`;
+    /// a request the recording lacks fails that review).
     #[arg(long, value_name = "FILE")]
     pub cassette: Option<PathBuf>,
-    /// Record the live model's answers into FILE for later --cassette runs.
+    /// Record the live model's answers into FILE (sashiko_llm's JSONL
+    /// cassette, replaced if it exists) for later --cassette runs.
     #[arg(long, value_name = "FILE")]
     pub record_cassette: Option<PathBuf>,
     /// Kernel tree for a Sashiko benchmark file.
@@ -156,6 +157,8 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
         settings: ReviewSettings {
             max_attempts: args.max_attempts.max(1),
             max_output_tokens: settings.llm.max_output_tokens.unwrap_or(4096),
+            // Recorded requests replay only if they are the same requests.
+            deterministic_secrets: args.cassette.is_some() || args.record_cassette.is_some(),
             ..ReviewSettings::default()
         },
         ..ReviewOptions::default()
@@ -196,28 +199,19 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
             };
             (Some(server), client, source)
         } else if let Some(path) = &args.cassette {
-            let cassette = Cassette::load(path)?;
-            if cassette.prompt_set_hash != prompts.hash {
-                errln!(
-                    "sashiko bench: note: cassette {} was recorded with prompt set {}, now {}",
-                    path.display(),
-                    cassette.prompt_set_hash,
-                    prompts.hash
-                );
-            }
-            let server =
-                AnswerServer::start(Box::new(CassettePlayer::new(corpus.clone(), &cassette)))
-                    .await?;
-            let client =
-                local_client(&server, &cassette.model).context("connecting to the replay")?;
+            let client = CassetteClient::replay_only(path)
+                .with_context(|| format!("loading the cassette {}", path.display()))?;
             let source = Source::Cassette {
-                model: cassette.model.clone(),
+                model: client.model().to_owned(),
                 path: path.display().to_string(),
             };
-            (Some(server), client, source)
+            (None, Arc::new(client), source)
         } else {
             let (client, source) = live.context("no model configured")?;
-            (None, client, source)
+            match &args.record_cassette {
+                Some(path) => (None, recorder(client, path)?, source),
+                None => (None, client, source),
+            }
         };
     let options = BenchOptions {
         runs: args.runs.max(1),
@@ -225,7 +219,6 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
             match_class: args.match_class,
         },
         review,
-        keep_answers: args.record_cassette.is_some(),
     };
     let progress = progress_printer();
     let run = run_bench(
@@ -238,7 +231,6 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
     )
     .await;
     if let Some(path) = &args.record_cassette {
-        Cassette::from_run(&corpus, &run, client.provider()).save(path)?;
         errln!(
             "sashiko bench: recorded the answers into {}",
             path.display()
@@ -250,6 +242,21 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
         BenchFormat::Text => out!("{}", sashiko_eval::render_text(&report)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `client` recording every exchange into a fresh cassette at `path`.
+fn recorder(client: Arc<dyn LlmClient>, path: &Path) -> anyhow::Result<Arc<dyn LlmClient>> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("replacing the earlier recording {}", path.display()))
+        }
+    }
+    let cassette = CassetteClient::new(client, path, CassetteMode::Record)
+        .with_context(|| format!("recording into {}", path.display()))?;
+    Ok(Arc::new(cassette))
 }
 
 fn live_client(settings: &Settings) -> anyhow::Result<(Arc<dyn LlmClient>, Source)> {
