@@ -357,7 +357,8 @@ fn finding_from_stored(stored: sashiko_store::StoredFinding) -> Finding {
 
 /// What became of each finding, for the store: carry labels of reported
 /// findings, and the findings kept but not reported (fixed later in the
-/// series, fixed since the earlier version).
+/// series, known issues with the annotation or mark that made them known,
+/// fixed since the earlier version).
 fn outcome_notes(
     output: &ReviewOutput,
     new_finding: &dyn Fn(&Finding) -> NewFinding,
@@ -389,6 +390,14 @@ fn outcome_notes(
             (new_finding(&dropped.finding), notes)
         })
         .collect();
+    unreported.extend(output.known.iter().map(|dropped| {
+        let notes = FindingNotes {
+            status: Some("known".to_owned()),
+            status_reason: Some(dropped.reason.clone()),
+            ..FindingNotes::default()
+        };
+        (new_finding(&dropped.finding), notes)
+    }));
     if let Some(versions) = &output.versions {
         unreported.extend(versions.fixed.iter().map(|fixed| {
             let notes = FindingNotes {

@@ -56,6 +56,9 @@ pub struct ReviewDocument<'a> {
     /// Findings whose cited code a later patch of the series changes:
     /// kept, not reported.
     pub fixed_later: Vec<UnreportedView<'a>>,
+    /// Known issues (annotated in the code naming the same problem, or
+    /// marked known by a maintainer): kept, not reported, with the reason.
+    pub known: Vec<UnreportedView<'a>>,
     /// On v(n+1) of a series reviewed before.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub versions: Option<VersionsView<'a>>,
@@ -309,6 +312,14 @@ pub fn document<'a>(
         },
         fixed_later: output
             .fixed_later
+            .iter()
+            .map(|dropped| UnreportedView {
+                finding: FindingView::from_finding(&dropped.finding),
+                reason: dropped.reason.clone(),
+            })
+            .collect(),
+        known: output
+            .known
             .iter()
             .map(|dropped| UnreportedView {
                 finding: FindingView::from_finding(&dropped.finding),

@@ -113,9 +113,24 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
     if !output.known.is_empty() {
         let _ = writeln!(
             out,
-            "Known issues not reported again: {} (annotated in the code or marked known).",
+            "Known issues not reported again: {}",
             output.known.len()
         );
+        for dropped in &output.known {
+            let finding = &dropped.finding;
+            let _ = writeln!(
+                out,
+                "  [{}] {:<8} {}:{}-{}  {}: {}\n      why: {}",
+                finding.patch_index,
+                finding.severity.as_str(),
+                finding.file,
+                finding.line_start,
+                finding.line_end,
+                finding.stage,
+                finding.problem.lines().next().unwrap_or(""),
+                dropped.reason
+            );
+        }
     }
     if !output.fixed_later.is_empty() {
         let _ = writeln!(

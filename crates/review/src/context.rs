@@ -162,7 +162,7 @@ fn header_start(lines: &[&str], brace: usize) -> Option<usize> {
 }
 
 /// `static int foo(struct bar *b)` -> `foo`; not for `struct x =`.
-fn function_name(header: &str) -> Option<String> {
+pub(crate) fn function_name(header: &str) -> Option<String> {
     if header.contains('=') {
         return None;
     }
@@ -177,6 +177,69 @@ fn function_name(header: &str) -> Option<String> {
         .rev()
         .collect();
     (!name.is_empty() && !name.chars().next().is_some_and(|c| c.is_ascii_digit())).then_some(name)
+}
+
+/// The function a line of a diff is in, as far as the diff shows it: the
+/// nearest function header above it in its hunk (a line opening at column
+/// 0 followed by a `{` line at column 0), else the function git names in
+/// the hunk header, unless a `}` at column 0 closes a function between
+/// them. Removed lines count as much as the others.
+pub fn diff_function_at(lines: &[crate::anchor::DiffLine<'_>], at: usize) -> Option<String> {
+    let mut index = at;
+    loop {
+        let line = lines.get(index)?;
+        if let Some(hunk) = line.text.strip_prefix("@@ ") {
+            // `@@ -a,b +c,d @@ int foo(void)`: git's function context.
+            let header = hunk.split_once("@@").map(|(_, rest)| rest.trim())?;
+            return function_name(header);
+        }
+        if line.kind == LineKind::Header {
+            return None;
+        }
+        let content = line.content();
+        if content.starts_with('}') && index != at {
+            return None;
+        }
+        if content.starts_with('{') && index > 0 {
+            let header: Vec<&str> = lines[..index]
+                .iter()
+                .rev()
+                .take_while(|above| {
+                    above.kind != LineKind::Header && !above.content().trim().is_empty()
+                })
+                .filter(|above| above.kind != LineKind::Removed)
+                .map(|above| above.content())
+                .collect();
+            if !header.is_empty() {
+                let header: Vec<&str> = header.into_iter().rev().collect();
+                return function_name(&header.join(" "));
+            }
+            // The header is above the hunk: git names it there.
+        }
+        index = index.checked_sub(1)?;
+    }
+}
+
+/// The functions of `file` whose lines `diff` adds or removes.
+pub fn diff_changed_functions(diff: &str, file: &str) -> std::collections::BTreeSet<String> {
+    let lines = diff_lines(diff);
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| {
+            line.file == file && matches!(line.kind, LineKind::Added | LineKind::Removed)
+        })
+        .filter_map(|(at, _)| diff_function_at(&lines, at))
+        .collect()
+}
+
+/// The function holding post-patch line `line` of `file` in `diff`.
+pub fn diff_function_of(diff: &str, file: &str, line: u32) -> Option<String> {
+    let lines = diff_lines(diff);
+    let at = lines
+        .iter()
+        .position(|l| l.file == file && l.new_line == Some(line))?;
+    diff_function_at(&lines, at)
 }
 
 /// Post-patch line numbers of added lines (or of the hunk position for a

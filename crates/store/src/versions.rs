@@ -51,7 +51,7 @@ pub struct EarlierReview {
 /// What became of a finding, stored next to it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FindingNotes {
-    /// `reported` (the default), `fixed_later` or `fixed`.
+    /// `reported` (the default), `fixed_later`, `known` or `fixed`.
     pub status: Option<String>,
     /// Why it is not reported, when it is not.
     pub status_reason: Option<String>,

@@ -153,9 +153,12 @@ pub async fn series(
     let patches = store.version_patches(id, true).await?;
     let reviews = store.version_reviews(id).await?;
     let latest = shown_review(&reviews);
-    let findings = match latest {
-        Some(review) => store.reported_findings(review.id).await?,
-        None => Vec::new(),
+    let (findings, unreported) = match latest {
+        Some(review) => (
+            store.reported_findings(review.id).await?,
+            store.unreported_findings(review.id).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     let versions = store.series_version_patches(version.series_id).await?;
     let position = versions.iter().position(|listed| listed.version_id == id);
@@ -212,6 +215,7 @@ pub async fn series(
         .iter()
         .map(|patch| {
             let mine = findings_of(&findings, patch.patch_index);
+            let kept = findings_of(&unreported, patch.patch_index);
             let (commit_message, diff) = patch
                 .text
                 .as_ref()
@@ -220,7 +224,7 @@ pub async fn series(
                 "patch_index": patch.patch_index, "subject": patch.subject, "author": patch.author,
                 "title": mail_facts::title(&patch.subject),
                 "trailers": facts.trailers.get(&patch.message_id).cloned().unwrap_or_default(),
-                "lore_url": lore_url(&state, &patch.message_id), "n_findings": mine.len(), "findings": mine,
+                "lore_url": lore_url(&state, &patch.message_id), "n_findings": mine.len(), "findings": mine, "unreported": kept,
                 "commit_message": commit_message, "diff": diff,
             })
         })
@@ -314,6 +318,7 @@ pub async fn review(
         .map(|patch| (patch.patch_index, mail_facts::title(&patch.subject)))
         .collect();
     let findings = store.reported_findings(id).await?;
+    let unreported = store.unreported_findings(id).await?;
     let mut groups: Vec<(i64, Vec<&WebFinding>)> = Vec::new();
     for finding in &findings {
         if groups.last().map(|(last, _)| *last) != Some(finding.patch_index) {
@@ -343,5 +348,6 @@ pub async fn review(
     context.insert("usage", &usage_table(&review.usage, review.cost_usd));
     context.insert("tree", &crate::pages::review_tree(store, id).await?);
     context.insert("groups", &groups);
+    context.insert("unreported", &unreported);
     render(&state, "review.html", context, user.as_ref()).map(Html)
 }

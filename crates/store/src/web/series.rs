@@ -210,13 +210,21 @@ pub struct WebFinding {
     /// The report stage's checked wording of the reply comment, if any.
     pub wording: Option<String>,
     pub created_at: i64,
+    /// `reported`, or why it is kept but not reported: `known`,
+    /// `fixed_later`, `fixed`, `not_raised_again`.
+    pub status: String,
+    /// The reason stored with an unreported status.
+    pub status_reason: Option<String>,
+    /// How it relates to the earlier version's review (`new`,
+    /// `still_present`, `fixed`, `not_raised_again`), when there was one.
+    pub carry: Option<String>,
 }
 
 const FINDING_COLUMNS: &str = "f.id, f.review_id, f.patch_index, f.file, f.line_start, f.line_end, f.stage, \
      f.severity, f.problem, f.severity_explanation, f.preexisting, f.locations, f.evidence, f.model, \
-     f.bug_id, f.wording, f.created_at";
+     f.bug_id, f.wording, f.created_at, f.status, f.status_reason, f.carry";
 /// Columns in [`FINDING_COLUMNS`].
-const N_FINDING_COLUMNS: usize = 17;
+const N_FINDING_COLUMNS: usize = 20;
 
 impl WebFinding {
     fn decode(row: &WebRow<'_>) -> Result<WebFinding, ColumnError> {
@@ -243,6 +251,9 @@ impl WebFinding {
             bug_id: row.int_or_null(14)?,
             wording: row.text_or_null(15)?.map(str::to_string),
             created_at: row.int(16)?,
+            status: row.text(17)?.to_string(),
+            status_reason: row.text_or_null(18)?.map(str::to_string),
+            carry: row.text_or_null(19)?.map(str::to_string),
         })
     }
 }
@@ -453,6 +464,22 @@ impl Store {
             "reading the findings of a review",
             &format!(
                 "SELECT {FINDING_COLUMNS} FROM findings f WHERE f.review_id = $1 AND f.status = 'reported' \
+                 ORDER BY f.patch_index, f.id"
+            ),
+            &[SqlParam::Int(review_id)],
+            WebFinding::decode,
+        )
+        .await
+    }
+
+    /// The findings of one review that are kept but not reported (known
+    /// issues, fixed later in the series, fixed or not raised again since
+    /// the earlier version), by patch, each with its status and reason.
+    pub async fn unreported_findings(&self, review_id: i64) -> Result<Vec<WebFinding>, StoreError> {
+        self.web_typed(
+            "reading the unreported findings of a review",
+            &format!(
+                "SELECT {FINDING_COLUMNS} FROM findings f WHERE f.review_id = $1 AND f.status <> 'reported' \
                  ORDER BY f.patch_index, f.id"
             ),
             &[SqlParam::Int(review_id)],
