@@ -393,36 +393,122 @@ pub fn cited_fate(
     Some(fate)
 }
 
-/// Why `finding` is fixed later in its series, if it is: a later patch
-/// changed or removed at least half of the significant lines it cites, and
-/// that code does not survive (with the same text) in the end state.
+/// Why `finding` is fixed later in its series, if it is; see
+/// [`fixed_later_in`]. Without the tree, the end state is what the
+/// patches show.
 pub fn fixed_later_reason(
     states: &SeriesStates,
     series: &ReviewSeries,
     finding: &Finding,
 ) -> Option<String> {
-    let fate = cited_fate(states, series, finding)?;
-    if !fate.mostly_gone() {
-        return None;
+    fixed_later_in(states, series, finding, &[])
+}
+
+/// Why `finding` is fixed later in its series, if it is: a later patch
+/// deletes its file, or a later patch changes the function the finding is
+/// in and the series' end state of that function passes the deterministic
+/// re-check for the defect the finding names (lock balance, allocation
+/// freed on every return). The end-state function is read from
+/// `tree_functions` (the enclosing functions of the reviewed tree after the
+/// series, when there is a tree), else from what the patches show of it.
+/// Where no re-check exists for the defect, or the end-state function is
+/// not fully known, the finding stays reported: rewritten or moved lines
+/// alone prove nothing.
+pub fn fixed_later_in(
+    states: &SeriesStates,
+    series: &ReviewSeries,
+    finding: &Finding,
+    tree_functions: &[crate::context::ContextSnippet],
+) -> Option<String> {
+    let end_path = states.end_path(finding.patch_index, &finding.file, series);
+    if let Some(end) = states.end().get(&end_path).filter(|end| !end.exists) {
+        let deleted_by = end
+            .deleted_by
+            .filter(|patch| *patch > finding.patch_index)?;
+        return Some(format!(
+            "fixed later in the series: patch {deleted_by} deletes {end_path}, where the finding was"
+        ));
     }
-    let patches: Vec<String> = fate
-        .changed_by
+    let defect = crate::recheck::Defect::of(&finding.problem)?;
+    let patch = series.patch(finding.patch_index)?;
+    let function = crate::context::diff_function_of(&patch.diff, &finding.file, finding.line_start)
+        .or_else(|| {
+            crate::context::diff_function_of(&patch.diff, &finding.file, finding.line_end)
+        })?;
+    let changed_by: Vec<String> = series
+        .patches
         .iter()
-        .filter(|patch| **patch > finding.patch_index)
-        .map(|patch| format!("patch {patch}"))
+        .filter(|later| later.index > finding.patch_index)
+        .filter(|later| {
+            [finding.file.as_str(), end_path.as_str()]
+                .iter()
+                .any(|path| {
+                    crate::context::diff_changed_functions(&later.diff, path).contains(&function)
+                })
+        })
+        .map(|later| format!("patch {}", later.index))
         .collect();
-    if patches.is_empty() {
+    if changed_by.is_empty() {
         return None;
     }
-    Some(format!(
-        "fixed later in the series: {} changes {} of the {} cited line(s) of {}:{}-{}, and that code is not in the series' end state",
-        patches.join(", "),
-        fate.gone,
-        fate.cited,
-        finding.file,
-        finding.line_start,
-        finding.line_end
-    ))
+    let text = end_function_text(states, &end_path, &function, tree_functions)?;
+    match crate::recheck::recheck(defect, &finding.problem, &text) {
+        crate::recheck::Verdict::Gone(why) => Some(format!(
+            "fixed later in the series: {} changes {function}(), and in the series' end state it passes the re-check of {}: {why}",
+            changed_by.join(", "),
+            defect.check_name()
+        )),
+        crate::recheck::Verdict::Present(_) | crate::recheck::Verdict::Unknown(_) => None,
+    }
+}
+
+/// The whole text of function `name` of `path` in the series' end state:
+/// from the tree's enclosing functions when one is given, else from the
+/// lines the patches show, when they show all of it.
+pub fn end_function_text(
+    states: &SeriesStates,
+    path: &str,
+    name: &str,
+    tree_functions: &[crate::context::ContextSnippet],
+) -> Option<String> {
+    for snippet in tree_functions
+        .iter()
+        .filter(|s| s.kind == crate::context::ContextKind::Enclosing && s.file == path)
+    {
+        let lines: Vec<&str> = snippet.text.lines().collect();
+        if let Some(span) = crate::context::functions(&snippet.text)
+            .into_iter()
+            .find(|span| span.name == name)
+        {
+            return Some(crate::context::slice_lines(&lines, span.start, span.end));
+        }
+    }
+    let file = states.end().get(path)?;
+    let texts: Vec<Option<&str>> = file
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Line { text, .. } => text.as_deref(),
+            Item::Gap { .. } => None,
+        })
+        .collect();
+    let header = texts.iter().position(|text| {
+        text.is_some_and(|text| {
+            !text.starts_with(char::is_whitespace)
+                && !text.trim_end().ends_with(';')
+                && crate::context::function_name(text).as_deref() == Some(name)
+        })
+    })?;
+    let mut out = String::new();
+    for text in &texts[header..] {
+        let text = (*text)?;
+        out.push_str(text);
+        out.push('\n');
+        if text.starts_with('}') {
+            return Some(out);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -85,10 +85,24 @@ rename from a.c
 rename to b.c
 --- a/a.c
 +++ b/b.c
+@@ -4,2 +4,5 @@ int f(void)
+-	if (g())
+-		return -EIO;
++	if (g()) {
++		kfree(buf);
++		return -EIO;
++	}
+";
+
+/// Rewrites the cited return into a jump to a label the function does
+/// not have: the cited lines change, but nothing shows the leak is gone.
+const JUMP_OUT_OF_SIGHT: &str = "diff --git a/a.c b/a.c
+--- a/a.c
++++ b/a.c
 @@ -4,2 +4,2 @@ int f(void)
  	if (g())
 -		return -EIO;
-+		goto out;
++		goto fail;
 ";
 
 const RENAME_ONLY: &str = "diff --git a/a.c b/b.c
@@ -138,30 +152,35 @@ fn leak_finding(patch_index: u32, file: &str) -> Finding {
 
 #[test]
 fn later_patches_fix_or_keep_the_cited_code() {
-    let cases: [(&str, &[&str], Option<&str>); 7] = [
+    let cases: [(&str, &[&str], Option<&str>); 8] = [
         (
             "a later patch changes the cited return",
             &[LEAK, FIX],
-            Some("patch 2 changes 1 of the 2"),
+            Some("patch 2 changes f(), and in the series' end state it passes the re-check of allocation freed, returned or stored on every return: buf freed"),
         ),
         ("a later patch only shifts the lines", &[LEAK, SHIFT], None),
         (
             "shifted, then fixed",
             &[LEAK, SHIFT, FIX_AFTER_SHIFT],
-            Some("patch 3 changes 1 of the 2"),
+            Some("patch 3 changes f()"),
         ),
         ("the code moves with the same text", &[LEAK, MOVE], None),
         (
             "the file is deleted",
             &[LEAK, DELETE],
-            Some("patch 2 changes 2 of the 2"),
+            Some("patch 2 deletes a.c"),
         ),
         (
             "renamed and fixed",
             &[LEAK, RENAME_AND_FIX],
-            Some("patch 2 changes 1 of the 2"),
+            Some("patch 2 changes f()"),
         ),
         ("renamed only", &[LEAK, RENAME_ONLY], None),
+        (
+            "the cited lines change but the re-check cannot follow the jump",
+            &[LEAK, JUMP_OUT_OF_SIGHT],
+            None,
+        ),
     ];
     for (what, diffs, expected) in cases {
         let series = series(diffs);
@@ -182,11 +201,141 @@ fn later_patches_fix_or_keep_the_cited_code() {
 const FIX_AFTER_SHIFT: &str = "diff --git a/a.c b/a.c
 --- a/a.c
 +++ b/a.c
-@@ -5,2 +5,2 @@ int f(void)
- 	if (g())
+@@ -5,2 +5,5 @@ int f(void)
+-	if (g())
 -		return -EIO;
-+		goto out;
++	if (g()) {
++		kfree(buf);
++		return -EIO;
++	}
 ";
+
+/// Issue 15, case 4: patch 1 returns with foo->lock held; patch 2 moves
+/// mutex_lock() below the check. The cited lines (the check and its
+/// return) are not rewritten, yet the end state has no lock held on any
+/// return: fixed later. The same series without the move keeps it.
+const LOCKED_RETURN: &str = "diff --git a/foo.c b/foo.c
+--- a/foo.c
++++ b/foo.c
+@@ -1,7 +1,9 @@
+ int foo_set(struct foo *foo, int value)
+ {
+ 	mutex_lock(&foo->lock);
++	if (value < 0)
++		return -EINVAL;
+ 	foo->value = value;
+ 	mutex_unlock(&foo->lock);
+ 	return 0;
+ }
+";
+
+const LOCK_MOVED: &str = "diff --git a/foo.c b/foo.c
+--- a/foo.c
++++ b/foo.c
+@@ -1,9 +1,9 @@
+ int foo_set(struct foo *foo, int value)
+ {
+-	mutex_lock(&foo->lock);
+ 	if (value < 0)
+ 		return -EINVAL;
++	mutex_lock(&foo->lock);
+ 	foo->value = value;
+ 	mutex_unlock(&foo->lock);
+ 	return 0;
+ }
+";
+
+/// Touches foo_set() without fixing it.
+const LOCK_COMMENT: &str = "diff --git a/foo.c b/foo.c
+--- a/foo.c
++++ b/foo.c
+@@ -5,3 +5,4 @@ int foo_set(struct foo *foo, int value)
+ 		return -EINVAL;
++	/* set it */
+ 	foo->value = value;
+ 	mutex_unlock(&foo->lock);
+";
+
+#[test]
+fn moved_code_that_fixes_the_bug_counts_as_fixed() {
+    let finding = Finding {
+        file: "foo.c".into(),
+        stage: "locking".into(),
+        problem: "foo->lock is not released on the -EINVAL return".into(),
+        ..leak_finding(1, "foo.c")
+    };
+    let moved = series(&[LOCKED_RETURN, LOCK_MOVED]);
+    let states = SeriesStates::build(&moved);
+    assert!(states.notes.is_empty(), "{:?}", states.notes);
+    assert_eq!(
+        cited_fate(&states, &moved, &finding).map(|fate| fate.gone),
+        Some(0),
+        "the cited lines survive unchanged"
+    );
+    assert_eq!(
+        fixed_later_reason(&states, &moved, &finding).as_deref(),
+        Some("fixed later in the series: patch 2 changes foo_set(), and in the series' end state it passes the re-check of lock balance on every return: foo->lock released on every return")
+    );
+    let touched = series(&[LOCKED_RETURN, LOCK_COMMENT]);
+    let states = SeriesStates::build(&touched);
+    assert_eq!(fixed_later_reason(&states, &touched, &finding), None);
+}
+
+/// With a tree, the end-state function comes from the tree even where the
+/// patches show only part of it.
+#[test]
+fn the_tree_end_state_function_is_used_when_given() {
+    let partial = "diff --git a/foo.c b/foo.c
+--- a/foo.c
++++ b/foo.c
+@@ -20,3 +20,5 @@ int foo_set(struct foo *foo, int value)
+ 	mutex_lock(&foo->lock);
++	if (value < 0)
++		return -EINVAL;
+ 	foo->value = value;
+";
+    let later = "diff --git a/foo.c b/foo.c
+--- a/foo.c
++++ b/foo.c
+@@ -21,2 +21,4 @@ int foo_set(struct foo *foo, int value)
+-	if (value < 0)
+-		return -EINVAL;
++	if (value < 0) {
++		mutex_unlock(&foo->lock);
++		return -EINVAL;
++	}
+";
+    let finding = Finding {
+        file: "foo.c".into(),
+        line_start: 21,
+        line_end: 22,
+        stage: "locking".into(),
+        problem: "foo->lock is still held on the -EINVAL return".into(),
+        ..leak_finding(1, "foo.c")
+    };
+    let series = series(&[partial, later]);
+    let states = SeriesStates::build(&series);
+    assert_eq!(
+        fixed_later_reason(&states, &series, &finding),
+        None,
+        "the patches do not show the whole function"
+    );
+    let tree = crate::context::ContextSnippet {
+        file: "foo.c".into(),
+        first_line: 17,
+        label: "enclosing function foo_set() after the patch".into(),
+        text: "int foo_set(struct foo *foo, int value)\n{\n\tint old;\n\tmutex_lock(&foo->lock);\n\tif (value < 0) {\n\t\tmutex_unlock(&foo->lock);\n\t\treturn -EINVAL;\n\t}\n\tfoo->value = value;\n\tmutex_unlock(&foo->lock);\n\treturn 0;\n}\n".into(),
+        kind: crate::context::ContextKind::Enclosing,
+        priority: 60,
+    };
+    let reason = fixed_later_in(&states, &series, &finding, &[tree]);
+    assert!(
+        reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("fixed later in the series: patch 2 changes foo_set()")),
+        "{reason:?}"
+    );
+}
 
 #[test]
 fn the_last_patch_and_other_files_are_never_fixed_later() {

@@ -24,6 +24,7 @@ pub mod maintainers;
 pub mod plan;
 pub mod prescan;
 pub mod prompts;
+mod recheck;
 pub mod related;
 pub mod request;
 pub mod toolstage;

@@ -1,8 +1,10 @@
 //! The known-and-end-state phase: a verified finding is reported unless
 //! it is a known issue (annotated in the code or marked known by a
 //! maintainer, see [`crate::known`]) or a later patch of the series
-//! changes or removes the code it cites (see [`crate::endstate`]). Those
-//! are kept and counted, not reported.
+//! fixes it: the series' end state of its function passes the
+//! deterministic re-check of its defect (see [`crate::endstate`], with the
+//! tree's enclosing functions when there is a tree). Those are kept and
+//! counted, not reported.
 
 use super::output::DroppedFinding;
 use super::state::ReviewState;
@@ -23,7 +25,9 @@ pub(super) fn known_and_end_state(state: &mut ReviewState<'_>, verified: Vec<Fin
             &state.inputs.known_fingerprints,
         ) {
             output.known.push(DroppedFinding { finding, reason });
-        } else if let Some(reason) = endstate::fixed_later_reason(&states, series, &finding) {
+        } else if let Some(reason) =
+            endstate::fixed_later_in(&states, series, &finding, &state.inputs.context)
+        {
             output.fixed_later.push(DroppedFinding { finding, reason });
         } else {
             output.findings.push(finding);
