@@ -482,30 +482,12 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Seconds since the epoch as RFC 3339 UTC (`2025-02-19T04:23:46Z`).
+/// Seconds since the epoch as RFC 3339 UTC (`2025-02-19T04:23:46Z`); a
+/// time chrono cannot represent is written `@SECONDS`, never a wrong date.
 pub fn rfc3339_utc(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let second_of_day = seconds.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
+        || format!("@{seconds}"),
+        |time| time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     )
 }
 
@@ -520,6 +502,7 @@ mod tests {
             (1_739_939_026, "2025-02-19T04:23:46Z"),
             (951_782_400, "2000-02-29T00:00:00Z"),
             (-1, "1969-12-31T23:59:59Z"),
+            (i64::MAX, "@9223372036854775807"),
         ];
         for (seconds, expected) in cases {
             assert_eq!(rfc3339_utc(seconds), expected, "{seconds}");

@@ -15,20 +15,13 @@ use crate::limits::ToolLimits;
 use crate::paths::normalise;
 use crate::repo_tools::{number_arg, source, string_arg, BASELINE};
 
-/// `YYYY-MM-DD` of a Unix time (UTC).
+/// `YYYY-MM-DD` of a Unix time (UTC); a time chrono cannot represent is
+/// written `@SECONDS`, never a wrong date.
 pub fn date(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
+        || format!("@{seconds}"),
+        |time| time.format("%Y-%m-%d").to_string(),
+    )
 }
 
 fn short(id: Oid) -> String {
@@ -236,6 +229,8 @@ mod tests {
             (0, "1970-01-01"),
             (1_735_812_000, "2025-01-02"),
             (951_782_400, "2000-02-29"),
+            (-1, "1969-12-31"),
+            (i64::MIN, "@-9223372036854775808"),
         ];
         for (seconds, expected) in cases {
             assert_eq!(super::date(seconds), expected);
