@@ -86,30 +86,13 @@ pub fn fit_to_budget(
 }
 
 /// The byte length of the longest run of whole leading lines of `text`
-/// within `allowed` tokens, and its tokens (binary search over lines).
+/// within `allowed` tokens, and its tokens.
 fn longest_prefix_within(text: &str, allowed: u64, counter: &TokenCounter) -> (usize, u64) {
     let mut ends: Vec<usize> = text.match_indices('\n').map(|(at, _)| at + 1).collect();
     if !text.ends_with('\n') && !text.is_empty() {
         ends.push(text.len());
     }
-    let (mut low, mut high) = (0usize, ends.len());
-    let mut best = (0, 0);
-    while low < high {
-        let middle = (low + high).div_ceil(2);
-        let cut = ends[middle - 1];
-        let tokens = counter.text(&text[..cut]);
-        if tokens <= allowed {
-            best = (cut, tokens);
-            low = middle;
-        } else {
-            high = middle - 1;
-        }
-    }
-    if low > 0 && best.0 != ends[low - 1] {
-        let cut = ends[low - 1];
-        best = (cut, counter.text(&text[..cut]));
-    }
-    best
+    counter.longest_prefix_within(text, &ends, allowed)
 }
 
 #[cfg(test)]

@@ -226,6 +226,27 @@ impl TokenCounter {
     pub fn factor(&self) -> f64 {
         self.calibration.factor()
     }
+
+    /// The longest prefix `text[..ends[i]]` within `allowed` tokens, as its
+    /// byte length and tokens; `(0, 0)` when none fits. `ends` are cut
+    /// points in ascending order (binary search: token counts grow with
+    /// the prefix).
+    pub fn longest_prefix_within(&self, text: &str, ends: &[usize], allowed: u64) -> (usize, u64) {
+        let (mut low, mut high) = (0usize, ends.len());
+        let mut best = (0, 0);
+        while low < high {
+            let middle = (low + high).div_ceil(2);
+            let cut = ends[middle - 1];
+            let tokens = self.text(&text[..cut]);
+            if tokens <= allowed {
+                best = (cut, tokens);
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        best
+    }
 }
 
 /// The count of `request`'s input tokens, corrected for `provider`'s

@@ -72,7 +72,7 @@ pub fn shorten(text: &str, allowed: u64, counter: &TokenCounter) -> (String, u64
         .match_indices('\n')
         .map(|(at, _)| at + 1)
         .collect();
-    let (cut, tokens) = longest_within(candidate, &line_ends, allowed, counter);
+    let (cut, tokens) = counter.longest_prefix_within(candidate, &line_ends, allowed);
     if cut > 0 {
         return (candidate[..cut].to_owned(), tokens);
     }
@@ -80,32 +80,8 @@ pub fn shorten(text: &str, allowed: u64, counter: &TokenCounter) -> (String, u64
         .char_indices()
         .map(|(at, c)| at + c.len_utf8())
         .collect();
-    let (cut, tokens) = longest_within(candidate, &char_ends, allowed, counter);
+    let (cut, tokens) = counter.longest_prefix_within(candidate, &char_ends, allowed);
     (candidate[..cut].to_owned(), tokens)
-}
-
-/// The longest prefix `text[..ends[i]]` within `allowed` tokens (binary
-/// search: token counts grow with the prefix).
-fn longest_within(
-    text: &str,
-    ends: &[usize],
-    allowed: u64,
-    counter: &TokenCounter,
-) -> (usize, u64) {
-    let (mut low, mut high) = (0usize, ends.len());
-    let mut best = (0, 0);
-    while low < high {
-        let middle = (low + high).div_ceil(2);
-        let cut = ends[middle - 1];
-        let tokens = counter.text(&text[..cut]);
-        if tokens <= allowed {
-            best = (cut, tokens);
-            low = middle;
-        } else {
-            high = middle - 1;
-        }
-    }
-    best
 }
 
 /// Tokens of `text`, or `over` when it is so long that it certainly needs
