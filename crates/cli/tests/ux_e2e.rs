@@ -613,3 +613,99 @@ async fn text_output_says_file_23_shows_consensus_and_ranges_of_missing_parts() 
         "{stdout}"
     );
 }
+
+/// `env -i` with a clean home and the fake model, for a pty command line.
+fn clean_env(home: &Path, base_url: &str, db: &str) -> String {
+    format!(
+        "env -i PATH=\"$PATH\" HOME={home} XDG_CONFIG_HOME={config} SASHIKO_CONFIG={missing} SASHIKO_DB={db} \
+         SASHIKO_LLM_PROVIDER=openai SASHIKO_LLM_MODEL=fake SASHIKO_LLM_API_KEY=sk-test SASHIKO_LLM_BASE_URL={url} ",
+        home = shell_quote(&home.display().to_string()),
+        config = shell_quote(&home.join("xdg-config").display().to_string()),
+        missing = shell_quote(&home.join("no-config.toml").display().to_string()),
+        db = shell_quote(db),
+        url = shell_quote(base_url),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_show_bars_and_workers_a_line_per_job_on_a_terminal_only() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: script(1) from util-linux is not installed");
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let fake = FakeLlmServer::start(single_line_finding()).await;
+    let bin = shell_quote(bin());
+    let mp = "C MP\n{}\nP0(int *x, int *y) { WRITE_ONCE(*x, 1); smp_wmb(); WRITE_ONCE(*y, 1); }\n\
+              P1(int *x, int *y) { int r0; int r1; r0 = READ_ONCE(*y); smp_rmb(); r1 = READ_ONCE(*x); }\n\
+              exists (1:r0=1 /\\ 1:r1=0)\n";
+    let litmus_dir = home.path().join("litmus");
+    std::fs::create_dir_all(&litmus_dir).expect("mkdir");
+    for name in ["a", "b", "c"] {
+        std::fs::write(litmus_dir.join(format!("{name}.litmus")), mp).expect("write");
+    }
+    let mbox = home.path().join("list.mbox");
+    std::fs::write(&mbox, partial_series_mbox(&[1, 2, 3], 3)).expect("write");
+    let repo = home.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    one_commit_repo(&repo);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let quoted = |path: &Path| shell_quote(&path.display().to_string());
+    // Each case once with progress and once with --quiet, each on a
+    // database of its own so the worker has a job both times.
+    for (run, quiet) in [("shown", ""), ("quiet", "--quiet ")] {
+        let db = format!(
+            "sqlite:{}",
+            home.path().join(format!("{run}.sqlite")).display()
+        );
+        let env = clean_env(home.path(), &fake.base_url(), &db);
+        let cases = [
+            (
+                format!("{env}{bin} litmus {quiet}{} > /dev/null", quoted(&litmus_dir)),
+                vec!["litmus: 3 test(s) decided"],
+            ),
+            (
+                format!("{env}{bin} ingest {quiet}mbox:{} > /dev/null", quoted(&mbox)),
+                vec!["message(s) read", "assembling series"],
+            ),
+            (
+                format!(
+                    "cd {} && {env}{bin} bench {quiet}tests/eval --oracle > /dev/null",
+                    quoted(&root)
+                ),
+                vec!["bench: ", " review(s) ("],
+            ),
+            (
+                format!(
+                    "{env}{bin} enqueue HEAD~1.. --repo {repo} > /dev/null && {env}{bin} worker {quiet}--exit-when-idle --poll-ms 50",
+                    repo = quoted(&repo)
+                ),
+                vec!["job 1 (", ": started", "finished, 1 finding(s), "],
+            ),
+        ];
+        for (command, wanted) in &cases {
+            let (transcript, status) = under_pty(command);
+            assert!(matches!(status, Some(0 | 1)), "{command}: {transcript}");
+            for piece in wanted {
+                assert_eq!(
+                    transcript.contains(piece),
+                    quiet.is_empty(),
+                    "{run}: {piece:?} in {command}: {transcript}"
+                );
+            }
+        }
+    }
+    // Not a terminal: no bar, no summary.
+    let piped = Command::new(env!("CARGO_BIN_EXE_sashiko"))
+        .arg("litmus")
+        .arg(&litmus_dir)
+        .env_clear()
+        .env("HOME", home.path())
+        .output()
+        .expect("sashiko runs");
+    let stderr = text(&piped.stderr);
+    assert!(
+        !stderr.contains("decided") && !stderr.contains('['),
+        "{stderr}"
+    );
+}

@@ -107,6 +107,31 @@ pub async fn run_bench(
     options: &BenchOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> BenchRun {
+    run_bench_counted(
+        corpus,
+        prompts,
+        client,
+        source,
+        options,
+        progress,
+        &|_, _| {},
+    )
+    .await
+}
+
+/// [`run_bench`], calling `reviewed(done, total)` after each review (for
+/// a progress bar; it only shows, never decides).
+pub async fn run_bench_counted(
+    corpus: &Corpus,
+    prompts: &PromptSet,
+    client: Arc<dyn LlmClient>,
+    source: Source,
+    options: &BenchOptions,
+    progress: &(dyn Fn(&str) + Sync),
+    reviewed: &(dyn Fn(u64, u64) + Sync),
+) -> BenchRun {
+    let total = u64::from(options.runs.max(1)) * corpus.patches.len() as u64;
+    let mut done = 0u64;
     let started = Instant::now();
     let measuring = Arc::new(MeasuringClient::new(client.clone()));
     let as_client: Arc<dyn LlmClient> = measuring.clone();
@@ -114,6 +139,8 @@ pub async fn run_bench(
     for run in 0..options.runs.max(1) {
         for patch in &corpus.patches {
             let outcome = review_patch(patch, run, prompts, &as_client, &measuring, options).await;
+            done += 1;
+            reviewed(done, total);
             if let Some(error) = &outcome.error {
                 progress(&format!(
                     "{} run {}: review failed: {error}",

@@ -156,6 +156,37 @@ pub async fn run_kernel_bench(
     options: &ReviewOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> KernelBenchReport {
+    run_kernel_bench_counted(
+        file,
+        repo,
+        prompts,
+        client,
+        source,
+        options,
+        progress,
+        &|_, _| {},
+    )
+    .await
+}
+
+/// [`run_kernel_bench`], calling `reviewed(done, total)` after each entry
+/// (for a progress bar; it only shows, never decides).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "run_kernel_bench's arguments plus the progress count"
+)]
+pub async fn run_kernel_bench_counted(
+    file: KernelBenchFile,
+    repo: &Path,
+    prompts: &PromptSet,
+    client: Arc<dyn LlmClient>,
+    source: Source,
+    options: &ReviewOptions,
+    progress: &(dyn Fn(&str) + Sync),
+    reviewed: &(dyn Fn(u64, u64) + Sync),
+) -> KernelBenchReport {
+    let total = file.entries.len() as u64;
+    let mut done = 0u64;
     let started = Instant::now();
     let measuring = Arc::new(MeasuringClient::new(client.clone()));
     let as_client: Arc<dyn LlmClient> = measuring.clone();
@@ -225,6 +256,8 @@ pub async fn run_kernel_bench(
             problems.push(format!("{}: {error}", entry.commit));
         }
         outcomes.push(outcome);
+        done += 1;
+        reviewed(done, total);
     }
     let ok: Vec<&EntryOutcome> = outcomes.iter().filter(|o| o.error.is_none()).collect();
     let per = |total: u64| {

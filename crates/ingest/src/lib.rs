@@ -29,6 +29,9 @@ mod test_support;
 pub use cursor::{CursorStore, CursorStoreError, JsonFileCursorStore, MemoryCursorStore};
 pub use error::SourceError;
 pub use intake::{store_incoming, Origin, Stored};
-pub use pipeline::{ingest, IngestCounts, IngestError, IngestOptions, IngestReport};
+pub use pipeline::{
+    ingest, ingest_with_progress, IngestCounts, IngestError, IngestOptions, IngestReport,
+    IngestStep,
+};
 pub use source::{open, MessageSource, SourceDiagnostic, SourceMessage, SourceSpec};
 pub use store_cursor::StoreCursorStore;

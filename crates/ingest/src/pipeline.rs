@@ -114,6 +114,18 @@ pub enum IngestError {
     },
 }
 
+/// How far an ingest run is, for a progress display; shows only, never
+/// decides anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IngestStep<'a> {
+    /// Reading `source` (its key) began.
+    Source { source: &'a str },
+    /// `read` messages of the current source are read and stored.
+    Messages { read: u64 },
+    /// Every source is read; series are being assembled.
+    Series,
+}
+
 /// Ingests `specs` into `store`, cursors in `cursors`.
 pub async fn ingest(
     specs: &[SourceSpec],
@@ -121,10 +133,22 @@ pub async fn ingest(
     cursors: &dyn CursorStore,
     options: &IngestOptions,
 ) -> Result<IngestReport, IngestError> {
+    ingest_with_progress(specs, store, cursors, options, &|_| {}).await
+}
+
+/// [`ingest`], telling `progress` each step.
+pub async fn ingest_with_progress(
+    specs: &[SourceSpec],
+    store: &Store,
+    cursors: &dyn CursorStore,
+    options: &IngestOptions,
+    progress: &(dyn Fn(IngestStep<'_>) + Sync),
+) -> Result<IngestReport, IngestError> {
     let mut report = IngestReport::default();
     for spec in specs {
         let key = spec.key();
-        match ingest_messages(spec, store, cursors, options, &mut report).await {
+        progress(IngestStep::Source { source: &key });
+        match ingest_messages(spec, store, cursors, options, &mut report, progress).await {
             Ok(()) => {}
             Err(RunError::Fatal(error)) => return Err(error),
             Err(RunError::Source(error)) => {
@@ -139,6 +163,7 @@ pub async fn ingest(
         if series_up_to_date(specs, cursors, &report).await? {
             report.series_unchanged = true;
         } else {
+            progress(IngestStep::Series);
             let messages = window(specs, store, &mut report).await?;
             store_series(&messages, store, &mut report).await?;
             for spec in specs {
@@ -215,6 +240,7 @@ async fn ingest_messages(
     cursors: &dyn CursorStore,
     options: &IngestOptions,
     report: &mut IngestReport,
+    progress: &(dyn Fn(IngestStep<'_>) + Sync),
 ) -> Result<(), RunError> {
     let key = spec.key();
     let cursor_error = |source| {
@@ -228,6 +254,7 @@ async fn ingest_messages(
         .await
         .map_err(RunError::Source)?;
     let mut since_save = 0u64;
+    let mut read_here = 0u64;
     let mut marked_pending = false;
     let result = loop {
         let message = match source.next_message().await {
@@ -242,6 +269,8 @@ async fn ingest_messages(
             marked_pending = true;
         }
         report.counts.messages_read += 1;
+        read_here += 1;
+        progress(IngestStep::Messages { read: read_here });
         let origin = Origin {
             source_key: &key,
             list: options.list.as_deref(),

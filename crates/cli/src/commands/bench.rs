@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use sashiko_eval::bench::{run_bench, BenchOptions, Source};
+use sashiko_eval::bench::{run_bench_counted, BenchOptions, Source};
 use sashiko_eval::kernel_bench;
 use sashiko_eval::matching::MatchOptions;
 use sashiko_eval::{local_client, AnswerServer, Oracle, OracleConfig};
@@ -221,15 +221,21 @@ async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
         review,
     };
     let progress = progress_printer();
-    let run = run_bench(
+    let bar = crate::progress::Bar::new(
+        "bench",
+        u64::from(options.runs) * corpus.patches.len() as u64,
+    );
+    let run = run_bench_counted(
         &corpus,
         &prompts,
         client.clone(),
         source,
         &options,
         &progress,
+        &|_, _| bar.advance(1),
     )
     .await;
+    bar.finish(&format!("bench: {} review(s)", run.outcomes.len()));
     if let Some(path) = &args.record_cassette {
         errln!(
             "sashiko bench: recorded the answers into {}",
@@ -292,9 +298,19 @@ async fn run_kernel_bench(
     }
     let (client, source) = live.context("no model configured")?;
     let progress = progress_printer();
-    let report =
-        kernel_bench::run_kernel_bench(file, repo, prompts, client, source, review, &progress)
-            .await;
+    let bar = crate::progress::Bar::new("kernel bench", file.entries.len() as u64);
+    let report = kernel_bench::run_kernel_bench_counted(
+        file,
+        repo,
+        prompts,
+        client,
+        source,
+        review,
+        &progress,
+        &|_, _| bar.advance(1),
+    )
+    .await;
+    bar.finish(&format!("kernel bench: {} entries", report.entries));
     match args.format {
         BenchFormat::Json => print_json(&report)?,
         BenchFormat::Text => {

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use sashiko_ingest::{
-    ingest, CursorStore, IngestOptions, IngestReport, JsonFileCursorStore, SourceSpec,
-    StoreCursorStore,
+    ingest_with_progress, CursorStore, IngestOptions, IngestReport, IngestStep,
+    JsonFileCursorStore, SourceSpec, StoreCursorStore,
 };
 
 use sashiko_store::{redact_url, Store};
@@ -109,9 +109,39 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         assemble_series: !args.no_series,
         interrupt_after: None,
     };
-    let mut report = ingest(&specs, &store, cursors.as_ref(), &options)
-        .await
-        .context("ingesting mail")?;
+    // A counting bar per source on a terminal (sources do not know their
+    // size up front), left as one line per source when it is done.
+    let bar: std::sync::Mutex<Option<SourceBar>> = std::sync::Mutex::new(None);
+    let show = |step: IngestStep<'_>| {
+        let Ok(mut bar) = bar.lock() else {
+            return;
+        };
+        match step {
+            IngestStep::Source { source } => {
+                SourceBar::finish(bar.take());
+                *bar = Some(SourceBar {
+                    bar: crate::progress::Bar::new(&format!("ingest {source}"), 0),
+                    source: source.to_owned(),
+                    read: 0,
+                });
+            }
+            IngestStep::Messages { read } => {
+                if let Some(bar) = bar.as_mut() {
+                    bar.read = read;
+                    bar.bar.advance(1);
+                }
+            }
+            IngestStep::Series => {
+                SourceBar::finish(bar.take());
+                crate::progress::line("ingest: assembling series");
+            }
+        }
+    };
+    let result = ingest_with_progress(&specs, &store, cursors.as_ref(), &options, &show).await;
+    if let Ok(mut bar) = bar.lock() {
+        SourceBar::finish(bar.take());
+    }
+    let mut report = result.context("ingesting mail")?;
     report.failed_sources.splice(0..0, bad_specs);
     store.close().await;
     print_report(&report, args.format)?;
@@ -122,6 +152,24 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The progress bar of the source being read.
+struct SourceBar {
+    bar: crate::progress::Bar,
+    source: String,
+    read: u64,
+}
+
+impl SourceBar {
+    fn finish(bar: Option<SourceBar>) {
+        if let Some(done) = bar {
+            done.bar.finish(&format!(
+                "ingest {}: {} message(s) read",
+                done.source, done.read
+            ));
+        }
+    }
 }
 
 fn print_report(report: &IngestReport, format: IngestFormat) -> anyhow::Result<()> {
