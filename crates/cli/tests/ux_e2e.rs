@@ -709,3 +709,39 @@ async fn batches_show_bars_and_workers_a_line_per_job_on_a_terminal_only() {
         "{stderr}"
     );
 }
+
+#[test]
+fn log_lines_are_coloured_on_a_terminal_unless_no_color_is_set() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: script(1) from util-linux is not installed");
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let mbox = home.path().join("list.mbox");
+    std::fs::write(&mbox, partial_series_mbox(&[1, 2, 3], 3)).expect("write");
+    let db = format!("sqlite:{}", home.path().join("db.sqlite").display());
+    // SASHIKO_LOG=debug makes ingest log; --quiet keeps progress (and its
+    // bar's control sequences) out, so only log colours could show.
+    let command = |no_color: &str| {
+        format!(
+            "{}{no_color}SASHIKO_LOG=debug {} ingest --quiet mbox:{} > /dev/null",
+            clean_env(home.path(), "http://127.0.0.1:9/v1", &db),
+            shell_quote(bin()),
+            shell_quote(&mbox.display().to_string())
+        )
+    };
+    let (coloured, status) = under_pty(&command(""));
+    assert_eq!(status, Some(0), "{coloured}");
+    assert!(
+        coloured.contains("DEBUG") || coloured.contains("INFO"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("\u{1b}["),
+        "colour on a terminal: {coloured}"
+    );
+    let (plain, status) = under_pty(&command("NO_COLOR=1 "));
+    assert_eq!(status, Some(0), "{plain}");
+    assert!(plain.contains("DEBUG") || plain.contains("INFO"), "{plain}");
+    assert!(!plain.contains('\u{1b}'), "NO_COLOR: {plain}");
+}
