@@ -18,6 +18,7 @@ pub mod matching;
 pub mod measure;
 pub mod oracle;
 pub mod render;
+pub mod replay;
 pub mod report;
 pub mod server;
 pub mod stats;

@@ -1,4 +1,5 @@
-//! `sashiko bench [review] CORPUS`: review every patch of a labelled corpus
+//! `sashiko bench [review] CORPUS` (and `--replay LIST --tree TREE`, in
+//! `bench_replay`): review every patch of a labelled corpus
 //! (or every entry of a Sashiko benchmark file with `--repo`) through the
 //! real review path and print recall, false positives, precision, tokens,
 //! requests and wall time, each labelled with its source: `fake:oracle`,
@@ -93,6 +94,26 @@ pub struct ReviewBenchArgs {
     /// Times a stage is asked again when its answer does not fit the schema.
     #[arg(long, default_value_t = 2)]
     pub max_attempts: u32,
+    /// Replay every complete series of this list slice (an mbox) against
+    /// --tree as the worker would, with the scripted fake model, and print
+    /// how they applied, panics, wall time, tokens and context.
+    #[arg(long, value_name = "LIST.mbox", requires = "tree")]
+    pub replay: Option<PathBuf>,
+    /// Replay: the kernel tree (a git repository, only read) series are
+    /// applied to.
+    #[arg(long, value_name = "KERNEL_TREE")]
+    pub tree: Option<PathBuf>,
+    /// Replay: the revision used when a series names no base-commit the
+    /// tree holds (default HEAD).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Replay: only the first N complete series.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Replay: also run the tree's checkpatch.pl and Coccinelle, as the
+    /// worker does.
+    #[arg(long)]
+    pub analyzers: bool,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -102,16 +123,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn progress_printer() -> impl Fn(&str) + Sync {
+pub(super) fn progress_printer() -> impl Fn(&str) + Sync {
     |line: &str| crate::progress::line(&format!("bench: {line}"))
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+pub(super) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     jsonln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
 async fn run_review_bench(args: ReviewBenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(list) = args.replay.clone() {
+        return super::bench_replay::run(&args, list).await;
+    }
     let Some(corpus_path) = args.corpus.clone() else {
         bail!("sashiko bench needs a CORPUS: a directory with labels.toml or a Sashiko benchmark JSON file");
     };

@@ -2,6 +2,7 @@
 //! async `run` returning the process exit code.
 
 pub mod bench;
+pub mod bench_replay;
 pub mod bot;
 pub mod bugs;
 pub mod config;

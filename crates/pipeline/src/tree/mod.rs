@@ -381,6 +381,7 @@ fn prepare_mail(
     ));
     notes.push(application.note.clone());
     let baseline = applied.base.commit;
+    notes.extend(ensure_base_index(&tree, baseline));
     let maintainers = local::maintainers_at(&scratch_repo, baseline);
     let mut shadow_series = loaded.series.clone();
     for (patch, commit) in shadow_series.patches.iter_mut().zip(&applied.commits) {
@@ -419,6 +420,20 @@ fn prepare_mail(
         application,
         _scratch: Some(scratch),
     })
+}
+
+/// Makes sure the identifier index of the base's tree is cached (built
+/// in the configured tree, which stays), so the lookup in the scratch
+/// repository's post-patch tree overlays the files the series changed
+/// instead of building an index that would be lost with the scratch
+/// repository. Returns a note when it built one or could not.
+fn ensure_base_index(tree: &git2::Repository, base: git2::Oid) -> Option<String> {
+    let dir = sashiko_tools::index::cache::default_dir()?;
+    let base_tree = tree.find_commit(base).ok()?.tree_id();
+    match sashiko_tools::index::cache::IndexCache::new(dir).ensure(tree, base_tree) {
+        Ok(note) => note,
+        Err(error) => Some(format!("no identifier index of the base tree: {error}")),
+    }
 }
 
 fn shadow_loaded(loaded: &LoadedSeries, series: ReviewSeries) -> LoadedSeries {

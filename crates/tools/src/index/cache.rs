@@ -198,6 +198,27 @@ impl IndexCache {
         Ok(())
     }
 
+    /// Makes sure `tree`'s own index is cached, building and storing it
+    /// when it is not: for a tree that stays (a configured kernel tree's
+    /// base), so that lookups in short-lived trees near it (a series
+    /// applied on it in a scratch repository, gone after the review)
+    /// overlay the few files that differ instead of building again.
+    /// Returns a note when it built one.
+    pub fn ensure(&self, repo: &Repository, tree: Oid) -> Result<Option<String>, IndexError> {
+        if self.path_of(tree).is_file() {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let index = IdentifierIndex::build(repo, tree, self.threads)?;
+        self.store(&index)?;
+        Ok(Some(format!(
+            "identifier index of base tree {} built ({} files, {:.1} s)",
+            short(tree),
+            index.file_count(),
+            started.elapsed().as_secs_f64()
+        )))
+    }
+
     /// Name lookups in `tree` of `repo` (see the module documentation).
     pub fn lookup(&self, repo: &Repository, tree: Oid) -> Result<TreeLookup, IndexError> {
         let started = Instant::now();

@@ -127,3 +127,80 @@ fn lookups_find_definitions_and_callers_anywhere_and_follow_changes() {
         vec!["drivers/z/user.c"]
     );
 }
+
+/// A series applied in a scratch repository that borrows the tree's
+/// objects: with the base tree's index ensured in the persistent tree, the
+/// post-patch tree's lookup overlays the changed files instead of building
+/// an index that is lost with the scratch repository (the replay of the
+/// ext4 list rebuilt it for every applied series).
+#[test]
+fn an_ensured_base_index_serves_trees_near_it_in_a_borrowing_repository() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree_dir = dir.path().join("tree");
+    std::fs::create_dir_all(&tree_dir).expect("mkdir");
+    git(&tree_dir, &["init", "-q", "-b", "main"]);
+    git(&tree_dir, &["config", "user.name", "A"]);
+    git(&tree_dir, &["config", "user.email", "a@example.org"]);
+    write(
+        &tree_dir,
+        "lib/foo.c",
+        "int foo_get(void)\n{\n\treturn 1;\n}\n",
+    );
+    write(
+        &tree_dir,
+        "drivers/z/user.c",
+        "int user(void)\n{\n\treturn foo_get();\n}\n",
+    );
+    let base = tree_of(&tree_dir);
+    let repo = Repository::open(&tree_dir).expect("open");
+    let cache = IndexCache::new(dir.path().join("cache"));
+    let built = cache.ensure(&repo, base).expect("ensure");
+    assert!(built.is_some_and(|note| note.contains("built")));
+    assert_eq!(
+        cache.ensure(&repo, base).expect("ensure"),
+        None,
+        "cached once"
+    );
+
+    // The scratch repository: its own objects plus the tree's.
+    let scratch_dir = dir.path().join("scratch");
+    std::fs::create_dir_all(&scratch_dir).expect("mkdir");
+    git(&scratch_dir, &["init", "-q", "-b", "main"]);
+    git(&scratch_dir, &["config", "user.name", "A"]);
+    git(&scratch_dir, &["config", "user.email", "a@example.org"]);
+    std::fs::write(
+        scratch_dir.join(".git/objects/info/alternates"),
+        format!("{}\n", tree_dir.join(".git/objects").display()),
+    )
+    .expect("alternates");
+    write(
+        &scratch_dir,
+        "lib/foo.c",
+        "int foo_get(void)\n{\n\treturn 1;\n}\n",
+    );
+    write(
+        &scratch_dir,
+        "drivers/z/user.c",
+        "int user(void)\n{\n\treturn foo_get();\n}\n",
+    );
+    write(
+        &scratch_dir,
+        "net/bar.c",
+        "int bar(void)\n{\n\treturn foo_get();\n}\n",
+    );
+    let post_patch = tree_of(&scratch_dir);
+    let scratch = Repository::open(&scratch_dir).expect("open");
+    let lookup = cache.lookup(&scratch, post_patch).expect("lookup");
+    assert!(
+        lookup.how.contains("with the 1 C files that differ"),
+        "{}",
+        lookup.how
+    );
+    let mut callers = lookup.calling_files("foo_get");
+    callers.sort();
+    assert!(callers.contains(&"net/bar.c".to_owned()), "{callers:?}");
+    assert!(
+        callers.contains(&"drivers/z/user.c".to_owned()),
+        "{callers:?}"
+    );
+}
