@@ -26,6 +26,8 @@ mod redact_stored;
 mod rejects;
 mod review_tree;
 mod reviews;
+#[cfg(feature = "synthetic")]
+mod synthetic;
 mod text;
 mod types;
 mod versions;
@@ -52,6 +54,8 @@ pub use queue_candidates::{PatchToQueue, TouchedVersion, VersionToQueue};
 pub use rejects::{IngestReject, NewReject};
 pub use review_tree::ReviewTree;
 pub use reviews::FinishedReview;
+#[cfg(feature = "synthetic")]
+pub use synthetic::SyntheticLoad;
 pub use text::storable_text;
 pub use types::*;
 pub use versions::{

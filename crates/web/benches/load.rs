@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use sashiko_store::{
     NewFinding, NewPatch, NewReview, NewSeriesVersion, ReviewOutcome, ReviewStatus, Store,
+    SyntheticLoad,
 };
 use sqlx::Connection;
 
@@ -66,47 +67,15 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-async fn fill(url: &str, store: &Store) -> String {
-    let mut connection = sqlx::PgConnection::connect(url)
+async fn fill(store: &Store) -> String {
+    store
+        .fill_synthetic(&SyntheticLoad {
+            bugs: 100_000,
+            subsystems: SUBSYSTEMS.iter().map(|name| (*name).to_owned()).collect(),
+            series: 5000,
+        })
         .await
-        .expect("connect for bulk load");
-    let names = SUBSYSTEMS
-        .iter()
-        .map(|name| format!("'{name}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let statements = [
-        format!(
-            "INSERT INTO bugs (fingerprint, subsystem, state, severity, title, file, line_start, line_end, preexisting, created_at, updated_at) \
-             SELECT 'fp-' || g, (ARRAY[{names}])[1 + g % 40], \
-             (ARRAY['open','open','open','open','open','open','confirmed','confirmed','fixed','invalid'])[1 + (g / 40) % 10], \
-             (ARRAY['low','medium','high','critical'])[1 + (g / 7) % 4], \
-             'problem number ' || g || ': a lock is not released on the error path', \
-             (ARRAY[{names}])[1 + g % 40] || '/file' || (g % 50) || '.c', 10 + g % 900, 12 + g % 900, g % 3 = 0, \
-             CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT) - CAST(g % 365 AS BIGINT) * 86400000, \
-             CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT) - CAST(g % 100 AS BIGINT) * 86400000 \
-             FROM generate_series(1, 100000) g"
-        ),
-        "INSERT INTO bug_history (bug_id, actor, changed_at, from_state, to_state, reason) \
-         SELECT id, 'sashiko', created_at, NULL, 'open', 'reported as pre-existing' FROM bugs"
-            .to_string(),
-        "INSERT INTO series (series_key, title, author, created_at, updated_at) \
-         SELECT 'key-' || g, '[PATCH 0/2] series ' || g, 'Dev <dev@example.org>', 0, 0 FROM generate_series(1, 5000) g"
-            .to_string(),
-        "INSERT INTO series_versions (series_id, version, total, title, author, cover_message_id, created_at) \
-         SELECT id, 1, 2, title, author, 'cover-' || id || '@bench', 0 FROM series"
-            .to_string(),
-        "INSERT INTO patches (series_version_id, patch_index, message_id, subject, author, commit_message, diff, created_at) \
-         SELECT sv.id, i, 'p-' || sv.id || '-' || i || '@bench', 'subject', 'Dev', 'message', 'diff', 0 \
-         FROM series_versions sv, generate_series(1, 2) i"
-            .to_string(),
-    ];
-    for statement in &statements {
-        sqlx::query(statement)
-            .execute(&mut connection)
-            .await
-            .unwrap_or_else(|error| panic!("bulk load: {error}\n{statement}"));
-    }
+        .expect("bulk load");
     let diff = "diff --git a/mm/slab.c b/mm/slab.c\n--- a/mm/slab.c\n+++ b/mm/slab.c\n@@ -100,3 +100,4 @@\n \ta();\n+\tkfree(obj);\n \treturn obj;\n }\n";
     let version = store
         .upsert_series_version(&NewSeriesVersion {
@@ -182,10 +151,7 @@ async fn fill(url: &str, store: &Store) -> String {
         .compact_bug_counts()
         .await
         .expect("compacting bug_counts");
-    sqlx::query("VACUUM (ANALYZE)")
-        .execute(&mut connection)
-        .await
-        .expect("VACUUM (ANALYZE)");
+    store.vacuum_analyze().await.expect("VACUUM (ANALYZE)");
     "reviewed-2@bench".to_string()
 }
 
@@ -275,7 +241,7 @@ fn main() {
         let store = Store::connect_with(&url, &sashiko_store::ConnectOptions { max_connections: pool, ..Default::default() }).await.expect("connect");
         store.migrate().await.expect("migrate");
         let loading = Instant::now();
-        let message_id = fill(&url, &store).await;
+        let message_id = fill(&store).await;
         let bugs = store.count(sashiko_store::Table::Bugs).await.expect("count");
         println!("loaded {bugs} bugs, 5001 series in {:.1} s", loading.elapsed().as_secs_f64());
 
