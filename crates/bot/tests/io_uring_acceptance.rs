@@ -668,3 +668,170 @@ async fn io_uring_slice_gets_one_threaded_reply_per_reviewed_patch_version() {
     );
     fake.stop().await;
 }
+
+/// One patch mail of the ring series, version `version`, into a maildir.
+fn ring_mail(version: u32, diff: &str) -> String {
+    let tag = if version == 1 {
+        "PATCH".to_owned()
+    } else {
+        format!("PATCH v{version}")
+    };
+    format!(
+        "Message-ID: <ring-push-v{version}@example.org>\nFrom: Ada Dev <ada@example.org>\n\
+         To: io-uring@vger.kernel.org\nList-Id: <io-uring.vger.kernel.org>\n\
+         Date: Thu, 2 Jan 2025 1{version}:00:00 +0000\nSubject: [{tag}] foo_ring: push items\n\n\
+         Push items.\n\nSigned-off-by: Ada Dev <ada@example.org>\n---\n{diff}-- \n2.40.0\n"
+    )
+}
+
+/// v1 allocates before the space check: `item` leaks when the ring is full.
+const RING_V1: &str = "diff --git a/io_uring/foo_ring.c b/io_uring/foo_ring.c
+new file mode 100644
+index 0000000..1111111
+--- /dev/null
++++ b/io_uring/foo_ring.c
+@@ -0,0 +1,12 @@
++int foo_ring_push(struct foo_ring *ring, int value)
++{
++\tstruct foo_item *item = kmalloc(sizeof(*item), GFP_KERNEL);
++
++\tif (!item)
++\t\treturn -ENOMEM;
++\tif (ring->count == FOO_RING_SIZE)
++\t\treturn -ENOSPC;
++\titem->value = value;
++\tring->slots[ring->head++] = item;
++\treturn 0;
++}
+";
+
+/// v2 allocates after it.
+const RING_V2: &str = "diff --git a/io_uring/foo_ring.c b/io_uring/foo_ring.c
+new file mode 100644
+index 0000000..2222222
+--- /dev/null
++++ b/io_uring/foo_ring.c
+@@ -0,0 +1,12 @@
++int foo_ring_push(struct foo_ring *ring, int value)
++{
++\tstruct foo_item *item;
++\tif (ring->count == FOO_RING_SIZE)
++\t\treturn -ENOSPC;
++\titem = kmalloc(sizeof(*item), GFP_KERNEL);
++\tif (!item)
++\t\treturn -ENOMEM;
++\titem->value = value;
++\tring->slots[ring->head++] = item;
++\treturn 0;
++}
+";
+
+const RING_LEAK: &str = "item allocated with kmalloc() above is leaked when the ring is full";
+const RING_HEAD: &str = "ring->head is never wrapped, so the next push writes past slots";
+
+/// Issue 15, case 1, through the list bot: v1's reply raises the leak; v2
+/// moves kmalloc() after the check and its review does not raise the leak
+/// again (the re-check of v2's foo_ring_push() shows it fixed), so v2's
+/// reply never mentions it, while it does carry what v2's review found.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_v2_reply_never_claims_a_bug_fixed_since_v1() {
+    if !aiosmtpd() {
+        eprintln!("skipping: python3 with aiosmtpd is not installed (pip install aiosmtpd)");
+        return;
+    }
+    let Some(bin) = binary() else {
+        eprintln!("skipping: build the binary first (cargo build -p sashiko) or set SASHIKO_BIN");
+        return;
+    };
+    let ring_finding = |line: u32, problem: &str| {
+        json!({"patch_index": 1, "file": "io_uring/foo_ring.c", "line_start": line, "line_end": line + 1,
+               "severity": "high", "problem": problem, "severity_explanation": "scripted", "preexisting": false})
+    };
+    let silent = |script: FakeScript| {
+        script
+            .stage_default("verify", FakeAnswer::json(json!({"decisions": []})))
+            .stage_default("report", FakeAnswer::json(json!({"comments": []})))
+            .default_answer(FakeAnswer::json(json!({"findings": []})))
+    };
+    let fake = FakeLlmServer::start(silent(FakeScript::new().push(
+        "resource",
+        FakeAnswer::json(json!({"findings": [ring_finding(7, RING_LEAK)]})),
+    )))
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (smtp, port) = Smtp::start(dir.path());
+    let inbox = dir.path().join("inbox");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(inbox.join(sub)).expect("maildir");
+    }
+    std::fs::write(inbox.join("new/1.eml"), ring_mail(1, RING_V1)).expect("v1 mail");
+    std::fs::write(
+        dir.path().join("policy.toml"),
+        "[bot]\naddress = \"Sashiko <sashiko@bot.example>\"\n\n\
+         [defaults]\nmin_severity = \"medium\"\ndaily_cap = 1000\n\n\
+         [lists.\"io-uring.vger.kernel.org\"]\nenabled = true\nreply = \"all\"\n",
+    )
+    .expect("policy");
+    std::fs::write(
+        dir.path().join("bot.toml"),
+        format!(
+            "db = \"sqlite:{db}\"\npolicy = \"policy.toml\"\nincomplete_wait_minutes = 0\nmail_retry_seconds = 0\n\
+             [[sources]]\nspec = \"maildir:{inbox}\"\nlist = \"io-uring.vger.kernel.org\"\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nenvelope_from = \"sashiko@bot.example\"\ntimeout_secs = 5\n",
+            db = dir.path().join("bot.db").display(),
+            inbox = inbox.display(),
+        ),
+    )
+    .expect("config");
+    std::fs::write(
+        dir.path().join("sashiko.toml"),
+        "[llm.retry]\nmax_retries = 1\ninitial_backoff_ms = 10\nmax_backoff_ms = 20\n",
+    )
+    .expect("settings");
+    let env = Env {
+        dir,
+        bin,
+        fake_url: fake.base_url(),
+    };
+    let first = env.once();
+    assert!(first.status.success(), "{first:?}");
+    let reply_to = |version: u32| {
+        let wanted = format!("<ring-push-v{version}@example.org>");
+        smtp.mails()
+            .into_iter()
+            .filter(|mail| header(mail, "In-Reply-To") == Some(wanted.as_str()))
+            .collect::<Vec<_>>()
+    };
+    let v1_replies = reply_to(1);
+    assert_eq!(v1_replies.len(), 1, "one reply to v1: {first:?}");
+    assert!(
+        v1_replies[0].contains("is leaked when the ring is full"),
+        "{}",
+        v1_replies[0]
+    );
+
+    fake.set_script(silent(FakeScript::new().push(
+        "flow",
+        FakeAnswer::json(json!({"findings": [ring_finding(10, RING_HEAD)]})),
+    )));
+    std::fs::write(
+        env.dir.path().join("inbox/new/2.eml"),
+        ring_mail(2, RING_V2),
+    )
+    .expect("v2 mail");
+    let second = env.once();
+    assert!(second.status.success(), "{second:?}");
+    let v2_replies = reply_to(2);
+    assert_eq!(v2_replies.len(), 1, "one reply to v2: {second:?}");
+    let v2_reply = &v2_replies[0];
+    assert!(
+        v2_reply.contains("ring->head is never wrapped"),
+        "v2's own finding: {v2_reply}"
+    );
+    for claim in ["leak", "still present", "v1"] {
+        assert!(
+            !v2_reply.to_lowercase().contains(claim),
+            "the v2 reply says {claim:?}: {v2_reply}"
+        );
+    }
+}

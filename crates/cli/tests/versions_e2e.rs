@@ -367,17 +367,26 @@ async fn v2_carries_v1_findings_forward_as_fixed_still_present_and_new() {
     fake.set_script(otherwise_silent(FakeScript::new()));
     let text = env.review(Some(&fake.base_url()), &["v2.mbox"]);
     let text = String::from_utf8_lossy(&text.stdout);
+    // This time the model raises nothing and the verify step confirms
+    // nothing: the copy is only "not raised again" (issue 15: code alone
+    // never says a bug is still there), the leak stays fixed by the
+    // re-check.
     assert!(
         text.contains(
-            "Since v1 (review 1): 0 new, 1 still present, 1 fixed; changed files: lib/a.c, lib/b.c"
+            "Since v1 (review 1): 0 new, 0 still present, 1 fixed, 1 not raised again; changed files: lib/a.c, lib/b.c"
         ),
         "{text}"
     );
     assert!(
         text.contains(
-            "[still present from v1]: len is not checked against sizeof(dst) before memcpy"
+            "not raised again in v2, not reported: v1 patch 2 lib/b.c:4-5  security: len is not checked against sizeof(dst) before memcpy"
         ),
-        "a bug the model did not raise again is carried by code: {text}"
+        "{text}"
+    );
+    assert!(!text.contains("[still present from v1]"), "{text}");
+    assert!(
+        !text.contains("---- inline reply"),
+        "nothing to reply: {text}"
     );
     assert!(
         text.contains("fixed in v2: v1 patch 1 lib/a.c:4-5  resource: buf leaks when g() fails"),

@@ -402,16 +402,30 @@ fn outcome_notes(
         unreported.extend(versions.fixed.iter().map(|fixed| {
             let notes = FindingNotes {
                 status: Some("fixed".to_owned()),
-                status_reason: Some(format!(
-                    "the code it cites ({}) is gone or changed in v{}",
-                    fixed.earlier_location.as_deref().unwrap_or("?"),
-                    versions.earlier_version + 1
-                )),
+                status_reason: Some(fixed.note.clone().unwrap_or_else(|| {
+                    format!(
+                        "fixed since {}",
+                        fixed.earlier_location.as_deref().unwrap_or("?")
+                    )
+                })),
                 carry: Some(fixed.carry.as_str().to_owned()),
                 earlier_finding: fixed.earlier_id.map(FindingId),
                 ..FindingNotes::default()
             };
             (new_finding(&fixed.finding), notes)
+        }));
+        unreported.extend(versions.not_raised_again.iter().map(|earlier| {
+            let notes = FindingNotes {
+                status: Some("not_raised_again".to_owned()),
+                status_reason: Some(format!(
+                    "raised at {}; not raised again by this review and not confirmed",
+                    earlier.earlier_location.as_deref().unwrap_or("?")
+                )),
+                carry: Some(earlier.carry.as_str().to_owned()),
+                earlier_finding: earlier.earlier_id.map(FindingId),
+                ..FindingNotes::default()
+            };
+            (new_finding(&earlier.finding), notes)
         }));
     }
     OutcomeNotes {

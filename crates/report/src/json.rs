@@ -79,8 +79,11 @@ pub struct VersionsView<'a> {
     pub earlier_review_id: i64,
     pub new: usize,
     pub still_present: usize,
-    /// Earlier findings whose code is gone in this version.
+    /// Earlier findings a re-check of this version's end state shows fixed.
     pub fixed: Vec<UnreportedView<'a>>,
+    /// Earlier findings this review did not raise again and nothing
+    /// confirmed: listed with their earlier text, not reported.
+    pub not_raised_again: Vec<UnreportedView<'a>>,
     /// Files the interdiff of the two end states shows.
     pub interdiff_files: &'a [String],
     pub notes: &'a [String],
@@ -348,9 +351,27 @@ pub fn document<'a>(
                         view.earlier_finding_id = fixed.earlier_id;
                         UnreportedView {
                             finding: view,
+                            reason: fixed.note.clone().unwrap_or_else(|| {
+                                format!(
+                                    "fixed since {}",
+                                    fixed.earlier_location.as_deref().unwrap_or("?")
+                                )
+                            }),
+                        }
+                    })
+                    .collect(),
+                not_raised_again: versions
+                    .not_raised_again
+                    .iter()
+                    .map(|earlier| {
+                        let mut view = FindingView::from_finding(&earlier.finding);
+                        view.carry = Some(earlier.carry.as_str());
+                        view.earlier_finding_id = earlier.earlier_id;
+                        UnreportedView {
+                            finding: view,
                             reason: format!(
-                                "the code it cites ({}) is gone or changed",
-                                fixed.earlier_location.as_deref().unwrap_or("?")
+                                "raised at {}; not raised again by this review and not confirmed",
+                                earlier.earlier_location.as_deref().unwrap_or("?")
                             ),
                         }
                     })

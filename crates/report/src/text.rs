@@ -252,7 +252,7 @@ fn carry_tag(output: &ReviewOutput, at: usize) -> String {
             format!(" [still present from v{}]", versions.earlier_version)
         }
         Some((Carry::New, _)) => format!(" [new since v{}]", versions.earlier_version),
-        Some((Carry::Fixed, _)) | None => String::new(),
+        Some((Carry::Fixed | Carry::NotRaisedAgain, _)) | None => String::new(),
     }
 }
 
@@ -271,12 +271,13 @@ fn versions_section(out: &mut String, series: &ReviewSeries, output: &ReviewOutp
     };
     let _ = writeln!(
         out,
-        "\nSince v{} (review {}): {} new, {} still present, {} fixed; changed files: {}",
+        "\nSince v{} (review {}): {} new, {} still present, {} fixed, {} not raised again; changed files: {}",
         versions.earlier_version,
         versions.earlier_review_id,
         count(Carry::New),
         count(Carry::StillPresent),
         versions.fixed.len(),
+        versions.not_raised_again.len(),
         if versions.interdiff_files.is_empty() {
             "none".to_owned()
         } else {
@@ -290,6 +291,20 @@ fn versions_section(out: &mut String, series: &ReviewSeries, output: &ReviewOutp
             "  fixed in v{}: {}  {}: {}",
             series.version,
             fixed.earlier_location.as_deref().unwrap_or(""),
+            finding.stage,
+            finding.problem.lines().next().unwrap_or("")
+        );
+        if let Some(note) = &fixed.note {
+            let _ = writeln!(out, "      re-checked: {note}");
+        }
+    }
+    for earlier in &versions.not_raised_again {
+        let finding = &earlier.finding;
+        let _ = writeln!(
+            out,
+            "  not raised again in v{}, not reported: {}  {}: {}",
+            series.version,
+            earlier.earlier_location.as_deref().unwrap_or(""),
             finding.stage,
             finding.problem.lines().next().unwrap_or("")
         );

@@ -232,7 +232,23 @@ pub fn verify_request(
     stage: &StageDef,
     candidates_json: &str,
 ) -> ChatRequest {
+    verify_request_noted(base, stage, None, candidates_json)
+}
+
+/// Like [`verify_request`], with a note written by code (never by a model
+/// or the patch) before the candidates.
+pub fn verify_request_noted(
+    base: &RequestBase<'_>,
+    stage: &StageDef,
+    note: Option<&str>,
+    candidates_json: &str,
+) -> ChatRequest {
     let mut text = stage_instructions(stage);
+    if let Some(note) = note {
+        text.push('\n');
+        text.push_str(note);
+        text.push('\n');
+    }
     text.push_str("\nThe candidate findings:\n");
     text.push_str(&untrusted_block(
         &base.secrets.nonce,

@@ -139,6 +139,126 @@ pub(crate) async fn run(
     settings: &ReviewSettings,
 ) -> Result<Verified, ReviewError> {
     let started = Instant::now();
+    let asked = ask(
+        client,
+        &Ask {
+            prompts,
+            stage,
+            scope,
+            secrets,
+            settings,
+            note: None,
+        },
+        &candidates,
+    )
+    .await?;
+    let (kept, dropped) = apply(candidates, asked.answer);
+    let mut report = asked.report;
+    report.elapsed_ms = millis(started.elapsed());
+    Ok(Verified {
+        kept,
+        dropped,
+        report,
+        leaked: asked.leaked,
+    })
+}
+
+/// What the verify step said about findings of the earlier version's
+/// review that this version's stages did not raise again.
+pub(crate) struct Confirmed {
+    /// One per carried finding, same order: the stated reason of an
+    /// explicit `keep` (the finding is still in this version's code);
+    /// `None` for anything else (no decision, drop, fixed later).
+    pub reasons: Vec<Option<String>>,
+    pub report: StageReport,
+    pub leaked: bool,
+}
+
+/// Ask the verify stage, given this version (with the interdiff in its
+/// context) and the earlier version's findings this review did not raise
+/// again, which of them this version still has. Only an explicit `keep`
+/// with a reason confirms one.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the verify stage's inputs, as verify::run takes them, plus the earlier version"
+)]
+pub(crate) async fn confirm_carried(
+    client: &dyn LlmClient,
+    prompts: &PromptSet,
+    stage: &StageDef,
+    scope: &Scope,
+    secrets: &ReviewSecrets,
+    carried: &[Finding],
+    earlier_version: u32,
+    settings: &ReviewSettings,
+) -> Result<Confirmed, ReviewError> {
+    let started = Instant::now();
+    let note = format!(
+        "These candidates are findings of the review of v{earlier_version} of this series that \
+         this version's stages did not raise again; the changes since v{earlier_version} are in \
+         the context. Answer keep, with the reason, only for a finding this version's code still \
+         has; answer drop, with the reason, for one it no longer has."
+    );
+    let asked = ask(
+        client,
+        &Ask {
+            prompts,
+            stage,
+            scope,
+            secrets,
+            settings,
+            note: Some(&note),
+        },
+        carried,
+    )
+    .await?;
+    let reasons = (1..=carried.len())
+        .map(|number| {
+            let id = format!("F{number}");
+            asked
+                .answer
+                .decisions
+                .iter()
+                .find(|decision| decision.id.trim() == id && decision.action == Action::Keep)
+                .map(|decision| decision.reason.trim().to_owned())
+                .filter(|reason| !reason.is_empty())
+        })
+        .collect();
+    let mut report = asked.report;
+    report.elapsed_ms = millis(started.elapsed());
+    Ok(Confirmed {
+        reasons,
+        report,
+        leaked: asked.leaked,
+    })
+}
+
+/// One verify request's inputs.
+struct Ask<'a> {
+    prompts: &'a PromptSet,
+    stage: &'a StageDef,
+    scope: &'a Scope,
+    secrets: &'a ReviewSecrets,
+    settings: &'a ReviewSettings,
+    /// Written by code, put before the candidates.
+    note: Option<&'a str>,
+}
+
+/// A parsed verify answer with the stage's report.
+struct Asked {
+    answer: VerifyAnswer,
+    report: StageReport,
+    leaked: bool,
+}
+
+/// Send the candidates `F1..Fn` to the verify stage, retrying answers that
+/// do not fit the decisions shape up to the bound.
+async fn ask(
+    client: &dyn LlmClient,
+    ask: &Ask<'_>,
+    candidates: &[Finding],
+) -> Result<Asked, ReviewError> {
+    let stage = ask.stage;
     let views: Vec<CandidateView<'_>> = candidates
         .iter()
         .enumerate()
@@ -156,16 +276,16 @@ pub(crate) async fn run(
         .collect();
     let candidates_json = serde_json::to_string_pretty(&views).unwrap_or_default();
     let base = request::RequestBase {
-        prompts,
-        series: &scope.series,
-        secrets,
-        context: &scope.context,
-        max_output_tokens: settings.max_output_tokens,
+        prompts: ask.prompts,
+        series: &ask.scope.series,
+        secrets: ask.secrets,
+        context: &ask.scope.context,
+        max_output_tokens: ask.settings.max_output_tokens,
     };
-    let request = request::verify_request(&base, stage, &candidates_json);
+    let request = request::verify_request_noted(&base, stage, ask.note, &candidates_json);
     let mut report = stage_report(stage, StageState::Ran, None, candidates.len());
     let mut last_error = None;
-    for _ in 0..settings.max_attempts.max(1) {
+    for _ in 0..ask.settings.max_attempts.max(1) {
         report.attempts += 1;
         match chat_structured(client, &request).await {
             Ok(answer) => {
@@ -175,11 +295,8 @@ pub(crate) async fn run(
                 let leaked = answer.response.text.contains(&canary_of(&request));
                 match serde_json::from_value::<VerifyAnswer>(answer.value) {
                     Ok(parsed) => {
-                        let (kept, dropped) = apply(candidates, parsed);
-                        report.elapsed_ms = millis(started.elapsed());
-                        return Ok(Verified {
-                            kept,
-                            dropped,
+                        return Ok(Asked {
+                            answer: parsed,
                             report,
                             leaked,
                         });

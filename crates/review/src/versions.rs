@@ -37,8 +37,13 @@ pub enum Carry {
     New,
     /// Raised on the earlier version; its code is still there.
     StillPresent,
-    /// Raised on the earlier version; its code is gone or changed.
+    /// Raised on the earlier version; a deterministic re-check of this
+    /// version's end state shows the defect gone (or its file deleted).
     Fixed,
+    /// Raised on the earlier version; this version's review did not raise
+    /// it again and nothing confirmed it: listed with the earlier text,
+    /// never reported as a finding.
+    NotRaisedAgain,
 }
 
 impl Carry {
@@ -48,6 +53,7 @@ impl Carry {
             Carry::New => "new",
             Carry::StillPresent => "still_present",
             Carry::Fixed => "fixed",
+            Carry::NotRaisedAgain => "not_raised_again",
         }
     }
 }
@@ -61,6 +67,11 @@ pub struct CarriedFinding {
     pub earlier_id: Option<i64>,
     /// For `fixed` and `still_present`: where it was on the earlier version.
     pub earlier_location: Option<String>,
+    /// Why it has its carry state, for people: the re-check that showed it
+    /// fixed, what confirmed it still present, why it is only "not raised
+    /// again".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The earlier review's findings seen from the new version.
@@ -99,6 +110,7 @@ pub fn carry_forward(previous: &PreviousVersion, series: &ReviewSeries) -> Carry
             carry,
             earlier_id: Some(*id),
             earlier_location: Some(location.clone()),
+            note: None,
         };
         if survives {
             let moved = reanchor(earlier, &cited, series);
@@ -108,6 +120,108 @@ pub fn carry_forward(previous: &PreviousVersion, series: &ReviewSeries) -> Carry
         }
     }
     out
+}
+
+/// The earlier review's findings against this version, before the verify
+/// step: which this review raised again, which a deterministic re-check
+/// shows fixed, and the rest, which only the verify step can confirm.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CarryPlan {
+    /// (index into this review's findings, the earlier finding's row id):
+    /// this review raised the earlier finding again.
+    pub raised_again: Vec<(usize, i64)>,
+    /// Fixed: the re-check of this version's end state shows the defect
+    /// gone (`note` says which check and why).
+    pub fixed: Vec<CarriedFinding>,
+    /// Neither raised again nor shown fixed: re-anchored to this version
+    /// where its code survives (`carry` is `not_raised_again` until the
+    /// verify step confirms it).
+    pub unconfirmed: Vec<CarriedFinding>,
+}
+
+/// Plan the carry-forward of the earlier review's findings against this
+/// version's `findings`. `tree_functions` are the reviewed tree's
+/// enclosing functions after this version, when there is a tree.
+pub fn plan_carry(
+    previous: &PreviousVersion,
+    series: &ReviewSeries,
+    findings: &[Finding],
+    tree_functions: &[crate::context::ContextSnippet],
+) -> CarryPlan {
+    let states = SeriesStates::build(series);
+    let positions = carry_forward(previous, series);
+    let mut plan = CarryPlan::default();
+    let mut claimed = std::collections::BTreeSet::new();
+    let all = positions.still_present.into_iter().chain(positions.fixed);
+    for mut carried in all {
+        let Some(id) = carried.earlier_id else {
+            continue;
+        };
+        let earlier = previous
+            .findings
+            .iter()
+            .find(|(row, _)| *row == id)
+            .map(|(_, finding)| finding)
+            .unwrap_or(&carried.finding);
+        let again = findings.iter().enumerate().position(|(at, finding)| {
+            !claimed.contains(&at)
+                && (same_problem(earlier, finding) || same_problem(&carried.finding, finding))
+        });
+        if let Some(at) = again {
+            claimed.insert(at);
+            plan.raised_again.push((at, id));
+            continue;
+        }
+        if let Some(why) = fixed_in(previous, earlier, series, &states, tree_functions) {
+            carried.finding = earlier.clone();
+            carried.carry = Carry::Fixed;
+            carried.note = Some(why);
+            plan.fixed.push(carried);
+            continue;
+        }
+        carried.carry = Carry::NotRaisedAgain;
+        carried.note = Some(format!(
+            "v{}'s review did not raise it again and nothing confirmed it",
+            series.version
+        ));
+        plan.unconfirmed.push(carried);
+    }
+    plan
+}
+
+/// Why `earlier` is fixed in this version, when a deterministic re-check
+/// of this version's end state shows it: its file is deleted, or the
+/// function it was in passes the re-check of its defect.
+fn fixed_in(
+    previous: &PreviousVersion,
+    earlier: &Finding,
+    series: &ReviewSeries,
+    states: &SeriesStates,
+    tree_functions: &[crate::context::ContextSnippet],
+) -> Option<String> {
+    if states
+        .end()
+        .get(&earlier.file)
+        .is_some_and(|end| !end.exists)
+    {
+        return Some(format!("v{} deletes {}", series.version, earlier.file));
+    }
+    let defect = crate::recheck::Defect::of(&earlier.problem)?;
+    let patch = previous.series.patch(earlier.patch_index)?;
+    let function = crate::context::diff_function_of(&patch.diff, &earlier.file, earlier.line_start)
+        .or_else(|| {
+            crate::context::diff_function_of(&patch.diff, &earlier.file, earlier.line_end)
+        })?;
+    let text =
+        crate::endstate::end_function_text(states, &earlier.file, &function, tree_functions)?;
+    match crate::recheck::recheck(defect, &earlier.problem, &text) {
+        crate::recheck::Verdict::Gone(why) => Some(format!(
+            "in v{} {function}() passes the re-check of {}: {why}",
+            series.version,
+            defect.check_name()
+        )),
+        crate::recheck::Verdict::Present(_) | crate::recheck::Verdict::Unknown(_) => None,
+    }
 }
 
 /// The cited lines of an earlier finding: origin in its version's base and

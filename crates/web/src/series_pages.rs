@@ -160,7 +160,11 @@ pub async fn series(
         ),
         None => (Vec::new(), Vec::new()),
     };
-    let versions = store.series_version_patches(version.series_id).await?;
+    let earlier_version = match latest {
+        Some(review) => earlier_version_of(store, review.id).await?,
+        None => None,
+    };
+    let versions = store.series_version_patches(version.series_id, id).await?;
     let position = versions.iter().position(|listed| listed.version_id == id);
     let interdiff = match position.and_then(|at| at.checked_sub(1)) {
         Some(previous) => {
@@ -245,6 +249,7 @@ pub async fn series(
     );
     context.insert("versions", &versions);
     context.insert("interdiff", &interdiff);
+    context.insert("earlier_version", &earlier_version);
     context.insert("patches", &patches);
     context.insert("shown_review", &latest.map(review_summary));
     let shown_tree = match latest {
@@ -257,6 +262,24 @@ pub async fn series(
         &reviews.iter().map(review_summary).collect::<Vec<_>>(),
     );
     render(&state, "series.html", context, user.as_ref()).map(Html)
+}
+
+/// The version number of the earlier review a review carried findings
+/// forward from, when it did.
+async fn earlier_version_of(
+    store: &sashiko_store::Store,
+    review_id: i64,
+) -> Result<Option<i64>, WebError> {
+    let Some(earlier) = store
+        .earlier_review_of(sashiko_store::ReviewId(review_id))
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(store
+        .review_detail(earlier.0)
+        .await?
+        .map(|detail| detail.version))
 }
 
 /// What the page says changed since the previous version.
@@ -349,5 +372,6 @@ pub async fn review(
     context.insert("tree", &crate::pages::review_tree(store, id).await?);
     context.insert("groups", &groups);
     context.insert("unreported", &unreported);
+    context.insert("earlier_version", &earlier_version_of(store, id).await?);
     render(&state, "review.html", context, user.as_ref()).map(Html)
 }

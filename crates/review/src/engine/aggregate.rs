@@ -73,7 +73,7 @@ pub(super) fn anchor_and_ground(
     kept
 }
 
-fn is_anchored(finding: &Finding, patch_lines: &[(u32, PatchLines)]) -> bool {
+pub(super) fn is_anchored(finding: &Finding, patch_lines: &[(u32, PatchLines)]) -> bool {
     patch_lines
         .iter()
         .find(|(index, _)| *index == finding.patch_index)

@@ -1,103 +1,141 @@
-//! The carry phase: on version n+1 of a series reviewed before, this
-//! review's findings are labelled new or still present against the
-//! earlier review, earlier findings whose code survives are carried
-//! forward, and those whose code is gone are reported fixed (see
-//! [`crate::versions`]). Then the findings are put in patch order.
+//! The carry phase: on version n+1 of a series reviewed before, an
+//! earlier finding is still present only when this review raised it again
+//! (a model stage or a deterministic check) or the verify step, given the
+//! interdiff and the earlier finding, confirms it; it is fixed when a
+//! deterministic re-check of this version's end state shows the defect
+//! gone; otherwise it is only "not raised again", listed with its earlier
+//! text and never reported (see [`crate::versions`]). This review's other
+//! findings are new. Then the findings are put in patch order.
 
-use super::options::ReviewInputs;
-use super::output::{DroppedFinding, ReviewOutput, VersionReport};
+use super::output::{DroppedFinding, ReviewError, ReviewOutput, VersionReport};
+use super::prefix::Prefix;
 use super::state::ReviewState;
+use super::Progress;
 use crate::finding::Finding;
 use crate::known;
-use crate::prompts::PromptSet;
-use crate::series::ReviewSeries;
+use crate::prompts::StageKind;
+use crate::staging;
+use crate::versions::{CarriedFinding, Carry};
 
 /// Classify against the earlier version, when there is one.
-pub(super) fn run(state: &mut ReviewState<'_>) {
-    if let (Some(previous), Some(interdiff)) = (&state.inputs.previous, state.interdiff.take()) {
-        carry_forward(
-            &mut state.output,
-            state.prompts,
-            state.series,
-            state.inputs,
-            previous,
-            interdiff,
-        );
-    }
-}
-
-/// Classify findings against the earlier version's review: earlier
-/// findings whose code survives are still present (added, re-anchored,
-/// when this review did not raise them again, unless they are known
-/// issues); the others are fixed, unless this review raised the same
-/// problem again; this review's other findings are new.
-fn carry_forward(
-    output: &mut ReviewOutput,
-    prompts: &PromptSet,
-    series: &ReviewSeries,
-    inputs: &ReviewInputs,
-    previous: &crate::versions::PreviousVersion,
-    interdiff: crate::versions::Interdiff,
-) {
-    use crate::versions::{same_problem, Carry};
-    let carried = crate::versions::carry_forward(previous, series);
-    let mut still_present = carried.still_present;
-    let mut fixed = Vec::new();
-    for mut earlier in carried.fixed {
-        let raised_again = output
-            .findings
-            .iter()
-            .find(|f| f.fingerprint() == earlier.finding.fingerprint());
-        match raised_again {
-            Some(again) => {
-                earlier.finding = again.clone();
-                earlier.carry = Carry::StillPresent;
-                still_present.push(earlier);
-            }
-            None => fixed.push(earlier),
-        }
-    }
-    for earlier in &still_present {
-        if output
-            .findings
-            .iter()
-            .any(|f| same_problem(&earlier.finding, f))
-        {
-            continue;
-        }
-        match known::known_reason(
-            &earlier.finding,
-            series,
-            &prompts.prescan.known_markers,
-            &inputs.known_fingerprints,
-        ) {
-            Some(reason) => output.known.push(DroppedFinding {
-                finding: earlier.finding.clone(),
-                reason,
-            }),
-            None => output.findings.push(earlier.finding.clone()),
-        }
-    }
-    let labels = output
-        .findings
+pub(super) async fn run(
+    state: &mut ReviewState<'_>,
+    prefix: &Prefix<'_>,
+    progress: Progress<'_>,
+) -> Result<(), ReviewError> {
+    let (Some(previous), Some(interdiff)) = (&state.inputs.previous, state.interdiff.take()) else {
+        return Ok(());
+    };
+    let series = state.series;
+    let mut plan = crate::versions::plan_carry(
+        previous,
+        series,
+        &state.output.findings,
+        &state.inputs.context,
+    );
+    plan.unconfirmed.sort_by_key(|carried| carried.earlier_id);
+    // Only a finding whose code this version still has, where the reply
+    // can quote it, can be confirmed.
+    let (askable, mut not_raised): (Vec<CarriedFinding>, Vec<CarriedFinding>) = plan
+        .unconfirmed
+        .into_iter()
+        .partition(|carried| super::aggregate::is_anchored(&carried.finding, &state.patch_lines));
+    let verify_stage = state
+        .prompts
+        .stages
         .iter()
-        .map(|finding| {
-            still_present
+        .find(|s| s.kind == StageKind::Verify);
+    let mut labels: Vec<(Carry, Option<i64>)> =
+        vec![(Carry::New, None); state.output.findings.len()];
+    for (at, id) in &plan.raised_again {
+        labels[*at] = (Carry::StillPresent, Some(*id));
+    }
+    match (&state.client, verify_stage) {
+        (Some(client), Some(stage)) if !askable.is_empty() => {
+            let candidates: Vec<Finding> = askable
                 .iter()
-                .find(|earlier| same_problem(&earlier.finding, finding))
-                .map_or((Carry::New, None), |earlier| {
-                    (Carry::StillPresent, earlier.earlier_id)
-                })
-        })
-        .collect();
-    output.versions = Some(VersionReport {
+                .map(|carried| carried.finding.clone())
+                .collect();
+            let scope = staging::for_verify(&prefix.staged, &candidates);
+            let confirmed = crate::verify::confirm_carried(
+                client.as_ref(),
+                state.prompts,
+                stage,
+                &scope,
+                &state.secrets,
+                &candidates,
+                previous.version,
+                state.settings,
+            )
+            .await?;
+            progress(&format!(
+                "stage {} done: earlier findings confirmed or not",
+                stage.name
+            ));
+            let output = &mut state.output;
+            output.compromised |= confirmed.leaked;
+            output.usage += confirmed.report.usage;
+            add_verify_report(&mut output.stages, confirmed.report);
+            for (mut carried, reason) in askable.into_iter().zip(confirmed.reasons) {
+                let Some(reason) = reason else {
+                    not_raised.push(carried);
+                    continue;
+                };
+                if let Some(known) = known::known_reason(
+                    &carried.finding,
+                    series,
+                    &state.prompts.prescan.known_markers,
+                    &state.inputs.known_fingerprints,
+                ) {
+                    output.known.push(DroppedFinding {
+                        finding: carried.finding,
+                        reason: known,
+                    });
+                    continue;
+                }
+                carried.carry = Carry::StillPresent;
+                carried.note = Some(format!("confirmed by the verify step: {reason}"));
+                output.findings.push(carried.finding.clone());
+                labels.push((Carry::StillPresent, carried.earlier_id));
+            }
+        }
+        _ => not_raised.extend(askable),
+    }
+    for carried in &mut not_raised {
+        carried.carry = Carry::NotRaisedAgain;
+    }
+    not_raised.sort_by_key(|carried| carried.earlier_id);
+    state.output.versions = Some(VersionReport {
         earlier_version: previous.version,
         earlier_review_id: previous.review_id,
         findings: labels,
-        fixed,
+        fixed: plan.fixed,
+        not_raised_again: not_raised,
         interdiff_files: interdiff.files.iter().map(|f| f.file.clone()).collect(),
         notes: interdiff.notes,
     });
+    Ok(())
+}
+
+/// The verify stage's report of the confirmation, into the stage list:
+/// it replaces a "not applicable" entry (nothing else was verified) and
+/// adds to one that ran.
+fn add_verify_report(
+    stages: &mut Vec<super::output::StageReport>,
+    report: super::output::StageReport,
+) {
+    match stages.iter_mut().find(|stage| stage.name == report.name) {
+        Some(existing) if existing.state == super::output::StageState::Ran => {
+            existing.candidates += report.candidates;
+            existing.attempts += report.attempts;
+            existing.repairs += report.repairs;
+            existing.usage += report.usage;
+            existing.elapsed_ms += report.elapsed_ms;
+            existing.retry_wait_ms += report.retry_wait_ms;
+        }
+        Some(existing) => *existing = report,
+        None => stages.push(report),
+    }
 }
 
 /// Findings in patch, file and line order; version labels follow them.

@@ -57,7 +57,7 @@ pub async fn run_review(
     let anchored = aggregate::anchor_and_ground(&mut state, &prefix, candidates);
     let verified = verifying::run(&mut state, &prefix, anchored, progress).await?;
     settle::known_and_end_state(&mut state, verified);
-    carry::run(&mut state);
+    carry::run(&mut state, &prefix, progress).await?;
     carry::sort_findings(&mut state.output);
     wording::run(&mut state, &prefix, progress).await;
     Ok(state.output)

@@ -94,8 +94,13 @@ pub struct VersionReport {
     /// One entry per finding of [`ReviewOutput::findings`], same order:
     /// `new` or `still_present`, with the earlier finding's row id.
     pub findings: Vec<(crate::versions::Carry, Option<i64>)>,
-    /// Earlier findings whose cited code is gone in this version.
+    /// Earlier findings a deterministic re-check of this version's end
+    /// state shows fixed (`note` says how).
     pub fixed: Vec<crate::versions::CarriedFinding>,
+    /// Earlier findings this review did not raise again and the verify
+    /// step did not confirm: listed with their earlier text, never
+    /// reported.
+    pub not_raised_again: Vec<crate::versions::CarriedFinding>,
     /// Files the interdiff shows (what changed since the earlier version).
     pub interdiff_files: Vec<String>,
     pub notes: Vec<String>,

@@ -342,18 +342,23 @@ impl Store {
     }
 
     /// Every version of a series, oldest first, with its patch subjects and
-    /// diffs.
+    /// diffs: those stored under `series_id`, and those sharing the lineage
+    /// key of version `version_id` (a version reviewed on its own may be
+    /// stored under another series key; the reviewer finds it by lineage,
+    /// and so does the page).
     pub async fn series_version_patches(
         &self,
         series_id: i64,
+        version_id: i64,
     ) -> Result<Vec<VersionPatches>, StoreError> {
         let rows = self
             .web_typed(
                 "reading the versions of a series",
                 "SELECT sv.id, sv.version, p.subject, p.diff FROM series_versions sv \
                  LEFT JOIN patches p ON p.series_version_id = sv.id WHERE sv.series_id = $1 \
+                 OR sv.lineage_key = (SELECT lineage_key FROM series_versions WHERE id = $2) \
                  ORDER BY sv.version, sv.id, p.patch_index",
-                &[SqlParam::Int(series_id)],
+                &[SqlParam::Int(series_id), SqlParam::Int(version_id)],
                 |row| {
                     let patch = match row.text_or_null(2)? {
                         Some(subject) => Some((subject.to_string(), row.text(3)?.to_string())),
