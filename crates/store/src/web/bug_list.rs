@@ -210,8 +210,16 @@ fn conditions(
         conditions.push(format!("preexisting = {}", sql_bool(preexisting)));
     }
     if let Some(days) = filter.max_age_days {
-        params.push(SqlParam::Int(days.saturating_mul(86_400_000)));
-        conditions.push(format!("created_at >= {{now}} - ${}", params.len()));
+        // The window is a literal and the clock the statement's start
+        // (`now()`, stable), not `{now}` (`clock_timestamp()`, volatile):
+        // only then can PostgreSQL read the range from `bugs_age_filter`
+        // and estimate how many rows it holds, in a cached plan too.
+        let now = match backend {
+            BackendKind::Postgres => "CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)",
+            BackendKind::Sqlite => "{now}",
+        };
+        let window_ms = days.clamp(0, 1_000_000).saturating_mul(86_400_000);
+        conditions.push(format!("created_at >= {now} - {window_ms}"));
     }
     if let Some(prefix) = filter
         .file_prefix
