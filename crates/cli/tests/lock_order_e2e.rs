@@ -145,3 +145,111 @@ fn a_tree_without_the_hierarchy_makes_the_stage_not_applicable() {
     );
     assert!(lock_order_findings(&document).is_empty());
 }
+
+/// Issue 15, case 5: one stage's answer stays malformed, another's carries
+/// keys the schema does not allow. Each is marked failed with the reason;
+/// the review goes on, prints the lock-order finding and everything else,
+/// is stored as partial, and exits 2 only after printing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_that_stays_malformed_fails_alone_and_the_review_is_partial() {
+    use sashiko_llm_fake::FakeAnswer;
+    let env = Env::new(inverted_repo);
+    let script = || {
+        otherwise_silent(
+            FakeScript::new()
+                .stage_default("resource", FakeAnswer::text("this is not JSON at all"))
+                .stage_default(
+                    "flow",
+                    FakeAnswer::json(serde_json::json!({"findings": [], "verdict": "looks fine"})),
+                ),
+        )
+    };
+    let fake = FakeLlmServer::start(script()).await;
+    let output = env.review(Some(&fake.base_url()), &["HEAD~1..", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the review is partial"), "{stderr}");
+    let document = stdout_json(&output);
+    assert_eq!(document["review"]["status"], "partial", "{document:#}");
+    assert_eq!(lock_order_findings(&document).len(), 1, "{document:#}");
+    let failed: Vec<(String, String)> = document["failed_stages"]
+        .as_array()
+        .expect("failed_stages")
+        .iter()
+        .map(|stage| {
+            (
+                stage["name"].as_str().unwrap_or("").to_owned(),
+                stage["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = failed.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["flow", "resource"], "{failed:?}");
+    for (name, reason) in &failed {
+        assert!(
+            reason.starts_with(&format!("stage {name} failed against")),
+            "{name}: {reason}"
+        );
+    }
+    assert!(
+        failed[0].1.contains("verdict"),
+        "the extra key is named: {}",
+        failed[0].1
+    );
+    let states: Vec<(&str, &str)> = document["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|stage| {
+            (
+                stage["name"].as_str().unwrap_or(""),
+                stage["state"].as_str().unwrap_or(""),
+            )
+        })
+        .filter(|(name, _)| ["resource", "flow", "locking", "lock-order"].contains(name))
+        .collect();
+    assert!(states.contains(&("resource", "failed")), "{states:?}");
+    assert!(states.contains(&("flow", "failed")), "{states:?}");
+    assert!(
+        states.contains(&("locking", "ran")),
+        "the others ran: {states:?}"
+    );
+    assert!(states.contains(&("lock-order", "ran")), "{states:?}");
+
+    let store = env.store().await;
+    let id = document["review"]["id"].as_i64().expect("id");
+    let stored = store
+        .review_detail(id)
+        .await
+        .expect("read")
+        .expect("the review")
+        .review;
+    assert_eq!(stored.status, "partial");
+    let error = stored.error.unwrap_or_default();
+    assert!(
+        error.contains("stage flow failed") && error.contains("stage resource failed"),
+        "{error}"
+    );
+    assert_eq!(
+        store
+            .review_findings(sashiko_store::ReviewId(id))
+            .await
+            .expect("findings")
+            .len(),
+        1,
+        "the lock-order finding is stored"
+    );
+    store.close().await;
+
+    // The text output prints the finding and the failed stages, then exits 2.
+    fake.set_script(script());
+    let output = env.review(Some(&fake.base_url()), &["HEAD~1.."]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("lock-order: "), "{text}");
+    assert!(
+        text.contains("FAILED, NOT checked: resource (stage resource failed against"),
+        "{text}"
+    );
+    assert!(text.contains("FAILED, NOT checked: flow ("), "{text}");
+}

@@ -173,8 +173,22 @@ pub async fn review_and_store(
     if let Some(report) = &report {
         output.usage = report.total;
     }
+    // A stage that failed after its retries leaves the review partial:
+    // everything else it found is stored, and the error names the stages.
+    let failed: Vec<String> = output
+        .failed_stages()
+        .map(|stage| {
+            format!(
+                "stage {} failed: {}",
+                stage.name,
+                stage.reason.as_deref().unwrap_or("no reason given")
+            )
+        })
+        .collect();
     let status = if output.compromised {
         ReviewStatus::Compromised
+    } else if !failed.is_empty() {
+        ReviewStatus::Partial
     } else {
         ReviewStatus::Finished
     };
@@ -228,7 +242,7 @@ pub async fn review_and_store(
         usage,
         cost_usd,
         skipped_stages: output.skipped_stages().map(|s| s.name.clone()).collect(),
-        error: None,
+        error: (!failed.is_empty()).then(|| failed.join("; ")),
         wall_ms,
     };
     store

@@ -50,6 +50,9 @@ pub struct ReviewDocument<'a> {
     pub patches: Vec<PatchView<'a>>,
     pub findings: Vec<FindingView<'a>>,
     pub skipped_stages: Vec<SkippedView<'a>>,
+    /// Stages that failed after their retries, with the reason: the
+    /// review is partial.
+    pub failed_stages: Vec<SkippedView<'a>>,
     pub stages: &'a [sashiko_review::StageReport],
     pub dropped: DroppedView,
     pub usage: UsageView,
@@ -291,6 +294,13 @@ pub fn document<'a>(
             .stages
             .iter()
             .filter(|stage| stage.state == StageState::Skipped)
+            .map(|stage| SkippedView {
+                name: &stage.name,
+                reason: stage.reason.as_deref().unwrap_or(""),
+            })
+            .collect(),
+        failed_stages: output
+            .failed_stages()
             .map(|stage| SkippedView {
                 name: &stage.name,
                 reason: stage.reason.as_deref().unwrap_or(""),

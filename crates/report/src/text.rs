@@ -70,6 +70,15 @@ pub fn render(series: &ReviewSeries, output: &ReviewOutput, meta: &ReviewMeta<'_
             let _ = writeln!(out, "\n{}: {summary}", stage.name);
         }
     }
+    // Stages that failed after their retries: never passed, named first.
+    for stage in output.failed_stages() {
+        let _ = writeln!(
+            out,
+            "\nFAILED, NOT checked: {} ({})",
+            stage.name,
+            stage.reason.as_deref().unwrap_or("no reason given")
+        );
+    }
     // Stages skipped for want of a model, and those skipped for another
     // reason (a missing analyzer), each with its own true reason.
     let no_model = "no model configured";

@@ -145,6 +145,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     let analyzer_settings = settings.review.analyzers.settings(args.checkpatch.clone());
     let mut documents = Vec::new();
     let mut worst: Option<Severity> = None;
+    let mut partial = false;
     for series in &loaded {
         for note in &series.notes {
             errln!("sashiko: note: {note}");
@@ -180,6 +181,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             errln!("sashiko: note: {note}");
         }
         worst = worst.max(reviewed.output.findings.iter().map(|f| f.severity).max());
+        partial |= reviewed.output.failed_stages().next().is_some();
         let meta = ReviewMeta {
             review_id: Some(reviewed.review_id),
             status: reviewed.status.as_str(),
@@ -214,6 +216,12 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         jsonln!("{}", serde_json::to_string_pretty(&document)?);
     }
     store.close().await;
+    // A stage that failed after its retries: everything else was printed
+    // above, and the exit status says the review is incomplete.
+    if partial {
+        errln!("sashiko: a stage failed after its retries; the review is partial (exit status 2)");
+        return Ok(ExitCode::from(2));
+    }
     Ok(match worst {
         Some(severity) if severity >= args.fail_on => ExitCode::from(1),
         _ => ExitCode::SUCCESS,

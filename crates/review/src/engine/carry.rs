@@ -57,7 +57,7 @@ pub(super) async fn run(
                 .map(|carried| carried.finding.clone())
                 .collect();
             let scope = staging::for_verify(&prefix.staged, &candidates);
-            let confirmed = crate::verify::confirm_carried(
+            let confirmed = match crate::verify::confirm_carried(
                 client.as_ref(),
                 state.prompts,
                 stage,
@@ -67,7 +67,27 @@ pub(super) async fn run(
                 previous.version,
                 state.settings,
             )
-            .await?;
+            .await
+            {
+                Ok(confirmed) => confirmed,
+                Err(error) if !error.is_bad_answer() => return Err(error),
+                Err(error) => {
+                    // Nothing confirmed: the earlier findings are only
+                    // "not raised again", and the verify stage failed.
+                    let report = super::output::failed_report(stage, &error);
+                    add_verify_report(&mut state.output.stages, report);
+                    crate::verify::Confirmed {
+                        reasons: vec![None; candidates.len()],
+                        report: super::output::stage_report(
+                            stage,
+                            super::output::StageState::Failed,
+                            None,
+                            0,
+                        ),
+                        leaked: false,
+                    }
+                }
+            };
             progress(&format!(
                 "stage {} done: earlier findings confirmed or not",
                 stage.name
@@ -75,7 +95,9 @@ pub(super) async fn run(
             let output = &mut state.output;
             output.compromised |= confirmed.leaked;
             output.usage += confirmed.report.usage;
-            add_verify_report(&mut output.stages, confirmed.report);
+            if confirmed.report.state == super::output::StageState::Ran {
+                add_verify_report(&mut output.stages, confirmed.report);
+            }
             for (mut carried, reason) in askable.into_iter().zip(confirmed.reasons) {
                 let Some(reason) = reason else {
                     not_raised.push(carried);
@@ -125,6 +147,7 @@ fn add_verify_report(
     report: super::output::StageReport,
 ) {
     match stages.iter_mut().find(|stage| stage.name == report.name) {
+        Some(existing) if report.state == super::output::StageState::Failed => *existing = report,
         Some(existing) if existing.state == super::output::StageState::Ran => {
             existing.candidates += report.candidates;
             existing.attempts += report.attempts;

@@ -58,7 +58,23 @@ pub(super) async fn run(
             .await;
         let mut candidates = Vec::new();
         for (stage, result) in results {
-            let (findings, report, leaked) = result?;
+            let (findings, report, leaked) = match result {
+                Ok(answered) => answered,
+                Err(error) if !error.is_bad_answer() => return Err(error),
+                Err(error) => {
+                    // Failed after its retries: marked failed with the
+                    // reason; the other stages and the builtins go on.
+                    let report = super::output::failed_report(stage, &error);
+                    progress(&format!(
+                        "run {}: stage {} FAILED: {}",
+                        run + 1,
+                        stage.name,
+                        report.reason.as_deref().unwrap_or("")
+                    ));
+                    merge_report(&mut state.output.stages, report);
+                    continue;
+                }
+            };
             progress(&format!(
                 "run {}: stage {} done: {} candidate(s)",
                 run + 1,
@@ -170,6 +186,11 @@ fn merge_report(stages: &mut Vec<StageReport>, report: StageReport) {
         .find(|existing| existing.name == report.name)
     {
         Some(existing) => {
+            // One failed request (a run, a chunk) fails the stage.
+            if report.state == super::output::StageState::Failed {
+                existing.state = report.state;
+                existing.reason = report.reason.clone();
+            }
             existing.candidates += report.candidates;
             existing.attempts += report.attempts;
             existing.repairs += report.repairs;

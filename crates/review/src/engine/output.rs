@@ -21,6 +21,10 @@ pub enum StageState {
     Skipped,
     /// Its condition does not hold for this series (e.g. no barriers).
     NotApplicable,
+    /// It was asked and failed after its retries (an answer that stayed
+    /// malformed, a model that stayed unreachable): the reason says why.
+    /// NOT checked; the review goes on and is `partial`.
+    Failed,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -112,6 +116,43 @@ impl ReviewOutput {
             .iter()
             .filter(|stage| stage.state == StageState::Skipped)
     }
+
+    /// Stages that failed after their retries: the review is partial.
+    pub fn failed_stages(&self) -> impl Iterator<Item = &StageReport> {
+        self.stages
+            .iter()
+            .filter(|stage| stage.state == StageState::Failed)
+    }
+}
+
+impl ReviewError {
+    /// The stage's answers stayed unusable after its retries (malformed,
+    /// not fitting the schema): that stage fails, the review goes on. A
+    /// model that cannot be reached fails the whole review instead.
+    pub fn is_bad_answer(&self) -> bool {
+        match self {
+            ReviewError::Stage { source, .. } => {
+                matches!(source, LlmError::InvalidStructuredOutput { .. })
+            }
+        }
+    }
+}
+
+/// A stage's failure as its report says it: the error and its causes.
+pub(crate) fn failure_reason(error: &ReviewError) -> String {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    reason
+}
+
+/// The report of a stage that failed after its retries.
+pub(crate) fn failed_report(stage: &StageDef, error: &ReviewError) -> StageReport {
+    stage_report(stage, StageState::Failed, Some(failure_reason(error)), 0)
 }
 
 /// Why a review could not finish.

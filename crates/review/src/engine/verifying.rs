@@ -45,7 +45,8 @@ pub(super) async fn run(
         }
         Some(client) => {
             let scope = staging::for_verify(&prefix.staged, &candidates);
-            let verified = verify::run(
+            let unverified = candidates.clone();
+            let verified = match verify::run(
                 client.as_ref(),
                 prompts,
                 stage,
@@ -54,7 +55,23 @@ pub(super) async fn run(
                 candidates,
                 state.settings,
             )
-            .await?;
+            .await
+            {
+                Ok(verified) => verified,
+                Err(error) if !error.is_bad_answer() => return Err(error),
+                Err(error) => {
+                    // Failed after its retries: the candidates stay as
+                    // they are, unverified, and the stage says so.
+                    let report = super::output::failed_report(stage, &error);
+                    progress(&format!(
+                        "stage {} FAILED: {}",
+                        stage.name,
+                        report.reason.as_deref().unwrap_or("")
+                    ));
+                    output.stages.push(report);
+                    return Ok(unverified);
+                }
+            };
             progress(&format!("stage {} done", stage.name));
             output.compromised |= verified.leaked;
             output.usage += verified.report.usage;
