@@ -216,3 +216,85 @@ fn regex_free_base_commit(mbox: &str) -> String {
         .join("\n")
         + "\n"
 }
+
+/// A tree whose HEAD moved on after a two-patch series was mailed with a
+/// cover letter naming its base in `base-commit:`.
+fn series_tree(dir: &Path) {
+    init_repo(dir);
+    std::fs::write(dir.join("d.c"), probe_source()).expect("write");
+    std::fs::write(dir.join("e.c"), "int e;\n").expect("write");
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    for (step, message) in [
+        ("step_new", "d: add a step"),
+        ("step_newer", "d: add another step"),
+    ] {
+        let current = std::fs::read_to_string(dir.join("d.c")).expect("read");
+        std::fs::write(
+            dir.join("d.c"),
+            current.replace("\treturn 0;", &format!("\t{step}(d);\n\treturn 0;")),
+        )
+        .expect("write");
+        git(
+            dir,
+            &[
+                "commit",
+                "-q",
+                "-a",
+                "-m",
+                &format!("{message}\n\nSigned-off-by: Ada Dev <ada@example.org>"),
+            ],
+        );
+    }
+    let mail = stdout_of(
+        dir,
+        &[
+            "format-patch",
+            "-2",
+            "--stdout",
+            "--cover-letter",
+            "--base=HEAD~2",
+            "--thread",
+        ],
+    );
+    std::fs::write(dir.join("../series.mbox"), mail + "\n").expect("write");
+    git(dir, &["reset", "-q", "--hard", "HEAD~2"]);
+    std::fs::write(dir.join("e.c"), "int e = 1;\n").expect("write");
+    git(dir, &["commit", "-q", "-a", "-m", "e: initialise"]);
+}
+
+/// Issue 15, case 6, for a mailed series: `sashiko review series.mbox`
+/// inside the tree applies the whole series on the cover letter's
+/// `base-commit:` (HEAD has moved on) in a scratch repository, so the
+/// stages get the post-series code; it never asks for `--base`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mailed_series_is_applied_on_the_base_commit_its_cover_letter_names() {
+    let env = Env::new(series_tree);
+    let repo = env.repo();
+    let base = stdout_of(&repo, &["rev-parse", "HEAD~1"]);
+    let head = stdout_of(&repo, &["rev-parse", "HEAD"]);
+    let mbox = repo.join("../series.mbox").display().to_string();
+    let fake = FakeLlmServer::start(otherwise_silent(FakeScript::new())).await;
+    let output = env.review(Some(&fake.base_url()), &[&mbox, "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("needs --base") && !stderr.contains("no repository tools"),
+        "{stderr}"
+    );
+    let document = stdout_json(&output);
+    assert_eq!(document["series"]["total"], 2, "{document:#}");
+    let tree = &document["review"]["tree"];
+    assert_eq!(tree["status"], "base_commit", "{document:#}");
+    assert_eq!(tree["base"], base.as_str());
+    let request = fake.requests_for("resource")[0].body.to_string();
+    assert!(
+        request.contains("step_new(d);") && request.contains("step_newer(d);"),
+        "the post-series function: {request}"
+    );
+    assert_eq!(
+        stdout_of(&repo, &["rev-parse", "HEAD"]),
+        head,
+        "the tree was only read"
+    );
+}
