@@ -21,7 +21,7 @@ pub mod trailer;
 mod body;
 
 pub use diagnostic::{Diagnostic, DiagnosticKind, Severity};
-pub use message::{parse_message, ParsedMessage, Person};
+pub use message::{parse_message, parse_messages, ParsedMessage, Person};
 pub use series::{assemble, Assembly, ReplyTrailer, Series};
 pub use subject::{parse_subject, SubjectTags};
 pub use trailer::Trailer;

@@ -122,6 +122,50 @@ fn parser() -> &'static MessageParser {
     })
 }
 
+/// Parses many raw messages, in order, on up to `threads` threads (the
+/// input is cut into runs of about equal bytes; each thread parses one).
+/// The result is exactly `raws.iter().map(parse_message)`: parsing one
+/// mail never looks at another.
+pub fn parse_messages<R: AsRef<[u8]> + Sync>(raws: &[R], threads: usize) -> Vec<ParsedMessage> {
+    let threads = threads.clamp(1, raws.len().max(1));
+    if threads == 1 {
+        return raws.iter().map(|raw| parse_message(raw.as_ref())).collect();
+    }
+    let total: usize = raws.iter().map(|raw| raw.as_ref().len()).sum();
+    let per_thread = total.div_ceil(threads).max(1);
+    let mut runs: Vec<&[R]> = Vec::with_capacity(threads);
+    let (mut start, mut bytes) = (0, 0);
+    for (at, raw) in raws.iter().enumerate() {
+        bytes += raw.as_ref().len();
+        if bytes >= per_thread && runs.len() + 1 < threads {
+            runs.push(&raws[start..=at]);
+            (start, bytes) = (at + 1, 0);
+        }
+    }
+    runs.push(&raws[start..]);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|run| {
+                scope.spawn(move || {
+                    run.iter()
+                        .map(|raw| parse_message(raw.as_ref()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(parsed) => parsed,
+                // parse_message does not panic; if it ever did, the panic
+                // is the caller's, as in the one-thread path.
+                Err(payload) => std::panic::resume_unwind(payload),
+            })
+            .collect()
+    })
+}
+
 /// Parses one raw RFC 5322 message (bytes as stored, any line endings).
 pub fn parse_message(raw: &[u8]) -> ParsedMessage {
     let mut diagnostics = Vec::new();

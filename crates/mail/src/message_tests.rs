@@ -147,3 +147,23 @@ fn garbage_never_panics_and_keeps_an_id() {
         assert!(!message.diagnostics.is_empty());
     }
 }
+
+#[test]
+fn parsing_on_threads_gives_the_one_thread_result_in_order() {
+    let raws: Vec<Vec<u8>> = (0..23)
+        .map(|n| {
+            format!(
+                "From: A <a@example.org>\nMessage-ID: <m{n}@example.org>\nSubject: [PATCH {}/23] x\n\n{}\n",
+                n + 1,
+                "body line\n".repeat(n * 7)
+            )
+            .into_bytes()
+        })
+        .collect();
+    let one: Vec<ParsedMessage> = raws.iter().map(|raw| parse_message(raw)).collect();
+    for threads in [0, 1, 2, 3, 8, 64] {
+        assert_eq!(parse_messages(&raws, threads), one, "{threads} threads");
+    }
+    let none: [&[u8]; 0] = [];
+    assert!(parse_messages(&none, 4).is_empty());
+}

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sashiko_ingest::mbox;
-use sashiko_mail::{assemble, parse_message, Assembly, Diagnostic, ParsedMessage, Series};
+use sashiko_mail::{assemble, parse_messages, Assembly, Diagnostic, ParsedMessage, Series};
 use serde::Serialize;
 
 /// Output format of `sashiko series`.
@@ -174,8 +174,15 @@ fn load(inputs: &[PathBuf]) -> Loaded {
                 .input_problems
                 .push((input_index, diagnostic.to_string()));
         }
-        for raw in &split.messages {
-            loaded.messages.push(parse_message(&raw.bytes));
+        // Mails parse independently: on every core, in order.
+        let raws: Vec<&[u8]> = split
+            .messages
+            .iter()
+            .map(|raw| raw.bytes.as_slice())
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for parsed in parse_messages(&raws, threads) {
+            loaded.messages.push(parsed);
             loaded.origin.push(input_index);
         }
     }
