@@ -1,4 +1,4 @@
-//! Acceptance: four worker processes on PostgreSQL run 200 queued jobs,
+//! Acceptance: four worker processes on PostgreSQL run 400 queued jobs,
 //! one of them is SIGKILLed at a random moment three times (and replaced),
 //! and still every job is done exactly once, nothing is lost, and the
 //! leases of the killed workers are recovered within the configured lease.
@@ -26,7 +26,10 @@ use sashiko_store::{
 use sqlx::Connection;
 
 const URL_ENV: &str = "SASHIKO_KILL_TEST_URL";
-const N_JOBS: i64 = 200;
+// Enough work (about 20 s for four workers on a quiet machine) that the
+// three kills, each followed by a lease recovery of about 2 s, always land
+// while jobs are still queued, however fast the machine is.
+const N_JOBS: i64 = 400;
 const N_WORKERS: usize = 4;
 const N_KILLS: usize = 3;
 const LEASE: Duration = Duration::from_secs(2);
@@ -154,7 +157,7 @@ async fn four_workers_survive_sigkill() {
     let mut recoveries = Vec::new();
     let mut killed_attempts: Vec<(i64, i64)> = Vec::new();
     for kill in 0..N_KILLS {
-        tokio::time::sleep(Duration::from_millis(1_000 + random.below(1_500))).await;
+        tokio::time::sleep(Duration::from_millis(300 + random.below(1_000))).await;
         let victim_slot = usize::try_from(random.below(N_WORKERS as u64)).unwrap_or(0);
         let victim = &mut workers[victim_slot];
         let pid = victim.id();
