@@ -25,7 +25,9 @@
 //! PostgreSQL at 127.0.0.1:5432 (or `SASHIKO_TEST_PG_URL`) is required for
 //! hole 5, as in the other PostgreSQL tests; the rest use SQLite files.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -87,18 +89,7 @@ impl Serve {
             .stdout(Stdio::null())
             .spawn()
             .expect("sashiko serve starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let mut lines = BufReader::new(stderr).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .and_then(Result::ok)
-                .expect("serve prints its address before anything fails");
-            if let Some(rest) = line.strip_prefix("sashiko: serving ") {
-                break rest.trim_end_matches('/').to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let base = common::served_address(&mut child);
         Serve { child, base }
     }
 

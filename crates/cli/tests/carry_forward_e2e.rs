@@ -16,7 +16,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use common::{init_repo, otherwise_silent, stdout_json, Env};
@@ -207,18 +206,7 @@ impl Serve {
             .stdout(Stdio::null())
             .spawn()
             .expect("sashiko serve starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let mut lines = BufReader::new(stderr).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .and_then(Result::ok)
-                .expect("serve prints its address before anything fails");
-            if let Some(rest) = line.strip_prefix("sashiko: serving ") {
-                break rest.trim_end_matches('/').to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let base = common::served_address(&mut child);
         Serve { child, base }
     }
 }

@@ -5,7 +5,8 @@
 //! `/api/patchset` and the series page, an incomplete series waits for its
 //! last patch, and a restart on the same database queues nothing twice.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -113,19 +114,7 @@ impl Serve {
             .stdout(Stdio::null())
             .spawn()
             .expect("sashiko serve starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let mut lines = BufReader::new(stderr).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .and_then(Result::ok)
-                .expect("serve prints its address before anything fails");
-            if let Some(rest) = line.strip_prefix("sashiko: serving ") {
-                break rest.trim_end_matches('/').to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let base = common::served_address(&mut child);
         Serve { child, base }
     }
 

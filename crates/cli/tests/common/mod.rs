@@ -126,3 +126,23 @@ pub fn stdout_json(output: &Output) -> Value {
         )
     })
 }
+
+/// Waits for a spawned `sashiko serve` (stderr piped) to print the address
+/// it listens on and returns it without the trailing slash; stderr keeps
+/// being drained so the server never blocks on a full pipe.
+pub fn served_address(child: &mut std::process::Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .and_then(Result::ok)
+            .expect("serve prints its address before anything fails");
+        if let Some(rest) = line.strip_prefix("sashiko: serving ") {
+            break rest.trim_end_matches('/').to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    base
+}
